@@ -1,0 +1,1 @@
+"""Readers of documents and readers/writers of coded tables."""
