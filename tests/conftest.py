@@ -1,0 +1,31 @@
+"""Fixtures shared by every test module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CORPUS_SOURCES = SHARED / "corpus-sources"
+ARTICLE = REPO / "corpus" / "fridman_trust_building_across_borders_en.txt"
+CODEBOOK = REPO / "codebook.yaml"
+
+
+@pytest.fixture
+def repo_dir() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """``../shared`` beside the checkout; tests that need it skip with the reason when absent."""
+    if not CORPUS_SOURCES.is_dir():
+        pytest.skip("../shared/corpus-sources is not beside this checkout (CI provides it)")
+    return SHARED
+
+
+@pytest.fixture
+def corpus_sources(shared_dir: Path) -> Path:
+    return shared_dir / "corpus-sources"
