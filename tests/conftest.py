@@ -6,6 +6,11 @@ from pathlib import Path
 
 import pytest
 
+# urllib3 (imported by spaCy) probes for IPv6 by creating a socket when first imported; import it
+# here, before pytest-socket blocks sockets for each test, so that probe does not count as a test
+# opening a socket. It makes no connection.
+import urllib3  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CORPUS_SOURCES = SHARED / "corpus-sources"

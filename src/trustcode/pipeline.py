@@ -1,0 +1,450 @@
+"""read -> segment -> rules + classifier -> combine -> tables.
+
+The per-document function :func:`code_document` is the unit of work: the local engine runs it in
+this process or in ``jobs`` worker processes, in document order, so every engine gives identical
+tables. Documents stream through; tables are written batch by batch when an output is given.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from .codebook import load_codebook
+from .combine import combine
+from .errors import InputError, TrustcodeWarning, UsageError
+from .segment import parse_unit, segment
+from .types import (
+    CODING_COLUMNS,
+    DOCUMENT_COLUMNS,
+    MATRIX_KEY_COLUMNS,
+    PASSAGE_COLUMNS,
+    SUMMARY_COLUMNS,
+    Codebook,
+    Coding,
+    Document,
+    Passage,
+    RuleHit,
+)
+
+#: the name that selects the model shipped in the package
+DEFAULT_MODEL = "default"
+
+#: how many classifier features a classifier coding's evidence names
+EVIDENCE_FEATURES = 5
+
+
+@dataclass
+class CodedDocument:
+    """What coding one document produced."""
+
+    document: Document
+    passages: list[Passage]
+    codings: list[Coding]
+
+
+@dataclass
+class CodingRun:
+    """The tables of a coding run and its provenance."""
+
+    tables: dict[str, pd.DataFrame]
+    provenance: dict[str, Any]
+    output: Path | None = None
+    skipped: list[str] = field(default_factory=list)
+
+
+# --- the coder: codebook, rules and model, built once per process -----------------------------
+
+
+class Coder:
+    """Codes documents with a codebook's rules and, when given, a trained model.
+
+    >>> coder = Coder(load_codebook(), model=None)
+    >>> coded = coder.code_document(Document("d", "Volunteers wrote letters to political "
+    ...     "prisoners.", language="en"))
+    >>> sorted({c.code for c in coded.codings})
+    ['prisoner_support']
+    """
+
+    def __init__(
+        self, codebook: Codebook, *, model: Any = None, unit: str = "paragraph"
+    ) -> None:
+        from .rules import RuleSet
+
+        self.codebook = codebook
+        self.model = model
+        self.unit = parse_unit(unit)
+        self.ruleset = RuleSet(codebook)
+        self.leaf_ids = [c.id for c in codebook.leaf_codes]
+
+    def code_document(self, document: Document) -> CodedDocument:
+        passages = segment(document, self.unit)
+        hits_per_passage = self.ruleset.match(passages, document.language)
+        scores = None
+        if self.model is not None and passages:
+            scores = self.model.predict_scores([p.text for p in passages])
+        codings: list[Coding] = []
+        explain_rows: dict[str, list[int]] = {}
+        for row, (passage, hits) in enumerate(zip(passages, hits_per_passage, strict=True)):
+            rule_codes = self.ruleset.codes(hits)
+            vetoed = self.ruleset.vetoed(hits)
+            passage_scores = None if scores is None else scores.iloc[row].to_dict()
+            thresholds = None if self.model is None else self.model.thresholds_
+            for code, source, score in combine(
+                self.codebook, rule_codes, vetoed, passage_scores, thresholds
+            ):
+                evidence = _rule_evidence(rule_codes.get(code, []), passage)
+                if "classifier" in source:
+                    explain_rows.setdefault(code, []).append(len(codings))
+                codings.append(
+                    Coding(
+                        doc_id=document.doc_id,
+                        passage_id=passage.passage_id,
+                        start=passage.start,
+                        end=passage.end,
+                        code=code,
+                        source=source,
+                        score=score,
+                        evidence=evidence,
+                        coder="trustcode",
+                    )
+                )
+        if explain_rows:
+            codings = self._explain(codings, explain_rows, passages)
+        return CodedDocument(document, passages, codings)
+
+    def _explain(
+        self, codings: list[Coding], rows: dict[str, list[int]], passages: list[Passage]
+    ) -> list[Coding]:
+        """Add the top contributing features to each classifier coding's evidence."""
+        by_id = {p.passage_id: p for p in passages}
+        out = list(codings)
+        for code, indexes in rows.items():
+            texts = [by_id[codings[i].passage_id].text for i in indexes]
+            features = self.model.explain(texts, code, k=EVIDENCE_FEATURES)
+            for i, feats in zip(indexes, features, strict=True):
+                coding = codings[i]
+                terms = ", ".join(f"'{term}'" for term, _ in feats)
+                note = f"classifier {coding.score:.2f}: {terms}"
+                evidence = f"{coding.evidence}; {note}" if coding.evidence else note
+                out[i] = Coding(**{**coding.__dict__, "evidence": evidence})
+        return out
+
+
+def _rule_evidence(hits: Sequence[RuleHit], passage: Passage) -> str:
+    """``rule_id: "matched words" [start-end]`` for each hit, in text order."""
+    parts = []
+    for hit in sorted(hits, key=lambda h: (h.start, h.end, h.rule_id)):
+        parts.append(f'{hit.rule_id}: "{hit.text}" [{hit.start}-{hit.end}]')
+    return "; ".join(parts)
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+
+def document_frame(documents: Sequence[Document]) -> pd.DataFrame:
+    """The documents table: contract columns, then metadata columns in first-seen order."""
+    meta_cols: list[str] = []
+    for doc in documents:
+        for key in doc.metadata:
+            if key not in meta_cols and key not in DOCUMENT_COLUMNS:
+                meta_cols.append(key)
+    rows = []
+    for doc in documents:
+        row: dict[str, Any] = {
+            "doc_id": doc.doc_id,
+            "source": doc.source,
+            "title": doc.title,
+            "language": doc.language or "",
+            "n_chars": doc.n_chars,
+            "sha256": doc.sha256,
+        }
+        for key in meta_cols:
+            value = doc.metadata.get(key, "")
+            row[key] = "" if value is None else str(value)
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=[*DOCUMENT_COLUMNS, *meta_cols])
+    return frame.astype({"n_chars": "int64"})
+
+
+def passage_frame(passages: Sequence[Passage]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        [(p.doc_id, p.passage_id, p.index, p.start, p.end, p.text) for p in passages],
+        columns=list(PASSAGE_COLUMNS),
+    )
+    return frame.astype({"index": "int64", "start": "int64", "end": "int64"})
+
+
+def coding_frame(codings: Sequence[Coding]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        [
+            (c.doc_id, c.passage_id, c.start, c.end, c.code, c.source,
+             float("nan") if c.score is None else c.score, c.evidence, c.coder)
+            for c in codings
+        ],
+        columns=list(CODING_COLUMNS),
+    )
+    return frame.astype({"start": "int64", "end": "int64", "score": "float64"})
+
+
+def matrix_frame(
+    passages: Sequence[Passage], codings: Sequence[Coding], code_ids: Sequence[str]
+) -> pd.DataFrame:
+    coded = {(c.passage_id, c.code) for c in codings}
+    rows = [
+        [p.doc_id, p.passage_id, *(int((p.passage_id, code) in coded) for code in code_ids)]
+        for p in passages
+    ]
+    frame = pd.DataFrame(rows, columns=[*MATRIX_KEY_COLUMNS, *code_ids])
+    return frame.astype({code: "int64" for code in code_ids})
+
+
+def summary_frame(
+    documents: Sequence[Document],
+    passages: Sequence[Passage],
+    codings: Sequence[Coding],
+    code_ids: Sequence[str],
+) -> pd.DataFrame:
+    n_passages: dict[str, int] = {}
+    for p in passages:
+        n_passages[p.doc_id] = n_passages.get(p.doc_id, 0) + 1
+    coded: dict[tuple[str, str], set[str]] = {}
+    for c in codings:
+        coded.setdefault((c.doc_id, c.code), set()).add(c.passage_id)
+    rows = []
+    for doc in documents:
+        total = n_passages.get(doc.doc_id, 0)
+        for code in code_ids:
+            count = len(coded.get((doc.doc_id, code), ()))
+            rows.append((doc.doc_id, code, count, count / total if total else 0.0))
+    frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    return frame.astype({"passages": "int64", "share": "float64"})
+
+
+def tables_for(coded: Sequence[CodedDocument], code_ids: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """The five tables of the contract for some coded documents."""
+    documents = [c.document for c in coded]
+    passages = [p for c in coded for p in c.passages]
+    codings = [k for c in coded for k in c.codings]
+    return {
+        "documents": document_frame(documents),
+        "passages": passage_frame(passages),
+        "codings": coding_frame(codings),
+        "matrix": matrix_frame(passages, codings, code_ids),
+        "summary": summary_frame(documents, passages, codings, code_ids),
+    }
+
+
+# --- the engines ------------------------------------------------------------------------------
+
+_WORKER: Coder | None = None
+
+
+def _init_worker(codebook: Codebook, model_path: str | None, unit: str) -> None:
+    global _WORKER
+    model = _load_model(model_path, codebook) if model_path else None
+    _WORKER = Coder(codebook, model=model, unit=unit)
+
+
+def _work(document: Document) -> CodedDocument:
+    assert _WORKER is not None, "worker not initialized"
+    return _WORKER.code_document(document)
+
+
+def iter_coded(
+    documents: Iterable[Document],
+    coder: Coder,
+    *,
+    jobs: int = 1,
+    model_path: str | None = None,
+) -> Iterator[CodedDocument]:
+    """Code documents in order, in this process or in ``jobs`` worker processes."""
+    if jobs <= 1:
+        for document in documents:
+            yield coder.code_document(document)
+        return
+    import multiprocessing as mp
+
+    context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    with context.Pool(
+        jobs, initializer=_init_worker, initargs=(coder.codebook, model_path, str(coder.unit))
+    ) as pool:
+        yield from pool.imap(_work, documents, chunksize=1)
+
+
+# --- models -----------------------------------------------------------------------------------
+
+
+def default_model_path() -> Path:
+    """Where the model shipped in the package lives."""
+    return Path(__file__).parent / "data" / "default-model.skops"
+
+
+def resolve_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> str | None:
+    """The model file to use, or None for rules only.
+
+    ``"default"`` selects the shipped model when it exists and was trained for this codebook;
+    otherwise coding is rules only, with a warning when the user's codebook is not the default one.
+    """
+    if model is None:
+        return None
+    if str(model) != DEFAULT_MODEL:
+        path = Path(model)
+        if not path.is_file():
+            raise UsageError(f"Model file {path} does not exist: pass a model written by "
+                             "'trustcode train', or leave --model out to use the default model.")
+        return str(path)
+    path = default_model_path()
+    if not path.is_file():
+        return None
+    from .classify import model_codebook_sha256
+
+    if model_codebook_sha256(path) != codebook.sha256:
+        warnings.warn(
+            "The default model was trained for the shipped codebook, not for "
+            f"{codebook.path or 'this codebook'}: coding with rules only. Train a model for it "
+            "with 'trustcode train' and pass it with --model.",
+            TrustcodeWarning,
+            stacklevel=2,
+        )
+        return None
+    return str(path)
+
+
+def _load_model(path: str, codebook: Codebook) -> Any:
+    from .classify import load_model
+
+    return load_model(path, codebook)
+
+
+def _sha256_file(path: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def provenance(
+    codebook: Codebook, model_path: str | None, unit: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    """What produced a run: versions, codebook and model hashes, unit, options, time."""
+    import sklearn
+    import spacy
+
+    return {
+        "trustcode_version": __version__,
+        "spacy_version": spacy.__version__,
+        "sklearn_version": sklearn.__version__,
+        "codebook": codebook.path,
+        "codebook_name": codebook.name,
+        "codebook_sha256": codebook.sha256,
+        "model": (
+            "default (shipped)" if model_path == str(default_model_path()) else model_path
+        ),
+        "model_sha256": _sha256_file(model_path) if model_path else None,
+        "unit": unit,
+        "options": options,
+        "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
+    }
+
+
+# --- the main job -----------------------------------------------------------------------------
+
+
+def code_corpus(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    codebook: Codebook | str | os.PathLike[str] | None = None,
+    unit: str = "paragraph",
+    model: str | os.PathLike[str] | None = DEFAULT_MODEL,
+    language: str | None = None,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    strict: bool = False,
+    jobs: int = 1,
+    output: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    batch_size: int = 64,
+    progress: Callable[[Document], None] | None = None,
+) -> CodingRun:
+    """Code documents with a codebook; return the tables, and write them when ``output`` is given.
+
+    ``paths`` are files or folders (see :func:`trustcode.io.readers.read_corpus`). ``codebook`` is a
+    path or a loaded :class:`Codebook` (default: the shipped one). ``model`` is ``"default"`` (the
+    model shipped in the package, when it fits the codebook), a model file, or None (rules only).
+    With ``output``, tables are written batch by batch and the returned tables are empty frames
+    (streaming keeps memory flat); without it, the tables are returned in full.
+
+    >>> run = code_corpus("corpus")  # doctest: +SKIP
+    >>> run.tables["codings"].groupby("code").size()  # doctest: +SKIP
+    """
+    from .io.readers import read_corpus
+
+    if jobs < 1:
+        raise UsageError(f"The 'jobs' parameter of code must be an int in [1, inf). Got {jobs}.")
+    book = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+    unit = str(parse_unit(unit))
+    model_path = resolve_model(model, book)
+    loaded = _load_model(model_path, book) if model_path else None
+    coder = Coder(book, model=loaded, unit=unit)
+    code_ids = coder.leaf_ids
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    options = {
+        "paths": [str(p) for p in paths],
+        "language": language,
+        "text_column": text_column,
+        "id_column": id_column,
+        "strict": strict,
+        "jobs": jobs,
+    }
+    prov = provenance(book, model_path, unit, options)
+    documents = read_corpus(
+        paths, text_column=text_column, id_column=id_column, language=language, strict=strict
+    )
+
+    def reported(docs: Iterable[Document]) -> Iterator[Document]:
+        for doc in docs:
+            if progress is not None:
+                progress(doc)
+            yield doc
+
+    coded_stream = iter_coded(reported(documents), coder, jobs=jobs, model_path=model_path)
+    if output is None:
+        coded = list(coded_stream)
+        if not coded:
+            raise InputError(f"No documents to code in {', '.join(map(str, paths))}.")
+        return CodingRun(tables_for(coded, code_ids), prov)
+
+    from .io.tables import TableWriter, check_output
+
+    check_output(output, force=force)
+    written = 0
+    with TableWriter(
+        output, provenance=prov, codebook=book, force=force, code_ids=code_ids
+    ) as writer:
+        batch: list[CodedDocument] = []
+        for item in coded_stream:
+            batch.append(item)
+            if len(batch) >= batch_size:
+                writer.append(tables_for(batch, code_ids))
+                written += len(batch)
+                batch = []
+        if batch:
+            writer.append(tables_for(batch, code_ids))
+            written += len(batch)
+        if not written:
+            raise InputError(f"No documents to code in {', '.join(map(str, paths))}.")
+    empty = tables_for([], code_ids)
+    return CodingRun(empty, prov, output=Path(output))
