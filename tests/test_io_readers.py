@@ -1,0 +1,535 @@
+"""Tests of trustcode.io.readers: formats, encodings, folders, manifests and errors."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trustcode.errors import DocumentSkipped, InputError, TrustcodeWarning
+from trustcode.io.readers import (
+    SUPPORTED_SUFFIXES,
+    decode_bytes,
+    detect_language,
+    normalize_newlines,
+    read_corpus,
+    read_document,
+)
+
+# Our own test texts.
+EN = (
+    "The volunteers answered letters from people who stayed behind.\n\n"
+    "Trust grew slowly, one careful conversation at a time."
+)
+RU = (
+    "Волонтёры отвечали на письма тех, кто остался дома. Доверие росло медленно, "
+    "от одного осторожного разговора к другому, и никто не торопил события."
+)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _pdf(lines: list[str], title: str | None = None) -> bytes:
+    """A minimal one-page PDF: Helvetica text objects and a correct cross-reference table."""
+    ops = ["BT", "/F1 12 Tf", "72 720 Td"]
+    for i, line in enumerate(lines):
+        if i:
+            ops.append("0 -16 Td")
+        ops.append(f"({line}) Tj")
+    ops.append("ET")
+    content = "\n".join(ops).encode("latin-1") if lines else b""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+    ]
+    if title is not None:
+        objects.append(b"<< /Title (" + title.encode("latin-1") + b") >>")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref_at = len(out)
+    out += b"xref\n0 %d\n" % (len(objects) + 1)
+    out += b"0000000000 65535 f \n"
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    info = b" /Info %d 0 R" % len(objects) if title is not None else b""
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\n" % (len(objects) + 1, info)
+    out += b"startxref\n%d\n%%%%EOF\n" % xref_at
+    return bytes(out)
+
+
+def _write(path: Path, data: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        path.write_bytes(data.encode("utf-8"))
+    else:
+        path.write_bytes(data)
+    return path
+
+
+# --- normalize_newlines / decode_bytes -------------------------------------------------------
+
+
+def test_normalize_newlines_strips_bom_and_unifies_line_ends_only() -> None:
+    assert normalize_newlines("\ufeffa\r\nb\rc\n  d  \n") == "a\nb\nc\n  d  \n"
+    # a BOM inside the text is content, not a mark
+    assert normalize_newlines("x\ufeffy") == "x\ufeffy"
+    assert normalize_newlines("\r\r\n") == "\n\n"
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        RU.encode("utf-8"),
+        b"\xef\xbb\xbf" + RU.encode("utf-8"),
+        RU.encode("utf-16"),  # with BOM, native order
+        b"\xff\xfe" + RU.encode("utf-16-le"),
+        b"\xfe\xff" + RU.encode("utf-16-be"),
+        RU.encode("cp1251"),
+        RU.encode("koi8_r"),
+    ],
+    ids=["utf-8", "utf-8-bom", "utf-16", "utf-16-le-bom", "utf-16-be-bom", "cp1251", "koi8-r"],
+)
+def test_decode_bytes_reads_each_encoding(encoded: bytes) -> None:
+    assert decode_bytes(encoded, "x.txt") == RU
+
+
+@pytest.mark.parametrize("encoding", ["cp1251", "koi8_r", "cp866", "iso8859_5"])
+@pytest.mark.parametrize(
+    "line",
+    ["Мы верим друг другу.", "Да", "ОТЧЁТ О ПОМОЩИ ЗАДЕРЖАННЫМ", "Москва, 2022 год: 15 акций"],
+)
+def test_decode_bytes_tells_cyrillic_code_pages_apart_on_short_lines(
+    encoding: str, line: str
+) -> None:
+    assert decode_bytes(line.encode(encoding), "x.txt") == line
+
+
+def test_decode_bytes_utf16_without_bom() -> None:
+    assert decode_bytes(EN.encode("utf-16-le"), "x.txt") == EN
+    assert decode_bytes(EN.encode("utf-16-be"), "x.txt") == EN
+
+
+def test_decode_bytes_normalizes_line_ends_and_keeps_trailing_space() -> None:
+    assert decode_bytes(b"one  \r\ntwo\rthree\t\r\n", "x.txt") == "one  \ntwo\nthree\t\n"
+
+
+def test_decode_bytes_western_single_byte_text() -> None:
+    text = "Les bénévoles répondaient aux lettres; la confiance grandissait très lentement."
+    assert decode_bytes(text.encode("cp1252"), "x.txt") == text
+
+
+def test_decode_bytes_binary_is_an_error() -> None:
+    with pytest.raises(InputError, match=r"photo\.txt.*binary"):
+        decode_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01\x00\x07", "photo.txt")
+
+
+def test_decode_bytes_undecodable_is_an_error() -> None:
+    junk = bytes(range(0x80, 0x100)) * 4 + bytes(range(1, 32)) * 8
+    with pytest.raises(InputError, match=r"junk\.txt: cannot be decoded as text"):
+        decode_bytes(junk, "junk.txt")
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00")))
+def test_decode_bytes_round_trips_utf8(text: str) -> None:
+    normalized = normalize_newlines(text)
+    assert decode_bytes(normalized.encode("utf-8"), "x.txt") == normalized
+    assert normalize_newlines(normalized) == normalized
+
+
+# --- detect_language ------------------------------------------------------------------------
+
+
+def test_detect_language() -> None:
+    assert detect_language(EN) == "en"
+    assert detect_language(RU) == "ru"
+    assert detect_language("2024 — 1 234 567; 89.10 / 11:12 " * 5) is None
+    assert detect_language("Short one.") is None  # fewer than 20 letters
+    # 30% Cyrillic letters is enough for "ru"
+    assert detect_language("a" * 70 + "б" * 30) == "ru"
+    assert detect_language("a" * 71 + "б" * 29) == "en"
+    # Greek is neither
+    assert detect_language("Η εμπιστοσύνη χτίζεται αργά και με υπομονή.") is None
+
+
+# --- text formats ---------------------------------------------------------------------------
+
+
+def test_txt_and_md_are_read_as_is(tmp_path: Path) -> None:
+    md = "# Heading\n\nSome *emphasis* and a [link](http://example.org).  \n"
+    _write(tmp_path / "notes.md", md.replace("\n", "\r\n"))
+    [doc] = read_document(tmp_path / "notes.md")
+    assert doc.text == md
+    assert (doc.doc_id, doc.title, doc.source) == ("notes", "notes", str(tmp_path / "notes.md"))
+    assert doc.language == "en"
+    assert dict(doc.metadata) == {}
+
+
+def test_txt_language_argument_is_the_fallback(tmp_path: Path) -> None:
+    _write(tmp_path / "numbers.txt", "1, 2, 3, 4, 5")
+    assert read_document(tmp_path / "numbers.txt", language="ru")[0].language == "ru"
+    _write(tmp_path / "prose.txt", EN)
+    assert read_document(tmp_path / "prose.txt", language="ru")[0].language == "en"
+
+
+def test_html_visible_text_paragraphs_and_title(tmp_path: Path) -> None:
+    page = """<!DOCTYPE html><html><head><title> Letters
+      home </title><style>p { color: red }</style><script>var hidden = 1;</script></head>
+    <body><h1>Across the border</h1>
+    <p>First   paragraph with <b>bold</b>
+    text.</p><div>Second<br>line after a break</div>
+    <!-- a comment nobody sees -->
+    <ul><li>one</li><li>two</li></ul>
+    <table><tr><td>cell a</td><td>cell b</td></tr></table></body></html>"""
+    _write(tmp_path / "page.html", page)
+    [doc] = read_document(tmp_path / "page.html")
+    assert doc.title == "Letters home"
+    assert doc.text == (
+        "Across the border\n\nFirst paragraph with bold text.\n\nSecond\n\n"
+        "line after a break\n\none\n\ntwo\n\ncell a cell b"
+    )
+    assert "hidden" not in doc.text and "color" not in doc.text and "comment" not in doc.text
+
+
+def test_html_title_from_first_h1_and_cp1251(tmp_path: Path) -> None:
+    page = "<html><body><h1>Письма</h1><p>" + RU + "</p><h1>Второй</h1></body></html>"
+    _write(tmp_path / "ru.htm", page.encode("cp1251"))
+    [doc] = read_document(tmp_path / "ru.htm")
+    assert doc.title == "Письма"
+    assert doc.text == f"Письма\n\n{RU}\n\nВторой"
+    assert doc.language == "ru"
+
+
+def test_html_without_visible_text_is_empty(tmp_path: Path) -> None:
+    _write(tmp_path / "blank.html", "<html><head><title>t</title></head><body> </body></html>")
+    with pytest.raises(InputError, match=r"blank\.html: is empty"):
+        read_document(tmp_path / "blank.html")
+
+
+def test_docx_paragraphs_tables_and_title(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = "Interview 7"
+    document.add_paragraph("We met in Tbilisi.")
+    document.add_paragraph("   ")
+    document.add_paragraph("They still call their parents every week.")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text = "Question"
+    table.cell(0, 1).text = "Answer"
+    table.cell(1, 0).text = "Who helps?"
+    table.cell(1, 1).text = "Neighbours"
+    document.add_paragraph("Closing words.")
+    document.save(tmp_path / "interview.docx")
+
+    [doc] = read_document(tmp_path / "interview.docx")
+    assert doc.title == "Interview 7"
+    assert doc.text == (
+        "We met in Tbilisi.\n\nThey still call their parents every week.\n\n"
+        "Question\tAnswer\n\nWho helps?\tNeighbours\n\nClosing words."
+    )
+
+
+def test_docx_without_title_uses_stem_and_corrupt_docx_fails(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Only a paragraph here.")
+    document.save(tmp_path / "plain.docx")
+    assert read_document(tmp_path / "plain.docx")[0].title == "plain"
+
+    _write(tmp_path / "broken.docx", b"PK\x03\x04 not really a zip")
+    with pytest.raises(InputError, match=r"broken\.docx: is not a valid \.docx file"):
+        read_document(tmp_path / "broken.docx")
+
+
+def test_pdf_text_and_title(tmp_path: Path) -> None:
+    _write(tmp_path / "report.pdf", _pdf(["Trust across borders", "grows slowly."], "Report"))
+    [doc] = read_document(tmp_path / "report.pdf")
+    assert doc.title == "Report"
+    assert "Trust across borders" in doc.text and "grows slowly." in doc.text
+    assert doc.source == str(tmp_path / "report.pdf")
+
+
+def test_pdf_without_text_needs_ocr(tmp_path: Path) -> None:
+    _write(tmp_path / "scan.pdf", _pdf([]))
+    with pytest.raises(InputError, match=r"scan\.pdf: has no extractable text.*scanned.*OCR"):
+        read_document(tmp_path / "scan.pdf")
+
+
+def test_pdf_that_is_not_a_pdf(tmp_path: Path) -> None:
+    _write(tmp_path / "fake.pdf", "just some words, not a PDF")
+    with pytest.raises(InputError, match=r"fake\.pdf: is not a valid PDF"):
+        read_document(tmp_path / "fake.pdf")
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+
+def test_csv_rows_become_documents(tmp_path: Path) -> None:
+    table = (
+        "text,group,date\r\n"
+        '"First answer,\r\nwith a line break",stayed,2023\r\n'
+        "Second answer,left,\r\n"
+        ",,\r\n"
+        "Третий ответ,stayed,2024\r\n"
+    )
+    _write(tmp_path / "survey.csv", table.encode("cp1251"))
+    docs = read_document(tmp_path / "survey.csv")
+    assert [d.doc_id for d in docs] == ["survey-1", "survey-2", "survey-4"]
+    assert docs[0].text == "First answer,\nwith a line break"
+    assert docs[0].source == f"{tmp_path / 'survey.csv'}#1"
+    assert dict(docs[0].metadata) == {"group": "stayed", "date": "2023"}
+    assert dict(docs[1].metadata) == {"group": "left"}  # empty cell dropped
+    assert docs[2].text == "Третий ответ"
+    assert docs[0].title == "survey-1"
+
+
+def test_csv_named_columns_and_semicolons(tmp_path: Path) -> None:
+    _write(tmp_path / "s.csv", "id;answer;title;language\nr1;Hello there;Greeting;en\nr2;Да;;ru\n")
+    docs = read_document(tmp_path / "s.csv", text_column="answer", id_column="id")
+    assert [(d.doc_id, d.text, d.title, d.language) for d in docs] == [
+        ("r1", "Hello there", "Greeting", "en"),
+        ("r2", "Да", "r2", "ru"),
+    ]
+    assert all(dict(d.metadata) == {} for d in docs)
+
+
+def test_csv_without_text_column_says_to_pass_text_column(tmp_path: Path) -> None:
+    _write(tmp_path / "s.csv", "answer,group\nHello,a\n")
+    with pytest.raises(InputError, match=r"--text-column.*'answer', 'group'"):
+        read_document(tmp_path / "s.csv")
+    with pytest.raises(InputError, match=r"no id column 'key'; its columns are: 'answer'"):
+        read_document(tmp_path / "s.csv", text_column="answer", id_column="key")
+
+
+def test_csv_duplicate_ids(tmp_path: Path) -> None:
+    _write(tmp_path / "s.csv", "id,text\nx,one\ny,two\nx,three\n")
+    with pytest.raises(InputError, match=r"Duplicate document id 'x': .*s\.csv#1 and .*s\.csv#3"):
+        read_document(tmp_path / "s.csv", id_column="id")
+
+
+def test_xlsx_rows_become_documents(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["code", "body", "wave", "score"])
+    sheet.append(["a1", "We keep writing to each other.", 1, None])
+    sheet.append(["a2", "Мы продолжаем переписываться.", 2, 3.5])
+    book.save(tmp_path / "waves.xlsx")
+
+    docs = read_document(tmp_path / "waves.xlsx", text_column="body", id_column="code")
+    assert [d.doc_id for d in docs] == ["a1", "a2"]
+    assert docs[0].text == "We keep writing to each other."
+    assert dict(docs[0].metadata) == {"wave": "1"}
+    assert dict(docs[1].metadata) == {"wave": "2", "score": "3.5"}
+    assert docs[1].source == f"{tmp_path / 'waves.xlsx'}#2"
+
+    with pytest.raises(InputError, match=r"no text column 'text'.*'code', 'body', 'wave', 'score'"):
+        read_document(tmp_path / "waves.xlsx", text_column="text")
+
+
+# --- errors on single files -----------------------------------------------------------------
+
+
+def test_empty_and_blank_files(tmp_path: Path) -> None:
+    _write(tmp_path / "empty.txt", b"")
+    _write(tmp_path / "blank.txt", " \r\n\t\n")
+    with pytest.raises(InputError, match=r"empty\.txt: is empty"):
+        read_document(tmp_path / "empty.txt")
+    with pytest.raises(InputError, match=r"blank\.txt: is empty"):
+        read_document(tmp_path / "blank.txt")
+
+
+def test_binary_and_unsupported_files(tmp_path: Path) -> None:
+    _write(tmp_path / "data.txt", b"\x00\x01\x02\x03" * 50)
+    with pytest.raises(InputError, match=r"data\.txt: is a binary file"):
+        read_document(tmp_path / "data.txt")
+    _write(tmp_path / "photo.jpg", b"\xff\xd8\xff")
+    with pytest.raises(InputError, match=r"photo\.jpg.*does not read.*\.txt"):
+        read_document(tmp_path / "photo.jpg")
+    with pytest.raises(InputError, match=r"nowhere\.txt: no such file"):
+        read_document(tmp_path / "nowhere.txt")
+
+
+# --- folders, manifests, read_corpus --------------------------------------------------------
+
+
+def test_folder_is_recursive_sorted_and_skips_hidden(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    _write(corpus / "b.txt", "Bee text here.")
+    _write(corpus / "a" / "z.md", "Zed notes.")
+    _write(corpus / "a" / "c.txt", "See text.")
+    _write(corpus / ".hidden.txt", "secret")
+    _write(corpus / ".git" / "x.txt", "not a document")
+    _write(corpus / "~$b.docx", b"lock")
+    _write(corpus / "image.png", b"\x89PNG")
+    docs = list(read_corpus(corpus))
+    assert [d.doc_id for d in docs] == ["a/c", "a/z", "b"]
+    assert [d.title for d in docs] == ["c", "z", "b"]
+    assert docs[0].source == str(corpus / "a" / "c.txt")
+
+
+def test_folder_tables_use_relative_ids_and_bad_rows_skip_the_file(tmp_path: Path) -> None:
+    _write(tmp_path / "wave1" / "survey.csv", "text,group\nWe stay in touch.,left\n")
+    _write(tmp_path / "wave2" / "survey.csv", "text,group\nToo,many,fields\n")
+    with pytest.warns(DocumentSkipped, match=r"wave2.survey\.csv: row 1 has 3 fields .*; skipped"):
+        docs = list(read_corpus(tmp_path))
+    assert [(d.doc_id, dict(d.metadata)) for d in docs] == [("wave1/survey-1", {"group": "left"})]
+
+
+def test_folder_with_only_unknown_files(tmp_path: Path) -> None:
+    _write(tmp_path / "scan.tiff", b"II*\x00")
+    with pytest.raises(InputError, match=r"has 1 file\(s\) but no files trustcode reads \(\.txt"):
+        list(read_corpus(tmp_path))
+
+
+def test_read_corpus_streams(tmp_path: Path) -> None:
+    _write(tmp_path / "a.txt", "First.")
+    _write(tmp_path / "b.txt", "Second.")
+    documents = read_corpus(tmp_path)
+    assert next(documents).text == "First."
+    # b.txt is read only when asked for: an edit made now shows up
+    _write(tmp_path / "b.txt", "Second, edited.")
+    assert next(documents).text == "Second, edited."
+    with pytest.raises(StopIteration):
+        next(documents)
+
+
+def test_manifest_lists_documents_with_metadata(tmp_path: Path) -> None:
+    _write(tmp_path / "texts" / "one.txt", EN)
+    _write(tmp_path / "texts" / "two.txt", RU)
+    _write(tmp_path / "unlisted.txt", "Not in the manifest.")
+    _write(
+        tmp_path / "manifest.csv",
+        "doc_id,path,title,language,group,date\n"
+        "first,texts/one.txt,The first,,stayed,2022\n"
+        "second,texts/two.txt,,en,left,\n",
+    )
+    docs = list(read_corpus(tmp_path))
+    assert [d.doc_id for d in docs] == ["first", "second"]
+    first, second = docs
+    assert (first.title, first.language) == ("The first", "en")
+    assert dict(first.metadata) == {"group": "stayed", "date": "2022"}
+    # the manifest's language wins over detection; the title falls back to the stem
+    assert (second.title, second.language) == ("two", "en")
+    assert dict(second.metadata) == {"group": "left"}
+    assert first.source == str(tmp_path / "texts" / "one.txt")
+
+
+def test_manifest_row_with_missing_file(tmp_path: Path) -> None:
+    _write(tmp_path / "one.txt", EN)
+    _write(tmp_path / "manifest.csv", "doc_id,path\nfirst,one.txt\nsecond,lost/two.txt\n")
+    with pytest.raises(InputError, match=r"manifest\.csv:3: row 2 \(doc_id 'second'\).*lost/two"):
+        list(read_corpus(tmp_path))
+
+
+def test_manifest_without_required_columns(tmp_path: Path) -> None:
+    _write(tmp_path / "manifest.csv", "id,file\na,a.txt\n")
+    with pytest.raises(
+        InputError, match=r"needs the columns doc_id and path; missing doc_id, path"
+    ):
+        list(read_corpus(tmp_path))
+
+
+def test_manifest_with_duplicate_doc_id(tmp_path: Path) -> None:
+    _write(tmp_path / "a.txt", EN)
+    _write(tmp_path / "manifest.csv", "doc_id,path\nsame,a.txt\nsame,a.txt\n")
+    with pytest.raises(InputError, match=r"manifest\.csv:3: row 2: duplicate doc_id 'same'.*row 1"):
+        list(read_corpus(tmp_path))
+
+
+def test_duplicate_ids_name_both_sources(tmp_path: Path) -> None:
+    _write(tmp_path / "x" / "note.txt", "One.")
+    _write(tmp_path / "y" / "note.md", "Two.")
+    with pytest.raises(
+        InputError, match=r"Duplicate document id 'note': .*x.note\.txt and .*y.note"
+    ):
+        list(read_corpus([tmp_path / "x" / "note.txt", tmp_path / "y" / "note.md"]))
+
+
+def test_bad_document_is_skipped_with_warning_or_fatal_when_strict(tmp_path: Path) -> None:
+    _write(tmp_path / "a.txt", "Good one.")
+    _write(tmp_path / "b.txt", b"")
+    _write(tmp_path / "c.txt", "Another good one.")
+    with pytest.warns(DocumentSkipped, match=r"b\.txt: is empty .*; skipped$"):
+        docs = list(read_corpus(tmp_path))
+    assert [d.doc_id for d in docs] == ["a", "c"]
+    with pytest.raises(InputError, match=r"b\.txt: is empty"):
+        list(read_corpus(tmp_path, strict=True))
+
+
+def test_nothing_to_read_is_an_error(tmp_path: Path) -> None:
+    _write(tmp_path / "bin.txt", b"\x00\xff\x00\x01" * 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DocumentSkipped)
+        with pytest.raises(InputError, match=r"No documents to read in .*bin\.txt: .*binary"):
+            list(read_corpus(tmp_path / "bin.txt"))
+
+
+def test_empty_folder_says_empty_and_lists_suffixes(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    with pytest.raises(InputError) as info:
+        list(read_corpus(tmp_path / "corpus"))
+    message = str(info.value)
+    assert message.startswith("No documents to read in")
+    assert "is empty" in message
+    assert all(suffix in message for suffix in SUPPORTED_SUFFIXES)
+
+
+def test_missing_path_fails_before_reading(tmp_path: Path) -> None:
+    _write(tmp_path / "a.txt", "Here.")
+    with pytest.raises(InputError, match=r"missing: no such file or folder"):
+        next(read_corpus([tmp_path / "a.txt", tmp_path / "missing"]))
+
+
+def test_nested_manifest_is_not_used_and_warns(tmp_path: Path) -> None:
+    _write(tmp_path / "sub" / "manifest.csv", "doc_id,path\nq,q.txt\n")
+    _write(tmp_path / "sub" / "q.txt", "Question text.")
+    with pytest.warns(TrustcodeWarning, match=r"manifest in a subfolder is not used"):
+        docs = list(read_corpus(tmp_path))
+    assert [d.doc_id for d in docs] == ["sub/q"]
+
+
+def test_read_document_on_a_folder_is_strict(tmp_path: Path) -> None:
+    _write(tmp_path / "a.txt", "Fine.")
+    _write(tmp_path / "b.txt", b"")
+    with pytest.raises(InputError, match=r"b\.txt: is empty"):
+        read_document(tmp_path)
+
+
+# --- the real corpora -----------------------------------------------------------------------
+
+
+def test_shared_corpus_sources(corpus_sources: Path) -> None:
+    docs = list(read_corpus(corpus_sources, strict=True))
+    assert len(docs) == 5
+    assert {d.language for d in docs} == {"en", "ru"}
+    assert all(d.metadata.get("group") for d in docs)
+    assert all(d.text.strip() and "\r" not in d.text for d in docs)
+    by_id = {d.doc_id: d for d in docs}
+    assert by_id["ovdinfo_2014_criminal_prosecutions_ru"].language == "ru"
+    assert detect_language(by_id["ovdinfo_2014_criminal_prosecutions_ru"].text) == "ru"
+    assert detect_language(by_id["ovdinfo_2012_political_arrests_moscow_en"].text) == "en"
+
+
+def test_project_corpus(repo_dir: Path) -> None:
+    docs = list(read_corpus(repo_dir / "corpus", strict=True))
+    assert len(docs) == 1
+    [doc] = docs
+    assert doc.language == "en"
+    assert doc.doc_id == "fridman_trust_building_across_borders_en"
+    assert doc.text == normalize_newlines(
+        (repo_dir / "corpus" / f"{doc.doc_id}.txt").read_text(encoding="utf-8")
+    )
