@@ -79,6 +79,19 @@ class Document:
     def n_chars(self) -> int:
         return len(self.text)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # a read-only metadata view cannot be pickled; worker processes need documents pickled
+        return (
+            _document,
+            (self.doc_id, self.text, self.source, self.title, self.language, dict(self.metadata)),
+        )
+
+
+def _document(
+    doc_id: str, text: str, source: str, title: str, language: str | None, metadata: dict[str, Any]
+) -> Document:
+    return Document(doc_id, text, source, title, language, MappingProxyType(metadata))
+
 
 @dataclass(frozen=True)
 class Passage:

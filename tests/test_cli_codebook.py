@@ -1,0 +1,84 @@
+"""`trustcode codebook check | show | schema`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import yaml
+from click.testing import CliRunner
+
+from trustcode.cli import main
+
+from .conftest import CODEBOOK
+
+
+def test_check_passes_on_the_shipped_codebook() -> None:
+    result = CliRunner().invoke(main, ["codebook", "check", str(CODEBOOK)])
+    assert result.exit_code == 0, result.output
+    assert "valid; 10 codes" in result.output and "examples pass" in result.output
+
+
+def test_check_lists_every_problem_of_a_broken_codebook(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "name: broken\n"
+        "codes:\n"
+        "  - id: a\n"
+        "    label: A\n"
+        "    defintion: typo\n"
+        "    colour: red\n"
+        "    rules:\n"
+        "      - regex: '[a-'\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["codebook", "check", str(broken)])
+    assert result.exit_code == 2
+    assert "broken.yaml:5: codes[0].defintion:" in result.output
+    assert "did you mean 'definition'" in result.output
+    assert "broken.yaml:6: codes[0].colour:" in result.output
+    assert "broken.yaml:8: codes[0].rules[0].regex:" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_runs_examples_as_tests(tmp_path: Path) -> None:
+    book = {
+        "name": "examples",
+        "codes": [
+            {
+                "id": "support",
+                "label": "Support",
+                "examples": {
+                    "positive": ["Lawyers defended the activists.", "Volunteers sent parcels."],
+                    "negative": ["Lawyers were detained."],
+                },
+                "rules": [{"id": "lawyer", "phrases": ["lawyers"]}],
+            }
+        ],
+    }
+    path = tmp_path / "cb.yaml"
+    path.write_text(yaml.safe_dump(book), encoding="utf-8")
+    result = CliRunner().invoke(main, ["codebook", "check", str(path)])
+    assert result.exit_code == 1
+    assert "2 of 3 examples fail" in result.output
+    assert "support (positive): Volunteers sent parcels. [no rule fired]" in result.output
+    assert "support (negative): Lawyers were detained. [support.lawyer]" in result.output
+
+
+def test_show_prints_every_code_and_rule_id() -> None:
+    result = CliRunner().invoke(main, ["codebook", "show", str(CODEBOOK)])
+    assert result.exit_code == 0
+    data = yaml.safe_load(CODEBOOK.read_text(encoding="utf-8"))
+    for code in data["codes"]:
+        assert code["id"] in result.output
+        for rule in code.get("rules", []):
+            assert f"{code['id']}.{rule['id']}" in result.output
+
+
+def test_schema_is_json_that_validates_the_shipped_codebook() -> None:
+    result = CliRunner().invoke(main, ["codebook", "schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(yaml.safe_load(CODEBOOK.read_text(encoding="utf-8")), schema)

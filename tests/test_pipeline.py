@@ -1,0 +1,174 @@
+"""The pipeline end to end through the library: tables, evidence, provenance, engines."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import trustcode
+from trustcode.errors import InputError, UsageError
+from trustcode.io.tables import read_tables
+from trustcode.types import (
+    CODING_COLUMNS,
+    DOCUMENT_COLUMNS,
+    MATRIX_KEY_COLUMNS,
+    PASSAGE_COLUMNS,
+    SUMMARY_COLUMNS,
+)
+
+from .conftest import ARTICLE, REPO
+
+SPEC_CODES = [
+    "decentralization",
+    "secure_communication",
+    "safe_spaces",
+    "prisoner_support",
+    "advocacy",
+    "risk_sharing",
+    "counter_information",
+    "repression",
+    "denunciation",
+    "emigration_divide",
+]
+
+EVIDENCE_ITEM = re.compile(r'(?P<rule>[\w.-]+): "(?P<text>.*?)" \[(?P<start>\d+)-(?P<end>\d+)\]')
+
+
+@pytest.fixture(scope="module")
+def article_run() -> trustcode.CodingRun:
+    return trustcode.code_corpus(REPO / "corpus", model=None)
+
+
+def test_tables_follow_the_contract(article_run: trustcode.CodingRun) -> None:
+    tables = article_run.tables
+    assert list(tables["documents"].columns[: len(DOCUMENT_COLUMNS)]) == list(DOCUMENT_COLUMNS)
+    assert {"group", "date", "author"} <= set(tables["documents"].columns)
+    assert list(tables["passages"].columns) == list(PASSAGE_COLUMNS)
+    assert list(tables["codings"].columns) == list(CODING_COLUMNS)
+    assert list(tables["matrix"].columns) == [*MATRIX_KEY_COLUMNS, *SPEC_CODES]
+    assert list(tables["summary"].columns) == list(SUMMARY_COLUMNS)
+
+
+def test_every_code_is_coded_by_rules_in_the_article(article_run: trustcode.CodingRun) -> None:
+    codings = article_run.tables["codings"]
+    assert set(codings["code"]) == set(SPEC_CODES)
+    assert set(codings["source"]) == {"rule"}
+    assert (codings["evidence"].str.len() > 0).all()
+
+
+def test_evidence_offsets_point_at_the_matched_words(article_run: trustcode.CodingRun) -> None:
+    text = ARTICLE.read_text(encoding="utf-8")
+    codings = article_run.tables["codings"]
+    checked = 0
+    for row in codings.itertuples():
+        for item in EVIDENCE_ITEM.finditer(row.evidence):
+            start, end = int(item["start"]), int(item["end"])
+            assert row.start <= start < end <= row.end
+            assert text[start:end] == item["text"]
+            assert item["rule"].split(".")[0] == row.code
+            checked += 1
+    assert checked >= len(codings)
+
+
+def test_passages_slice_back_and_matrix_and_summary_agree(
+    article_run: trustcode.CodingRun,
+) -> None:
+    text = ARTICLE.read_text(encoding="utf-8")
+    passages = article_run.tables["passages"]
+    assert all(text[p.start : p.end] == p.text for p in passages.itertuples())
+    matrix = article_run.tables["matrix"].set_index("passage_id")
+    codings = article_run.tables["codings"]
+    for code in SPEC_CODES:
+        coded = set(codings.loc[codings["code"] == code, "passage_id"])
+        assert set(matrix.index[matrix[code] == 1]) == coded
+    summary = article_run.tables["summary"].set_index("code")
+    for code in SPEC_CODES:
+        assert summary.loc[code, "passages"] == matrix[code].sum()
+        assert summary.loc[code, "share"] == pytest.approx(matrix[code].sum() / len(matrix))
+
+
+def test_provenance_names_codebook_unit_and_version(article_run: trustcode.CodingRun) -> None:
+    prov = article_run.provenance
+    book = trustcode.load_codebook()
+    assert prov["codebook_sha256"] == book.sha256
+    assert prov["trustcode_version"] == trustcode.__version__
+    assert prov["unit"] == "paragraph"
+    assert prov["model"] is None
+
+
+def test_same_inputs_give_identical_tables(article_run: trustcode.CodingRun) -> None:
+    again = trustcode.code_corpus(REPO / "corpus", model=None)
+    for name, frame in article_run.tables.items():
+        pd.testing.assert_frame_equal(frame, again.tables[name])
+
+
+def test_worker_processes_give_identical_tables(tmp_path: Path) -> None:
+    for i, text in enumerate(
+        [
+            "Volunteers write letters to political prisoners.\n\nThe court fined him.",
+            "Активистов задержали у суда.\n\nАдвокаты добились освобождения.",
+            "A picnic and a reading club for activists.",
+        ]
+    ):
+        (tmp_path / f"doc{i}.txt").write_text(text, encoding="utf-8")
+    one = trustcode.code_corpus(tmp_path, model=None, jobs=1)
+    two = trustcode.code_corpus(tmp_path, model=None, jobs=2)
+    for name, frame in one.tables.items():
+        pd.testing.assert_frame_equal(frame, two.tables[name])
+
+
+def test_streamed_output_reads_back_as_the_returned_tables(
+    tmp_path: Path, article_run: trustcode.CodingRun
+) -> None:
+    out = tmp_path / "coded.parquet"
+    run = trustcode.code_corpus(REPO / "corpus", model=None, output=out, batch_size=1)
+    assert run.output == out
+    tables, prov = read_tables(out)
+    assert prov["codebook_sha256"] == article_run.provenance["codebook_sha256"]
+    for name in ("passages", "codings", "matrix", "summary"):
+        pd.testing.assert_frame_equal(
+            tables[name].reset_index(drop=True), article_run.tables[name], check_dtype=False
+        )
+
+
+def test_sentence_unit_codes_smaller_passages(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(
+        "Lawyers represented the defendants in court. The weather was cold.", encoding="utf-8"
+    )
+    run = trustcode.code_corpus(tmp_path, unit="sentence", model=None)
+    assert len(run.tables["passages"]) == 2
+    assert run.tables["codings"]["passage_id"].tolist() == ["a#0"]
+
+
+def test_russian_document_is_coded_by_russian_rules(tmp_path: Path) -> None:
+    (tmp_path / "ru.txt").write_text(
+        "В 2023 году полиция задержала участников пикета, суд назначил им штрафы.",
+        encoding="utf-8",
+    )
+    run = trustcode.code_corpus(tmp_path, model=None)
+    assert run.tables["documents"]["language"].tolist() == ["ru"]
+    assert "repression" in set(run.tables["codings"]["code"])
+
+
+def test_no_documents_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="empty"):
+        trustcode.code_corpus(tmp_path, model=None)
+
+
+def test_bad_jobs_and_unit_are_usage_errors(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="jobs"):
+        trustcode.code_corpus(tmp_path, model=None, jobs=0)
+    with pytest.raises(UsageError, match="Unknown unit"):
+        trustcode.code_corpus(tmp_path, model=None, unit="page")
+
+
+def test_shared_corpus_is_coded_in_both_languages(corpus_sources: Path) -> None:
+    run = trustcode.code_corpus(corpus_sources, model=None)
+    documents = run.tables["documents"]
+    assert len(documents) == 5
+    assert set(documents["language"]) == {"en", "ru"}
+    coded_docs = set(run.tables["codings"]["doc_id"])
+    assert coded_docs == set(documents["doc_id"])
