@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import openpyxl
@@ -123,7 +124,7 @@ def test_bad_codebooks_fail_with_file_line_and_path(
     result = runner.invoke(main, ["code", str(docs), "-c", str(codebook), "-o", str(out)])
     assert result.exit_code == 2, result.output
     assert result.output.startswith("Error:")
-    assert __import__("re").search(pattern, result.output), result.output
+    assert re.search(pattern, result.output), result.output
     assert not out.exists()
     _no_traceback(result)
 
@@ -164,7 +165,8 @@ def test_bad_inputs_exit_2_with_a_message_and_no_output(
     runner: CliRunner, tmp_path: Path, kind: str, message: str
 ) -> None:
     out = tmp_path / "out.xlsx"
-    result = runner.invoke(main, ["code", *_bad_input(tmp_path, kind), "-o", str(out), "-m", "none"])
+    args = ["code", *_bad_input(tmp_path, kind), "-o", str(out), "-m", "none"]
+    result = runner.invoke(main, args)
     assert result.exit_code == 2, result.output
     assert "Error:" in result.output and message in result.output
     assert not out.exists()

@@ -95,7 +95,7 @@ def sentence_spans(text: str, language: str | None) -> list[tuple[int, int]]:
     nlp = sentencizer(language)
     paragraphs = paragraph_spans(text)
     spans: list[tuple[int, int]] = []
-    for (p_start, p_end), doc in zip(
+    for (p_start, _p_end), doc in zip(
         paragraphs, nlp.pipe(text[s:e] for s, e in paragraphs), strict=True
     ):
         for sent in doc.sents:
