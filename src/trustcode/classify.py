@@ -1,0 +1,720 @@
+"""The classifier: passage text -> calibrated per-code scores, trained from gold codings.
+
+Features are word (1-2) and character (2-5, ``char_wb``) n-gram TF-IDF, joined; one linear model
+per code (one-vs-rest logistic regression, liblinear). Each code's raw scores are calibrated with
+Platt scaling fitted on out-of-fold predictions, and its threshold is the one that maximizes F1 on
+those out-of-fold scores, but never below ``min_threshold`` (default 0.5: a calibrated score
+saying "more likely than not"). One model serves every language of the codebook.
+
+A code needs ``min_positives`` positive training passages (default 20) to get a classifier;
+with fewer it is coded by its rules only (a :class:`TrustcodeWarning` says so). Measured on the
+shipped gold with grouped cross-validation: a handful of positives, all from one document, teach
+the model that document's language and style rather than the code, and its false positives on
+other documents cost more than its hits gain.
+
+Models are saved with skops (never pickle) as plain arrays plus metadata: the codebook it was
+trained for, the label set, thresholds, library versions and the training size. The same data
+gives byte-identical model files.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import GoldError, ModelError, TrustcodeWarning, UsageError
+from .types import Codebook, sha256_text
+
+if TYPE_CHECKING:
+    from scipy.sparse import spmatrix
+
+#: marks a skops file as a trustcode model
+MODEL_FORMAT = "trustcode-model"
+MODEL_FORMAT_VERSION = 1
+
+#: types a model file may hold beyond skops' defaults; nothing else is ever loaded
+_TRUSTED_TYPES: list[str] = []
+
+# a fixed time stamp for zip entries, so that the same model gives the same bytes
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def codebook_fingerprint(codebook: Codebook) -> str:
+    """The codebook hash a model records: the loader's sha256, or one of its codes when unset.
+
+    >>> from trustcode.types import Code
+    >>> len(codebook_fingerprint(Codebook("cb", (Code("a", "A"),))))
+    64
+    """
+    return codebook.sha256 or sha256_text(repr(codebook.codes))
+
+
+class CodeClassifier:
+    """Multi-label passage classifier with calibrated scores and per-code thresholds.
+
+    ``exclusive=True`` gives every passage exactly one code, the best-scoring one. A code with
+    no positive example, or fewer than ``min_positives``, gets no model (a
+    :class:`TrustcodeWarning`): it is rules-only, never predicted, and absent from
+    :meth:`predict_scores`.
+
+    >>> clf = CodeClassifier(folds=2, min_positives=1).fit(
+    ...     ["letters to prisoners", "a prisoner got letters", "police arrested them",
+    ...      "the police detained him"],
+    ...     [["support"], ["support"], ["repression"], ["repression"]],
+    ...     codes=["support", "repression"])
+    >>> clf.predict(["letters for a prisoner"])
+    [('support',)]
+    """
+
+    # learned state, set by fit (or load_model)
+    codes_: tuple[str, ...]
+    classifier_codes_: tuple[str, ...]
+    vectorizers_: tuple[Any, Any]
+    feature_names_: np.ndarray
+    coef_: np.ndarray
+    intercept_: np.ndarray
+    platt_: np.ndarray
+    thresholds_: dict[str, float]
+    n_training_: int
+    # set by train_model / load_model: the codebook the model belongs to
+    codebook_sha256_: str
+    metadata_: dict[str, Any]
+
+    def __init__(
+        self,
+        *,
+        folds: int = 5,
+        random_state: int = 0,
+        exclusive: bool = False,
+        C: float = 10.0,
+        class_weight: str | None = "balanced",
+        word_ngrams: tuple[int, int] = (1, 2),
+        char_ngrams: tuple[int, int] = (2, 5),
+        min_df: int = 1,
+        max_features: int | None = 60000,
+        min_threshold: float = 0.5,
+        min_positives: int = 20,
+    ) -> None:
+        self.folds = folds
+        self.random_state = random_state
+        self.exclusive = exclusive
+        self.C = C
+        self.class_weight = class_weight
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.min_df = min_df
+        self.max_features = max_features
+        self.min_threshold = min_threshold
+        self.min_positives = min_positives
+
+    # --- parameters ---------------------------------------------------------------------------
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "folds": self.folds,
+            "random_state": self.random_state,
+            "exclusive": self.exclusive,
+            "C": self.C,
+            "class_weight": self.class_weight,
+            "word_ngrams": tuple(self.word_ngrams),
+            "char_ngrams": tuple(self.char_ngrams),
+            "min_df": self.min_df,
+            "max_features": self.max_features,
+            "min_threshold": self.min_threshold,
+            "min_positives": self.min_positives,
+        }
+
+    def _check_params(self) -> None:
+        if not isinstance(self.folds, int) or self.folds < 2:
+            raise UsageError(
+                f"The 'folds' parameter of CodeClassifier must be an int in [2, inf). "
+                f"Got {self.folds!r} instead."
+            )
+        if not isinstance(self.min_positives, int) or self.min_positives < 1:
+            raise UsageError(
+                f"The 'min_positives' parameter of CodeClassifier must be an int in [1, inf). "
+                f"Got {self.min_positives!r} instead."
+            )
+        if not 0 <= self.min_threshold <= 1:
+            raise UsageError(
+                f"The 'min_threshold' parameter of CodeClassifier must be a float in [0, 1]. "
+                f"Got {self.min_threshold!r} instead."
+            )
+        if not self.C > 0:
+            raise UsageError(
+                f"The 'C' parameter of CodeClassifier must be a float in (0, inf). "
+                f"Got {self.C!r} instead."
+            )
+
+    def _vectorizers(self) -> tuple[Any, Any]:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        word = TfidfVectorizer(
+            ngram_range=tuple(self.word_ngrams),
+            sublinear_tf=True,
+            min_df=self.min_df,
+            max_features=self.max_features,
+        )
+        char = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=tuple(self.char_ngrams),
+            sublinear_tf=True,
+            min_df=self.min_df,
+            max_features=self.max_features,
+        )
+        return word, char
+
+    # --- training -----------------------------------------------------------------------------
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[Iterable[str]],
+        codes: Sequence[str],
+        groups: Sequence[Any] | None = None,
+    ) -> CodeClassifier:
+        """Learn features, one model per code, calibration and thresholds; returns ``self``."""
+        self._check_params()
+        texts = [str(t) for t in texts]
+        label_sets = [frozenset(lab) for lab in labels]
+        codes = tuple(dict.fromkeys(codes))
+        if len(texts) != len(label_sets):
+            raise UsageError(
+                f"fit got {len(texts)} texts but {len(label_sets)} label sets: give one set of "
+                "codes (possibly empty) per text."
+            )
+        if groups is not None and len(groups) != len(texts):
+            raise UsageError(f"fit got {len(texts)} texts but {len(groups)} groups.")
+        unknown = sorted(set().union(*label_sets) - set(codes)) if label_sets else []
+        if unknown:
+            raise GoldError(
+                f"Training labels name codes that are not in the label set: {', '.join(unknown)}. "
+                f"Known codes: {', '.join(codes)}. Fix the gold codes or the codebook."
+            )
+        if not texts:
+            raise GoldError("No training passages: give gold codings with at least one passage.")
+
+        word, char = self._vectorizers()
+        try:
+            xw = word.fit_transform(texts)
+            xc = char.fit_transform(texts)
+        except ValueError as exc:  # sklearn: "empty vocabulary"
+            raise GoldError(
+                f"Cannot learn features from the training texts ({exc}): give passages with words."
+            ) from exc
+        from scipy.sparse import hstack
+
+        x = hstack([xw, xc]).tocsr()
+
+        clf_codes: list[str] = []
+        coefs, intercepts, platts, thresholds = [], [], [], {}
+        for code in codes:
+            y = np.array([code in s for s in label_sets], dtype=int)
+            if y.sum() == 0:
+                warnings.warn(
+                    f"Code {code!r} has no positive training passage: it gets no classifier and "
+                    "is coded by its rules only. Add gold passages or positive examples for it.",
+                    TrustcodeWarning,
+                    stacklevel=2,
+                )
+                continue
+            if y.sum() < self.min_positives:
+                warnings.warn(
+                    f"Code {code!r} has {int(y.sum())} positive training passage(s), fewer than "
+                    f"min_positives={self.min_positives}: too few to learn from, so it gets no "
+                    "classifier and is coded by its rules only. Add gold passages for it, or "
+                    "lower min_positives.",
+                    TrustcodeWarning,
+                    stacklevel=2,
+                )
+                continue
+            if y.sum() == len(y):
+                warnings.warn(
+                    f"Code {code!r} is on every training passage: its classifier cannot learn "
+                    "what it is not, so it is coded by its rules only. Add passages without it.",
+                    TrustcodeWarning,
+                    stacklevel=2,
+                )
+                continue
+            coef, intercept = self._fit_linear(x, y)
+            oof = self._out_of_fold(x, y, groups)
+            if oof is None:  # too few examples to calibrate: the model's own sigmoid, cut at 0.5
+                platt, threshold = (1.0, 0.0), 0.5
+            else:
+                platt = _fit_platt(oof, y, self.random_state)
+                if platt[0] > 0:
+                    threshold = _best_threshold(_sigmoid(platt[0] * oof + platt[1]), y)
+                    threshold = max(threshold, self.min_threshold)
+                else:  # out-of-fold scores rank backwards (too little data): do not trust them
+                    platt, threshold = (1.0, 0.0), 0.5
+            clf_codes.append(code)
+            coefs.append(coef)
+            intercepts.append(intercept)
+            platts.append(platt)
+            thresholds[code] = threshold
+
+        n_features = x.shape[1]
+        self.codes_ = codes
+        self.classifier_codes_ = tuple(clf_codes)
+        self.vectorizers_ = (word, char)
+        self.feature_names_ = np.concatenate(
+            [word.get_feature_names_out(), char.get_feature_names_out()]
+        ).astype(str)
+        self.coef_ = np.array(coefs, dtype=np.float64).reshape(len(clf_codes), n_features)
+        self.intercept_ = np.array(intercepts, dtype=np.float64)
+        self.platt_ = np.array(platts, dtype=np.float64).reshape(len(clf_codes), 2)
+        self.thresholds_ = thresholds
+        self.n_training_ = len(texts)
+        return self
+
+    def _fit_linear(self, x: spmatrix, y: np.ndarray) -> tuple[np.ndarray, float]:
+        from sklearn.linear_model import LogisticRegression
+
+        # the dual problem is the fast one when features outnumber passages, as n-grams do
+        model = LogisticRegression(
+            solver="liblinear",
+            dual=True,
+            max_iter=1000,
+            C=self.C,
+            class_weight=self.class_weight,
+            random_state=self.random_state,
+        )
+        model.fit(x, y)
+        return model.coef_[0].copy(), float(model.intercept_[0])
+
+    def _out_of_fold(
+        self, x: spmatrix, y: np.ndarray, groups: Sequence[Any] | None
+    ) -> np.ndarray | None:
+        """Raw out-of-fold decision values of this code's model, or None when too few examples."""
+        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+        n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+        n_splits = min(self.folds, n_pos, n_neg)
+        if n_splits < 2:
+            return None
+        splits = None
+        if groups is not None and len(set(groups)) >= n_splits:
+            grouped = StratifiedGroupKFold(
+                n_splits=n_splits, shuffle=True, random_state=self.random_state
+            )
+            splits = list(grouped.split(x, y, groups))
+            # a training part with one class cannot train: fall back to passage folds
+            if any(len(set(y[train])) < 2 for train, _ in splits):
+                splits = None
+        if splits is None:
+            plain = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
+            splits = list(plain.split(x, y))
+        oof = np.zeros(len(y), dtype=np.float64)
+        for train, test in splits:
+            coef, intercept = self._fit_linear(x[train], y[train])
+            oof[test] = x[test] @ coef + intercept
+        return oof
+
+    # --- prediction ---------------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise UsageError(
+                "This CodeClassifier is not fitted yet: call fit, train_model or load_model first."
+            )
+
+    def _features(self, texts: Sequence[str]) -> spmatrix:
+        from scipy.sparse import hstack
+
+        word, char = self.vectorizers_
+        texts = [str(t) for t in texts]
+        return hstack([word.transform(texts), char.transform(texts)]).tocsr()
+
+    def predict_scores(self, texts: Sequence[str]) -> pd.DataFrame:
+        """Calibrated scores in [0, 1]: one row per text, one column per classifier code.
+
+        >>> clf = CodeClassifier(folds=2, min_positives=1).fit(
+        ...     ["fined twice", "sunny day", "fined again", "rainy day"],
+        ...     [["fine"], [], ["fine"], []], codes=["fine"])
+        >>> list(clf.predict_scores(["fined"]).columns)
+        ['fine']
+        """
+        self._check_fitted()
+        texts = list(texts)
+        if not texts:
+            return pd.DataFrame(columns=list(self.classifier_codes_), dtype=np.float64)
+        raw = self._features(texts) @ self.coef_.T + self.intercept_
+        scores = _sigmoid(raw * self.platt_[:, 0] + self.platt_[:, 1])
+        return pd.DataFrame(scores, columns=list(self.classifier_codes_), dtype=np.float64)
+
+    def predict(self, texts: Sequence[str]) -> list[tuple[str, ...]]:
+        """The codes of each text: scores at or above threshold (exclusive: the best code)."""
+        scores = self.predict_scores(texts)
+        if scores.shape[1] == 0:
+            return [() for _ in range(len(scores))]
+        values = scores.to_numpy()
+        if self.exclusive:
+            best = values.argmax(axis=1)  # ties go to the code listed first
+            return [(self.classifier_codes_[i],) for i in best]
+        cut = np.array([self.thresholds_[c] for c in self.classifier_codes_])
+        return [
+            tuple(c for c, hit in zip(self.classifier_codes_, row >= cut, strict=True) if hit)
+            for row in values
+        ]
+
+    def explain(self, texts: Sequence[str], code: str, k: int = 5) -> list[list[tuple[str, float]]]:
+        """For each text, the ``k`` features that raise ``code``'s score most, with their weight.
+
+        Word n-grams come before character n-grams (a reader recognizes a word, not a
+        fragment), and features shorter than 3 characters or without a letter are left out.
+
+        >>> clf = CodeClassifier(folds=2, min_positives=1).fit(
+        ...     ["letters to prisoners", "police came", "letters again", "police again"],
+        ...     [["s"], [], ["s"], []], codes=["s"])
+        >>> clf.explain(["letters"], "s", k=1)[0][0][0]
+        'letters'
+        """
+        self._check_fitted()
+        if code not in self.classifier_codes_:
+            raise UsageError(
+                f"Code {code!r} has no classifier in this model; classifier codes: "
+                f"{', '.join(self.classifier_codes_) or '(none)'}."
+            )
+        row_of = self.classifier_codes_.index(code)
+        x = self._features(list(texts))
+        coef = self.coef_[row_of]
+        n_words = len(self.vectorizers_[0].vocabulary_)
+        out: list[list[tuple[str, float]]] = []
+        for i in range(x.shape[0]):
+            start, end = x.indptr[i], x.indptr[i + 1]
+            cols, vals = x.indices[start:end], x.data[start:end] * coef[x.indices[start:end]]
+            order = sorted(
+                (j for j in range(len(cols)) if vals[j] > 0),
+                key=lambda j: (cols[j] >= n_words, -vals[j], cols[j]),
+            )
+            terms: list[tuple[str, float]] = []
+            seen: set[str] = set()
+            for j in order:
+                term = str(self.feature_names_[cols[j]]).strip()
+                readable = len(term) >= 3 and any(ch.isalpha() for ch in term)
+                if readable and term not in seen:
+                    seen.add(term)
+                    terms.append((term, round(float(vals[j]), 4)))
+                if len(terms) == k:
+                    break
+            out.append(terms)
+        return out
+
+
+def format_evidence(score: float, features: Sequence[tuple[str, float]]) -> str:
+    """The evidence text of a classifier coding.
+
+    >>> format_evidence(0.834, [("letter", 0.3), ("prisoner", 0.2)])
+    "classifier 0.83: 'letter', 'prisoner'"
+    """
+    terms = ", ".join(f"'{term}'" for term, _ in features)
+    return f"classifier {score:.2f}: {terms}" if terms else f"classifier {score:.2f}"
+
+
+def _sigmoid(values: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(values, -500, 500)))
+
+
+def _fit_platt(decision: np.ndarray, y: np.ndarray, random_state: int) -> tuple[float, float]:
+    """Platt scaling: a logistic curve from raw decision values to probabilities."""
+    from sklearn.linear_model import LogisticRegression
+
+    platt = LogisticRegression(C=1e4, solver="lbfgs", random_state=random_state)
+    platt.fit(decision.reshape(-1, 1), y)
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
+
+
+def _best_threshold(scores: np.ndarray, y: np.ndarray) -> float:
+    """The cut that maximizes F1 on these scores: halfway between the last score kept and the
+    next one below, so that a new passage scoring just under the best kept one still counts."""
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores, sorted_y = scores[order], y[order]
+    tp = np.cumsum(sorted_y)
+    kept = np.arange(1, len(y) + 1)
+    f1 = 2 * tp / (kept + y.sum())
+    # only cut between distinct scores: every passage with an equal score gets the same answer
+    last_of_run = np.append(sorted_scores[1:] != sorted_scores[:-1], True)
+    f1 = np.where(last_of_run, f1, -1.0)
+    best = int(np.argmax(f1))
+    if best + 1 < len(sorted_scores):
+        return float((sorted_scores[best] + sorted_scores[best + 1]) / 2)
+    return float(sorted_scores[best])
+
+
+# --- training from gold ------------------------------------------------------------------------
+
+
+def training_set(
+    gold: pd.DataFrame, codebook: Codebook
+) -> tuple[list[str], list[tuple[str, ...]], list[str]]:
+    """Texts, label sets and groups (documents) for training: the gold passages plus the
+    codebook's examples (positives as passages of their code, negatives as passages without
+    codes), each example in a group of its own.
+
+    >>> from trustcode.types import Code
+    >>> cb = Codebook("cb", (Code("a", "A", positive_examples=("yes",)),))
+    >>> training_set(pd.DataFrame({"doc_id": ["d"], "text": ["t"], "codes": [()]}), cb)[1]
+    [(), ('a',)]
+    """
+    missing = [c for c in ("doc_id", "text", "codes") if c not in gold.columns]
+    if missing:
+        raise GoldError(
+            f"The gold table lacks the columns {', '.join(missing)}: read it with "
+            "trustcode.gold.read_gold, which gives doc_id, passage_id, text, codes, ..."
+        )
+    texts = [str(t) for t in gold["text"]]
+    labels = [tuple(c) for c in gold["codes"]]
+    groups = [str(d) for d in gold["doc_id"]]
+    for code in codebook.leaf_codes:
+        for i, example in enumerate(code.positive_examples):
+            texts.append(example)
+            labels.append((code.id,))
+            groups.append(f"codebook:{code.id}:positive:{i}")
+        for i, example in enumerate(code.negative_examples):
+            texts.append(example)
+            labels.append(())
+            groups.append(f"codebook:{code.id}:negative:{i}")
+    return texts, labels, groups
+
+
+def train_model(gold: pd.DataFrame, codebook: Codebook, **params: Any) -> CodeClassifier:
+    """Train a classifier for ``codebook``'s leaf codes from gold passages and its examples.
+
+    ``params`` go to :class:`CodeClassifier`; ``exclusive`` follows the codebook.
+
+    >>> from trustcode.gold import read_gold  # doctest: +SKIP
+    >>> model = train_model(read_gold(["corpus/gold/coding"]), load_codebook())  # doctest: +SKIP
+    """
+    params.setdefault("exclusive", codebook.exclusive)
+    texts, labels, groups = training_set(gold, codebook)
+    leaf_ids = [c.id for c in codebook.leaf_codes]
+    model = CodeClassifier(**params).fit(texts, labels, leaf_ids, groups=groups)
+    model.codebook_sha256_ = codebook_fingerprint(codebook)
+    return model
+
+
+# --- persistence -------------------------------------------------------------------------------
+
+
+def _versions() -> dict[str, str]:
+    import sklearn
+    import skops
+
+    from . import __version__
+
+    return {
+        "trustcode": __version__,
+        "scikit-learn": sklearn.__version__,
+        "skops": skops.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def _model_state(model: CodeClassifier, codebook: Codebook) -> dict[str, Any]:
+    word, char = model.vectorizers_
+    params = model.get_params()
+    metadata = {
+        "codebook_name": codebook.name,
+        "codebook_version": codebook.version,
+        "codebook_path": str(codebook.path),
+        "codebook_sha256": codebook_fingerprint(codebook),
+        "labels": list(model.codes_),
+        "classifier_codes": list(model.classifier_codes_),
+        "thresholds": {c: float(model.thresholds_[c]) for c in model.classifier_codes_},
+        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
+        "versions": _versions(),
+        "training_size": int(model.n_training_),
+    }
+    return {
+        "format": MODEL_FORMAT,
+        "format_version": MODEL_FORMAT_VERSION,
+        # JSON text keeps the metadata readable and its types plain
+        "metadata": json.dumps(metadata, sort_keys=True, ensure_ascii=False),
+        "word_vocabulary": np.asarray(word.get_feature_names_out(), dtype=str),
+        "word_idf": np.asarray(word.idf_, dtype=np.float64),
+        "char_vocabulary": np.asarray(char.get_feature_names_out(), dtype=str),
+        "char_idf": np.asarray(char.idf_, dtype=np.float64),
+        "coef": model.coef_,
+        "intercept": model.intercept_,
+        "platt": model.platt_,
+    }
+
+
+def _canonical_zip(raw: bytes) -> bytes:
+    """skops names array files and objects after memory addresses and stamps entries with the
+    current time; renumber both in schema order and fix the time, so equal models give equal
+    bytes."""
+    with zipfile.ZipFile(io.BytesIO(raw)) as source:
+        schema = json.loads(source.read("schema.json"))
+        renamed: dict[str, str] = {}
+        ids: dict[int, int] = {}
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                if isinstance(node.get("__id__"), int):  # memory addresses: renumber in order
+                    node["__id__"] = ids.setdefault(node["__id__"], len(ids) + 1)
+                name = node.get("file")
+                if isinstance(name, str) and name in source.namelist():
+                    if name not in renamed:
+                        renamed[name] = f"{len(renamed):05d}{Path(name).suffix}"
+                    node["file"] = renamed[name]
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+
+        walk(schema)
+        if any(old.endswith(".npz") for old in renamed):  # np.savez would carry time stamps
+            raise ModelError("Internal: a sparse matrix reached the model file; save dense arrays.")
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as target:
+            entries = [("schema.json", json.dumps(schema, indent=2).encode("utf-8"))]
+            entries += [(new, source.read(old)) for old, new in renamed.items()]
+            for name, data in entries:
+                info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                target.writestr(info, data)
+    return out.getvalue()
+
+
+def model_bytes(model: CodeClassifier, codebook: Codebook) -> bytes:
+    """The bytes :func:`save_model` writes (the same model gives the same bytes)."""
+    import skops.io as sio
+
+    model._check_fitted()
+    return _canonical_zip(sio.dumps(_model_state(model, codebook)))
+
+
+def save_model(model: CodeClassifier, path: str | os.PathLike[str], codebook: Codebook) -> Path:
+    """Write ``model`` with skops, atomically (a temporary file renamed over the target).
+
+    >>> save_model(train_model(gold, codebook), "model.skops", codebook)  # doctest: +SKIP
+    PosixPath('model.skops')
+    """
+    path = Path(path)
+    data = model_bytes(model, codebook)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ModelError(f"Cannot write the model to {path}: folder {folder} does not exist.")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _read_state(path: Path) -> dict[str, Any]:
+    import skops.io as sio
+
+    if not path.is_file():
+        raise ModelError(
+            f"Model file {path} does not exist: train one with 'trustcode train' and pass its path."
+        )
+    try:
+        state = sio.load(path, trusted=list(_TRUSTED_TYPES))
+    except Exception as exc:  # any failure to read means the file is no model of ours
+        raise ModelError(
+            f"{path} is not a trustcode model (skops could not read it: {type(exc).__name__}: "
+            f"{exc}). Pass a file written by 'trustcode train'."
+        ) from exc
+    if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
+        raise ModelError(
+            f"{path} is a skops file but not a trustcode model (no '{MODEL_FORMAT}' marker). "
+            "Pass a file written by 'trustcode train'."
+        )
+    if state.get("format_version") != MODEL_FORMAT_VERSION:
+        raise ModelError(
+            f"{path} is a trustcode model of format version {state.get('format_version')!r}; "
+            f"this trustcode reads version {MODEL_FORMAT_VERSION}. Retrain it with "
+            "'trustcode train'."
+        )
+    return state
+
+
+def model_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The metadata a model file records (codebook, labels, thresholds, versions, size)."""
+    return dict(json.loads(_read_state(Path(path))["metadata"]))
+
+
+def model_codebook_sha256(path: str | os.PathLike[str]) -> str | None:
+    """The hash of the codebook a model file was trained for (None if the file is no model)."""
+    try:
+        return str(model_metadata(path)["codebook_sha256"])
+    except ModelError:
+        return None
+
+
+def load_model(path: str | os.PathLike[str], codebook: Codebook) -> CodeClassifier:
+    """Load a model saved by :func:`save_model`, checking it was trained for ``codebook``.
+
+    >>> model = load_model("model.skops", load_codebook())  # doctest: +SKIP
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    path = Path(path)
+    state = _read_state(path)
+    meta = json.loads(state["metadata"])
+    labels = tuple(c.id for c in codebook.leaf_codes)
+    trained_for = (
+        f"codebook {meta['codebook_name']!r} (version {meta['codebook_version'] or '-'}, "
+        f"{meta['codebook_path'] or 'no path'}, sha256 {meta['codebook_sha256'][:12]})"
+    )
+    retrain = (
+        "Retrain it for this codebook with 'trustcode train --codebook CODEBOOK GOLD' "
+        "(trustcode.classify.train_model), or pass the codebook it was trained for."
+    )
+    if tuple(meta["labels"]) != labels:
+        extra = sorted(set(meta["labels"]) - set(labels))
+        lacking = sorted(set(labels) - set(meta["labels"]))
+        raise ModelError(
+            f"Model {path} was trained for {trained_for} with codes {', '.join(meta['labels'])}; "
+            f"this codebook's codes differ (not in this codebook: {', '.join(extra) or '-'}; "
+            f"not in the model: {', '.join(lacking) or '-'}). {retrain}"
+        )
+    if meta["codebook_sha256"] != codebook_fingerprint(codebook):
+        raise ModelError(
+            f"Model {path} was trained for {trained_for}, not for "
+            f"{codebook.path or codebook.name!s} (sha256 {codebook_fingerprint(codebook)[:12]}): "
+            f"the codebook changed since. {retrain}"
+        )
+    params = dict(meta["params"])
+    params["word_ngrams"] = tuple(params["word_ngrams"])
+    params["char_ngrams"] = tuple(params["char_ngrams"])
+    model = CodeClassifier(**params)
+    vectorizers = []
+    for fresh, name in zip(model._vectorizers(), ("word", "char"), strict=True):
+        vectorizer = TfidfVectorizer(
+            **{**fresh.get_params(), "vocabulary": list(state[f"{name}_vocabulary"])}
+        )
+        vectorizer.idf_ = np.asarray(state[f"{name}_idf"], dtype=np.float64)
+        vectorizers.append(vectorizer)
+    model.codes_ = labels
+    model.classifier_codes_ = tuple(meta["classifier_codes"])
+    model.vectorizers_ = (vectorizers[0], vectorizers[1])
+    model.feature_names_ = np.concatenate(
+        [np.asarray(state["word_vocabulary"]), np.asarray(state["char_vocabulary"])]
+    ).astype(str)
+    model.coef_ = np.asarray(state["coef"], dtype=np.float64)
+    model.intercept_ = np.asarray(state["intercept"], dtype=np.float64)
+    model.platt_ = np.asarray(state["platt"], dtype=np.float64)
+    model.thresholds_ = {c: float(v) for c, v in meta["thresholds"].items()}
+    model.n_training_ = int(meta["training_size"])
+    model.codebook_sha256_ = meta["codebook_sha256"]
+    model.metadata_ = meta
+    return model

@@ -1,0 +1,467 @@
+"""Gold (human) codings -> one table of passages with their codes, whatever format they came in.
+
+Three formats are read:
+
+- **trustcode tables**: a run's passages and codings (an ``.xlsx`` with one sheet per table, or
+  a folder of CSV, Parquet or JSON Lines tables), codes of any source;
+- **hand-coded offsets**: ``doc_id,index,start,end,codes,coder``, one row per paragraph and no text;
+  the text comes from the document (looked up by ``doc_id`` in folders with a ``manifest.csv``),
+  and offsets that no longer fit it are refused as stale;
+- **a passage table** made in a spreadsheet (``.csv``/``.xlsx``): ``doc_id``, ``text``, ``codes``,
+  optionally ``start``, ``end``, ``coder``, ``language``.
+
+Codes are ids separated by ``;`` (an empty cell: no code). Every format gives the same columns:
+:data:`GOLD_COLUMNS`, one row per passage, ``codes`` a sorted tuple.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import GoldError, InputError
+from .segment import paragraph_spans
+from .types import Codebook, Document, passage_id
+
+#: the columns of the table :func:`read_gold` returns
+GOLD_COLUMNS: tuple[str, ...] = (
+    "doc_id",
+    "passage_id",
+    "start",
+    "end",
+    "text",
+    "language",
+    "codes",
+    "coder",
+)
+
+HAND_CODED_COLUMNS: tuple[str, ...] = ("doc_id", "index", "start", "end", "codes")
+PASSAGE_TABLE_COLUMNS: tuple[str, ...] = ("doc_id", "text", "codes")
+_TABLE_SUFFIXES = (".csv", ".xlsx")
+#: how many offending passages an error message lists before it says "and N more"
+_LIST_LIMIT = 20
+
+
+def split_codes(cell: object) -> tuple[str, ...]:
+    """A codes cell -> sorted unique code ids.
+
+    >>> split_codes("repression; advocacy;;")
+    ('advocacy', 'repression')
+    """
+    if cell is None or (isinstance(cell, float) and pd.isna(cell)):
+        return ()
+    return tuple(sorted({c.strip() for c in str(cell).split(";") if c.strip()}))
+
+
+def _listing(items: Sequence[str]) -> str:
+    shown = ", ".join(items[:_LIST_LIMIT])
+    more = len(items) - _LIST_LIMIT
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+# --- reading the files -------------------------------------------------------------------------
+
+
+def _read_sheet(path: Path) -> pd.DataFrame:
+    """A csv or xlsx as strings, empty cells as ''."""
+    try:
+        if path.suffix.lower() == ".xlsx":
+            frame = pd.read_excel(path, dtype=str, keep_default_na=False)
+        else:
+            from .io.readers import decode_bytes
+
+            text = decode_bytes(path.read_bytes(), str(path))
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise GoldError(f"{path}: cannot read the gold table ({exc}); give a CSV or XLSX file.") \
+            from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.fillna("")
+
+
+def _line(row: int) -> int:
+    # data row 0 is on line 2 of the file, after the header
+    return row + 2
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], path: Path, what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise GoldError(
+            f"{path}: a {what} needs the columns {', '.join(columns)}; missing "
+            f"{', '.join(missing)} (it has: {', '.join(frame.columns) or 'no header'}). "
+            "Add the missing columns or rename the ones that hold them."
+        )
+
+
+def _int_cell(value: str, path: Path, row: int, column: str) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise GoldError(
+            f"{path}:{_line(row)}: column {column!r} must be a whole number; found {value!r}. "
+            "Fix the cell."
+        ) from None
+
+
+def _is_trustcode_tables(path: Path) -> bool:
+    if path.is_dir():
+        names = {p.stem for p in path.iterdir() if p.is_file()}
+        return {"passages", "codings"} <= names
+    if path.suffix.lower() == ".xlsx":
+        try:
+            from openpyxl import load_workbook
+
+            book = load_workbook(path, read_only=True)
+            sheets = set(book.sheetnames)
+            book.close()
+        except (OSError, ValueError, KeyError) as exc:
+            raise GoldError(f"{path}: cannot open the workbook ({exc}).") from exc
+        return {"passages", "codings"} <= sheets
+    return False
+
+
+def _gold_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise GoldError(f"{path}: no such gold file or folder; check the path.")
+        if path.is_dir() and not _is_trustcode_tables(path):
+            found = sorted(
+                p for p in path.iterdir()
+                if p.is_file() and p.suffix.lower() in _TABLE_SUFFIXES
+                and not p.name.startswith((".", "~$")) and p.name != "manifest.csv"
+            )
+            if not found:
+                raise GoldError(
+                    f"{path}: a gold folder needs .csv or .xlsx gold files, or a trustcode run's "
+                    "passages and codings tables; found none."
+                )
+            files.extend(found)
+        else:
+            files.append(path)
+    if not files:
+        raise GoldError("No gold files given: pass gold tables or folders that hold them.")
+    return files
+
+
+# --- documents for hand-coded offsets ----------------------------------------------------------
+
+
+def default_search(gold_file: Path) -> list[Path]:
+    """Folders where the documents of a hand-coded gold file are looked up: the nearest
+    ``corpus/`` holding a ``manifest.csv`` above it (or a folder above with a manifest), and
+    ``../shared/corpus-sources`` beside that repository, when they exist."""
+    found: list[Path] = []
+    for folder in Path(gold_file).resolve().parents:
+        if (folder / "manifest.csv").is_file():
+            found.append(folder)
+        if (folder / "corpus" / "manifest.csv").is_file():
+            found.append(folder / "corpus")
+            shared = folder.parent / "shared" / "corpus-sources"
+            if (shared / "manifest.csv").is_file():
+                found.append(shared)
+            break
+    return list(dict.fromkeys(found))
+
+
+class _Documents:
+    """Documents by doc_id, read once, from the manifests of the search folders."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[Path, ...], dict[str, tuple[Path, str | None]]] = {}
+        self._docs: dict[Path, Document] = {}
+
+    def _index(self, search: tuple[Path, ...]) -> dict[str, tuple[Path, str | None]]:
+        if search not in self._cache:
+            index: dict[str, tuple[Path, str | None]] = {}
+            for folder in search:
+                manifest = folder / "manifest.csv"
+                if not manifest.is_file():
+                    continue
+                with manifest.open(encoding="utf-8-sig", newline="") as handle:
+                    for row in csv.DictReader(handle):
+                        doc_id, rel = (row.get("doc_id") or "").strip(), (row.get("path") or "")
+                        if doc_id and rel.strip() and doc_id not in index:
+                            lang = (row.get("language") or "").strip() or None
+                            index[doc_id] = (folder / rel.strip(), lang)
+            self._cache[search] = index
+        return self._cache[search]
+
+    def find(self, doc_id: str, search: tuple[Path, ...]) -> tuple[Document, str | None] | None:
+        entry = self._index(search).get(doc_id)
+        if entry is None or not entry[0].is_file():
+            return None
+        path, language = entry
+        if path not in self._docs:
+            from .io.readers import read_document
+
+            try:
+                self._docs[path] = read_document(path)[0]
+            except InputError as exc:
+                raise GoldError(f"Cannot read document {doc_id!r} for the gold: {exc}") from exc
+        document = self._docs[path]
+        return document, language or document.language
+
+
+# --- the three formats -------------------------------------------------------------------------
+
+
+def _hand_coded(
+    frame: pd.DataFrame, path: Path, search: tuple[Path, ...], documents: _Documents
+) -> pd.DataFrame:
+    _require(frame, HAND_CODED_COLUMNS, path, "hand-coded gold file")
+    rows = []
+    stale: list[str] = []
+    spans_of: dict[str, list[tuple[int, int]]] = {}
+    missing_docs: dict[str, list[str]] = {}
+    for row, record in enumerate(frame.to_dict("records")):
+        doc_id = str(record["doc_id"]).strip()
+        index = _int_cell(record["index"], path, row, "index")
+        start = _int_cell(record["start"], path, row, "start")
+        end = _int_cell(record["end"], path, row, "end")
+        pid = passage_id(doc_id, index)
+        found = documents.find(doc_id, search)
+        if found is None:
+            missing_docs.setdefault(doc_id, []).append(pid)
+            continue
+        document, language = found
+        text = document.text
+        if doc_id not in spans_of:
+            spans_of[doc_id] = paragraph_spans(text)
+        paragraphs = spans_of[doc_id]
+        if not 0 <= start < end <= len(text):
+            stale.append(f"{pid} ({start}-{end} is outside the text of {len(text)} characters)")
+            continue
+        if not 0 <= index < len(paragraphs) or paragraphs[index] != (start, end):
+            now = paragraphs[index] if 0 <= index < len(paragraphs) else "no such paragraph"
+            stale.append(f"{pid} (gold {start}-{end}, document now {now})")
+            continue
+        rows.append(
+            {
+                "doc_id": doc_id,
+                "passage_id": pid,
+                "start": start,
+                "end": end,
+                "text": text[start:end],
+                "language": language,
+                "codes": split_codes(record["codes"]),
+                "coder": str(record.get("coder", "") or "").strip(),
+                "_line": _line(row),
+            }
+        )
+    if missing_docs:
+        names = [f"{doc} (passages {_listing(pids)})" for doc, pids in missing_docs.items()]
+        where = ", ".join(str(s) for s in search) or "no folder"
+        raise GoldError(
+            f"{path}: stale offsets: the documents of these gold rows cannot be found: "
+            f"{'; '.join(names)}. Looked in the manifest.csv of: {where}. Pass the folder that "
+            "holds them with search=[...] (CLI: --documents), or fix the doc_id."
+        )
+    if stale:
+        raise GoldError(
+            f"{path}: stale offsets: {len(stale)} gold passage(s) no longer fit their document's "
+            f"paragraphs: {_listing(stale)}. The document changed after coding: recode these "
+            "passages or regenerate the gold offsets from the current text."
+        )
+    return pd.DataFrame(rows)
+
+
+def _passage_table(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    _require(frame, PASSAGE_TABLE_COLUMNS, path, "gold passage table")
+    rows = []
+    counters: dict[str, int] = {}
+    for row, record in enumerate(frame.to_dict("records")):
+        doc_id = str(record["doc_id"]).strip()
+        text = str(record["text"])
+        if not doc_id or not text.strip():
+            raise GoldError(
+                f"{path}:{_line(row)}: every gold passage needs a doc_id and a text; "
+                "fill them in or delete the row."
+            )
+        if str(record.get("passage_id", "")).strip():
+            pid = str(record["passage_id"]).strip()
+        elif str(record.get("index", "")).strip():
+            pid = passage_id(doc_id, _int_cell(record["index"], path, row, "index"))
+        else:
+            pid = passage_id(doc_id, counters.get(doc_id, 0))
+        counters[doc_id] = counters.get(doc_id, 0) + 1
+        start = end = None
+        if str(record.get("start", "")).strip() and str(record.get("end", "")).strip():
+            start = _int_cell(record["start"], path, row, "start")
+            end = _int_cell(record["end"], path, row, "end")
+        rows.append(
+            {
+                "doc_id": doc_id,
+                "passage_id": pid,
+                "start": start,
+                "end": end,
+                "text": text,
+                "language": str(record.get("language", "") or "").strip() or None,
+                "codes": split_codes(record["codes"]),
+                "coder": str(record.get("coder", "") or "").strip(),
+                "_line": _line(row),
+            }
+        )
+    table = pd.DataFrame(rows)
+    _fill_languages(table)
+    return table
+
+
+def _fill_languages(table: pd.DataFrame) -> None:
+    """Guess a document's language from all its passages when no language column says it."""
+    from .io.readers import detect_language
+
+    if table.empty:
+        return
+    for _, part in table[table["language"].isna()].groupby("doc_id", sort=False):
+        table.loc[part.index, "language"] = detect_language("\n\n".join(part["text"]))
+
+
+def _load_tables(path: Path) -> dict[str, pd.DataFrame]:
+    from .io.tables import read_tables
+
+    try:
+        tables, _ = read_tables(path)
+    except InputError as exc:
+        raise GoldError(f"{path}: cannot read the trustcode tables: {exc}") from exc
+    return dict(tables)
+
+
+def gold_from_tables(tables: dict[str, pd.DataFrame], source: str = "tables") -> pd.DataFrame:
+    """Gold from a trustcode run's tables: each passage with the codes of its codings (any
+    source), coders joined by ``;``.
+
+    >>> passages = pd.DataFrame({"doc_id": ["d"], "passage_id": ["d#0"], "index": [0],
+    ...     "start": [0], "end": [4], "text": ["Text"]})
+    >>> codings = pd.DataFrame({"passage_id": ["d#0"], "code": ["a"], "coder": ["ann"]})
+    >>> gold_from_tables({"passages": passages, "codings": codings})["codes"].tolist()
+    [('a',)]
+    """
+    for name, columns in (
+        ("passages", ("doc_id", "passage_id", "start", "end", "text")),
+        ("codings", ("passage_id", "code")),
+    ):
+        if name not in tables:
+            raise GoldError(
+                f"{source}: trustcode tables need a {name!r} table; found "
+                f"{', '.join(tables) or 'none'}. Give the output of 'trustcode code'."
+            )
+        _require(tables[name], columns, Path(source), f"{name} table")
+    passages, codings = tables["passages"], tables["codings"]
+    codes: dict[str, set[str]] = {}
+    coders: dict[str, set[str]] = {}
+    for record in codings.to_dict("records"):
+        pid = str(record["passage_id"])
+        code = str(record["code"]).strip()
+        if code:
+            codes.setdefault(pid, set()).add(code)
+        coder = str(record.get("coder", "") or "").strip()
+        if coder and coder.lower() != "nan":
+            coders.setdefault(pid, set()).add(coder)
+    languages: dict[str, str] = {}
+    if "documents" in tables and {"doc_id", "language"} <= set(tables["documents"].columns):
+        for record in tables["documents"].to_dict("records"):
+            language = str(record["language"] or "").strip()
+            if language and language.lower() != "nan":
+                languages[str(record["doc_id"])] = language
+    rows = []
+    for row, record in enumerate(passages.to_dict("records")):
+        pid = str(record["passage_id"])
+        doc_id = str(record["doc_id"])
+        rows.append(
+            {
+                "doc_id": doc_id,
+                "passage_id": pid,
+                "start": int(record["start"]),
+                "end": int(record["end"]),
+                "text": str(record["text"]),
+                "language": languages.get(doc_id),
+                "codes": tuple(sorted(codes.get(pid, ()))),
+                "coder": ";".join(sorted(coders.get(pid, ()))),
+                "_line": _line(row),
+            }
+        )
+    table = pd.DataFrame(rows)
+    _fill_languages(table)
+    return table
+
+
+# --- the public reader -------------------------------------------------------------------------
+
+
+def _check_codes(table: pd.DataFrame, codebook: Codebook, source: str) -> None:
+    known = set(codebook.code_ids)
+    unknown: dict[str, list[str]] = {}
+    for codes, line in zip(table["codes"], table["_line"], strict=True):
+        for code in codes:
+            if code not in known:
+                unknown.setdefault(code, []).append(str(line))
+    if unknown:
+        listed = "; ".join(
+            f"{code!r} (line{'s' if len(lines) > 1 else ''} {_listing(lines)})"
+            for code, lines in sorted(unknown.items())
+        )
+        raise GoldError(
+            f"{source}: unknown code ids {listed}. The codebook {codebook.name!r} has: "
+            f"{', '.join(codebook.code_ids)}. Fix the gold codes or use the codebook they "
+            "were coded with."
+        )
+
+
+def read_gold(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    codebook: Codebook | None = None,
+    search: Sequence[str | os.PathLike[str]] = (),
+) -> pd.DataFrame:
+    """Read gold codings from files or folders into one row per passage (:data:`GOLD_COLUMNS`).
+
+    ``search`` lists folders with a ``manifest.csv`` where the documents of hand-coded offsets
+    are looked up (default: see :func:`default_search`). With a ``codebook``, codes it does not
+    know are a :class:`GoldError`.
+
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "gold.csv"
+    >>> _ = p.write_text("doc_id,text,codes\\nd,Letters to prisoners.,prisoner_support\\n")
+    >>> read_gold(p)[["passage_id", "codes"]].values.tolist()
+    [['d#0', ('prisoner_support',)]]
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    documents = _Documents()
+    parts = []
+    for path in _gold_files(paths):
+        if _is_trustcode_tables(path):
+            table = gold_from_tables(_load_tables(path), str(path))
+        else:
+            frame = _read_sheet(path)
+            if "text" in frame.columns:
+                table = _passage_table(frame, path)
+            elif "index" in frame.columns and "start" in frame.columns:
+                folders = tuple(Path(s) for s in search) or tuple(default_search(path))
+                table = _hand_coded(frame, path, folders, documents)
+            else:
+                missing = [c for c in PASSAGE_TABLE_COLUMNS if c not in frame.columns]
+                raise GoldError(
+                    f"{path}: not a gold table: a passage table needs the columns "
+                    f"{', '.join(PASSAGE_TABLE_COLUMNS)} (missing {', '.join(missing)}); a "
+                    f"hand-coded file needs {', '.join(HAND_CODED_COLUMNS)}. It has: "
+                    f"{', '.join(frame.columns) or 'no header'}."
+                )
+        if codebook is not None and not table.empty:
+            _check_codes(table, codebook, str(path))
+        parts.append(table)
+    gold = pd.concat([p for p in parts if not p.empty] or [pd.DataFrame(columns=GOLD_COLUMNS)],
+                     ignore_index=True)
+    gold = gold.reindex(columns=list(GOLD_COLUMNS))
+    gold["start"] = pd.array(gold["start"], dtype="Int64")
+    gold["end"] = pd.array(gold["end"], dtype="Int64")
+    gold["coder"] = gold["coder"].fillna("").astype(str)
+    return gold

@@ -1,0 +1,284 @@
+"""The classifier: fit/predict, calibration, determinism, skops persistence, codebook checks."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trustcode.classify import (
+    CodeClassifier,
+    _best_threshold,
+    format_evidence,
+    load_model,
+    model_bytes,
+    model_codebook_sha256,
+    model_metadata,
+    save_model,
+    train_model,
+)
+from trustcode.errors import GoldError, ModelError, TrustcodeWarning, UsageError
+from trustcode.types import Code, Codebook
+
+# --- a small bilingual set, written for these tests ----------------------------------------------
+
+_SUPPORT_EN = ["volunteers wrote letters to", "a lawyer defended", "friends sent parcels to",
+               "the hotline helped"]
+_ARREST_EN = ["police detained", "the court sentenced", "officers searched the flat of",
+              "a judge fined"]
+_WHO_EN = ["the student", "a teacher", "two journalists", "the pensioner", "an artist"]
+_SUPPORT_RU = ["волонтёры написали письма", "адвокат защищал", "друзья отправили посылку",
+               "горячая линия помогла"]
+_ARREST_RU = ["полиция задержала", "суд приговорил", "силовики обыскали квартиру",
+              "судья оштрафовал"]
+_WHO_RU = ["студента", "учительницу", "двух журналистов", "пенсионера", "художника"]
+_PLAIN = ["the weather in spring was mild", "a new bakery opened near the station",
+          "погода весной была тёплой", "у вокзала открылась новая пекарня",
+          "the museum extended its hours", "в парке посадили липы"]
+
+
+def _synthetic() -> tuple[list[str], list[tuple[str, ...]], list[str]]:
+    texts, labels, groups = [], [], []
+    for n, (verb, who) in enumerate(itertools.product(_SUPPORT_EN, _WHO_EN)):
+        texts.append(f"{verb} {who}.")
+        labels.append(("support",))
+        groups.append(f"en{n % 4}")
+    for n, (verb, who) in enumerate(itertools.product(_ARREST_EN, _WHO_EN)):
+        texts.append(f"{verb} {who}.")
+        labels.append(("arrests",))
+        groups.append(f"en{n % 4}")
+    for n, (verb, who) in enumerate(itertools.product(_SUPPORT_RU, _WHO_RU)):
+        texts.append(f"{verb} {who}.")
+        labels.append(("support",))
+        groups.append(f"ru{n % 4}")
+    for n, (verb, who) in enumerate(itertools.product(_ARREST_RU, _WHO_RU)):
+        texts.append(f"{verb} {who}.")
+        labels.append(("arrests",))
+        groups.append(f"ru{n % 4}")
+    for n, text in enumerate(_PLAIN * 3):
+        texts.append(f"{text} ({n}).")
+        labels.append(())
+        groups.append(f"plain{n % 3}")
+    # a few passages with both codes
+    texts += ["police detained the artist and volunteers wrote letters to him.",
+              "суд приговорил студента, а волонтёры написали письма ему."]
+    labels += [("arrests", "support"), ("arrests", "support")]
+    groups += ["mix", "mix"]
+    return texts, labels, groups
+
+
+TEXTS, LABELS, GROUPS = _synthetic()
+CODES = ["support", "arrests", "exile"]
+NEW_TEXTS = [
+    "Volunteers wrote letters to a retired doctor.",
+    "Police detained a young musician at the rally.",
+    "Волонтёры написали письма инженеру.",
+    "Суд приговорил музыканта к штрафу.",
+]
+NEW_EXPECTED = [("support",), ("arrests",), ("support",), ("arrests",)]
+
+
+def _codebook(sha: str = "a" * 64, extra: tuple[Code, ...] = (), exclusive: bool = False):
+    codes = (Code("support", "Support"), Code("arrests", "Arrests"), Code("exile", "Exile"))
+    return Codebook("test book", codes + extra, version="1", sha256=sha, exclusive=exclusive,
+                    path="book.yaml")
+
+
+def _fit(**params) -> CodeClassifier:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrustcodeWarning)  # "exile" has no positives
+        return CodeClassifier(folds=3, **params).fit(TEXTS, LABELS, CODES, groups=GROUPS)
+
+
+@pytest.fixture(scope="module")
+def model() -> CodeClassifier:
+    return _fit()
+
+
+# --- fit / predict ------------------------------------------------------------------------------
+
+
+def test_predicts_new_passages_in_both_languages(model: CodeClassifier) -> None:
+    assert model.predict(NEW_TEXTS) == NEW_EXPECTED
+
+
+def test_scores_are_calibrated_probabilities(model: CodeClassifier) -> None:
+    scores = model.predict_scores(NEW_TEXTS + _PLAIN[:2])
+    assert list(scores.columns) == ["support", "arrests"]
+    assert ((scores >= 0) & (scores <= 1)).all().all()
+    assert scores.loc[0, "support"] > scores.loc[0, "arrests"]
+    assert scores.loc[3, "arrests"] > scores.loc[3, "support"]
+    assert set(model.thresholds_) == {"support", "arrests"}
+    assert all(0.5 <= t < 1 for t in model.thresholds_.values())
+
+
+def test_code_without_positives_warns_and_is_never_predicted() -> None:
+    with pytest.warns(TrustcodeWarning, match="'exile' has no positive training passage"):
+        fitted = CodeClassifier(folds=3).fit(TEXTS, LABELS, CODES)
+    assert fitted.codes_ == ("support", "arrests", "exile")
+    assert "exile" not in fitted.classifier_codes_
+    assert "exile" not in fitted.predict_scores(TEXTS).columns
+    assert not any("exile" in found for found in fitted.predict(TEXTS + NEW_TEXTS))
+
+
+def test_code_with_too_few_positives_is_rules_only() -> None:
+    labels = [tuple(c for c in found if c != "support") for found in LABELS]
+    labels[0] = ("support",)  # a single positive: too few for the default min_positives
+    with pytest.warns(TrustcodeWarning, match=r"'support' has 1 positive .* min_positives=20"):
+        fitted = CodeClassifier(folds=3).fit(TEXTS, labels, ["support", "arrests"])
+    assert fitted.classifier_codes_ == ("arrests",)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrustcodeWarning)
+        assert CodeClassifier(folds=3, min_positives=1).fit(
+            TEXTS, labels, ["support", "arrests"]
+        ).classifier_codes_ == ("support", "arrests")
+
+
+def test_thresholds_never_below_min_threshold(model: CodeClassifier) -> None:
+    strict = _fit(min_threshold=0.97)
+    assert all(t >= 0.97 for t in strict.thresholds_.values())
+    assert all(0.5 <= t < 0.97 for t in model.thresholds_.values())
+
+
+def test_best_threshold_cuts_halfway_below_the_best_f1() -> None:
+    scores = np.array([0.9, 0.2, 0.8, 0.3, 0.6])
+    truth = np.array([1, 0, 1, 0, 0])
+    assert _best_threshold(scores, truth) == pytest.approx((0.8 + 0.6) / 2)
+    # equal scores are never split: all three tied passages fall on one side
+    assert _best_threshold(np.array([0.5, 0.5, 0.5, 0.1]), np.array([1, 0, 1, 0])) == 0.3
+
+
+def test_exclusive_gives_exactly_one_code() -> None:
+    fitted = _fit(exclusive=True)
+    found = fitted.predict(TEXTS + NEW_TEXTS + ["", "12 345"])
+    assert all(len(codes) == 1 for codes in found)
+    assert found[-len(NEW_TEXTS) - 2 : -2] == NEW_EXPECTED
+
+
+def test_explain_names_the_words_that_raised_the_score(model: CodeClassifier) -> None:
+    text = "Volunteers wrote letters to the artist."
+    (features,) = model.explain([text], "support", k=4)
+    assert len(features) == 4
+    weights = [w for _, w in features]
+    assert weights == sorted(weights, reverse=True) and weights[-1] > 0
+    # word n-grams first, each a word or two of the text
+    assert all(term in text.lower().split() or " " in term for term, _ in features)
+    assert all(len(term) >= 3 and term in text.lower() for term, _ in features)
+    (many,) = model.explain([text], "support", k=50)
+    assert len(many) > 4 and any(term not in text.lower().split() for term, _ in many)
+    assert format_evidence(0.834, features).startswith(f"classifier 0.83: '{features[0][0]}'")
+    with pytest.raises(UsageError, match="'exile' has no classifier"):
+        model.explain(["x"], "exile")
+
+
+def test_labels_outside_the_code_list_are_refused() -> None:
+    with pytest.raises(GoldError, match="not in the label set: hope"):
+        CodeClassifier().fit(["a text", "another"], [["hope"], []], ["support"])
+
+
+def test_parameters_checked_and_unfitted_model_refused() -> None:
+    with pytest.raises(UsageError, match="'folds' parameter of CodeClassifier"):
+        CodeClassifier(folds=1).fit(TEXTS, LABELS, CODES)
+    with pytest.raises(UsageError, match="'min_threshold' parameter of CodeClassifier"):
+        CodeClassifier(min_threshold=1.5).fit(TEXTS, LABELS, CODES)
+    with pytest.raises(UsageError, match="not fitted yet"):
+        CodeClassifier().predict(["text"])
+
+
+def test_train_model_adds_codebook_examples() -> None:
+    book = _codebook()
+    exile = Code("exile", "Exile", positive_examples=(
+        "Thousands left for Tbilisi and Yerevan after the call-up.",
+        "Многие уехали в Ереван после объявления мобилизации.",
+        "Families moved abroad to escape the call-up.",
+    ), negative_examples=("The family stayed in the city.",))
+    book = Codebook(book.name, (book.codes[0], book.codes[1], exile), sha256=book.sha256)
+    gold = pd.DataFrame({"doc_id": GROUPS, "text": TEXTS, "codes": LABELS})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrustcodeWarning)  # exile now has positives: no warning
+        fitted = train_model(gold, book, folds=3, min_positives=3)
+    assert "exile" in fitted.classifier_codes_
+    assert fitted.n_training_ == len(TEXTS) + 4
+    assert fitted.predict(["They left for Tbilisi after the call-up."]) == [("exile",)]
+
+
+# --- persistence --------------------------------------------------------------------------------
+
+
+def test_same_data_gives_identical_model_bytes(tmp_path: Path) -> None:
+    book = _codebook()
+    first = save_model(_fit(), tmp_path / "one.skops", book).read_bytes()
+    second = save_model(_fit(), tmp_path / "two.skops", book).read_bytes()
+    assert first == second
+    assert model_bytes(_fit(C=1.0), book) != first  # and the bytes do depend on the model
+
+
+def test_save_load_round_trip(model: CodeClassifier, tmp_path: Path) -> None:
+    book = _codebook()
+    path = save_model(model, tmp_path / "model.skops", book)
+    assert not list(tmp_path.glob(".*.tmp"))  # the temporary file was renamed away
+    loaded = load_model(path, book)
+    probe = TEXTS[:10] + NEW_TEXTS
+    pd.testing.assert_frame_equal(loaded.predict_scores(probe), model.predict_scores(probe))
+    assert loaded.thresholds_ == model.thresholds_
+    assert loaded.predict(probe) == model.predict(probe)
+    assert loaded.explain(NEW_TEXTS, "arrests") == model.explain(NEW_TEXTS, "arrests")
+    meta = model_metadata(path)
+    assert meta["codebook_sha256"] == "a" * 64 == model_codebook_sha256(path)
+    assert meta["labels"] == CODES
+    assert meta["training_size"] == len(TEXTS)
+    assert set(meta["versions"]) == {"trustcode", "scikit-learn", "skops", "numpy"}
+
+
+def test_model_file_holds_no_untrusted_types(model: CodeClassifier) -> None:
+    assert sio.get_untrusted_types(data=model_bytes(model, _codebook())) == []
+
+
+def test_load_with_another_codebook_hash(model: CodeClassifier, tmp_path: Path) -> None:
+    path = save_model(model, tmp_path / "model.skops", _codebook())
+    with pytest.raises(ModelError, match=r"trained for codebook 'test book'.*Retrain"):
+        load_model(path, _codebook(sha="b" * 64))
+
+
+def test_load_with_another_label_set(model: CodeClassifier, tmp_path: Path) -> None:
+    path = save_model(model, tmp_path / "model.skops", _codebook())
+    other = _codebook(extra=(Code("hope", "Hope"),))
+    with pytest.raises(ModelError, match=r"not in the model: hope.*trustcode train"):
+        load_model(path, other)
+
+
+@pytest.mark.parametrize("kind", ["text", "other-skops", "missing"])
+def test_non_model_file(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "thing.skops"
+    if kind == "text":
+        path.write_text("just some notes", encoding="utf-8")
+    elif kind == "other-skops":
+        sio.dump({"weights": np.arange(3)}, path)
+    with pytest.raises(ModelError, match="not a trustcode model|does not exist"):
+        load_model(path, _codebook())
+    assert model_codebook_sha256(path) is None
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 100), st.booleans()), min_size=2, max_size=30).filter(
+        lambda pairs: any(y for _, y in pairs)
+    )
+)
+def test_best_threshold_reaches_the_best_f1(pairs: list[tuple[int, bool]]) -> None:
+    scores = np.array([s / 100 for s, _ in pairs])
+    truth = np.array([int(y) for _, y in pairs])
+
+    def f1(cut: float) -> float:
+        kept = scores >= cut
+        tp = int((kept & (truth == 1)).sum())
+        return 2 * tp / (kept.sum() + truth.sum())
+
+    best = max(f1(s) for s in scores)
+    assert f1(_best_threshold(scores, truth)) == pytest.approx(best)

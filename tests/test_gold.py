@@ -1,0 +1,287 @@
+"""Gold codings from the three formats: passage tables, hand-coded offsets, trustcode tables."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trustcode.errors import GoldError
+from trustcode.gold import GOLD_COLUMNS, default_search, read_gold, split_codes
+from trustcode.segment import paragraph_spans
+from trustcode.types import Code, Codebook
+
+CODEBOOK = Codebook(
+    name="test codebook",
+    codes=(
+        Code("help", "Help"),
+        Code("letters", "Letters", parent="help"),
+        Code("arrests", "Arrests"),
+        Code("exile", "Exile"),
+    ),
+    languages=("en", "ru"),
+)
+
+EN_TEXT = (
+    "A small note on how neighbours help each other.\n\n"
+    "Volunteers in three towns wrote letters to people held in detention.\n\n"
+    "The police detained twelve people at the square and fined them later.\n"
+)
+RU_TEXT = (
+    "Заметка о помощи.\n\n"
+    "Волонтёры написали письма людям, которых задержали на акции в прошлом месяце.\n\n"
+    "Многие уехали из страны, а оставшиеся спорят с ними о будущем.\n"
+)
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _corpus(folder: Path, docs: dict[str, tuple[str, str]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for doc_id, (text, language) in docs.items():
+        (folder / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+        rows.append([doc_id, f"{doc_id}.txt", doc_id, language])
+    _write_csv(folder / "manifest.csv", ["doc_id", "path", "title", "language"], rows)
+    return folder
+
+
+def _hand_rows(doc_id: str, text: str, codes: list[str]) -> list[list[object]]:
+    spans = paragraph_spans(text)
+    assert len(spans) == len(codes)
+    pairs = enumerate(zip(spans, codes, strict=True))
+    return [[doc_id, i, s, e, c, "ann"] for i, ((s, e), c) in pairs]
+
+
+HAND_HEADER = ["doc_id", "index", "start", "end", "codes", "coder"]
+
+
+# --- passage tables -----------------------------------------------------------------------------
+
+
+def test_passage_table_csv_bilingual(tmp_path: Path) -> None:
+    path = _write_csv(
+        tmp_path / "gold.csv",
+        ["doc_id", "text", "codes"],
+        [
+            ["en1", "Volunteers wrote letters to people held after the march.", "letters; arrests"],
+            ["en1", "The weather was mild that spring and nobody cared.", ""],
+            ["ru1", "Полиция задержала журналистов у здания суда вчера вечером.", "arrests"],
+        ],
+    )
+    gold = read_gold(path, codebook=CODEBOOK)
+    assert list(gold.columns) == list(GOLD_COLUMNS)
+    assert gold["passage_id"].tolist() == ["en1#0", "en1#1", "ru1#0"]
+    assert gold["codes"].tolist() == [("arrests", "letters"), (), ("arrests",)]
+    assert gold["language"].tolist() == ["en", "en", "ru"]
+    assert gold["start"].isna().all()
+
+
+def test_passage_table_xlsx_with_offsets_and_coder(tmp_path: Path) -> None:
+    path = tmp_path / "gold.xlsx"
+    pd.DataFrame(
+        {
+            "doc_id": ["d", "d"],
+            "text": ["Письма в колонию отправили сорок человек.", "People left for Tbilisi."],
+            "codes": ["letters", "exile"],
+            "start": [0, 45],
+            "end": [41, 69],
+            "coder": ["maria", "maria"],
+            "language": ["ru", "en"],
+        }
+    ).to_excel(path, index=False)
+    gold = read_gold(path, codebook=CODEBOOK)
+    assert gold["start"].tolist() == [0, 45]
+    assert gold["end"].tolist() == [41, 69]
+    assert gold["coder"].tolist() == ["maria", "maria"]
+    assert gold["language"].tolist() == ["ru", "en"]
+
+
+def test_passage_table_missing_columns_named(tmp_path: Path) -> None:
+    path = _write_csv(tmp_path / "gold.csv", ["doc_id", "text"], [["d", "Some words here."]])
+    with pytest.raises(GoldError, match="missing codes"):
+        read_gold(path)
+
+
+def test_table_of_neither_format_is_refused(tmp_path: Path) -> None:
+    path = _write_csv(tmp_path / "gold.csv", ["doc", "label"], [["d", "x"]])
+    with pytest.raises(GoldError, match=r"not a gold table.*missing doc_id, text, codes"):
+        read_gold(path)
+
+
+def test_unknown_codes_listed_with_lines(tmp_path: Path) -> None:
+    path = _write_csv(
+        tmp_path / "gold.csv",
+        ["doc_id", "text", "codes"],
+        [["d", "one text", "letters;hope"], ["d", "two text", "fear"], ["d", "three", "hope"]],
+    )
+    with pytest.raises(GoldError) as info:
+        read_gold(path, codebook=CODEBOOK)
+    message = str(info.value)
+    assert "'fear' (line 3)" in message
+    assert "'hope' (lines 2, 4)" in message
+    assert "letters'" not in message.split("The codebook")[0]
+
+
+# --- hand-coded offsets -------------------------------------------------------------------------
+
+
+def test_hand_coded_text_resolved_from_documents(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "docs", {"en_doc": (EN_TEXT, "en"), "ru_doc": (RU_TEXT, "ru")})
+    gold_file = _write_csv(
+        tmp_path / "coding" / "g.csv",
+        HAND_HEADER,
+        _hand_rows("en_doc", EN_TEXT, ["", "letters", "arrests"])
+        + _hand_rows("ru_doc", RU_TEXT, ["", "letters;arrests", "exile"]),
+    )
+    gold = read_gold(gold_file, codebook=CODEBOOK, search=[corpus])
+    assert len(gold) == 6
+    for row in gold.itertuples():
+        source = EN_TEXT if row.doc_id == "en_doc" else RU_TEXT
+        assert source[row.start : row.end] == row.text
+    assert gold.loc[gold["passage_id"] == "ru_doc#1", "codes"].item() == ("arrests", "letters")
+    assert gold["language"].tolist() == ["en"] * 3 + ["ru"] * 3
+    assert set(gold["coder"]) == {"ann"}
+
+
+def test_hand_coded_default_search_finds_repo_corpus_and_shared(tmp_path: Path) -> None:
+    repo = tmp_path / "main"
+    _corpus(repo / "corpus", {"en_doc": (EN_TEXT, "en")})
+    shared = _corpus(tmp_path / "shared" / "corpus-sources", {"ru_doc": (RU_TEXT, "ru")})
+    gold_file = _write_csv(
+        repo / "corpus" / "gold" / "coding" / "g.csv",
+        HAND_HEADER,
+        _hand_rows("en_doc", EN_TEXT, ["", "", "arrests"])
+        + _hand_rows("ru_doc", RU_TEXT, ["", "", "exile"]),
+    )
+    assert default_search(gold_file) == [(repo / "corpus").resolve(), shared.resolve()]
+    gold = read_gold(gold_file.parent)  # a folder of gold files
+    assert sorted(set(gold["doc_id"])) == ["en_doc", "ru_doc"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda rows: rows[1].__setitem__(3, 10_000), r"en_doc#1 \(.*outside the text"),
+        (lambda rows: rows[2].__setitem__(2, rows[2][2] + 1), r"en_doc#2 \(gold .* document now"),
+        (lambda rows: rows[2].__setitem__(1, 7), r"en_doc#7 .*no such paragraph"),
+    ],
+    ids=["out-of-range", "moved-paragraph", "no-such-index"],
+)
+def test_stale_offsets(tmp_path: Path, change, expected: str) -> None:
+    corpus = _corpus(tmp_path / "docs", {"en_doc": (EN_TEXT, "en")})
+    rows = _hand_rows("en_doc", EN_TEXT, ["", "letters", "arrests"])
+    change(rows)
+    gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER, rows)
+    with pytest.raises(GoldError, match="stale offsets") as info:
+        read_gold(gold_file, search=[corpus])
+    assert re.search(expected, str(info.value))
+    # untouched passages are not named
+    assert "en_doc#0" not in str(info.value)
+
+
+def test_missing_document_names_its_passages(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "docs", {"en_doc": (EN_TEXT, "en")})
+    rows = _hand_rows("gone", EN_TEXT, ["", "letters", ""])
+    gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER, rows)
+    with pytest.raises(GoldError, match=r"stale offsets.*gone \(passages gone#0, gone#1, gone#2\)"):
+        read_gold(gold_file, search=[corpus])
+
+
+def test_hand_coded_missing_column_named(tmp_path: Path) -> None:
+    header = ["doc_id", "index", "start", "codes"]
+    gold_file = _write_csv(tmp_path / "g.csv", header, [["d", 0, 0, ""]])
+    with pytest.raises(GoldError, match="missing end"):
+        read_gold(gold_file, search=[tmp_path])
+
+
+def test_hand_coded_bad_number_says_where(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "docs", {"en_doc": (EN_TEXT, "en")})
+    rows = _hand_rows("en_doc", EN_TEXT, ["", "", ""])
+    rows[1][2] = "twelve"
+    gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER, rows)
+    with pytest.raises(GoldError, match=r"g\.csv:3: column 'start' must be a whole number"):
+        read_gold(gold_file, search=[corpus])
+
+
+# --- trustcode tables ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["run", "run.xlsx"])
+def test_trustcode_tables_any_source(tmp_path: Path, target: str) -> None:
+    from trustcode.io.tables import write_tables
+
+    passages = pd.DataFrame(
+        {
+            "doc_id": ["d", "d", "d"],
+            "passage_id": ["d#0", "d#1", "d#2"],
+            "index": [0, 1, 2],
+            "start": [0, 30, 70],
+            "end": [28, 68, 90],
+            "text": ["Letters went to the prison.", "Police searched the flat at dawn today.",
+                     "Nothing much here."],
+        }
+    )
+    codings = pd.DataFrame(
+        {
+            "doc_id": ["d", "d", "d"],
+            "passage_id": ["d#0", "d#0", "d#1"],
+            "start": [0, 0, 30],
+            "end": [28, 28, 68],
+            "code": ["letters", "arrests", "arrests"],
+            "source": ["human", "rule", "classifier"],
+            "score": [float("nan"), float("nan"), 0.9],
+            "evidence": ["", "", ""],
+            "coder": ["ann", "trustcode", "trustcode"],
+        }
+    )
+    documents = pd.DataFrame(
+        {"doc_id": ["d"], "source": ["d.txt"], "title": ["d"], "language": ["en"],
+         "n_chars": [90], "sha256": ["0" * 64]}
+    )
+    out = write_tables(
+        {"documents": documents, "passages": passages, "codings": codings},
+        tmp_path / target,
+        provenance={"unit": "paragraph"},
+    )
+    gold = read_gold(out, codebook=CODEBOOK)
+    assert gold["codes"].tolist() == [("arrests", "letters"), ("arrests",), ()]
+    assert gold["coder"].tolist() == ["ann;trustcode", "trustcode", ""]
+    assert gold["language"].tolist() == ["en", "en", "en"]
+    assert gold["text"].tolist() == passages["text"].tolist()
+
+
+def test_missing_path(tmp_path: Path) -> None:
+    with pytest.raises(GoldError, match="no such gold file"):
+        read_gold(tmp_path / "absent.csv")
+
+
+# --- the shipped gold ---------------------------------------------------------------------------
+
+
+def test_shipped_gold_reads_and_slices(shared_dir: Path, repo_dir: Path) -> None:
+    folder = repo_dir / "corpus" / "gold" / "coding"
+    if not any(folder.glob("*.csv")):
+        pytest.skip("no shipped gold yet")
+    gold = read_gold(folder)
+    assert gold["passage_id"].is_unique
+    assert (gold["text"].str.len() == gold["end"] - gold["start"]).all()
+    assert set(gold["language"]) <= {"en", "ru"}
+
+
+@given(st.lists(st.from_regex(r"[a-z_]{1,8}", fullmatch=True), max_size=6))
+def test_split_codes_sorted_unique(ids: list[str]) -> None:
+    cell = " ; ".join(ids) + ";"
+    assert split_codes(cell) == tuple(sorted(set(ids)))
