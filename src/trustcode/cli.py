@@ -12,6 +12,7 @@ import json
 import sys
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -258,6 +259,273 @@ def schema() -> None:
     from .codebook import codebook_schema
 
     click.echo(json.dumps(codebook_schema(), indent=2, ensure_ascii=False))
+
+
+@codebook_group.command(name="export")
+@click.argument("path", required=False, type=click.Path())
+@click.option("--to", "fmt", type=click.Choice(["qdc"]), default="qdc", show_default=True,
+              help="Format: a REFI-QDA codebook.")
+@click.option("-o", "--output", required=True, type=click.Path(), help="The .qdc file to write.")
+@force_option
+@handle_errors
+def codebook_export(path: str | None, fmt: str, output: str, force: bool) -> None:
+    """Export a codebook for QDA programs (REFI-QDA .qdc: ATLAS.ti, MAXQDA, NVivo, QualCoder).
+
+    \b
+    Example:
+        trustcode codebook export codebook.yaml --to qdc -o codebook.qdc
+    """
+    from .codebook import load_codebook
+    from .refiqda import export_qdc
+
+    click.echo(f"Wrote {export_qdc(load_codebook(path), output, force=force)}.", err=True)
+
+
+@codebook_group.command(name="import")
+@click.argument("path", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="The codebook.yaml skeleton to write.")
+@force_option
+@handle_errors
+def codebook_import(path: str, output: str, force: bool) -> None:
+    """Turn a REFI-QDA codebook (.qdc) or a dictionary (quanteda .yml, LIWC .dic) into a
+    codebook.yaml skeleton: codes from the .qdc, or codes with rules from a dictionary.
+
+    \b
+    Example:
+        trustcode codebook import their-codebook.qdc -o codebook.yaml
+        trustcode codebook import liwc.dic -o codebook.yaml
+    """
+    from .dictionaries import import_dictionary, write_codebook_yaml
+    from .refiqda import import_qdc
+
+    reader = import_qdc if Path(path).suffix.lower() == ".qdc" else import_dictionary
+    written = write_codebook_yaml(reader(path), output, force=force)
+    click.echo(f"Wrote {written}; add definitions, examples and rules, then run "
+               f"'trustcode codebook check {written}'.", err=True)
+
+
+# --- train and evaluate -----------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("gold", nargs=-1, required=True, type=click.Path())
+@codebook_option
+@click.option("-o", "--output", required=True, type=click.Path(), help="The model file to write.")
+@force_option
+@handle_errors
+def train(gold: tuple[str, ...], codebook: str | None, output: str, force: bool) -> None:
+    """Train the classifier on gold codings and the codebook's examples; save it with skops.
+
+    GOLD: hand-coded offset files, passage tables (doc_id, text, codes), trustcode outputs, or
+    folders of them.
+
+    \b
+    Example:
+        trustcode train corpus/gold/coding -o model.skops
+        trustcode code reports/ --model model.skops -o coded.xlsx
+    """
+    from .workflows import train as train_model
+
+    model, path = train_model(list(gold), output, codebook=codebook, force=force)
+    thresholds = ", ".join(f"{c} {t:.2f}" for c, t in model.thresholds_.items())
+    click.echo(f"Trained on {model.n_training_} passages; classifier codes: "
+               f"{thresholds or 'none (rules only)'}.")
+    click.echo(f"Wrote {path}.", err=True)
+
+
+@main.command()
+@click.argument("gold", nargs=-1, required=True, type=click.Path())
+@codebook_option
+@click.option("-k", "--folds", default=5, show_default=True, type=int,
+              help="Cross-validation folds, grouped by document.")
+@click.option("-m", "--model", default=None, type=click.Path(),
+              help="Test this model on the gold instead of cross-validating.")
+@click.option("-o", "--output", default=None, type=click.Path(),
+              help="Write the metrics and the disagreements (.xlsx or a CSV folder).")
+@force_option
+@handle_errors
+def evaluate(
+    gold: tuple[str, ...], codebook: str | None, folds: int, model: str | None,
+    output: str | None, force: bool,
+) -> None:
+    """Measure rules alone, classifier alone and combined against gold codings.
+
+    Cross-validation is grouped by document: no passage of a test document is trained on.
+    Prints precision, recall, F1 and Krippendorff's alpha per code and overall, per language.
+
+    \b
+    Example:
+        trustcode evaluate corpus/gold/coding --folds 5 -o evaluation.xlsx
+    """
+    from .workflows import evaluate_gold, evaluation_frames
+
+    if output is not None:
+        from .io.tables import check_output
+
+        check_output(output, force=force)
+    result = evaluate_gold(list(gold), codebook=codebook, folds=folds, model=model)
+    for language in dict.fromkeys(result.metrics["language"]):
+        wide = result.side_by_side(language)
+        f1 = wide.loc[:, [c for c in wide.columns if c[1] in ("f1", "alpha")]]
+        f1.columns = [f"{system} {metric}" for system, metric in f1.columns]
+        click.echo(f"\n== {language}: F1 and Krippendorff's alpha against gold")
+        click.echo(f1.round(3).to_string())
+    if output is not None:
+        from .io.tables import write_frames
+
+        click.echo(f"Wrote {write_frames(evaluation_frames(result), output, force=force)}.",
+                   err=True)
+
+
+# --- compare, agree, report -------------------------------------------------------------------
+
+
+@main.command(name="compare")
+@click.argument("coded", nargs=-1, required=True, type=click.Path())
+@click.option("--by", default=None, help="Documents column whose values form the groups.")
+@codebook_option
+@click.option("-o", "--output", default="comparison.xlsx", show_default=True, type=click.Path(),
+              help="Tables as .xlsx or a CSV folder; figures go to OUTPUT-figures/.")
+@force_option
+@handle_errors
+def compare_cmd(
+    coded: tuple[str, ...], by: str | None, codebook: str | None, output: str, force: bool
+) -> None:
+    """Compare codings across documents and groups: shares, tests, co-occurrence, figures.
+
+    CODED: outputs of 'trustcode code' (any format) or gold files.
+
+    \b
+    Example:
+        trustcode code ../shared/corpus-sources -o sources.xlsx
+        trustcode compare sources.xlsx --by group -o comparison.xlsx
+    """
+    from .io.tables import check_output
+    from .workflows import compare_files, write_comparison
+
+    check_output(output, force=force)
+    result = compare_files(list(coded), by=by, codebook=codebook)
+    tests = result.tests
+    if by is not None and not tests.empty:
+        click.echo(f"Does each code's share differ between the groups of '{by}'? "
+                   f"(p adjusted: {result.correction})")
+        click.echo(tests[["code", "test", "p_value", "p_adjusted", "reject"]].round(4)
+                   .to_string(index=False))
+    for path in write_comparison(result, output, force=force):
+        click.echo(f"Wrote {path}", err=True)
+
+
+@main.command(name="agree")
+@click.argument("coded", nargs=-1, required=True, type=click.Path())
+@click.option("--unit", type=click.Choice(["passage", "document", "character"]),
+              default="passage", show_default=True, help="What a decision is made about.")
+@click.option("--coded-only", is_flag=True,
+              help="Count only units that some coder coded, so uncoded text does not inflate "
+              "agreement.")
+@codebook_option
+@click.option("-o", "--output", default=None, type=click.Path(),
+              help="Write the agreement tables and the disagreements (.xlsx or a CSV folder).")
+@force_option
+@handle_errors
+def agree_cmd(
+    coded: tuple[str, ...], unit: str, coded_only: bool, codebook: str | None,
+    output: str | None, force: bool,
+) -> None:
+    """Agreement between two or more codings of the same documents: percent agreement,
+    Cohen's kappa (two coders), Fleiss' kappa, Krippendorff's alpha with bootstrap intervals.
+
+    \b
+    Example:
+        trustcode agree corpus/gold/coding coded.xlsx --unit passage -o agreement.xlsx
+    """
+    from .workflows import agree_files, agreement_frames
+
+    if output is not None:
+        from .io.tables import check_output
+
+        check_output(output, force=force)
+    result = agree_files(list(coded), unit=unit, coded_only=coded_only, codebook=codebook)
+    columns = ["code", "n_units", "percent_agreement", "cohen_kappa", "krippendorff_alpha",
+               "alpha_ci_low", "alpha_ci_high"]
+    click.echo(f"Coders: {', '.join(result.coders)}; unit: {unit}")
+    click.echo(result.per_code[[c for c in columns if c in result.per_code]].round(3)
+               .to_string(index=False))
+    click.echo(result.overall.round(3).to_string(index=False))
+    if output is not None:
+        from .io.tables import write_frames
+
+        click.echo(f"Wrote {write_frames(agreement_frames(result), output, force=force)}.",
+                   err=True)
+
+
+@main.command(name="report")
+@click.argument("coded", type=click.Path())
+@codebook_option
+@click.option("--by", default=None, help="Documents column to compare groups by.")
+@click.option("--gold", default=None, type=click.Path(),
+              help="Gold codings to show agreement with.")
+@click.option("-o", "--output", default="report.html", show_default=True, type=click.Path())
+@force_option
+@handle_errors
+def report_cmd(
+    coded: str, codebook: str | None, by: str | None, gold: str | None, output: str,
+    force: bool,
+) -> None:
+    """One self-contained HTML report: codebook, highlighted documents, frequencies, groups.
+
+    \b
+    Example:
+        trustcode report coded.xlsx --by group -o report.html
+    """
+    from .workflows import report
+
+    path = report(coded, output, codebook=codebook, by=by, gold=gold, force=force)
+    click.echo(f"Wrote {path}.", err=True)
+
+
+# --- REFI-QDA ---------------------------------------------------------------------------------
+
+
+@main.command(name="export")
+@click.argument("coded", type=click.Path())
+@click.option("--to", "fmt", type=click.Choice(["qdpx"]), default="qdpx", show_default=True,
+              help="Format: a REFI-QDA project.")
+@codebook_option
+@click.option("-o", "--output", required=True, type=click.Path(), help="The .qdpx to write.")
+@force_option
+@handle_errors
+def export_cmd(coded: str, fmt: str, codebook: str | None, output: str, force: bool) -> None:
+    """Export a coding as a REFI-QDA project for QualCoder, ATLAS.ti, MAXQDA or NVivo.
+
+    \b
+    Example:
+        trustcode export coded.xlsx --to qdpx -o project.qdpx
+    """
+    from .workflows import export_project
+
+    click.echo(f"Wrote {export_project(coded, output, codebook=codebook, force=force)}.",
+               err=True)
+
+
+@main.command(name="import")
+@click.argument("project", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Tables to write (.xlsx, .parquet, .jsonl or a CSV folder).")
+@force_option
+@handle_errors
+def import_cmd(project: str, output: str, force: bool) -> None:
+    """Import a REFI-QDA project from another tool as documents and human codings, which
+    train, evaluate, agree and compare read.
+
+    \b
+    Example:
+        trustcode import project.qdpx -o gold.xlsx
+        trustcode agree gold.xlsx coded.xlsx
+    """
+    from .workflows import import_project
+
+    click.echo(f"Wrote {import_project(project, output, force=force)}.", err=True)
 
 
 def _clip(text: str, width: int = 90) -> str:

@@ -1,0 +1,57 @@
+"""Rebuild the default model shipped in the package, byte for byte, from the gold and ../shared.
+
+Run from anywhere:  python scripts/build_default_model.py [--check]
+
+It trains trustcode's classifier on every gold passage in corpus/gold/coding (the article in
+corpus/ and the OVD-Info reports in ../shared/corpus-sources) plus the examples of the shipped
+codebook, and writes src/trustcode/data/default-model.skops. The same gold, codebook and library
+versions give the same bytes; with --check it only verifies that the shipped file is what this
+script builds, and exits 1 if not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET = REPO / "src" / "trustcode" / "data" / "default-model.skops"
+
+
+def build(target: Path) -> Path:
+    from trustcode.classify import save_model, train_model
+    from trustcode.codebook import load_codebook
+    from trustcode.gold import read_gold
+
+    os.chdir(REPO)  # the model records the codebook path; keep it relative and stable
+    codebook = load_codebook("codebook.yaml")
+    gold = read_gold(["corpus/gold/coding"], codebook=codebook)
+    model = train_model(gold, codebook)
+    return save_model(model, target, codebook)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="verify the shipped model instead of writing it")
+    args = parser.parse_args()
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            built = build(Path(tmp) / "model.skops").read_bytes()
+        shipped = TARGET.read_bytes()
+        same = built == shipped
+        print(f"shipped {hashlib.sha256(shipped).hexdigest()[:16]}, "
+              f"rebuilt {hashlib.sha256(built).hexdigest()[:16]}: {'same' if same else 'DIFFERENT'}")
+        return 0 if same else 1
+    path = build(TARGET)
+    print(f"wrote {path} ({path.stat().st_size:,} bytes, "
+          f"sha256 {hashlib.sha256(path.read_bytes()).hexdigest()})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

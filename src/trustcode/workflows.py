@@ -1,0 +1,232 @@
+"""File-to-file workflows behind the commands other than ``code``: train, evaluate, compare,
+agree, report, export, import.
+
+Each reads its inputs, calls the stage function that does the work (which returns DataFrames),
+and writes its outputs atomically. The CLI is a thin wrapper over these; a notebook can call
+them, or the stage functions directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .codebook import load_codebook
+from .errors import UsageError
+from .types import Codebook
+
+PathLike = str | os.PathLike[str]
+
+
+def _book(codebook: Codebook | PathLike | None) -> Codebook:
+    return codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+
+
+# --- train and evaluate -----------------------------------------------------------------------
+
+
+def train(
+    gold: Sequence[PathLike],
+    output: PathLike,
+    *,
+    codebook: Codebook | PathLike | None = None,
+    force: bool = False,
+) -> tuple[Any, Path]:
+    """Train a classifier on gold codings and the codebook's examples; save it with skops.
+
+    >>> model, path = train(["corpus/gold/coding"], "model.skops")  # doctest: +SKIP
+    """
+    from .classify import save_model, train_model
+    from .gold import read_gold
+
+    book = _book(codebook)
+    out = Path(output)
+    if out.exists() and not force:
+        from .errors import OutputError
+
+        raise OutputError(f"{out} exists; pass --force to overwrite it.")
+    table = read_gold(list(gold), codebook=book)
+    model = train_model(table, book)
+    return model, save_model(model, out, book)
+
+
+def evaluate_gold(
+    gold: Sequence[PathLike],
+    *,
+    codebook: Codebook | PathLike | None = None,
+    folds: int = 5,
+    model: PathLike | None = None,
+) -> Any:
+    """Grouped cross-validation (or a held-out test of ``model``) against gold codings.
+
+    >>> result = evaluate_gold(["corpus/gold/coding"], folds=5)  # doctest: +SKIP
+    >>> result.side_by_side().loc["micro"]  # doctest: +SKIP
+    """
+    from .classify import load_model
+    from .evaluate import evaluate
+    from .gold import read_gold
+
+    book = _book(codebook)
+    if folds < 2:
+        raise UsageError(f"The 'folds' parameter of evaluate must be an int in [2, inf). "
+                         f"Got {folds} instead.")
+    table = read_gold(list(gold), codebook=book)
+    loaded = load_model(model, book) if model is not None else None
+    return evaluate(table, book, folds=folds, model=loaded)
+
+
+def evaluation_frames(result: Any) -> dict[str, pd.DataFrame]:
+    """The sheets an evaluation writes: metrics (long), side by side per language, review."""
+    frames: dict[str, pd.DataFrame] = {"metrics": result.metrics}
+    for language in dict.fromkeys(result.metrics["language"]):
+        wide = result.side_by_side(language)
+        wide.columns = [f"{system}_{metric}" for system, metric in wide.columns]
+        frames[f"f1_{language}"] = wide.reset_index()
+    frames["disagreements"] = result.disagreements
+    return frames
+
+
+# --- compare, agree, report -------------------------------------------------------------------
+
+
+def compare_files(
+    coded: Sequence[PathLike],
+    *,
+    by: str | None = None,
+    codebook: Codebook | PathLike | None = None,
+) -> Any:
+    """:func:`trustcode.compare.compare` over coded outputs or gold files."""
+    from .coded import read_coded_many
+    from .compare import compare
+
+    book = _book(codebook)
+    return compare(read_coded_many(coded, codebook=book), by=by, codes=_codes_in_use(book))
+
+
+def _codes_in_use(book: Codebook) -> dict[str, str]:
+    return {c.id: c.label for c in book.leaf_codes}
+
+
+def comparison_frames(result: Any) -> dict[str, pd.DataFrame]:
+    return {
+        "by_document": result.by_document,
+        "by_group": result.by_group,
+        "tests": result.tests,
+        "cooccurrence": result.cooccurrence,
+        "similarity": result.similarity.reset_index(names="doc_id"),
+        "exemplars": result.exemplars,
+    }
+
+
+def write_comparison(result: Any, output: PathLike, *, force: bool = False) -> list[Path]:
+    """Write a comparison's tables (workbook or CSV folder) and its figures beside them."""
+    from . import figures
+    from .io.tables import write_frames
+
+    out = write_frames(comparison_frames(result), output, force=force)
+    folder = out.parent / f"{out.stem if out.suffix else out.name}-figures"
+    folder.mkdir(exist_ok=True)
+    written = [out]
+    written += figures.heatmap_code_document(result, folder / "code_document", force=True)
+    written += figures.shares_by_group(result, folder / "shares_by_group", force=True)
+    written += figures.cooccurrence_heatmap(result, folder / "cooccurrence", force=True)
+    return written
+
+
+def agree_files(
+    coded: Sequence[PathLike],
+    *,
+    unit: str = "passage",
+    coded_only: bool = False,
+    codebook: Codebook | PathLike | None = None,
+) -> Any:
+    """:func:`trustcode.agreement.agree` over two or more codings read from files."""
+    from .agreement import agree
+    from .coded import read_coded_many
+
+    if len(coded) < 2:
+        raise UsageError("agree needs two or more codings (for example gold.csv coded.xlsx).")
+    book = _book(codebook)
+    return agree(read_coded_many(coded, codebook=book), unit=unit, coded_only=coded_only,
+                 codes=[c.id for c in book.leaf_codes])
+
+
+def agreement_frames(result: Any) -> dict[str, pd.DataFrame]:
+    return {
+        "overall": result.overall,
+        "per_code": result.per_code,
+        "disagreements": result.disagreements,
+    }
+
+
+def report(
+    coded: PathLike,
+    output: PathLike,
+    *,
+    codebook: Codebook | PathLike | None = None,
+    by: str | None = None,
+    gold: PathLike | None = None,
+    force: bool = False,
+) -> Path:
+    """Write the self-contained HTML report of a coded output."""
+    from .coded import read_coded
+    from .report import write_report
+
+    book = _book(codebook)
+    tables, provenance = read_coded(coded, codebook=book)
+    gold_tables = read_coded(gold, codebook=book)[0] if gold is not None else None
+    return write_report(tables, output, codebook=book, provenance=provenance, by=by,
+                        gold=gold_tables, force=force)
+
+
+# --- REFI-QDA ---------------------------------------------------------------------------------
+
+
+def export_project(
+    coded: PathLike,
+    output: PathLike,
+    *,
+    codebook: Codebook | PathLike | None = None,
+    force: bool = False,
+) -> Path:
+    """A coded output (or gold) as a REFI-QDA project (.qdpx)."""
+    from .coded import read_coded
+    from .refiqda import export_qdpx
+
+    book = _book(codebook)
+    tables, provenance = read_coded(coded, codebook=book)
+    return export_qdpx(tables, book, output, provenance=provenance, force=force)
+
+
+def import_project(
+    project: PathLike, output: PathLike, *, force: bool = False
+) -> Path:
+    """A REFI-QDA project from another tool as trustcode tables with human codings."""
+    from .io.tables import write_tables
+    from .refiqda import read_qdpx
+
+    read = read_qdpx(project)
+    tables = read.tables
+    codes = sorted(set(tables["codings"]["code"]))
+    passages = tables["passages"]
+    coded = {(p, c) for p, c in zip(tables["codings"]["passage_id"], tables["codings"]["code"],
+                                   strict=True)}
+    matrix = pd.DataFrame(
+        [[d, p, *(int((p, c) in coded) for c in codes)]
+         for d, p in zip(passages["doc_id"], passages["passage_id"], strict=True)],
+        columns=["doc_id", "passage_id", *codes],
+    )
+    counts = matrix.groupby("doc_id")[codes].sum() if codes else pd.DataFrame()
+    sizes = matrix.groupby("doc_id").size()
+    summary = pd.DataFrame(
+        [(d, c, int(counts.loc[d, c]), float(counts.loc[d, c] / sizes[d]))
+         for d in sizes.index for c in codes],
+        columns=["doc_id", "code", "passages", "share"],
+    )
+    full = {**tables, "matrix": matrix, "summary": summary}
+    provenance = {"imported_from": str(project), "format": "REFI-QDA"}
+    return write_tables(full, output, provenance=provenance, force=force)
