@@ -46,6 +46,8 @@ def gold_to_tables(gold: pd.DataFrame) -> dict[str, pd.DataFrame]:
     index = gold.groupby("doc_id", sort=False).cumcount()
     starts = pd.to_numeric(gold["start"], errors="coerce")
     ends = pd.to_numeric(gold["end"], errors="coerce")
+    if starts.isna().any() or ends.isna().any():
+        starts, ends = _joined_offsets(gold, starts, ends)
     passages = pd.DataFrame(
         {
             "doc_id": gold["doc_id"].astype(str),
@@ -67,6 +69,21 @@ def gold_to_tables(gold: pd.DataFrame) -> dict[str, pd.DataFrame]:
     codings = pd.DataFrame(rows, columns=list(CODING_COLUMNS))
     codings["score"] = codings["score"].astype("float64")
     return {"documents": documents, "passages": passages, "codings": codings}
+
+
+def _joined_offsets(
+    gold: pd.DataFrame, starts: pd.Series, ends: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """Offsets for passages that came without them (a spreadsheet of passages): each document's
+    text is taken to be its passages joined by a blank line, in table order."""
+    starts, ends = starts.copy(), ends.copy()
+    position: dict[str, int] = {}
+    for i, (doc_id, text) in enumerate(zip(gold["doc_id"], gold["text"].fillna(""), strict=True)):
+        if pd.isna(starts.iloc[i]) or pd.isna(ends.iloc[i]):
+            start = position.get(doc_id, 0)
+            starts.iloc[i], ends.iloc[i] = start, start + len(text)
+        position[doc_id] = int(ends.iloc[i]) + 2
+    return starts.astype("int64"), ends.astype("int64")
 
 
 def _is_trustcode_output(path: Path) -> bool:

@@ -1,0 +1,215 @@
+"""The commands beyond `code`: train, evaluate, compare, agree, report, export, import, and
+codebook export/import — each driven through the CLI, checked through the library."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from trustcode.cli import main
+from trustcode.io.tables import read_tables
+
+from .conftest import REPO
+
+EN = [
+    ("Volunteers write letters to political prisoners every week.", "prisoner_support"),
+    ("Lawyers from the hotline defended the detained protesters in court.", "prisoner_support"),
+    ("Police detained forty people at the rally and the court fined them.", "repression"),
+    ("He was arrested and sentenced to five years for a post.", "repression"),
+    ("The weather in the capital was mild that spring.", ""),
+    ("The organization published its annual budget.", ""),
+]
+RU = [
+    ("Волонтеры пишут письма политзаключенным каждую неделю.", "prisoner_support"),
+    ("Адвокаты защищали задержанных активистов в суде.", "prisoner_support"),
+    ("Полиция задержала участников пикета, суд назначил штрафы.", "repression"),
+    ("Его арестовали и приговорили к пяти годам колонии.", "repression"),
+    ("Весна в столице была теплой.", ""),
+    ("Организация опубликовала годовой бюджет.", ""),
+]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def gold_csv(tmp_path: Path) -> Path:
+    rows = []
+    for doc, items in (("en1", EN[:3] + EN[4:5]), ("en2", EN[3:4] + EN[5:]),
+                       ("ru1", RU[:3] + RU[4:5]), ("ru2", RU[3:4] + RU[5:])):
+        rows += [{"doc_id": doc, "text": text, "codes": codes, "coder": "ann"}
+                 for text, codes in items]
+    path = tmp_path / "gold.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def coded(tmp_path: Path, runner: CliRunner) -> Path:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "manifest.csv").write_text(
+        "doc_id,path,group\nen,en.txt,left\nru,ru.txt,stayed\n", encoding="utf-8"
+    )
+    (docs / "en.txt").write_text("\n\n".join(t for t, _ in EN), encoding="utf-8")
+    (docs / "ru.txt").write_text("\n\n".join(t for t, _ in RU), encoding="utf-8")
+    out = tmp_path / "coded.xlsx"
+    result = runner.invoke(main, ["code", str(docs), "-o", str(out), "-m", "none"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_train_writes_a_model_that_code_uses(
+    runner: CliRunner, gold_csv: Path, tmp_path: Path, coded: Path
+) -> None:
+    model = tmp_path / "model.skops"
+    result = runner.invoke(main, ["train", str(gold_csv), "-o", str(model)])
+    assert result.exit_code == 0, result.output
+    assert "Trained on" in result.output and model.is_file()
+    out = tmp_path / "with-model.parquet"
+    docs = tmp_path / "docs"
+    result = runner.invoke(main, ["code", str(docs), "-m", str(model), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    tables, prov = read_tables(out)
+    assert prov["model"] == str(model) and len(prov["model_sha256"]) == 64
+    again = runner.invoke(main, ["train", str(gold_csv), "-o", str(model)])
+    assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_model_for_another_codebook_is_refused(
+    runner: CliRunner, gold_csv: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "model.skops"
+    assert runner.invoke(main, ["train", str(gold_csv), "-o", str(model)]).exit_code == 0
+    other = tmp_path / "other.yaml"
+    other.write_text(
+        "name: other\ncodes:\n  - id: x\n    label: X\n    rules: [{phrases: [x]}]\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(
+        main, ["code", str(tmp_path / "docs"), "-c", str(other), "-m", str(model),
+               "-o", str(tmp_path / "o")],
+    )
+    assert result.exit_code == 2 and "trained for" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_evaluate_prints_and_writes_metrics(
+    runner: CliRunner, gold_csv: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "evaluation.xlsx"
+    result = runner.invoke(main, ["evaluate", str(gold_csv), "--folds", "2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "== all" in result.output and "combined f1" in result.output
+    sheets = openpyxl.load_workbook(out, read_only=True).sheetnames
+    assert {"metrics", "f1_all", "disagreements"} <= set(sheets)
+
+
+def test_evaluate_rejects_unknown_codes(runner: CliRunner, tmp_path: Path) -> None:
+    gold = tmp_path / "g.csv"
+    gold.write_text("doc_id,text,codes\nd,Some text.,solidarity\n", encoding="utf-8")
+    result = runner.invoke(main, ["evaluate", str(gold)])
+    assert result.exit_code == 2 and "solidarity" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_compare_by_group_writes_tables_and_figures(
+    runner: CliRunner, coded: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "comparison.xlsx"
+    result = runner.invoke(main, ["compare", str(coded), "--by", "group", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    sheets = openpyxl.load_workbook(out, read_only=True).sheetnames
+    assert sheets == ["by_document", "by_group", "tests", "cooccurrence", "similarity",
+                      "exemplars"]
+    figures = sorted(p.name for p in (tmp_path / "comparison-figures").iterdir())
+    assert figures == sorted(f"{n}.{s}" for n in ("code_document", "shares_by_group",
+                                                  "cooccurrence") for s in ("png", "svg"))
+
+
+def test_compare_by_a_missing_column_lists_the_columns(
+    runner: CliRunner, coded: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "c.xlsx"
+    result = runner.invoke(main, ["compare", str(coded), "--by", "wave", "-o", str(out)])
+    assert result.exit_code == 2 and "group" in result.output
+    assert not out.exists()
+
+
+def test_agree_with_itself_is_perfect_and_writes_tables(
+    runner: CliRunner, coded: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "agreement"
+    result = runner.invoke(main, ["agree", str(coded), str(coded), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    overall = pd.read_csv(out / "overall.csv")
+    assert overall.loc[0, "percent_agreement"] == 1.0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "disagreements.csv", "overall.csv", "per_code.csv"]
+
+
+def test_agree_gold_against_machine(
+    runner: CliRunner, gold_csv: Path, coded: Path, tmp_path: Path
+) -> None:
+    result = runner.invoke(main, ["agree", str(gold_csv), str(coded), "--unit", "document"])
+    # the gold documents (en1, ru1, ...) are not the coded ones (en, ru): say which
+    assert result.exit_code == 2 and "en1" in result.output
+
+
+def test_report_is_written_once(runner: CliRunner, coded: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = runner.invoke(main, ["report", str(coded), "--by", "group", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert "Support of political prisoners" in html and "<svg" in html
+    again = runner.invoke(main, ["report", str(coded), "-o", str(out)])
+    assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_export_and_import_round_trip(runner: CliRunner, coded: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project.qdpx"
+    result = runner.invoke(main, ["export", str(coded), "--to", "qdpx", "-o", str(project)])
+    assert result.exit_code == 0, result.output
+    back = tmp_path / "back.xlsx"
+    result = runner.invoke(main, ["import", str(project), "-o", str(back)])
+    assert result.exit_code == 0, result.output
+    original, _ = read_tables(coded)
+    imported, _ = read_tables(back)
+    pairs = {(r.doc_id, r.start, r.end, r.code) for r in original["codings"].itertuples()}
+    assert {(r.doc_id, r.start, r.end, r.code) for r in imported["codings"].itertuples()} == pairs
+    assert set(imported["codings"]["source"]) == {"human"}
+
+
+def test_codebook_export_and_import(runner: CliRunner, tmp_path: Path) -> None:
+    qdc = tmp_path / "codebook.qdc"
+    result = runner.invoke(main, ["codebook", "export", str(REPO / "codebook.yaml"),
+                                  "--to", "qdc", "-o", str(qdc)])
+    assert result.exit_code == 0, result.output
+    skeleton = tmp_path / "skeleton.yaml"
+    result = runner.invoke(main, ["codebook", "import", str(qdc), "-o", str(skeleton)])
+    assert result.exit_code == 0, result.output
+    from trustcode.codebook import load_codebook
+
+    assert load_codebook(skeleton).code_ids == load_codebook(REPO / "codebook.yaml").code_ids
+
+
+def test_codebook_import_of_a_liwc_dictionary(runner: CliRunner, tmp_path: Path) -> None:
+    dic = tmp_path / "trust.dic"
+    dic.write_text("%\n1\tsupport\n2\tfear\n%\nhelp*\t1\nlawyer\t1\nafraid\t2\n",
+                   encoding="utf-8")
+    out = tmp_path / "cb.yaml"
+    result = runner.invoke(main, ["codebook", "import", str(dic), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    check = runner.invoke(main, ["codebook", "show", str(out)])
+    assert "support" in check.output and "fear" in check.output
+
+
+def test_schema_output_is_json(runner: CliRunner) -> None:
+    assert "properties" in json.loads(runner.invoke(main, ["codebook", "schema"]).output)
