@@ -22,7 +22,8 @@ TEXT_EN = (
 def test_paragraphs_split_at_blank_lines_even_with_spaces_in_them() -> None:
     passages = segment(Document("d", TEXT_EN))
     assert [p.text for p in passages] == [
-        "Volunteers write letters to political prisoners.\nEach letter is read by the censor first.",
+        "Volunteers write letters to political prisoners.\n"
+        "Each letter is read by the censor first.",
         "Lawyers attend the hearings. They report from the courtroom.",
     ]
     assert [p.passage_id for p in passages] == ["d#0", "d#1"]
