@@ -101,19 +101,38 @@ def _code_labels(result: ComparisonResult) -> list[str]:
     return [result.label(c) for c in result.codes]
 
 
+def _short(label: str, width: int = 30) -> str:
+    """A tick label that fits: long document ids are cut in the middle."""
+    if len(label) <= width:
+        return label
+    half = (width - 1) // 2
+    return f"{label[:half]}…{label[-(width - 1 - half):]}"
+
+
 def _heatmap_figure(result: ComparisonResult) -> Figure:
     table = result.by_document.pivot(index="code", columns="doc_id", values="share")
     docs = list(dict.fromkeys(result.by_document["doc_id"]))
     values = table.reindex(index=list(result.codes), columns=docs).to_numpy(float)
-    fig = _new_figure(max(5.0, 1.6 + 0.45 * len(docs)), max(3.0, 1.4 + 0.35 * len(result.codes)))
+    label_width = 0.075 * max((len(x) for x in _code_labels(result)), default=10)
+    fig = _new_figure(max(6.5, label_width + 2.5 + 0.7 * len(docs)),
+                      max(3.5, 2.6 + 0.38 * len(result.codes)))
     ax = fig.add_subplot()
     image = ax.imshow(values, cmap="cividis", vmin=0.0, vmax=1.0, aspect="auto")
-    ax.set_xticks(range(len(docs)), docs, rotation=45, ha="right")
+    ax.set_xticks(range(len(docs)), [_short(str(d)) for d in docs], rotation=40, ha="right",
+                  rotation_mode="anchor", fontsize=8)
     ax.set_yticks(range(len(result.codes)), _code_labels(result))
+    if len(docs) <= 30:
+        for i in range(values.shape[0]):
+            for j in range(values.shape[1]):
+                if not np.isnan(values[i, j]):
+                    # dark text on the light (yellow) end of cividis, light on the dark end
+                    colour = "black" if values[i, j] > 0.55 else "white"
+                    ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center",
+                            color=colour, fontsize=7)
     ax.set_xlabel("Document")
     ax.set_ylabel("Code")
-    ax.set_title("Share of passages coded, by document")
-    fig.colorbar(image, ax=ax, label="Share of passages")
+    ax.set_title("Share of each document's passages coded")
+    fig.colorbar(image, ax=ax, label="Share of passages", shrink=0.8)
     return fig
 
 
@@ -121,7 +140,7 @@ def _shares_figure(result: ComparisonResult) -> Figure:
     groups = list(result.groups)
     codes = list(result.codes)
     frame = result.by_group.set_index(["code", "group"])
-    fig = _new_figure(max(5.0, 1.5 + 0.5 * len(codes) * max(len(groups), 1)), 4.0)
+    fig = _new_figure(max(6.5, 2.5 + 0.5 * len(codes) * max(len(groups), 1)), 5.0)
     ax = fig.add_subplot()
     width = 0.8 / max(len(groups), 1)
     x = np.arange(len(codes))
@@ -133,12 +152,12 @@ def _shares_figure(result: ComparisonResult) -> Figure:
         ax.bar(x + (i - (len(groups) - 1) / 2) * width, share, width, yerr=[low, high],
                capsize=2, label=str(group), color=OKABE_ITO[i % len(OKABE_ITO)],
                edgecolor="black", linewidth=0.5)
-    ax.set_xticks(x, _code_labels(result), rotation=30, ha="right")
+    ax.set_xticks(x, _code_labels(result), rotation=30, ha="right", rotation_mode="anchor")
     ax.set_ylim(0, 1)
     ax.set_xlabel("Code")
-    ax.set_ylabel("Share of passages (95% Wilson interval)")
-    ax.set_title(f"Share of passages coded, by {result.by}" if result.by else
-                 "Share of passages coded")
+    ax.set_ylabel("Share of passages")
+    title = f"Share of passages coded, by {result.by}" if result.by else "Share of passages coded"
+    ax.set_title(f"{title}\n(error bars: 95% Wilson interval)", fontsize=10)
     if len(groups) > 1:
         ax.legend(title=result.by or "group", frameon=False, loc="upper left",
                   bbox_to_anchor=(1.0, 1.0))
@@ -153,11 +172,12 @@ def _cooccurrence_figure(result: ComparisonResult) -> Figure:
     values = jaccard.reindex(index=codes, columns=codes).to_numpy(float)
     counts = both.reindex(index=codes, columns=codes).to_numpy(float)
     size = max(4.0, 1.8 + 0.5 * len(codes))
-    fig = _new_figure(size + 1.2, size)
+    label_width = 0.075 * max((len(x) for x in _code_labels(result)), default=10)
+    fig = _new_figure(size + label_width + 1.5, size + label_width * 0.7)
     ax = fig.add_subplot()
     image = ax.imshow(values, cmap="viridis", vmin=0.0, vmax=1.0)
     labels = _code_labels(result)
-    ax.set_xticks(range(len(codes)), labels, rotation=45, ha="right")
+    ax.set_xticks(range(len(codes)), labels, rotation=45, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(len(codes)), labels)
     for i in range(len(codes)):
         for j in range(len(codes)):
@@ -169,7 +189,7 @@ def _cooccurrence_figure(result: ComparisonResult) -> Figure:
                     fontsize=8)
     ax.set_xlabel("Code")
     ax.set_ylabel("Code")
-    ax.set_title("Code co-occurrence in passages\n(colour: Jaccard index; number: passages "
+    fig.suptitle("Code co-occurrence in passages\n(colour: Jaccard index; number: passages "
                  "with both codes)", fontsize=10)
     fig.colorbar(image, ax=ax, label="Jaccard index")
     return fig
