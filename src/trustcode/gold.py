@@ -1,6 +1,6 @@
 """Gold (human) codings -> one table of passages with their codes, whatever format they came in.
 
-Three formats are read:
+Four formats are read:
 
 - **trustcode tables**: a run's passages and codings (an ``.xlsx`` with one sheet per table, or
   a folder of CSV, Parquet or JSON Lines tables), codes of any source;
@@ -9,6 +9,8 @@ Three formats are read:
   and offsets that no longer fit it are refused as stale;
 - **a passage table** made in a spreadsheet (``.csv``/``.xlsx``): ``doc_id``, ``text``, ``codes``,
   optionally ``start``, ``end``, ``coder``, ``language``.
+- **a review workbook** that ``trustcode code --review`` wrote and a person reviewed
+  (:mod:`trustcode.review`): accepted and added codes.
 
 Codes are ids separated by ``;`` (an empty cell: no code). Every format gives the same columns:
 :data:`GOLD_COLUMNS`, one row per passage, ``codes`` a sorted tuple.
@@ -420,12 +422,15 @@ def read_gold(
     *,
     codebook: Codebook | None = None,
     search: Sequence[str | os.PathLike[str]] = (),
+    unreviewed: str = "reject",
 ) -> pd.DataFrame:
     """Read gold codings from files or folders into one row per passage (:data:`GOLD_COLUMNS`).
 
     ``search`` lists folders with a ``manifest.csv`` where the documents of hand-coded offsets
     are looked up (default: see :func:`default_search`). With a ``codebook``, codes it does not
-    know are a :class:`GoldError`.
+    know are a :class:`GoldError`. A review workbook (:mod:`trustcode.review`) is read with
+    :func:`trustcode.review.read_review`; ``unreviewed`` says what its proposals left without a
+    decision count as (``"reject"``: not confirmed, or ``"accept"``).
 
     >>> import pathlib, tempfile
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "gold.csv"
@@ -433,12 +438,16 @@ def read_gold(
     >>> read_gold(p)[["passage_id", "codes"]].values.tolist()
     [['d#0', ('prisoner_support',)]]
     """
+    from .review import is_review_workbook, review_table
+
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     documents = _Documents()
     parts = []
     for path in _gold_files(paths):
-        if _is_trustcode_tables(path):
+        if is_review_workbook(path):
+            table = review_table(path, codebook=codebook, unreviewed=unreviewed)
+        elif _is_trustcode_tables(path):
             table = gold_from_tables(_load_tables(path), str(path))
         else:
             frame = _read_sheet(path)
@@ -458,6 +467,16 @@ def read_gold(
         if codebook is not None and not table.empty:
             _check_codes(table, codebook, str(path))
         parts.append(table)
+    return finish_gold(*parts)
+
+
+def finish_gold(*parts: pd.DataFrame) -> pd.DataFrame:
+    """Gold tables of the readers (with their ``_line`` column) -> one table of
+    :data:`GOLD_COLUMNS` with its dtypes.
+
+    >>> finish_gold().columns.tolist() == list(GOLD_COLUMNS)
+    True
+    """
     gold = pd.concat([p for p in parts if not p.empty] or [pd.DataFrame(columns=GOLD_COLUMNS)],
                      ignore_index=True)
     gold = gold.reindex(columns=list(GOLD_COLUMNS))
