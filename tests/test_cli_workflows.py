@@ -213,3 +213,42 @@ def test_codebook_import_of_a_liwc_dictionary(runner: CliRunner, tmp_path: Path)
 
 def test_schema_output_is_json(runner: CliRunner) -> None:
     assert "properties" in json.loads(runner.invoke(main, ["codebook", "schema"]).output)
+
+
+def test_review_round_trip_through_the_cli(runner: CliRunner, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(
+        "Volunteers write letters to political prisoners every week.\n\n"
+        "Police detained forty people at the rally.",
+        encoding="utf-8",
+    )
+    sheet = tmp_path / "review.xlsx"
+    result = runner.invoke(main, ["code", str(docs), "--review", "-o", str(sheet), "-m", "none"])
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(sheet)
+    ws = book["review"]
+    header = [c.value for c in ws[1]]
+    decision = header.index("repression: decision") + 1
+    added = header.index("added_codes") + 1
+    for row in range(2, ws.max_row + 1):
+        if ws.cell(row, header.index("repression") + 1).value:
+            ws.cell(row, decision, "accept")
+        else:
+            ws.cell(row, added, "advocacy")
+    book.save(sheet)
+    agreement = tmp_path / "agreement"
+    result = runner.invoke(main, ["agree", str(sheet), str(sheet), "-o", str(agreement)])
+    assert result.exit_code == 0, result.output
+    codes = pd.read_csv(agreement / "per_code.csv")
+    assert set(codes["code"]) >= {"repression", "advocacy"}
+    model = tmp_path / "m.skops"
+    result = runner.invoke(main, ["train", str(sheet), "-o", str(model), "--unreviewed", "accept"])
+    assert result.exit_code == 0, result.output
+
+
+def test_review_needs_an_xlsx(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Some text here.", encoding="utf-8")
+    result = runner.invoke(main, ["code", str(tmp_path / "a.txt"), "--review", "-o",
+                                  str(tmp_path / "r.parquet")])
+    assert result.exit_code == 2 and ".xlsx" in result.output

@@ -60,6 +60,14 @@ def codebook_option(func: F) -> F:
     )(func)
 
 
+def unreviewed_option(func: F) -> F:
+    return click.option(
+        "--unreviewed", type=click.Choice(["reject", "accept"]), default="reject",
+        show_default=True,
+        help="In a review workbook, what machine codes left without a decision count as.",
+    )(func)
+
+
 def force_option(func: F) -> F:
     return click.option(
         "--force", is_flag=True, help="Overwrite the output if it exists."
@@ -109,6 +117,9 @@ def main() -> None:
 @click.option("--strict", is_flag=True,
               help="Stop at the first document that cannot be read (default: skip it, warn).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--review", is_flag=True,
+              help="Write a review workbook (-o NAME.xlsx): machine codes with accept/reject "
+              "drop-downs, least sure passages first; train and agree read it back.")
 @force_option
 @handle_errors
 def code(
@@ -123,6 +134,7 @@ def code(
     jobs: int,
     strict: bool,
     quiet: bool,
+    review: bool,
     force: bool,
 ) -> None:
     """Code documents with the codebook's rules and classifier; write the coded tables.
@@ -134,10 +146,17 @@ def code(
     Example:
         trustcode code corpus/ -o coded.xlsx
         trustcode code reports/ -c my-codebook.yaml -u sentence -o coded.parquet
+        trustcode code reports/ --review -o review.xlsx
     """
     from .pipeline import code_corpus
 
     out = output or DEFAULT_OUTPUT
+    if review:
+        from .io.tables import check_output
+
+        if Path(out).suffix.lower() != ".xlsx":
+            raise click.UsageError("--review writes a workbook: give -o a name ending in .xlsx.")
+        check_output(out, force=force)
     progress, bar = _progress_bar(quiet, "Coding")
     try:
         run = code_corpus(
@@ -150,13 +169,19 @@ def code(
             id_column=id_column,
             strict=strict,
             jobs=jobs,
-            output=out,
+            output=None if review else out,
             force=force,
             progress=progress,
         )
     finally:
         if bar is not None:
             bar.render_finish()
+    if review:
+        from .codebook import load_codebook
+        from .review import write_review
+
+        run.output = write_review(run.tables, out, codebook=load_codebook(codebook),
+                                  force=force, provenance=run.provenance)
     model_note = run.provenance.get("model") or "none (rules only)"
     click.echo(f"Wrote {run.output} (codebook {run.provenance['codebook']}, model {model_note}).",
                err=True)
@@ -312,9 +337,12 @@ def codebook_import(path: str, output: str, force: bool) -> None:
 @click.argument("gold", nargs=-1, required=True, type=click.Path())
 @codebook_option
 @click.option("-o", "--output", required=True, type=click.Path(), help="The model file to write.")
+@unreviewed_option
 @force_option
 @handle_errors
-def train(gold: tuple[str, ...], codebook: str | None, output: str, force: bool) -> None:
+def train(
+    gold: tuple[str, ...], codebook: str | None, output: str, unreviewed: str, force: bool
+) -> None:
     """Train the classifier on gold codings and the codebook's examples; save it with skops.
 
     GOLD: hand-coded offset files, passage tables (doc_id, text, codes), trustcode outputs, or
@@ -327,7 +355,8 @@ def train(gold: tuple[str, ...], codebook: str | None, output: str, force: bool)
     """
     from .workflows import train as train_model
 
-    model, path = train_model(list(gold), output, codebook=codebook, force=force)
+    model, path = train_model(list(gold), output, codebook=codebook, force=force,
+                              unreviewed=unreviewed)
     thresholds = ", ".join(f"{c} {t:.2f}" for c, t in model.thresholds_.items())
     click.echo(f"Trained on {model.n_training_} passages; classifier codes: "
                f"{thresholds or 'none (rules only)'}.")
@@ -343,11 +372,12 @@ def train(gold: tuple[str, ...], codebook: str | None, output: str, force: bool)
               help="Test this model on the gold instead of cross-validating.")
 @click.option("-o", "--output", default=None, type=click.Path(),
               help="Write the metrics and the disagreements (.xlsx or a CSV folder).")
+@unreviewed_option
 @force_option
 @handle_errors
 def evaluate(
     gold: tuple[str, ...], codebook: str | None, folds: int, model: str | None,
-    output: str | None, force: bool,
+    output: str | None, unreviewed: str, force: bool,
 ) -> None:
     """Measure rules alone, classifier alone and combined against gold codings.
 
@@ -364,7 +394,8 @@ def evaluate(
         from .io.tables import check_output
 
         check_output(output, force=force)
-    result = evaluate_gold(list(gold), codebook=codebook, folds=folds, model=model)
+    result = evaluate_gold(list(gold), codebook=codebook, folds=folds, model=model,
+                           unreviewed=unreviewed)
     for language in dict.fromkeys(result.metrics["language"]):
         wide = result.side_by_side(language)
         f1 = wide.loc[:, [c for c in wide.columns if c[1] in ("f1", "alpha")]]
@@ -426,11 +457,12 @@ def compare_cmd(
 @codebook_option
 @click.option("-o", "--output", default=None, type=click.Path(),
               help="Write the agreement tables and the disagreements (.xlsx or a CSV folder).")
+@unreviewed_option
 @force_option
 @handle_errors
 def agree_cmd(
     coded: tuple[str, ...], unit: str, coded_only: bool, codebook: str | None,
-    output: str | None, force: bool,
+    output: str | None, unreviewed: str, force: bool,
 ) -> None:
     """Agreement between two or more codings of the same documents: percent agreement,
     Cohen's kappa (two coders), Fleiss' kappa, Krippendorff's alpha with bootstrap intervals.
@@ -445,7 +477,8 @@ def agree_cmd(
         from .io.tables import check_output
 
         check_output(output, force=force)
-    result = agree_files(list(coded), unit=unit, coded_only=coded_only, codebook=codebook)
+    result = agree_files(list(coded), unit=unit, coded_only=coded_only, codebook=codebook,
+                         unreviewed=unreviewed)
     columns = ["code", "n_units", "percent_agreement", "cohen_kappa", "krippendorff_alpha",
                "alpha_ci_low", "alpha_ci_high"]
     click.echo(f"Coders: {', '.join(result.coders)}; unit: {unit}")

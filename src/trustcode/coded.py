@@ -93,9 +93,15 @@ def _is_trustcode_output(path: Path) -> bool:
 
 
 def read_coded(
-    path: str | os.PathLike[str], *, codebook: Codebook | None = None
+    path: str | os.PathLike[str],
+    *,
+    codebook: Codebook | None = None,
+    unreviewed: str = "reject",
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Read one coding from any format trustcode knows; return its tables and provenance.
+
+    ``unreviewed`` says what a review workbook's undecided machine codes count as (see
+    :func:`trustcode.review.read_review`).
 
     >>> tables, provenance = read_coded("coded.xlsx")  # doctest: +SKIP
     """
@@ -106,20 +112,25 @@ def read_coded(
         from .refiqda import import_qdpx
 
         return import_qdpx(p), {"source": str(p), "format": "qdpx"}
-    if _is_trustcode_output(p):
+    from .review import is_review_workbook
+
+    if _is_trustcode_output(p) and not is_review_workbook(p):
         from .io.tables import read_tables
 
         return read_tables(p)
     from .gold import read_gold
 
-    gold = read_gold([p], codebook=codebook)
+    gold = read_gold([p], codebook=codebook, unreviewed=unreviewed)
     if gold.empty:
         raise InputError(f"{p} holds no coded passages.")
     return gold_to_tables(gold), {"source": str(p), "format": "gold"}
 
 
 def read_coded_many(
-    paths: Sequence[str | os.PathLike[str]], *, codebook: Codebook | None = None
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    codebook: Codebook | None = None,
+    unreviewed: str = "reject",
 ) -> list[dict[str, pd.DataFrame]]:
     """:func:`read_coded` for each path, in order (tables only)."""
-    return [read_coded(p, codebook=codebook)[0] for p in paths]
+    return [read_coded(p, codebook=codebook, unreviewed=unreviewed)[0] for p in paths]

@@ -35,6 +35,7 @@ def train(
     *,
     codebook: Codebook | PathLike | None = None,
     force: bool = False,
+    unreviewed: str = "reject",
 ) -> tuple[Any, Path]:
     """Train a classifier on gold codings and the codebook's examples; save it with skops.
 
@@ -49,7 +50,7 @@ def train(
         from .errors import OutputError
 
         raise OutputError(f"{out} exists; pass --force to overwrite it.")
-    table = read_gold(list(gold), codebook=book)
+    table = read_gold(list(gold), codebook=book, unreviewed=unreviewed)
     model = train_model(table, book)
     return model, save_model(model, out, book)
 
@@ -60,6 +61,7 @@ def evaluate_gold(
     codebook: Codebook | PathLike | None = None,
     folds: int = 5,
     model: PathLike | None = None,
+    unreviewed: str = "reject",
 ) -> Any:
     """Grouped cross-validation (or a held-out test of ``model``) against gold codings.
 
@@ -74,7 +76,7 @@ def evaluate_gold(
     if folds < 2:
         raise UsageError(f"The 'folds' parameter of evaluate must be an int in [2, inf). "
                          f"Got {folds} instead.")
-    table = read_gold(list(gold), codebook=book)
+    table = read_gold(list(gold), codebook=book, unreviewed=unreviewed)
     loaded = load_model(model, book) if model is not None else None
     return evaluate(table, book, folds=folds, model=loaded)
 
@@ -143,6 +145,7 @@ def agree_files(
     unit: str = "passage",
     coded_only: bool = False,
     codebook: Codebook | PathLike | None = None,
+    unreviewed: str = "reject",
 ) -> Any:
     """:func:`trustcode.agreement.agree` over two or more codings read from files."""
     from .agreement import agree
@@ -151,8 +154,8 @@ def agree_files(
     if len(coded) < 2:
         raise UsageError("agree needs two or more codings (for example gold.csv coded.xlsx).")
     book = _book(codebook)
-    return agree(read_coded_many(coded, codebook=book), unit=unit, coded_only=coded_only,
-                 codes=[c.id for c in book.leaf_codes])
+    codings = read_coded_many(coded, codebook=book, unreviewed=unreviewed)
+    return agree(codings, unit=unit, coded_only=coded_only, codes=[c.id for c in book.leaf_codes])
 
 
 def agreement_frames(result: Any) -> dict[str, pd.DataFrame]:
