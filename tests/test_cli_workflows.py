@@ -252,3 +252,26 @@ def test_review_needs_an_xlsx(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["code", str(tmp_path / "a.txt"), "--review", "-o",
                                   str(tmp_path / "r.parquet")])
     assert result.exit_code == 2 and ".xlsx" in result.output
+
+
+def test_codebook_diagnose_and_diff(runner: CliRunner, tmp_path: Path) -> None:
+    corpus = REPO / "corpus"
+    out = tmp_path / "diagnosis.xlsx"
+    result = runner.invoke(main, ["codebook", "diagnose", str(corpus), "-m", "none",
+                                  "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Rules that never fire" in result.output
+    assert "rules" in openpyxl.load_workbook(out, read_only=True).sheetnames
+    import yaml
+
+    data = yaml.safe_load((REPO / "codebook.yaml").read_text(encoding="utf-8"))
+    data["codes"][1]["rules"] = []  # decentralization loses every rule
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    diff = tmp_path / "diff"
+    result = runner.invoke(main, ["codebook", "diff", str(REPO / "codebook.yaml"), str(edited),
+                                  str(corpus), "-o", str(diff)])
+    assert result.exit_code == 0, result.output
+    assert "decentralization: +0 / -4 passages" in result.output
+    lost = pd.read_csv(diff / "passages.csv")
+    assert set(lost["code"]) == {"decentralization"}

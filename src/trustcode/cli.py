@@ -25,7 +25,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_OUTPUT = "coded"
 
 
+#: warnings shown in full before the rest are only counted
+WARNINGS_SHOWN = 20
+_warning_count = [0]
+
+
 def _show_warning(message: Any, category: Any, filename: Any, lineno: Any, *args: Any) -> None:
+    _warning_count[0] += 1
+    if _warning_count[0] > WARNINGS_SHOWN:
+        return
     if issubclass(category, TrustcodeWarning):
         click.echo(f"warning: {message}", err=True)
     else:  # a library's own warning: one line, no source excerpt
@@ -38,6 +46,7 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         warnings.showwarning = _show_warning
+        _warning_count[0] = 0
         try:
             return func(*args, **kwargs)
         except TrustcodeError as exc:
@@ -46,6 +55,10 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt:
             click.echo("Interrupted: no output was written.", err=True)
             sys.exit(130)
+        finally:
+            hidden = _warning_count[0] - WARNINGS_SHOWN
+            if hidden > 0:
+                click.echo(f"({hidden} more warnings not shown)", err=True)
 
     return wrapper  # type: ignore[return-value]
 
@@ -328,6 +341,84 @@ def codebook_import(path: str, output: str, force: bool) -> None:
     written = write_codebook_yaml(reader(path), output, force=force)
     click.echo(f"Wrote {written}; add definitions, examples and rules, then run "
                f"'trustcode codebook check {written}'.", err=True)
+
+
+@codebook_group.command(name="diagnose")
+@click.argument("corpus", nargs=-1, required=True, type=click.Path())
+@codebook_option
+@click.option("--gold", "gold", multiple=True, type=click.Path(),
+              help="Gold codings to measure each rule's precision and recall against.")
+@click.option("-m", "--model", default="default", show_default=True,
+              help="Model for the classifier columns: 'default', a file, or 'none'.")
+@click.option("-u", "--unit", default="paragraph", show_default=True, help="Passage unit.")
+@click.option("-o", "--output", default=None, type=click.Path(),
+              help="Write every table (.xlsx or a CSV folder).")
+@force_option
+@handle_errors
+def codebook_diagnose(
+    corpus: tuple[str, ...], codebook: str | None, gold: tuple[str, ...], model: str,
+    unit: str, output: str | None, force: bool,
+) -> None:
+    """What each rule does on a corpus: coverage, overlap, conflicts, rules that never fire,
+    precision and recall against gold, rule/classifier disagreements, suggested terms.
+
+    \b
+    Example:
+        trustcode codebook diagnose ../shared/corpus-sources --gold corpus/gold/coding \\
+            -o diagnosis.xlsx
+    """
+    from .diagnose import diagnose
+
+    if output is not None:
+        from .io.tables import check_output
+
+        check_output(output, force=force)
+    result = diagnose(list(corpus), codebook=codebook, gold=list(gold) or None,
+                      model=None if model.lower() == "none" else model, unit=unit)
+    click.echo(result.summary())
+    if output is not None:
+        from .io.tables import write_frames
+
+        click.echo(f"Wrote {write_frames(result.frames(), output, force=force)}.", err=True)
+
+
+@codebook_group.command(name="diff")
+@click.argument("old", type=click.Path())
+@click.argument("new", type=click.Path())
+@click.argument("corpus", nargs=-1, required=True, type=click.Path())
+@click.option("--gold", "gold", multiple=True, type=click.Path(),
+              help="Gold codings: report the change in agreement with them.")
+@click.option("-m", "--model", default=None, type=click.Path(),
+              help="A model file to code with on both sides (default: rules only).")
+@click.option("-u", "--unit", default="paragraph", show_default=True, help="Passage unit.")
+@click.option("-o", "--output", default=None, type=click.Path(),
+              help="Write every table (.xlsx or a CSV folder).")
+@force_option
+@handle_errors
+def codebook_diff(
+    old: str, new: str, corpus: tuple[str, ...], gold: tuple[str, ...], model: str | None,
+    unit: str, output: str | None, force: bool,
+) -> None:
+    """What an edit to a codebook changes: passages gained and lost per code, the change in the
+    code x document table and in agreement with gold; codes renamed, added or removed.
+
+    \b
+    Example:
+        trustcode codebook diff codebook.yaml codebook-v2.yaml corpus/ -o diff.xlsx
+    """
+    from .diagnose import diff_codebooks
+
+    if output is not None:
+        from .io.tables import check_output
+
+        check_output(output, force=force)
+    result = diff_codebooks(old, new, list(corpus), gold=list(gold) or None, model=model,
+                            unit=unit)
+    click.echo(result.summary())
+    if output is not None:
+        from .io.tables import write_frames
+
+        click.echo(f"Wrote {write_frames(result.frames(), output, force=force)}.", err=True)
 
 
 # --- train and evaluate -----------------------------------------------------------------------
