@@ -654,3 +654,110 @@ def test_regex_with_letters_whose_case_folding_grows() -> None:
     # Python's re matches "İ" with "i" when ignoring case, though "İ".casefold() is two letters
     rs = compile_rules(book(rule("a.r", "regex", pattern="İstanbul")))
     assert texts(rs, "From istanbul.", "en") == ["istanbul"]
+
+
+# --- batches, the word index and bounded regexes ----------------------------------------------
+
+
+BATCH_TEXT = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list("aAbBxXёЁеЕячейкиarrest .,-\n\tİıſσςΣ\0")),
+        st.characters(codec="utf-8"),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=st.lists(BATCH_TEXT, min_size=1, max_size=6), language=st.sampled_from(["en", "ru"]))
+def test_a_batch_matches_like_each_passage_alone(batch: list[str], language: str) -> None:
+    passages, offset = [], 0
+    for i, text in enumerate(batch):
+        passages.append(Passage("doc", i, offset, offset + len(text), text))
+        offset += len(text) + 2
+    together = PROPERTY_RULES.match(passages, language)
+    alone = [PROPERTY_RULES.match([p], language)[0] for p in passages]
+    assert together == alone
+
+
+@settings(max_examples=100, deadline=None)
+@given(batch=st.lists(BATCH_TEXT, max_size=6))
+def test_term_index_finds_in_a_batch_what_it_finds_in_each_text(batch: list[str]) -> None:
+    from trustcode.rules import _TermIndex
+
+    index = _TermIndex()
+    index.add(["a*", "x?", "ё*", "a b", "*s", "ıs", "ſa*"])
+    index.add(["b-x", "е?", "σ*"])
+    index.finish()
+    together = index.find_many(batch)
+    for text, found in zip(batch, together, strict=True):
+        assert {g: sorted(s) for g, s in found.items()} == {
+            g: sorted(s) for g, s in index.find(text).items()
+        }
+
+
+@settings(max_examples=200, deadline=None)
+@given(word=st.text(alphabet=st.sampled_from(list("iIıİsSſkKKσςΣµμвВᲀbB")), min_size=1, max_size=4),
+       term=st.text(alphabet=st.sampled_from(list("iıssſkσςµμвᲀb")), min_size=1, max_size=4))
+def test_case_key_is_shared_by_every_case_insensitive_match(word: str, term: str) -> None:
+    # the word index only tries terms with the word's key: it must never miss a match
+    from trustcode.rules import _case_key
+
+    if re.fullmatch(re.escape(term), word, re.IGNORECASE):
+        key = _case_key(word)
+        assert key is None or key == _case_key(term)
+
+
+def test_word_index_with_thousands_of_terms_finds_exactly_the_plain_matches() -> None:
+    terms = [f"w{i}x" for i in range(2000)] + [f"p{i}q*" for i in range(1000)] + ["*zz", "s?ng"]
+    rs = compile_rules(book(rule("a.g", "globs", terms=tuple(terms))))
+    text = "W17X w17xs P3Q P3Qrest p3 buzz zz SING sang w1999x ſing"
+    assert texts(rs, text, "en") == ["W17X", "P3Q", "P3Qrest", "buzz", "zz", "SING", "sang",
+                                     "w1999x", "ſing"]
+
+
+def test_holding_finds_the_texts_that_contain_a_string() -> None:
+    from trustcode.rules import _holding
+
+    batch = ["abc", "", "xabcx", "ab", "c abc abc", "a\0bc"]
+    assert _holding(batch, "abc") == {0, 2, 4}
+    assert _holding(batch, "b\0") == set(range(len(batch)))  # cannot tell: every text
+
+
+def test_catastrophic_regex_times_out_naming_code_rule_and_passage() -> None:
+    from trustcode.rules import RegexTimeoutError
+
+    rs = RuleSet(book(rule("risk.slow", "regex", pattern=r"(a|aa)+$")), regex_timeout=0.05)
+    passage = Passage("report", 3, 0, 41, "a" * 40 + "!")
+    with pytest.raises(RegexTimeoutError) as caught:
+        rs.match([passage], "en")
+    message = str(caught.value)
+    assert "'risk'" in message and "'risk.slow'" in message and "'report#3'" in message
+    assert "0.05 s" in message and "nested" in message
+    assert isinstance(caught.value, CodebookError)
+
+
+def test_bounded_regex_matches_like_unbounded_one() -> None:
+    rules = [rule(f"r{i}.r", "regex", pattern=p, case_sensitive=cs) for i, (p, cs)
+             in enumerate(REGEXES)]
+    text = "Cell phones, human  rights; ЯЧЕЙКИ, Ячейки; without any names; xx 7 subcell phone."
+    bounded = RuleSet(book(*rules))
+    plain = RuleSet(book(*rules), regex_timeout=None)
+    assert bounded._bounded and not plain._bounded  # noqa: SLF001 - both engines really ran
+    assert hits_in(bounded, text, "ru") == hits_in(plain, text, "ru")
+    assert len(hits_in(bounded, text, "ru")) >= 6
+
+
+def test_regex_runs_only_on_passages_holding_its_string() -> None:
+    rs = compile_rules(book(rule("a.r", "regex", pattern=r"prison\w*")))
+    passages = [
+        Passage("d", 0, 0, 9, "no match."),
+        Passage("d", 1, 10, 26, "Prisoners wrote."),
+        Passage("d", 2, 27, 33, "prison"),
+    ]
+    found = rs.match(passages, "en")
+    assert [[(h.text, h.start) for h in hits] for hits in found] == [
+        [],
+        [("Prisoners", 10)],
+        [("prison", 27)],
+    ]

@@ -272,12 +272,42 @@ def iter_coded(
             yield coder.code_document(document)
         return
     import multiprocessing as mp
+    import threading
 
-    context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    with context.Pool(
-        jobs, initializer=_init_worker, initargs=(coder.codebook, model_path, str(coder.unit))
-    ) as pool:
-        yield from pool.imap(_work, documents, chunksize=1)
+    global _WORKER
+    fork = "fork" in mp.get_all_start_methods()
+    context = mp.get_context("fork" if fork else "spawn")
+    if fork:
+        # forked workers inherit this coder (model loaded, rules compiled) instead of each
+        # importing, loading and compiling it again
+        for language in coder.codebook.languages:
+            coder.ruleset.prepare(language)
+        _WORKER = coder
+        init: Callable[..., None] | None = None
+        initargs: tuple[Any, ...] = ()
+    else:
+        init, initargs = _init_worker, (coder.codebook, model_path, str(coder.unit))
+    # Pool.imap reads its input as fast as it can, which would hold the whole corpus in the
+    # task queue; this lets at most 4 documents per worker be out at once
+    slots = threading.BoundedSemaphore(4 * jobs)
+    stop = threading.Event()
+
+    def throttled(docs: Iterable[Document]) -> Iterator[Document]:
+        for doc in docs:
+            while not slots.acquire(timeout=0.1):
+                if stop.is_set():  # the consumer has gone: let the pool's feeder finish
+                    return
+            yield doc
+
+    try:
+        with context.Pool(jobs, initializer=init, initargs=initargs) as pool:
+            for coded in pool.imap(_work, throttled(documents), chunksize=1):
+                slots.release()
+                yield coded
+    finally:
+        stop.set()
+        if fork:
+            _WORKER = None
 
 
 # --- models -----------------------------------------------------------------------------------
@@ -339,13 +369,14 @@ def provenance(
     codebook: Codebook, model_path: str | None, unit: str, options: dict[str, Any]
 ) -> dict[str, Any]:
     """What produced a run: versions, codebook and model hashes, unit, options, time."""
-    import sklearn
-    import spacy
+    from importlib.metadata import version
 
+    # the installed versions, read without importing the libraries (scikit-learn alone takes
+    # seconds to import, and a rules-only run never needs it)
     return {
         "trustcode_version": __version__,
-        "spacy_version": spacy.__version__,
-        "sklearn_version": sklearn.__version__,
+        "spacy_version": version("spacy"),
+        "sklearn_version": version("scikit-learn"),
         "codebook": codebook.path,
         "codebook_name": codebook.name,
         "codebook_sha256": codebook.sha256,
@@ -377,6 +408,7 @@ def code_corpus(
     force: bool = False,
     batch_size: int = 64,
     progress: Callable[[Document], None] | None = None,
+    redact: Any = None,
 ) -> CodingRun:
     """Code documents with a codebook; return the tables, and write them when ``output`` is given.
 
@@ -384,7 +416,9 @@ def code_corpus(
     path or a loaded :class:`Codebook` (default: the shipped one). ``model`` is ``"default"`` (the
     model shipped in the package, when it fits the codebook), a model file, or None (rules only).
     With ``output``, tables are written batch by batch and the returned tables are empty frames
-    (streaming keeps memory flat); without it, the tables are returned in full.
+    (streaming keeps memory flat); without it, the tables are returned in full. ``redact`` (a
+    :class:`trustcode.redact.Redactor`) replaces personal identifiers in each document's text as
+    soon as it is read, so every table and offset refers to the redacted text.
 
     >>> run = code_corpus("corpus")  # doctest: +SKIP
     >>> run.tables["codings"].groupby("code").size()  # doctest: +SKIP
@@ -408,6 +442,7 @@ def code_corpus(
         "id_column": id_column,
         "strict": strict,
         "jobs": jobs,
+        "redacted": redact is not None,
     }
     prov = provenance(book, model_path, unit, options)
     documents = read_corpus(
@@ -416,6 +451,8 @@ def code_corpus(
 
     def reported(docs: Iterable[Document]) -> Iterator[Document]:
         for doc in docs:
+            if redact is not None:
+                doc = redact.redact_document(doc)
             if progress is not None:
                 progress(doc)
             yield doc

@@ -10,11 +10,19 @@ Lemmas are expanded into surface forms when the rules are compiled (English: spa
 from spacy-lookups-data, inverted; Russian: pymorphy3 lexemes), so no lemmatizer runs while
 matching.
 
-Matching must cost little more than tokenizing, so the engine avoids work it can prove useless:
-glob and proximity terms are looked up word by word in a cache instead of scanning the text once
-per rule (:class:`_TermIndex`); the token Matcher runs only in windows around words a pattern
-must start with; a regex runs only on passages holding a string every match of it contains.
-Tests check each of these shortcuts against plain matching.
+Matching must cost little more than tokenizing, so the engine works a batch of passages (one
+document) at a time and avoids work it can prove useless: glob and proximity terms are found in
+one pass over the batch's joined text, each distinct word classified once (cached) through a
+dictionary keyed by its case-insensitive form or a glob's literal start, so a word costs the same
+with 50 terms or 5,000 (:class:`_TermIndex`); the token Matcher runs only in windows around words
+a pattern must start with; a regex runs only on passages holding a string every match of it
+contains, found for the whole batch at once. Tests check each of these shortcuts against plain
+matching.
+
+A codebook's regular expressions run through the ``regex`` package with a time limit
+(:data:`REGEX_TIMEOUT` per rule and passage). A catastrophic pattern raises
+:class:`RegexTimeoutError` naming the code, rule and passage instead of hanging the run; it
+does not skip the rule, since results must not depend on how fast the machine is.
 """
 
 from __future__ import annotations
@@ -23,9 +31,10 @@ import importlib
 import re
 import warnings
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate, compress
 from typing import TYPE_CHECKING, Any
 
 from .errors import CodebookError, TrustcodeWarning
@@ -38,7 +47,9 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
 
 __all__ = [
+    "REGEX_TIMEOUT",
     "ExampleFailure",
+    "RegexTimeoutError",
     "RuleSet",
     "check_examples",
     "compile_rules",
@@ -50,6 +61,18 @@ _FOLD_TABLE = str.maketrans({"ё": "е", "Ё": "Е"})
 
 #: share of Cyrillic letters from which an example counts as Russian
 _CYRILLIC_SHARE = 0.3
+
+#: seconds one regex rule may run on one passage before :class:`RegexTimeoutError`
+REGEX_TIMEOUT = 2.0
+
+
+class RegexTimeoutError(CodebookError):
+    """A codebook regex that ran out of time on a passage (catastrophic backtracking).
+
+    The run stops rather than skipping the rule: results that depended on how fast a machine
+    is would break "the same inputs give the same tables".
+    """
+
 
 #: languages whose lemmas are expanded into inflected forms
 _MORPHOLOGY_LANGUAGES = ("en", "ru")
@@ -154,7 +177,33 @@ def _whole_words(bodies: Sequence[str]) -> re.Pattern[str]:
 
 
 _WORD = re.compile(r"\w+")
+_WORD_SPLIT = re.compile(r"(\w+)")
 _PIECE = re.compile(r"[\w*?]+")
+
+
+@lru_cache(maxsize=1)
+def _case_classes() -> dict[int, str] | None:
+    """Letters that Python's case-insensitive regexes treat as one beyond lower-casing (``i``
+    and dotless ``ı``, ``s`` and long ``ſ``, ``σ`` and ``ς``, ...), each mapped to one of
+    its class; None when this Python does not say (the index then tries every pattern)."""
+    try:
+        extra = importlib.import_module("re._casefix")._EXTRA_CASES
+    except (ImportError, AttributeError):
+        return None
+    table: dict[int, str] = {}
+    for char, others in extra.items():
+        table[char] = chr(min((char, *others)))
+    return table
+
+
+def _case_key(text: str) -> str | None:
+    """A key two words share whenever a case-insensitive regex of one matches the other;
+    None when lower-casing changes the length (the key would not line up)."""
+    classes = _case_classes()
+    lowered = text.lower()
+    if classes is None or len(lowered) != len(text):
+        return None
+    return lowered.translate(classes)
 
 
 class _TermIndex:
@@ -176,17 +225,21 @@ class _TermIndex:
 
     def __init__(self) -> None:
         self.groups = 0
-        self._simple: list[tuple[re.Pattern[str], int]] = []
-        #: (the word its trigger piece must match, term id)
-        self._triggers: list[tuple[re.Pattern[str], int]] = []
+        #: one-word patterns: (regex body, is a trigger, group or long-term id)
+        self._words: list[tuple[str, bool, int]] = []
+        #: word patterns by case key: of the whole word (no wildcard) or of its literal start
+        self._exact: dict[str, list[int]] = {}
+        self._prefix: dict[str, list[int]] = {}
+        self._prefix_sizes: list[int] = []
+        #: word patterns that begin with a wildcard: tried on every new word
+        self._loose: list[int] = []
+        #: word pattern id -> its compiled (case-insensitive) regex, compiled on first use
+        self._word_regex: dict[int, re.Pattern[str]] = {}
         #: term id -> (group, the trigger piece begins the term, term regex body)
         self._long: list[tuple[int, bool, str]] = []
         self._always: set[int] = set()
-        self._any: re.Pattern[str] | None = None
-        #: term id -> (regex for lower-cased text, case-insensitive regex for any text)
-        self._regexes: list[tuple[re.Pattern[str], re.Pattern[str]]] = []
-        #: term id -> the term's regex anchored at a word start (lower-cased, any case)
-        self._anchored: list[tuple[re.Pattern[str], re.Pattern[str]]] = []
+        #: (kind, term id, variant) -> compiled long-term regex, compiled on first use
+        self._long_regex: dict[tuple[str, int, int], re.Pattern[str]] = {}
         #: word -> (groups it is a term of, long terms it is the trigger of)
         self._cache: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         #: the cached words that are or trigger some term
@@ -201,59 +254,151 @@ class _TermIndex:
             if not term:
                 continue
             if _PIECE.fullmatch(term):
-                self._simple.append((re.compile(_glob_regex(term), re.IGNORECASE), group))
+                self._add_word(term, False, group)
                 continue
             term_id = len(self._long)
             pieces = _PIECE.findall(term)
             trigger = max(pieces, key=lambda p: len(p.strip("*?")), default="")
             self._long.append((group, term.startswith(trigger) and bool(trigger), term))
             if trigger.strip("*?"):
-                self._triggers.append((re.compile(_glob_regex(trigger), re.IGNORECASE), term_id))
+                self._add_word(trigger, True, term_id)
             else:  # nothing literal to look for first
                 self._always.add(term_id)
         return group
 
+    def _add_word(self, term: str, trigger: bool, target: int) -> None:
+        """Index a one-word glob by the case key of its literal start, so that classifying a
+        word costs a few dict lookups however many terms there are."""
+        index = len(self._words)
+        self._words.append((_glob_regex(term), trigger, target))
+        cut = min((i for i, ch in enumerate(term) if ch in "*?"), default=len(term))
+        key = _case_key(term[:cut])
+        if cut == 0 or key is None:
+            self._loose.append(index)
+        elif cut == len(term):
+            self._exact.setdefault(key, []).append(index)
+        else:
+            self._prefix.setdefault(key, []).append(index)
+
     def finish(self) -> None:
-        words = [p.pattern for p, _ in self._simple + self._triggers]
-        self._any = re.compile("|".join(words), re.IGNORECASE) if words else None
-        self._regexes = [
-            (re.compile(_literal_first(t) + r"(?!\w)"), _whole_words([_glob_regex(t)]))
-            for _, _, t in self._long
-        ]
-        self._anchored = [
-            (re.compile(_glob_regex(t) + r"(?!\w)"), re.compile(_glob_regex(t) + r"(?!\w)", re.I))
-            for _, _, t in self._long
-        ]
+        self._prefix_sizes = sorted({len(key) for key in self._prefix})
+
+    def _word_pattern(self, index: int) -> re.Pattern[str]:
+        regex = self._word_regex.get(index)
+        if regex is None:
+            regex = re.compile(self._words[index][0], re.IGNORECASE)
+            self._word_regex[index] = regex
+        return regex
+
+    def _long_pattern(self, kind: str, term_id: int, variant: int) -> re.Pattern[str]:
+        """A long term's regex: ``scan`` (anywhere, as a whole word) or ``anchored`` (at a
+        word start), for lower-cased text (variant 0) or any text (1)."""
+        regex = self._long_regex.get((kind, term_id, variant))
+        if regex is None:
+            term = self._long[term_id][2]
+            if kind == "anchored":
+                flags = re.IGNORECASE if variant else 0
+                regex = re.compile(_glob_regex(term) + r"(?!\w)", flags)
+            elif variant == 0:
+                regex = re.compile(_literal_first(term) + r"(?!\w)")
+            else:
+                regex = _whole_words([_glob_regex(term)])
+            self._long_regex[(kind, term_id, variant)] = regex
+        return regex
+
+    def _candidates(self, word: str) -> Iterable[int]:
+        """Word patterns that may match ``word``: all with the same case key (or key start)."""
+        key = _case_key(word)
+        if key is None:  # a letter whose lower case is longer: try them all
+            return range(len(self._words))
+        found = list(self._exact.get(key, ()))
+        for size in self._prefix_sizes:
+            if size > len(key):
+                break
+            found += self._prefix.get(key[:size], ())
+        return found + self._loose if self._loose else found
 
     def _classify(self, words: set[str]) -> None:
         for word in words:
-            if self._any is None or not self._any.fullmatch(word):
-                self._cache[word] = ((), ())
-                continue
-            self._cache[word] = (
-                tuple(g for p, g in self._simple if p.fullmatch(word)),
-                tuple(t for p, t in self._triggers if p.fullmatch(word)),
-            )
-            self._matching.add(word)
+            groups: list[int] = []
+            triggers: list[int] = []
+            for index in self._candidates(word):
+                if self._word_pattern(index).fullmatch(word):
+                    _body, trigger, target = self._words[index]
+                    (triggers if trigger else groups).append(target)
+            self._cache[word] = (tuple(groups), tuple(triggers))
+            if groups or triggers:
+                self._matching.add(word)
 
     def find(self, text: str) -> dict[int, list[tuple[int, int]]]:
         """Group id -> the ``(start, end)`` spans of its terms in ``text`` (folded)."""
-        spans: dict[int, list[tuple[int, int]]] = {}
         lowered = text.lower()
-        fast = len(lowered) == len(text)
-        haystack = lowered if fast else text
-        variant = 0 if fast else 1
-        # set operations run in C; Python only sees the rare words that match a term
-        words = set(_WORD.findall(haystack))
+        if len(lowered) == len(text):
+            return self._find_in(lowered, 0)
+        return self._find_in(text, 1)
+
+    def find_many(self, texts: Sequence[str]) -> list[dict[int, list[tuple[int, int]]]]:
+        """:meth:`find` for each of ``texts``, in one pass over them all.
+
+        The texts are joined with NUL, which no term can match or cross (terms hold letters,
+        spaces and punctuation; a text holding NUL itself is searched on its own), and found
+        spans are mapped back to their text. One pass costs a few C calls for the whole batch
+        instead of a dozen Python steps per passage.
+        """
+        results: list[dict[int, list[tuple[int, int]]]] = [{} for _ in texts]
+        batch: list[int] = []
+        pieces: list[str] = []
+        for i, text in enumerate(texts):
+            lowered = text.lower()
+            if len(lowered) != len(text) or "\0" in text:
+                results[i] = self.find(text)  # rare: its own, case-insensitive search
+            else:
+                batch.append(i)
+                pieces.append(lowered)
+        if not batch:
+            return results
+        starts: list[int] = []
+        offset = 0
+        for piece in pieces:
+            starts.append(offset)
+            offset += len(piece) + 1
+        for group, spans in self._find_in("\0".join(pieces), 0, starts).items():
+            for start, end in spans:
+                which = bisect_right(starts, start) - 1
+                base = starts[which]
+                results[batch[which]].setdefault(group, []).append((start - base, end - base))
+        return results
+
+    def _find_in(
+        self, haystack: str, variant: int, starts: Sequence[int] | None = None
+    ) -> dict[int, list[tuple[int, int]]]:
+        """Spans by group in ``haystack``: lower-cased text (variant 0) or any text (1).
+
+        ``starts`` are the offsets of the texts joined in ``haystack``: a term whose trigger
+        word is not its first is then searched for only in the texts holding that word.
+        """
+        spans: dict[int, list[tuple[int, int]]] = {}
+        # split keeps the separators: words sit at odd places, and the running sum of the
+        # pieces' lengths gives every word's offset, all computed in C
+        pieces = _WORD_SPLIT.split(haystack)
+        word_list = pieces[1::2]
+        words = set(word_list)
         if len(self._cache) >= self.CACHE_SIZE:
             self._cache.clear()
             self._matching.clear()
         unknown = words.difference(self._cache)  # walks the few words, not the cache
         if unknown:
             self._classify(unknown)
-        scan = set(self._always)
+        #: long terms to search for, and in which texts (None: everywhere)
+        scan: dict[int, set[int] | None] = dict.fromkeys(self._always)
         matched = words & self._matching
-        positions = _positions(haystack, matched)
+        positions: dict[str, list[tuple[int, int]]] = {}
+        if matched:
+            ends = list(accumulate(map(len, pieces)))
+            # Python only visits the places of words that match, found by C-level filtering
+            for i in compress(range(len(word_list)), map(matched.__contains__, word_list)):
+                k = 2 * i + 1
+                positions.setdefault(word_list[i], []).append((ends[k - 1], ends[k]))
         for word in matched:
             simple, triggers = self._cache.get(word, ((), ()))  # another thread may clear it
             where = positions[word]
@@ -262,38 +407,34 @@ class _TermIndex:
             for term_id in triggers:
                 group, leading, _ = self._long[term_id]
                 if not leading:
-                    scan.add(term_id)
+                    texts = scan.setdefault(term_id, set())
+                    if texts is not None and starts is not None:
+                        texts.update(bisect_right(starts, start) - 1 for start, _ in where)
+                    elif starts is None:
+                        scan[term_id] = None
                     continue
-                regex = self._anchored[term_id][variant]
+                regex = self._long_pattern("anchored", term_id, variant)
                 for start, _end in where:
                     m = regex.match(haystack, start)
                     if m is not None and m.end() > start:
                         spans.setdefault(group, []).append((start, m.end()))
+        size = len(haystack)
         for term_id in sorted(scan):
             group = self._long[term_id][0]
-            for m in self._regexes[term_id][variant].finditer(haystack):
-                if m.end() > m.start():
-                    spans.setdefault(group, []).append((m.start(), m.end()))
+            regex = self._long_pattern("scan", term_id, variant)
+            texts = scan[term_id]
+            if texts is None or starts is None:
+                windows = [(0, size)]
+            else:  # a text ends where the NUL before the next one stands
+                windows = [
+                    (starts[i], starts[i + 1] - 1 if i + 1 < len(starts) else size)
+                    for i in sorted(texts)
+                ]
+            for pos, endpos in windows:
+                for m in regex.finditer(haystack, pos, endpos):
+                    if m.end() > m.start():
+                        spans.setdefault(group, []).append((m.start(), m.end()))
         return spans
-
-
-def _positions(text: str, words: set[str]) -> dict[str, list[tuple[int, int]]]:
-    """Where each of ``words`` (runs of word characters) stands in ``text`` as a whole word."""
-    found: dict[str, list[tuple[int, int]]] = {}
-    size = len(text)
-    for word in words:
-        spans = []
-        start = text.find(word)
-        while start >= 0:
-            end = start + len(word)
-            # str.find runs in C; the boundary test is the regex's \w: letters, digits, _
-            before = start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_")
-            after = end == size or not (text[end].isalnum() or text[end] == "_")
-            if before and after:
-                spans.append((start, end))
-            start = text.find(word, start + 1)
-        found[word] = spans
-    return found
 
 
 def _literal_first(term: str) -> str:
@@ -433,6 +574,21 @@ def _required_strings(pattern: str, flags: int) -> frozenset[str] | None:
     return found if found and all(found) else None
 
 
+def _bounded_regex(pattern: re.Pattern[str]) -> Any:
+    """``pattern`` compiled by the ``regex`` package (which can stop after a timeout), or None
+    when that package is missing or reads the pattern differently; the rule then runs
+    unbounded on Python's ``re``."""
+    try:
+        import regex
+    except ImportError:
+        return None
+    flags = regex.VERSION0 | (regex.IGNORECASE if pattern.flags & re.IGNORECASE else 0)
+    try:
+        return regex.compile(pattern.pattern, flags)
+    except regex.error:
+        return None
+
+
 def _where(codebook: Codebook, rule: Rule) -> str:
     return f"{codebook.path or 'codebook'}: code {rule.code!r}, rule {rule.id!r}"
 
@@ -546,12 +702,18 @@ class RuleSet:
     [('arrests.lemmas-1', 'arrested', 9, 17)]
     """
 
-    def __init__(self, codebook: Codebook) -> None:
+    def __init__(self, codebook: Codebook, *, regex_timeout: float | None = REGEX_TIMEOUT) -> None:
         self.codebook = codebook
         self.rules: tuple[Rule, ...] = codebook.rules
+        #: (rule id, code, veto) by rule index: what each hit copies
+        self._hit_info = [(r.id, r.code, r.veto) for r in self.rules]
         self._compiled: dict[str, _Compiled] = {}
         # language-independent parts are compiled now, so a bad regex fails at construction
         self._regex: dict[int, re.Pattern[str]] = {}
+        #: the same regexes compiled by the ``regex`` package, whose matching takes a timeout
+        self._bounded: dict[int, Any] = {}
+        #: seconds one regex rule may run on one passage (None: unbounded)
+        self.regex_timeout: float | None = regex_timeout
         for index, rule in enumerate(self.rules):
             self._prepare(index, rule)
 
@@ -582,6 +744,8 @@ class RuleSet:
                     f"({exc}). Expected a Python regular expression; fix it or escape special "
                     "characters with a backslash."
                 ) from exc
+            if self.regex_timeout is not None:
+                self._bounded[index] = _bounded_regex(self._regex[index])
         elif rule.kind == "globs":
             if not any(t.strip() for t in rule.terms):
                 self._warn_empty(rule)
@@ -607,6 +771,14 @@ class RuleSet:
             TrustcodeWarning,
             stacklevel=4,
         )
+
+    def prepare(self, language: str | None) -> None:
+        """Compile the rules of ``language`` now rather than on the first match (say, before
+        worker processes fork, so that they inherit the compiled matchers).
+
+        >>> RuleSet(Codebook(name="empty", codes=())).prepare("en")
+        """
+        self._compile(_language(language))
 
     # --- per-language compilation ---------------------------------------------------------
 
@@ -739,64 +911,105 @@ class RuleSet:
             docs = iter(compiled.nlp.pipe(folded))
         else:  # regexes and globs only: no tokenization needed
             docs = iter([None] * len(passages))
+        # terms and regexes are searched for the whole batch at once; tokens passage by passage
+        term_spans = compiled.terms.find_many(folded) if compiled.terms.groups else None
+        regex_spans = self._regex_batch(compiled, passages) if compiled.regexes else None
+        info = self._hit_info
         results: list[list[RuleHit]] = []
-        for passage, text, doc in zip(passages, folded, docs, strict=True):
-            spans = self._spans(compiled, passage.text, text, doc)
-            hits = []
-            for index, start, end in spans:
-                rule = self.rules[index]
-                hits.append(
-                    RuleHit(
-                        rule_id=rule.id,
-                        code=rule.code,
-                        start=passage.start + start,
-                        end=passage.start + end,
-                        text=passage.text[start:end],
-                        veto=rule.veto,
-                    )
-                )
+        for i, (passage, doc) in enumerate(zip(passages, docs, strict=True)):
+            found = self._doc_spans(compiled, doc) if doc is not None else set()
+            if term_spans is not None and term_spans[i]:
+                spans = term_spans[i]
+                for group, group_spans in spans.items():
+                    index = compiled.globs.get(group)
+                    if index is not None:
+                        found.update((index, start, end) for start, end in group_spans)
+                if doc is not None and compiled.nears:
+                    found |= _near_spans(compiled.nears, spans, doc)
+            if regex_spans is not None and regex_spans[i]:
+                found |= regex_spans[i]
+            if not found:
+                results.append([])
+                continue
+            text, base = passage.text, passage.start
+            hits = [
+                RuleHit(info[index][0], info[index][1], base + start, base + end,
+                        text[start:end], info[index][2])
+                for index, start, end in found
+            ]
             hits.sort(key=lambda h: (h.start, h.end, h.rule_id))
             results.append(hits)
         return results
 
-    def _spans(
-        self, compiled: _Compiled, original: str, folded: str, doc: Doc | None
-    ) -> set[tuple[int, int, int]]:
-        """``(rule index, start, end)`` in passage offsets; a set deduplicates repeats."""
+    def _doc_spans(self, compiled: _Compiled, doc: Doc) -> set[tuple[int, int, int]]:
+        """``(rule index, start, end)`` of phrase, lemma and token-pattern rules in ``doc``."""
         found: set[tuple[int, int, int]] = set()
-        if doc is not None:
-            present: dict[int, list[int]] = {}
-            if compiled.phrases is not None:
-                for match_id, start, end in compiled.phrases(doc):
-                    if match_id in compiled.anchor_ids:
-                        present.setdefault(match_id, []).append(start)
-                        continue
-                    span = doc[start:end]
-                    found.add((compiled.keys[match_id], span.start_char, span.end_char))
-            for offset, part, matcher in _token_windows(compiled, doc, present):
-                for match_id, start, end in matcher(part):
-                    span = doc[offset + start : offset + end]
-                    found.add((compiled.keys[match_id], span.start_char, span.end_char))
-        if compiled.terms.groups:
-            term_spans = compiled.terms.find(folded)
-            for group, group_spans in term_spans.items():
-                index = compiled.globs.get(group)
-                if index is not None:
-                    found.update((index, start, end) for start, end in group_spans)
-            if doc is not None and compiled.nears:
-                found |= _near_spans(compiled.nears, term_spans, doc)
-        if compiled.regexes:
-            # which of the strings that regexes need are here: one cheap pass for all regexes
-            here: set[tuple[bool, str]] = set()
-            if compiled.literals[True]:
-                casefolded = original.casefold()
-                here.update((True, s) for s in compiled.literals[True] if s in casefolded)
-            here.update((False, s) for s in compiled.literals[False] if s in original)
-            for index, regex, required in compiled.regexes:
-                if required is None or not required.isdisjoint(here):
-                    # a user's regex sees the original letters: it may mean ё and е differently
-                    found.update(_regex_spans(index, regex, original))
+        present: dict[int, list[int]] = {}
+        if compiled.phrases is not None:
+            for match_id, start, end in compiled.phrases(doc):
+                if match_id in compiled.anchor_ids:
+                    present.setdefault(match_id, []).append(start)
+                    continue
+                span = doc[start:end]
+                found.add((compiled.keys[match_id], span.start_char, span.end_char))
+        for offset, part, matcher in _token_windows(compiled, doc, present):
+            for match_id, start, end in matcher(part):
+                span = doc[offset + start : offset + end]
+                found.add((compiled.keys[match_id], span.start_char, span.end_char))
         return found
+
+    def _regex_batch(
+        self, compiled: _Compiled, passages: Sequence[Passage]
+    ) -> list[set[tuple[int, int, int]]]:
+        """Each passage's regex spans. Which passages hold the strings a regex needs is found
+        with one ``str.find`` walk per string over the whole batch; the regex then runs only
+        on those passages, each run bounded in time."""
+        texts = [p.text for p in passages]
+        where: dict[tuple[bool, str], set[int]] = {}
+        for ignore_case in (True, False):
+            strings = compiled.literals[ignore_case]
+            if not strings:
+                continue
+            # a user's regex sees the original letters: it may mean ё and е differently
+            joined = _Joined([t.casefold() for t in texts] if ignore_case else texts)
+            for string in strings:
+                where[(ignore_case, string)] = joined.holding(string)
+        everyone = range(len(passages))
+        found: list[set[tuple[int, int, int]]] = [set() for _ in passages]
+        for index, regex, required in compiled.regexes:
+            if required is None:
+                candidates: Iterable[int] = everyone
+            else:
+                candidates = sorted(set().union(*(where[r] for r in required)))
+            for i in candidates:
+                found[i].update(self._run_regex(index, regex, passages[i]))
+        return found
+
+    def _run_regex(
+        self, index: int, regex: Any, passage: Passage
+    ) -> Iterator[tuple[int, int, int]]:
+        """A regex rule's spans in one passage, stopped after :attr:`regex_timeout` seconds."""
+        bounded = self._bounded.get(index)
+        if bounded is None:
+            yield from _regex_spans(index, regex, passage.text)
+            return
+        try:
+            # a zero-length match (say ``x*``) marks no words, so it is no evidence
+            matches = [m.span() for m in bounded.finditer(passage.text, timeout=self.regex_timeout)]
+        except TimeoutError:
+            rule = self.rules[index]
+            snippet = passage.text[:60] + ("…" if len(passage.text) > 60 else "")
+            raise RegexTimeoutError(
+                f"{_where(self.codebook, rule)}: the regex {rule.pattern!r} ran longer than "
+                f"{self.regex_timeout:g} s on passage {passage.passage_id!r} "
+                f"({len(passage.text)} characters: {snippet!r}). Expected a regex that runs in "
+                "about linear time; it backtracks catastrophically, which nested repetition "
+                "such as (a+)+ or (a|aa)+ causes. Rewrite it without nested repeats "
+                "(a+ instead of (a+)+), or use a globs or phrases rule."
+            ) from None
+        for start, end in matches:
+            if end > start:
+                yield index, start, end
 
     def codes(self, hits: Sequence[RuleHit]) -> dict[str, list[RuleHit]]:
         """Code -> its non-veto hits, leaving out codes that a veto rule removed.
@@ -843,6 +1056,39 @@ def _regex_spans(index: int, pattern: re.Pattern[str], text: str) -> Iterator[tu
     for m in pattern.finditer(text):
         if m.end() > m.start():
             yield index, m.start(), m.end()
+
+
+class _Joined:
+    """Texts joined with NUL once, to ask which of them contain a string."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.count = len(texts)
+        self.joined = "\0".join(texts)
+        self.starts: list[int] = []
+        offset = 0
+        for text in texts:
+            self.starts.append(offset)
+            offset += len(text) + 1
+
+    def holding(self, string: str) -> set[int]:
+        """Indexes of the texts that contain ``string``: one ``str.find`` walk over all."""
+        if not string or "\0" in string:
+            return set(range(self.count))
+        starts, joined = self.starts, self.joined
+        found: set[int] = set()
+        at = joined.find(string)
+        while at >= 0:
+            which = bisect_right(starts, at) - 1
+            found.add(which)
+            # the rest of this text cannot add anything: go on from the next one
+            nxt = starts[which + 1] if which + 1 < len(starts) else len(joined)
+            at = joined.find(string, nxt)
+        return found
+
+
+def _holding(texts: Sequence[str], string: str) -> set[int]:
+    """Indexes of the ``texts`` that contain ``string``."""
+    return _Joined(texts).holding(string)
 
 
 def _near_spans(
