@@ -275,3 +275,50 @@ def test_codebook_diagnose_and_diff(runner: CliRunner, tmp_path: Path) -> None:
     assert "decentralization: +0 / -4 passages" in result.output
     lost = pd.read_csv(diff / "passages.csv")
     assert set(lost["code"]) == {"decentralization"}
+
+
+def test_redact_on_code_export_and_report(runner: CliRunner, tmp_path: Path) -> None:
+    doc = tmp_path / "pii.txt"
+    doc.write_text(
+        "Anna Petrova wrote to anna@example.org and +7 916 123-45-67.\n\n"
+        "Anna Petrova was detained by police.",
+        encoding="utf-8",
+    )
+    names = tmp_path / "names.txt"
+    names.write_text("Anna Petrova\n", encoding="utf-8")
+    out = tmp_path / "coded"
+    result = runner.invoke(main, ["code", str(doc), "--redact", "--redact-names", str(names),
+                                  "-m", "none", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    tables, prov = read_tables(out)
+    texts = " ".join(tables["passages"]["text"])
+    assert "Petrova" not in texts and "example.org" not in texts and "916" not in texts
+    assert texts.count("[PERSON-1]") == 2  # the same name, the same pseudonym
+    for p in tables["passages"].itertuples():
+        assert p.end - p.start == len(p.text)
+    assert prov["options"]["redacted"] is True
+
+    plain = tmp_path / "plain"
+    assert runner.invoke(main, ["code", str(doc), "-m", "none", "-o", str(plain)]).exit_code == 0
+    report = tmp_path / "r.html"
+    result = runner.invoke(main, ["report", str(plain), "--redact", "--redact-names", str(names),
+                                  "-o", str(report)])
+    assert result.exit_code == 0, result.output
+    html = report.read_text(encoding="utf-8")
+    assert "Petrova" not in html and "[PERSON-1]" in html
+    project = tmp_path / "p.qdpx"
+    result = runner.invoke(main, ["export", str(plain), "--redact", "-o", str(project)])
+    assert result.exit_code == 0, result.output
+    import zipfile
+
+    with zipfile.ZipFile(project) as archive:
+        sources = [archive.read(n).decode("utf-8") for n in archive.namelist()
+                   if n.startswith("sources/")]
+    assert sources and all("example.org" not in s for s in sources)
+
+
+def test_redact_names_needs_redact(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Some text here.", encoding="utf-8")
+    result = runner.invoke(main, ["code", str(tmp_path / "a.txt"), "--redact-names", "x.txt",
+                                  "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--redact" in result.output

@@ -285,3 +285,16 @@ def test_shipped_gold_reads_and_slices(shared_dir: Path, repo_dir: Path) -> None
 def test_split_codes_sorted_unique(ids: list[str]) -> None:
     cell = " ; ".join(ids) + ";"
     assert split_codes(cell) == tuple(sorted(set(ids)))
+
+
+def test_a_csv_in_a_trustcode_output_folder_is_unescaped(tmp_path: Path) -> None:
+    import json
+
+    from trustcode.gold import read_gold
+    from trustcode.io.tables import CSV_ESCAPE_KEY
+
+    (tmp_path / "provenance.json").write_text(json.dumps({CSV_ESCAPE_KEY: "leading-apostrophe"}))
+    (tmp_path / "gold.csv").write_text(
+        "doc_id,text,codes\nd,'=Free them all,prisoner_support\n", encoding="utf-8"
+    )
+    assert read_gold(tmp_path / "gold.csv")["text"].tolist() == ["=Free them all"]

@@ -250,7 +250,10 @@ def test_folder_layout_and_provenance_file(tmp_path: Path, fmt: str) -> None:
     ext = {"csv": ".csv", "jsonl": ".jsonl", "parquet": ".parquet"}[fmt]
     expected = sorted([f"{t}{ext}" for t in TABLE_NAMES] + ["provenance.json"])
     assert sorted(p.name for p in path.iterdir()) == expected
-    assert json.loads((path / "provenance.json").read_text(encoding="utf-8")) == PROVENANCE
+    stored = json.loads((path / "provenance.json").read_text(encoding="utf-8"))
+    # a CSV folder also says its cells were escaped against CSV injection (read_tables undoes it)
+    marker = {"trustcode_csv_escape": "leading-apostrophe"} if fmt == "csv" else {}
+    assert stored == {**PROVENANCE, **marker}
 
 
 def test_parquet_schema_carries_provenance(tmp_path: Path) -> None:
@@ -585,9 +588,91 @@ def test_xlsx_text_starting_with_equals_stays_text(tmp_path: Path) -> None:
     path = write_tables(tables, tmp_path / "coded.xlsx", provenance={})
     wb = load_workbook(path)
     cell = wb["codings"]["H4"]
-    assert cell.value == "=SUM(A1:A2)" and cell.data_type == "s"
+    # a typed text cell with Excel's quote prefix: shown as text, stays text when edited
+    assert cell.value == "=SUM(A1:A2)" and cell.data_type == "s" and cell.quotePrefix
+    assert not wb["codings"]["H2"].quotePrefix
     wb.close()
     assert read_tables(path)[0]["codings"]["evidence"].iloc[2] == "=SUM(A1:A2)"
+
+
+# --- CSV injection ----------------------------------------------------------------------------
+
+DANGEROUS = ["=HYPERLINK(\"http://x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
+             "\tTab first", "\rCR first", "'=already quoted", "''", "'Twas fine"]
+
+
+def _dangerous_tables() -> dict[str, pd.DataFrame]:
+    tables = make_tables()
+    n = len(tables["passages"])
+    tables["passages"]["text"] = [DANGEROUS[i % len(DANGEROUS)] for i in range(n)]
+    tables["documents"]["title"] = DANGEROUS[: len(tables["documents"])]
+    return tables
+
+
+def test_csv_cells_cannot_start_a_formula(tmp_path: Path) -> None:
+    import csv as csv_module
+
+    path = write_tables(_dangerous_tables(), tmp_path / "coded", provenance={})
+    for file in path.glob("*.csv"):
+        with open(file, encoding="utf-8", newline="") as handle:
+            for row in csv_module.reader(handle):
+                for cell in row:
+                    assert cell[:1] not in set("=+-@\t\r"), (file.name, cell)
+    raw = (path / "passages.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in raw and "'-2+3" in raw
+    assert "'+1+cmd" in (path / "documents.csv").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "jsonl", "parquet"])
+def test_escaped_texts_read_back_exactly(tmp_path: Path, fmt: str) -> None:
+    tables = _dangerous_tables()
+    back, provenance = read_tables(write_tables(tables, tmp_path / FORMATS[fmt], provenance={}))
+    pd.testing.assert_frame_equal(tables["passages"], back["passages"])
+    assert back["documents"]["title"].tolist() == tables["documents"]["title"].tolist()
+    assert "trustcode_csv_escape" not in provenance
+
+
+def test_xlsx_formula_like_texts_are_quote_prefixed(tmp_path: Path) -> None:
+    path = write_tables(_dangerous_tables(), tmp_path / "coded.xlsx", provenance={})
+    wb = load_workbook(path)
+    cells = [row[5] for row in wb["passages"].iter_rows(min_row=2)]
+    assert cells and all(c.data_type == "s" for c in cells)
+    risky = [c for c in cells if c.value[:1] in set("=+-@\t\r")]
+    assert risky and all(c.quotePrefix for c in risky)
+    wb.close()
+
+
+def test_csv_not_escaped_by_trustcode_is_read_as_is(tmp_path: Path) -> None:
+    path = write_tables(_dangerous_tables(), tmp_path / "coded", provenance={"run": 1})
+    stored = json.loads((path / "provenance.json").read_text(encoding="utf-8"))
+    del stored["trustcode_csv_escape"]
+    (path / "provenance.json").write_text(json.dumps(stored), encoding="utf-8")
+    back, _ = read_tables(path)
+    assert back["passages"]["text"].iloc[0] == "'=HYPERLINK(\"http://x\")"
+
+
+def test_write_frames_csv_escapes_every_text_column(tmp_path: Path) -> None:
+    from trustcode.io.tables import write_frames
+
+    frame = pd.DataFrame({"=head": ["=1+1", "plain", "-x"], "n": [-1, 2, 3]})
+    out = write_frames({"per_code": frame}, tmp_path / "agreement", provenance={"a": 1})
+    raw = (out / "per_code.csv").read_text(encoding="utf-8").splitlines()
+    assert raw == ["'=head,n", "'=1+1,-1", "plain,2", "'-x,3"]
+    out_x = write_frames({"per_code": frame}, tmp_path / "agreement.xlsx")
+    wb = load_workbook(out_x)
+    ws = wb["per_code"]
+    assert ws["A1"].value == "=head" and ws["A1"].quotePrefix
+    assert ws["A2"].value == "=1+1" and ws["A2"].data_type == "s" and ws["A2"].quotePrefix
+    wb.close()
+
+
+@given(st.text(alphabet=st.sampled_from("=+-@\t\r'a ") | st.characters(), max_size=8))
+def test_cell_escape_round_trips_and_is_safe(value: str) -> None:
+    from trustcode.io.tables import _cell_text, unescape_cell_text
+
+    escaped = _cell_text(value)
+    assert unescape_cell_text(escaped) == value
+    assert escaped[:1] not in set("=+-@\t\r")
 
 
 def test_xlsx_row_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -117,3 +117,16 @@ def test_paragraphs_are_ordered_disjoint_and_cover_all_non_space(text: str) -> N
         covered.update(range(start, end))
         last_end = end
     assert all(text[i].isspace() for i in range(len(text)) if i not in covered)
+
+
+def test_a_block_longer_than_the_limit_is_cut_at_white_space_with_a_warning() -> None:
+    from trustcode.errors import TrustcodeWarning
+    from trustcode.segment import MAX_PASSAGE_CHARS
+
+    text = "word " * (MAX_PASSAGE_CHARS // 2)  # one line, 2.5 times the limit
+    with pytest.warns(TrustcodeWarning, match="cut at white space"):
+        passages = segment(Document("big", text))
+    assert len(passages) == 3
+    assert all(len(p.text) <= MAX_PASSAGE_CHARS for p in passages)
+    assert all(text[p.start : p.end] == p.text and p.text.endswith("word") for p in passages)
+    assert "".join(p.text + " " for p in passages) == text

@@ -53,7 +53,12 @@ def handle_errors(func: F) -> F:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("Interrupted: no output was written.", err=True)
+            output = kwargs.get("output")
+            if output is None and func.__name__ == "code":
+                output = DEFAULT_OUTPUT
+            what = f"{output} was not written" if output else "no output was written"
+            click.echo(f"Interrupted: {what}; no partial file was left behind, and an earlier "
+                       "output at that path is unchanged.", err=True)
             sys.exit(130)
         finally:
             hidden = _warning_count[0] - WARNINGS_SHOWN
@@ -79,6 +84,36 @@ def unreviewed_option(func: F) -> F:
         show_default=True,
         help="In a review workbook, what machine codes left without a decision count as.",
     )(func)
+
+
+def redact_options(func: F) -> F:
+    func = click.option(
+        "--redact-model", default=None,
+        help="With --redact: an installed trained spaCy pipeline whose PERSON entities are "
+        "redacted too (never downloaded).",
+    )(func)
+    func = click.option(
+        "--redact-names", type=click.Path(dir_okay=False), default=None,
+        help="With --redact: a file of names to pseudonymize, one per line.",
+    )(func)
+    return click.option(
+        "--redact", is_flag=True,
+        help="Replace e-mail addresses, phone numbers, URLs, @handles and listed names (file or "
+        "the codebook's redact: section) with stable pseudonyms. See SECURITY.md for its limits.",
+    )(func)
+
+
+def _redactor(
+    redact: bool, names: str | None, model: str | None, codebook: str | None
+) -> Any:
+    if not redact:
+        if names or model:
+            raise click.UsageError("--redact-names and --redact-model go with --redact.")
+        return None
+    from .codebook import load_codebook
+    from .redact import redactor_for
+
+    return redactor_for(load_codebook(codebook), names, spacy_model=model)
 
 
 def force_option(func: F) -> F:
@@ -133,6 +168,12 @@ def main() -> None:
 @click.option("--review", is_flag=True,
               help="Write a review workbook (-o NAME.xlsx): machine codes with accept/reject "
               "drop-downs, least sure passages first; train and agree read it back.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="Where to code: this machine, or a Dask cluster.")
+@click.option("--scheduler", default=None,
+              help="With --engine dask: the scheduler address (tcp://HOST:8786); without it, a "
+              "local Dask cluster.")
+@redact_options
 @force_option
 @handle_errors
 def code(
@@ -148,6 +189,11 @@ def code(
     strict: bool,
     quiet: bool,
     review: bool,
+    engine: str,
+    scheduler: str | None,
+    redact: bool,
+    redact_names: str | None,
+    redact_model: str | None,
     force: bool,
 ) -> None:
     """Code documents with the codebook's rules and classifier; write the coded tables.
@@ -160,10 +206,25 @@ def code(
         trustcode code corpus/ -o coded.xlsx
         trustcode code reports/ -c my-codebook.yaml -u sentence -o coded.parquet
         trustcode code reports/ --review -o review.xlsx
+        trustcode code archive/ --engine dask --scheduler tcp://10.0.0.5:8786 -o coded.parquet
     """
     from .pipeline import code_corpus
 
     out = output or DEFAULT_OUTPUT
+    redactor = _redactor(redact, redact_names, redact_model, codebook)
+    if engine == "dask":
+        if review or redactor is not None or jobs > 1:
+            raise click.UsageError("--engine dask writes Parquet tables: it does not go with "
+                                   "--review, --redact or --jobs.")
+        from .engines import code_with_dask
+
+        written = code_with_dask(
+            list(paths), out, codebook=codebook, model=None if model.lower() == "none" else model,
+            unit=unit, language=language, text_column=text_column, id_column=id_column,
+            strict=strict, scheduler=scheduler, force=force,
+        )
+        click.echo(f"Wrote {written} (engine dask).", err=True)
+        return
     if review:
         from .io.tables import check_output
 
@@ -185,6 +246,7 @@ def code(
             output=None if review else out,
             force=force,
             progress=progress,
+            redact=redactor,
         )
     finally:
         if bar is not None:
@@ -590,11 +652,12 @@ def agree_cmd(
 @click.option("--gold", default=None, type=click.Path(),
               help="Gold codings to show agreement with.")
 @click.option("-o", "--output", default="report.html", show_default=True, type=click.Path())
+@redact_options
 @force_option
 @handle_errors
 def report_cmd(
     coded: str, codebook: str | None, by: str | None, gold: str | None, output: str,
-    force: bool,
+    redact: bool, redact_names: str | None, redact_model: str | None, force: bool,
 ) -> None:
     """One self-contained HTML report: codebook, highlighted documents, frequencies, groups.
 
@@ -604,7 +667,8 @@ def report_cmd(
     """
     from .workflows import report
 
-    path = report(coded, output, codebook=codebook, by=by, gold=gold, force=force)
+    path = report(coded, output, codebook=codebook, by=by, gold=gold, force=force,
+                  redact=_redactor(redact, redact_names, redact_model, codebook))
     click.echo(f"Wrote {path}.", err=True)
 
 
@@ -617,9 +681,13 @@ def report_cmd(
               help="Format: a REFI-QDA project.")
 @codebook_option
 @click.option("-o", "--output", required=True, type=click.Path(), help="The .qdpx to write.")
+@redact_options
 @force_option
 @handle_errors
-def export_cmd(coded: str, fmt: str, codebook: str | None, output: str, force: bool) -> None:
+def export_cmd(
+    coded: str, fmt: str, codebook: str | None, output: str, redact: bool,
+    redact_names: str | None, redact_model: str | None, force: bool,
+) -> None:
     """Export a coding as a REFI-QDA project for QualCoder, ATLAS.ti, MAXQDA or NVivo.
 
     \b
@@ -628,8 +696,9 @@ def export_cmd(coded: str, fmt: str, codebook: str | None, output: str, force: b
     """
     from .workflows import export_project
 
-    click.echo(f"Wrote {export_project(coded, output, codebook=codebook, force=force)}.",
-               err=True)
+    written = export_project(coded, output, codebook=codebook, force=force,
+                             redact=_redactor(redact, redact_names, redact_model, codebook))
+    click.echo(f"Wrote {written}.", err=True)
 
 
 @main.command(name="import")

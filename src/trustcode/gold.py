@@ -83,7 +83,26 @@ def _read_sheet(path: Path) -> pd.DataFrame:
         raise GoldError(f"{path}: cannot read the gold table ({exc}); give a CSV or XLSX file.") \
             from exc
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.fillna("")
+    frame = frame.fillna("")
+    if path.suffix.lower() == ".csv" and _escaped_by_trustcode(path):
+        from .io.tables import unescape_cell_text
+
+        frame.columns = [unescape_cell_text(c) for c in frame.columns]
+        frame = frame.map(unescape_cell_text)
+    return frame
+
+
+def _escaped_by_trustcode(path: Path) -> bool:
+    """A CSV table of a trustcode output folder, whose cells carry CSV-injection escapes."""
+    import json
+
+    from .io.tables import CSV_ESCAPE_KEY, PROVENANCE_FILE
+
+    provenance = path.parent / PROVENANCE_FILE
+    try:
+        return CSV_ESCAPE_KEY in json.loads(provenance.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
 
 
 def _line(row: int) -> int:

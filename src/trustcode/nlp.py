@@ -28,12 +28,16 @@ def _blank(language: str) -> Language:
     import spacy
 
     try:
-        return spacy.blank(language)
+        nlp = spacy.blank(language)
     except (ImportError, KeyError, ValueError) as exc:  # spaCy raises ImportError for unknown codes
         raise UsageError(
             f"spaCy has no language {language!r}: use an ISO 639-1 code spaCy supports "
             "(for example 'en', 'ru', 'de'), or 'xx' for multi-language tokenization."
         ) from exc
+    # the length limit guards parsers and NER against memory blow-ups; a tokenizer-only
+    # pipeline has neither, and a passage of any length must be codable
+    nlp.max_length = 10**9
+    return nlp
 
 
 def tokenizer(language: str | None) -> Language:
@@ -50,6 +54,7 @@ def _sentencizer(language: str) -> Language:
     import spacy
 
     nlp = spacy.blank(language) if language != FALLBACK_LANGUAGE else spacy.blank("xx")
+    nlp.max_length = 10**9
     nlp.add_pipe("sentencizer")
     return nlp
 

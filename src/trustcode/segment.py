@@ -10,17 +10,25 @@ Units:
 - ``window:N`` or ``window:N:S``: N consecutive sentences, moving S sentences at a time
   (default S = max(1, N // 2), so windows overlap by half).
 
+A block longer than :data:`MAX_PASSAGE_CHARS` (a whole book on one line, a dump without line
+breaks) is cut at white space into pieces of at most that length, with a warning: a passage of
+that size is not a unit anyone codes, and it would cost time and memory out of all proportion.
+
 Every passage satisfies ``document.text[p.start:p.end] == p.text``.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .errors import UsageError
+from .errors import TrustcodeWarning, UsageError
 from .types import Document, Passage
+
+#: the longest passage any unit produces; longer blocks are cut at white space
+MAX_PASSAGE_CHARS = 100_000
 
 _BLANK_LINE_SPLIT = re.compile(r"\n[^\S\n]*\n\s*")
 _LINE_SPLIT = re.compile(r"\n")
@@ -93,7 +101,7 @@ def sentence_spans(text: str, language: str | None) -> list[tuple[int, int]]:
     from .nlp import sentencizer
 
     nlp = sentencizer(language)
-    paragraphs = paragraph_spans(text)
+    paragraphs = split_long(text, paragraph_spans(text))
     spans: list[tuple[int, int]] = []
     for (p_start, _p_end), doc in zip(
         paragraphs, nlp.pipe(text[s:e] for s, e in paragraphs), strict=True
@@ -133,6 +141,34 @@ def window_spans(sentences: list[tuple[int, int]], size: int, stride: int) -> li
     return spans
 
 
+def split_long(text: str, spans: list[tuple[int, int]], limit: int = MAX_PASSAGE_CHARS
+               ) -> list[tuple[int, int]]:
+    """Cut spans longer than ``limit`` at the last white space before it (hard, if none).
+
+    >>> split_long("aaa bbb ccc", [(0, 11)], limit=5)
+    [(0, 3), (4, 7), (8, 11)]
+    """
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        while end - start > limit:
+            cut = start + limit
+            space = cut
+            while space > start and not text[space].isspace():
+                space -= 1
+            if space > start:
+                cut = space
+            piece_end = cut
+            while piece_end > start and text[piece_end - 1].isspace():
+                piece_end -= 1
+            out.append((start, piece_end))
+            start = cut
+            while start < end and text[start].isspace():
+                start += 1
+        if start < end:
+            out.append((start, end))
+    return out
+
+
 def segment(document: Document, unit: str | Unit = "paragraph") -> list[Passage]:
     """Cut a document into passages of the given unit.
 
@@ -143,6 +179,14 @@ def segment(document: Document, unit: str | Unit = "paragraph") -> list[Passage]
     text = document.text
     if parsed.kind == "paragraph":
         spans = paragraph_spans(text)
+        if any(e - s > MAX_PASSAGE_CHARS for s, e in spans):
+            warnings.warn(
+                f"{document.doc_id}: a paragraph is longer than {MAX_PASSAGE_CHARS:,} characters; "
+                "it was cut at white space into passages of at most that length.",
+                TrustcodeWarning,
+                stacklevel=2,
+            )
+            spans = split_long(text, spans)
     else:
         spans = sentence_spans(text, document.language)
         if parsed.kind == "window":

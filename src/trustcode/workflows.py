@@ -174,14 +174,18 @@ def report(
     by: str | None = None,
     gold: PathLike | None = None,
     force: bool = False,
+    redact: Any = None,
 ) -> Path:
-    """Write the self-contained HTML report of a coded output."""
+    """Write the self-contained HTML report of a coded output (``redact``: a Redactor)."""
     from .coded import read_coded
     from .report import write_report
 
     book = _book(codebook)
     tables, provenance = read_coded(coded, codebook=book)
     gold_tables = read_coded(gold, codebook=book)[0] if gold is not None else None
+    if redact is not None:
+        tables = redact.redact_tables(tables)
+        gold_tables = redact.redact_tables(gold_tables) if gold_tables is not None else None
     return write_report(tables, output, codebook=book, provenance=provenance, by=by,
                         gold=gold_tables, force=force)
 
@@ -195,13 +199,18 @@ def export_project(
     *,
     codebook: Codebook | PathLike | None = None,
     force: bool = False,
+    redact: Any = None,
 ) -> Path:
-    """A coded output (or gold) as a REFI-QDA project (.qdpx)."""
+    """A coded output (or gold) as a REFI-QDA project (.qdpx) (``redact``: a Redactor)."""
     from .coded import read_coded
     from .refiqda import export_qdpx
 
     book = _book(codebook)
     tables, provenance = read_coded(coded, codebook=book)
+    if redact is not None:
+        tables = redact.redact_tables(tables)
+        # the source files hold the unredacted text: rebuild each text from its passages
+        tables["documents"] = tables["documents"].assign(source="")
     return export_qdpx(tables, book, output, provenance=provenance, force=force)
 
 

@@ -37,7 +37,14 @@ from trustcode.types import (
     Codebook,
 )
 
-__all__ = ["TableWriter", "check_output", "output_format", "read_tables", "write_tables"]
+__all__ = [
+    "TableWriter",
+    "check_output",
+    "output_format",
+    "read_tables",
+    "unescape_cell_text",
+    "write_tables",
+]
 
 FORMATS: tuple[str, ...] = ("xlsx", "csv", "parquet", "jsonl")
 TMP_PREFIX = ".trustcode-tmp-"
@@ -264,14 +271,67 @@ def _empty(table: str, code_ids: list[str]) -> pd.DataFrame:
     return _coerce(frame, table, where=table, error=OutputError, extras_as_text=True)
 
 
-def _cell_text(value: str) -> str:
-    """A string as it goes into a CSV or xlsx cell.
+#: Characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection list).
+FORMULA_START = frozenset("=+-@\t\r")
+#: Key of ``provenance.json`` that marks a CSV folder whose cells trustcode escaped.
+CSV_ESCAPE_KEY = "trustcode_csv_escape"
+CSV_ESCAPE = "leading-apostrophe"
 
-    Cells starting with "=", "+", "-", "@", tab or CR can run as formulas when a spreadsheet opens
-    a CSV file (CSV injection). Escaping them is left for a later change; it belongs here, and only
-    here, so that readers can undo it in one place too.
+
+def _cell_text(value: str) -> str:
+    """A string as it goes into a CSV cell: safe from CSV injection, and reversible.
+
+    A cell starting with "=", "+", "-", "@", tab or CR can run as a formula when a spreadsheet
+    opens a CSV file. As OWASP recommends, such a cell gets a leading apostrophe, which
+    spreadsheets read as "this is text". So that :func:`unescape_cell_text` can undo exactly
+    this, a text that already starts with an apostrophe followed by one of those characters or
+    another apostrophe gets one more. (xlsx needs no change of text: see :func:`_xlsx_value`.)
+
+    >>> _cell_text("=SUM(A1:A2)"), _cell_text("-5"), _cell_text("'=x"), _cell_text("'Twas")
+    ("'=SUM(A1:A2)", "'-5", "''=x", "'Twas")
     """
+    if _is_formula_like(value) or _apostrophe_escaped(value):
+        return "'" + value
     return value
+
+
+def unescape_cell_text(value: str) -> str:
+    """Undo :func:`_cell_text`: the text of a cell of a CSV table trustcode escaped.
+
+    Use it only on tables whose ``provenance.json`` has ``trustcode_csv_escape``; a file from
+    elsewhere was not escaped. :func:`read_tables` does this by itself.
+
+    >>> unescape_cell_text("'=SUM(A1:A2)"), unescape_cell_text("''=x"), unescape_cell_text("'Twas")
+    ('=SUM(A1:A2)', "'=x", "'Twas")
+    """
+    return value[1:] if _apostrophe_escaped(value) else value
+
+
+def _is_formula_like(value: str) -> bool:
+    return bool(value) and value[0] in FORMULA_START
+
+
+def _apostrophe_escaped(value: str) -> bool:
+    """An apostrophe followed by a formula character or another apostrophe."""
+    return len(value) > 1 and value[0] == "'" and (value[1] in FORMULA_START or value[1] == "'")
+
+
+def _escape_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell and header of ``frame`` through :func:`_cell_text`."""
+    out = frame.copy()
+    for column in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[column].dtype):
+            out[column] = out[column].map(lambda v: _cell_text(v) if isinstance(v, str) else v)
+    out.columns = [_cell_text(str(c)) for c in out.columns]
+    return out
+
+
+def _unescape_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out.columns = [unescape_cell_text(str(c)) for c in out.columns]
+    for column in out.columns:
+        out[column] = out[column].map(lambda v: unescape_cell_text(v) if isinstance(v, str) else v)
+    return out
 
 
 # --- provenance -----------------------------------------------------------------------------
@@ -438,8 +498,9 @@ def _write_sheet(
 
     header = []
     for column in columns:
-        cell = WriteOnlyCell(ws, value=_cell_text(column))
+        cell = WriteOnlyCell(ws, value=column)
         cell.data_type = "s"
+        cell.quotePrefix = _is_formula_like(column)
         cell.font = Font(bold=True)
         if column in header_styles:
             fill, colour = header_styles[column]
@@ -461,19 +522,22 @@ def _write_sheet(
                 out.append(None)
                 continue
             styled = column in wrapped or (column in cell_styles and value in cell_styles[column])
+            formula_like = False
             if isinstance(value, str):
-                value = _cell_text(value)
                 if ILLEGAL_CHARACTERS_RE.search(value):
                     value, n = ILLEGAL_CHARACTERS_RE.subn("\ufffd", value)
                     replaced += n
-                # a text starting with "=" must stay text, not become a formula
-                styled = styled or value.startswith("=")
+                # a text starting like a formula stays text, exactly, even when edited
+                formula_like = _is_formula_like(value)
+                styled = styled or formula_like
             if not styled:
                 out.append(value)
                 continue
             cell = WriteOnlyCell(ws, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"
+            if formula_like:
+                cell.quotePrefix = True
             if column in wrapped:
                 cell.alignment = wrap
             if column in cell_styles and value in cell_styles[column]:
@@ -627,27 +691,37 @@ def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
             f"{path} is not a complete trustcode output: it lacks {', '.join(missing)}. "
             "Write the tables again, or restore the missing file(s)."
         )
+    provenance_file = path / PROVENANCE_FILE
+    provenance: dict[str, Any] | None = None
+    if provenance_file.is_file():
+        try:
+            provenance = json.loads(provenance_file.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"{provenance_file}: not valid JSON ({exc}).") from None
+        if not isinstance(provenance, dict):
+            raise InputError(
+                f"{provenance_file}: expected a JSON object (key: value pairs), found "
+                f"{type(provenance).__name__}; restore the file or delete it."
+            )
+    # only a CSV folder that says trustcode escaped it is unescaped: others hold the user's text
+    escaped = provenance is not None and provenance.pop(CSV_ESCAPE_KEY, None) == CSV_ESCAPE
     tables = {}
     embedded = None
     for name in TABLE_NAMES:
         file = path / f"{name}{ext}"
         if fmt == "csv":
             frame = _read_csv(file)
+            if escaped:
+                frame = _unescape_csv_frame(frame)
         elif fmt == "jsonl":
             frame = _read_jsonl(file)
         else:
             frame, meta = _read_parquet(file)
             embedded = embedded if embedded is not None else meta
         tables[name] = _finish_read(frame, name, str(file), extras_as_text=fmt != "parquet")
-    provenance_file = path / PROVENANCE_FILE
-    if provenance_file.is_file():
-        try:
-            provenance = json.loads(provenance_file.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InputError(f"{provenance_file}: not valid JSON ({exc}).") from None
-    elif embedded is not None:
+    if provenance is None and embedded is not None:
         provenance = embedded
-    else:
+    if provenance is None:
         _warn_no_provenance(path)
         provenance = {}
     return tables, provenance
@@ -858,10 +932,7 @@ class TableWriter:
         if self.format == "csv":
             if first:
                 self._handles[name] = open(file, "w", encoding="utf-8", newline="")
-            text = frame.copy()
-            for column in text.columns:
-                if text[column].dtype == "str":
-                    text[column] = text[column].map(_cell_text)
+            text = _escape_csv_frame(frame)
             text.to_csv(self._handles[name], header=first, index=False, lineterminator="\n")
         elif self.format == "jsonl":
             if first:
@@ -907,7 +978,10 @@ class TableWriter:
                 handle.close()
             for writer in self._parquet.values():
                 writer.close()
-            (self._tmp / PROVENANCE_FILE).write_text(self._provenance_text + "\n", "utf-8")
+            provenance_text = self._provenance_text
+            if self.format == "csv":  # tells read_tables to undo the escaping
+                provenance_text = _provenance_json({**self._provenance, CSV_ESCAPE_KEY: CSV_ESCAPE})
+            (self._tmp / PROVENANCE_FILE).write_text(provenance_text + "\n", "utf-8")
         self._move_into_place()
 
     def _move_into_place(self) -> None:
@@ -1023,15 +1097,11 @@ def write_frames(
         else:
             tmp.mkdir()
             for name, frame in frames.items():
-                out = frame.copy()
-                for column in out.columns:
-                    if out[column].dtype == object:
-                        out[column] = out[column].map(
-                            lambda v: _cell_text(v) if isinstance(v, str) else v
-                        )
+                out = _escape_csv_frame(frame)
                 out.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
             if provenance is not None:
-                (tmp / PROVENANCE_FILE).write_text(_provenance_json(provenance) + "\n", "utf-8")
+                marked = {**provenance, CSV_ESCAPE_KEY: CSV_ESCAPE}
+                (tmp / PROVENANCE_FILE).write_text(_provenance_json(marked) + "\n", "utf-8")
         if target.exists():
             old = target.parent / f"{TMP_PREFIX}old-{secrets.token_hex(8)}"
             os.rename(target, old)
