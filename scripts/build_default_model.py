@@ -44,8 +44,9 @@ def main() -> int:
             built = build(Path(tmp) / "model.skops").read_bytes()
         shipped = TARGET.read_bytes()
         same = built == shipped
+        verdict = "same" if same else "DIFFERENT"
         print(f"shipped {hashlib.sha256(shipped).hexdigest()[:16]}, "
-              f"rebuilt {hashlib.sha256(built).hexdigest()[:16]}: {'same' if same else 'DIFFERENT'}")
+              f"rebuilt {hashlib.sha256(built).hexdigest()[:16]}: {verdict}")
         return 0 if same else 1
     path = build(TARGET)
     print(f"wrote {path} ({path.stat().st_size:,} bytes, "
