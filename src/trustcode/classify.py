@@ -375,6 +375,12 @@ class CodeClassifier:
                 "This CodeClassifier is not fitted yet: call fit, train_model or load_model first."
             )
 
+    def features(self, texts: Sequence[str]) -> spmatrix:
+        """The feature rows of ``texts`` (pass them to :meth:`predict_scores` and :meth:`explain`
+        to compute them once)."""
+        self._check_fitted()
+        return self._features(texts)
+
     def _features(self, texts: Sequence[str]) -> spmatrix:
         word, char = self.vectorizers_
         texts = [str(t) for t in texts]
@@ -401,7 +407,9 @@ class CodeClassifier:
             names.append(np.array([f"<{self.embeddings} {i}>" for i in range(size)], dtype=str))
         return np.concatenate(names).astype(str)
 
-    def predict_scores(self, texts: Sequence[str]) -> pd.DataFrame:
+    def predict_scores(
+        self, texts: Sequence[str], *, features: spmatrix | None = None
+    ) -> pd.DataFrame:
         """Calibrated scores in [0, 1]: one row per text, one column per classifier code.
 
         >>> clf = CodeClassifier(folds=2, min_positives=1).fit(
@@ -414,7 +422,8 @@ class CodeClassifier:
         texts = list(texts)
         if not texts:
             return pd.DataFrame(columns=list(self.classifier_codes_), dtype=np.float64)
-        raw = self._features(texts) @ self.coef_.T + self.intercept_
+        x = self._features(texts) if features is None else features
+        raw = x @ self.coef_.T + self.intercept_
         scores = _sigmoid(raw * self.platt_[:, 0] + self.platt_[:, 1])
         return pd.DataFrame(scores, columns=list(self.classifier_codes_), dtype=np.float64)
 
@@ -433,7 +442,9 @@ class CodeClassifier:
             for row in values
         ]
 
-    def explain(self, texts: Sequence[str], code: str, k: int = 5) -> list[list[tuple[str, float]]]:
+    def explain(
+        self, texts: Sequence[str], code: str, k: int = 5, *, features: spmatrix | None = None
+    ) -> list[list[tuple[str, float]]]:
         """For each text, the ``k`` features that raise ``code``'s score most, with their weight.
 
         Word n-grams come before character n-grams (a reader recognizes a word, not a
@@ -452,7 +463,7 @@ class CodeClassifier:
                 f"{', '.join(self.classifier_codes_) or '(none)'}."
             )
         row_of = self.classifier_codes_.index(code)
-        x = self._features(list(texts))
+        x = self._features(list(texts)) if features is None else features
         coef = self.coef_[row_of]
         n_words = len(self.vectorizers_[0].vocabulary_)
         # embedding dimensions mean nothing to a reader: only n-grams are evidence
@@ -461,10 +472,9 @@ class CodeClassifier:
         for i in range(x.shape[0]):
             start, end = x.indptr[i], x.indptr[i + 1]
             cols, vals = x.indices[start:end], x.data[start:end] * coef[x.indices[start:end]]
-            order = sorted(
-                (j for j in range(len(cols)) if vals[j] > 0 and cols[j] < n_grams),
-                key=lambda j: (cols[j] >= n_words, -vals[j], cols[j]),
-            )
+            keep = np.flatnonzero((vals > 0) & (cols < n_grams))
+            # words before character n-grams, then by weight, then by column (stable ties)
+            order = keep[np.lexsort((cols[keep], -vals[keep], cols[keep] >= n_words))]
             terms: list[tuple[str, float]] = []
             seen: set[str] = set()
             for j in order:

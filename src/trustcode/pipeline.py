@@ -88,9 +88,11 @@ class Coder:
     def code_document(self, document: Document) -> CodedDocument:
         passages = segment(document, self.unit)
         hits_per_passage = self.ruleset.match(passages, document.language)
-        scores = None
+        scores = features = None
         if self.model is not None and passages:
-            scores = self.model.predict_scores([p.text for p in passages])
+            # the features are computed once and serve both the scores and the explanations
+            features = self.model.features([p.text for p in passages])
+            scores = self.model.predict_scores([p.text for p in passages], features=features)
         codings: list[Coding] = []
         explain_rows: dict[str, list[int]] = {}
         for row, (passage, hits) in enumerate(zip(passages, hits_per_passage, strict=True)):
@@ -118,19 +120,25 @@ class Coder:
                     )
                 )
         if explain_rows:
-            codings = self._explain(codings, explain_rows, passages)
+            codings = self._explain(codings, explain_rows, passages, features)
         return CodedDocument(document, passages, codings)
 
     def _explain(
-        self, codings: list[Coding], rows: dict[str, list[int]], passages: list[Passage]
+        self,
+        codings: list[Coding],
+        rows: dict[str, list[int]],
+        passages: list[Passage],
+        features: Any,
     ) -> list[Coding]:
         """Add the top contributing features to each classifier coding's evidence."""
-        by_id = {p.passage_id: p for p in passages}
+        row_of = {p.passage_id: i for i, p in enumerate(passages)}
         out = list(codings)
         for code, indexes in rows.items():
-            texts = [by_id[codings[i].passage_id].text for i in indexes]
-            features = self.model.explain(texts, code, k=EVIDENCE_FEATURES)
-            for i, feats in zip(indexes, features, strict=True):
+            passage_rows = [row_of[codings[i].passage_id] for i in indexes]
+            texts = [passages[r].text for r in passage_rows]
+            explained = self.model.explain(texts, code, k=EVIDENCE_FEATURES,
+                                           features=features[passage_rows])
+            for i, feats in zip(indexes, explained, strict=True):
                 coding = codings[i]
                 terms = ", ".join(f"'{term}'" for term, _ in feats)
                 note = f"classifier {coding.score:.2f}: {terms}"
