@@ -1113,12 +1113,19 @@ def _near_spans(
         return max(bisect_right(starts, start) - 1, 0), bisect_left(starts, end) - 1
 
     for near in present:
-        b_ranges = [
-            (b_start, b_end, token_range(b_start, b_end)) for b_start, b_end in term_spans[near.b]
-        ]
+        # b terms sorted by first token, so each a term looks only at the b terms that can be
+        # within reach (linear in the hits, not quadratic)
+        b_ranges = sorted(
+            ((b0, b1, token_range(b0, b1)) for b0, b1 in term_spans[near.b]),
+            key=lambda item: item[2][0],
+        )
+        firsts = [item[2][0] for item in b_ranges]
+        longest = max((item[2][1] - item[2][0] for item in b_ranges), default=0)
         for a_start, a_end in term_spans[near.a]:
             a_range = token_range(a_start, a_end)
-            for b_start, b_end, b_range in b_ranges:
+            low = bisect_left(firsts, a_range[0] - near.within - 1 - longest)
+            high = bisect_right(firsts, a_range[1] + near.within + 1)
+            for b_start, b_end, b_range in b_ranges[low:high]:
                 if a_range[1] < b_range[0]:
                     between = b_range[0] - a_range[1] - 1
                 elif b_range[1] < a_range[0]:
