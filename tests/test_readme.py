@@ -23,7 +23,8 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_every_command_the_readme_shows_exists() -> None:
     runner = CliRunner()
-    shown = set(re.findall(r"^trustcode ((?:codebook )?[a-z]+)", README, flags=re.MULTILINE))
+    blocks = "\n".join(re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL))
+    shown = set(re.findall(r"^trustcode ((?:codebook )?[a-z]+)", blocks, flags=re.MULTILINE))
     assert {"code", "train", "evaluate", "compare", "agree", "report", "export", "import",
             "codebook check", "codebook diagnose"} <= shown
     for command in sorted(shown):
