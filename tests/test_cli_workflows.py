@@ -322,3 +322,15 @@ def test_redact_names_needs_redact(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["code", str(tmp_path / "a.txt"), "--redact-names", "x.txt",
                                   "-o", str(tmp_path / "o")])
     assert result.exit_code == 2 and "--redact" in result.output
+
+
+def test_code_straight_to_a_qdpx_project(runner: CliRunner, tmp_path: Path) -> None:
+    project = tmp_path / "project.qdpx"
+    result = runner.invoke(main, ["code", str(REPO / "corpus"), "-m", "none", "-o", str(project)])
+    assert result.exit_code == 0, result.output
+    back = tmp_path / "back"
+    assert runner.invoke(main, ["import", str(project), "-o", str(back)]).exit_code == 0
+    imported, _ = read_tables(back)
+    assert len(set(imported["codings"]["code"])) == 10
+    again = runner.invoke(main, ["code", str(REPO / "corpus"), "-m", "none", "-o", str(project)])
+    assert again.exit_code == 2 and "--force" in again.output

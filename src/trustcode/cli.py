@@ -148,8 +148,8 @@ def main() -> None:
 )
 @click.option(
     "-o", "--output", type=click.Path(), default=None,
-    help="Output: .xlsx workbook, .parquet or .jsonl folder, or a folder of CSV "
-    f"(default: ./{DEFAULT_OUTPUT}/).",
+    help="Output: .xlsx workbook, .parquet or .jsonl folder, a folder of CSV, or a REFI-QDA "
+    f".qdpx project (default: ./{DEFAULT_OUTPUT}/).",
 )
 @click.option(
     "-m", "--model", default="default", show_default=True,
@@ -206,6 +206,7 @@ def code(
         trustcode code corpus/ -o coded.xlsx
         trustcode code reports/ -c my-codebook.yaml -u sentence -o coded.parquet
         trustcode code reports/ --review -o review.xlsx
+        trustcode code reports/ -o project.qdpx
         trustcode code archive/ --engine dask --scheduler tcp://10.0.0.5:8786 -o coded.parquet
     """
     from .pipeline import code_corpus
@@ -225,12 +226,15 @@ def code(
         )
         click.echo(f"Wrote {written} (engine dask).", err=True)
         return
+    qdpx = Path(out).suffix.lower() == ".qdpx"
     if review:
         from .io.tables import check_output
 
         if Path(out).suffix.lower() != ".xlsx":
             raise click.UsageError("--review writes a workbook: give -o a name ending in .xlsx.")
         check_output(out, force=force)
+    elif qdpx and Path(out).exists() and not force:
+        raise click.UsageError(f"{out} exists; pass --force to overwrite it.")
     progress, bar = _progress_bar(quiet, "Coding")
     try:
         run = code_corpus(
@@ -243,7 +247,7 @@ def code(
             id_column=id_column,
             strict=strict,
             jobs=jobs,
-            output=None if review else out,
+            output=None if review or qdpx else out,
             force=force,
             progress=progress,
             redact=redactor,
@@ -257,6 +261,13 @@ def code(
 
         run.output = write_review(run.tables, out, codebook=load_codebook(codebook),
                                   force=force, provenance=run.provenance)
+    elif qdpx:
+        from .codebook import load_codebook
+        from .refiqda import export_qdpx
+
+        # each document's text is read again from its source (and checked by its sha256)
+        run.output = export_qdpx(run.tables, load_codebook(codebook), out,
+                                 provenance=run.provenance, force=force)
     model_note = run.provenance.get("model") or "none (rules only)"
     click.echo(f"Wrote {run.output} (codebook {run.provenance['codebook']}, model {model_note}).",
                err=True)
