@@ -698,13 +698,28 @@ def save_model(model: CodeClassifier, path: str | os.PathLike[str], codebook: Co
     return path
 
 
-def _read_state(path: Path) -> dict[str, Any]:
-    import skops.io as sio
+#: the last model file read, keyed by path, size and modification time: a run checks the
+#: model's codebook and then loads it, and the file should be read once
+_STATE_CACHE: dict[tuple[str, int, int], dict[str, Any]] = {}
 
+
+def _read_state(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ModelError(
             f"Model file {path} does not exist: train one with 'trustcode train' and pass its path."
         )
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _STATE_CACHE:
+        state = _read_state_uncached(path)
+        _STATE_CACHE.clear()
+        _STATE_CACHE[key] = state
+    return _STATE_CACHE[key]
+
+
+def _read_state_uncached(path: Path) -> dict[str, Any]:
+    import skops.io as sio
+
     try:
         state = sio.load(path, trusted=list(_TRUSTED_TYPES))
     except Exception as exc:  # any failure to read means the file is no model of ours
