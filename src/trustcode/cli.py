@@ -116,6 +116,22 @@ def _redactor(
     return redactor_for(load_codebook(codebook), names, spacy_model=model)
 
 
+def _refuse_existing(output: str | None, force: bool) -> None:
+    """Before any work: an optional table output must be writable and new (or forced)."""
+    if output is not None:
+        from .io.tables import check_output
+
+        check_output(output, force=force)
+
+
+def _write_frames(frames: Any, output: str | None, force: bool) -> None:
+    """Write an optional table output (workbook or CSV folder) and say where."""
+    if output is not None:
+        from .io.tables import write_frames
+
+        click.echo(f"Wrote {write_frames(frames, output, force=force)}.", err=True)
+
+
 def force_option(func: F) -> F:
     return click.option(
         "--force", is_flag=True, help="Overwrite the output if it exists."
@@ -442,17 +458,11 @@ def codebook_diagnose(
     """
     from .diagnose import diagnose
 
-    if output is not None:
-        from .io.tables import check_output
-
-        check_output(output, force=force)
+    _refuse_existing(output, force)
     result = diagnose(list(corpus), codebook=codebook, gold=list(gold) or None,
                       model=None if model.lower() == "none" else model, unit=unit)
     click.echo(result.summary())
-    if output is not None:
-        from .io.tables import write_frames
-
-        click.echo(f"Wrote {write_frames(result.frames(), output, force=force)}.", err=True)
+    _write_frames(result.frames(), output, force)
 
 
 @codebook_group.command(name="diff")
@@ -481,17 +491,11 @@ def codebook_diff(
     """
     from .diagnose import diff_codebooks
 
-    if output is not None:
-        from .io.tables import check_output
-
-        check_output(output, force=force)
+    _refuse_existing(output, force)
     result = diff_codebooks(old, new, list(corpus), gold=list(gold) or None, model=model,
                             unit=unit)
     click.echo(result.summary())
-    if output is not None:
-        from .io.tables import write_frames
-
-        click.echo(f"Wrote {write_frames(result.frames(), output, force=force)}.", err=True)
+    _write_frames(result.frames(), output, force)
 
 
 # --- train and evaluate -----------------------------------------------------------------------
@@ -554,10 +558,7 @@ def evaluate(
     """
     from .workflows import evaluate_gold, evaluation_frames
 
-    if output is not None:
-        from .io.tables import check_output
-
-        check_output(output, force=force)
+    _refuse_existing(output, force)
     result = evaluate_gold(list(gold), codebook=codebook, folds=folds, model=model,
                            unreviewed=unreviewed)
     for language in dict.fromkeys(result.metrics["language"]):
@@ -566,11 +567,7 @@ def evaluate(
         f1.columns = [f"{system} {metric}" for system, metric in f1.columns]
         click.echo(f"\n== {language}: F1 and Krippendorff's alpha against gold")
         click.echo(f1.round(3).to_string())
-    if output is not None:
-        from .io.tables import write_frames
-
-        click.echo(f"Wrote {write_frames(evaluation_frames(result), output, force=force)}.",
-                   err=True)
+    _write_frames(evaluation_frames(result), output, force)
 
 
 # --- compare, agree, report -------------------------------------------------------------------
@@ -637,10 +634,7 @@ def agree_cmd(
     """
     from .workflows import agree_files, agreement_frames
 
-    if output is not None:
-        from .io.tables import check_output
-
-        check_output(output, force=force)
+    _refuse_existing(output, force)
     result = agree_files(list(coded), unit=unit, coded_only=coded_only, codebook=codebook,
                          unreviewed=unreviewed)
     columns = ["code", "n_units", "percent_agreement", "cohen_kappa", "krippendorff_alpha",
@@ -649,11 +643,7 @@ def agree_cmd(
     click.echo(result.per_code[[c for c in columns if c in result.per_code]].round(3)
                .to_string(index=False))
     click.echo(result.overall.round(3).to_string(index=False))
-    if output is not None:
-        from .io.tables import write_frames
-
-        click.echo(f"Wrote {write_frames(agreement_frames(result), output, force=force)}.",
-                   err=True)
+    _write_frames(agreement_frames(result), output, force)
 
 
 @main.command(name="report")
