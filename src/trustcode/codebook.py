@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import os
 import re
 import warnings
 from collections.abc import Callable
@@ -1035,7 +1036,7 @@ def parse_codebook(text: str, path: str = "<string>") -> Codebook:
     return codebook
 
 
-def load_codebook(path: str | Path | None = None) -> Codebook:
+def load_codebook(path: str | os.PathLike[str] | None = None) -> Codebook:
     """Read and validate a codebook file (UTF-8 YAML); ``None`` reads :data:`DEFAULT_CODEBOOK`.
 
     ``sha256`` is the hash of the file's bytes.

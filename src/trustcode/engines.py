@@ -144,10 +144,11 @@ def _tasks(paths: Sequence[Path]) -> list[_Task]:
     for root in paths:
         if not root.exists():
             raise InputError(f"{root}: no such file or folder; check the path")
+        entries: list[Any]
         if root.is_dir():
             entries, _reason = _folder_entries(root)
         else:
-            entries = [None]
+            entries = [None]  # a single file: read as itself
         for entry in entries:
             if entry is None:
                 tasks.append(_Task(len(tasks), str(root.resolve()), root.stem, str(root)))

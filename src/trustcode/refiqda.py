@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import os
 import re
 import uuid
 import warnings
@@ -96,7 +97,7 @@ _DOC_SUFFIXES = (".txt", ".text", ".md", ".docx", ".doc", ".rtf", ".pdf", ".html
 _ID_LINE = re.compile(r"^trustcode id:\s*(\S+)\s*$")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same project gives the same bytes
 _LIST_LIMIT = 10
-_PathLike = str | Path
+_PathLike = str | os.PathLike[str]
 
 
 # --- small helpers ------------------------------------------------------------------------------
