@@ -533,3 +533,12 @@ def test_project_corpus(repo_dir: Path) -> None:
     assert doc.text == normalize_newlines(
         (repo_dir / "corpus" / f"{doc.doc_id}.txt").read_text(encoding="utf-8")
     )
+
+
+def test_detect_language_samples_a_long_text_across_its_length() -> None:
+    russian = "Волонтёры пишут письма политзаключённым каждую неделю. " * 4000
+    english = "Volunteers write letters to political prisoners every week. " * 400
+    # a short English preface does not outvote a long Russian text, wherever it stands
+    assert detect_language(english + russian) == "ru"
+    assert detect_language(russian + english) == "ru"
+    assert detect_language(english * 20) == "en"

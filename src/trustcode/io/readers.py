@@ -263,18 +263,27 @@ _CYRILLIC_LETTERS = re.compile(f"[{_CYRILLIC}]")
 _LATIN_LETTERS = re.compile(f"[{_LATIN}]")
 
 
+#: how a long text is sampled for language detection
+_SAMPLES, _SAMPLE_CHARS = 50, 2_000
+
+
 def detect_language(text: str) -> str | None:
     """Guess ``"ru"`` or ``"en"`` by an offline rule on the letters of ``text``.
 
     The rule: count the letters; with fewer than 20 letters, ``None``. If at least 30% of the
     letters are Cyrillic, ``"ru"``; else if at least 50% are Latin, ``"en"``; else ``None``.
     (Latin script is taken to be English: trustcode's default codebook is written for en/ru.)
+    In a text longer than 100,000 characters the letters of 50 evenly spaced stretches of 2,000
+    characters are counted, so the cost does not grow with the document.
 
     >>> detect_language("Volunteers answer the hotline every night of the week.")
     'en'
     >>> detect_language("12 345 678") is None
     True
     """
+    if len(text) > _SAMPLES * _SAMPLE_CHARS:
+        step = len(text) // _SAMPLES
+        text = "\n".join(text[i * step : i * step + _SAMPLE_CHARS] for i in range(_SAMPLES))
     letters = len(_LETTERS.findall(text))
     if letters < 20:
         return None
