@@ -212,3 +212,28 @@ def test_version_and_every_help_has_an_example(runner: CliRunner) -> None:
         help_text = runner.invoke(main, [*args, "--help"])
         assert help_text.exit_code == 0
         assert "Example:" in help_text.output, args
+
+
+def test_progress_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from trustcode.cli import _progress_bar
+    from trustcode.types import Document
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    step, bar = _progress_bar(False, "Coding")
+    assert step is not None
+    step(Document("report-1", "text"))
+    step(Document("report-2", "text"))
+    bar.render_finish()
+    assert "Coding: 2 documents (report-2)" in terminal.getvalue()
+    assert "Coding: 2 documents done." in terminal.getvalue()
+    assert _progress_bar(True, "Coding") == (None, None)  # --quiet
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal
+    assert _progress_bar(False, "Coding") == (None, None)
