@@ -19,7 +19,12 @@ if TYPE_CHECKING:  # spaCy is imported lazily: commands that do not need it star
 FALLBACK_LANGUAGE = "xx"
 
 
-def _normalize(language: str | None) -> str:
+def normalize_language(language: str | None) -> str:
+    """A language code as the pipelines are cached by: lower case, ``xx`` when unknown.
+
+    >>> normalize_language(" RU "), normalize_language(None)
+    ('ru', 'xx')
+    """
     return (language or FALLBACK_LANGUAGE).strip().lower() or FALLBACK_LANGUAGE
 
 
@@ -46,7 +51,7 @@ def tokenizer(language: str | None) -> Language:
     >>> [t.text for t in tokenizer("en")("Free them all.")]
     ['Free', 'them', 'all', '.']
     """
-    return _blank(_normalize(language))
+    return _blank(normalize_language(language))
 
 
 @lru_cache(maxsize=32)
@@ -61,7 +66,7 @@ def _sentencizer(language: str) -> Language:
 
 def sentencizer(language: str | None) -> Language:
     """A blank pipeline with spaCy's rule-based sentencizer (cached)."""
-    language = _normalize(language)
+    language = normalize_language(language)
     _blank(language)  # validates the language code with a clear error
     return _sentencizer(language)
 

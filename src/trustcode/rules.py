@@ -38,7 +38,7 @@ from itertools import accumulate, compress
 from typing import TYPE_CHECKING, Any
 
 from .errors import CodebookError, TrustcodeWarning
-from .nlp import FALLBACK_LANGUAGE, tokenizer
+from .nlp import normalize_language, tokenizer
 from .types import RULE_KINDS, Codebook, Passage, Rule, RuleHit
 
 if TYPE_CHECKING:
@@ -89,10 +89,6 @@ def fold(text: str) -> str:
     return text.translate(_FOLD_TABLE)
 
 
-def _language(language: str | None) -> str:
-    # the same normalization trustcode.nlp applies, so rules and tokenizer agree on the name
-    return (language or FALLBACK_LANGUAGE).strip().lower() or FALLBACK_LANGUAGE
-
 
 # --- lemma expansion --------------------------------------------------------------------------
 
@@ -138,7 +134,7 @@ def expand_lemma(word: str, language: str) -> frozenset[str]:
     """
     word = word.strip().lower()
     key = fold(word)
-    language = _language(language)
+    language = normalize_language(language)
     if not key or any(ch.isspace() for ch in key):
         return frozenset({key}) if key else frozenset()
     if language == "en":
@@ -778,7 +774,7 @@ class RuleSet:
 
         >>> RuleSet(Codebook(name="empty", codes=())).prepare("en")
         """
-        self._compile(_language(language))
+        self._compile(normalize_language(language))
 
     # --- per-language compilation ---------------------------------------------------------
 
@@ -904,7 +900,7 @@ class RuleSet:
         >>> [(h.text, h.start) for h in hits]
         [('prosecutors', 5)]
         """
-        compiled = self._compile(_language(language))
+        compiled = self._compile(normalize_language(language))
         folded = [fold(p.text) for p in passages]
         docs: Iterator[Doc | None]
         if compiled.needs_docs:
@@ -1172,8 +1168,8 @@ def _example_language(text: str, languages: Sequence[str]) -> str:
     if letters and cyrillic / len(letters) >= _CYRILLIC_SHARE:
         return "ru"
     # a codebook written for, say, German examples is checked in German rather than English
-    others = [lang for lang in languages if _language(lang) != "ru"]
-    return _language(others[0]) if others else "en"
+    others = [lang for lang in languages if normalize_language(lang) != "ru"]
+    return normalize_language(others[0]) if others else "en"
 
 
 def check_examples(codebook: Codebook, ruleset: RuleSet | None = None) -> list[ExampleFailure]:
