@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.stats import chi2_contingency, fisher_exact
 
 from trustcode.errors import InputError, TrustcodeWarning, UsageError
-from trustcode.types import Codebook
+from trustcode.types import Codebook, check_tables
 
 #: group name used when ``by`` is None: the whole corpus is one group
 ALL_GROUP = "all"
@@ -226,18 +226,7 @@ def merge_tables(tables: Tables | Sequence[Tables]) -> dict[str, pd.DataFrame]:
 
 
 def _check_columns(part: Tables, i: int) -> None:
-    for name, required in _REQUIRED.items():
-        if name not in part:
-            raise InputError(
-                f"compare: input {i + 1} has no {name!r} table (it has {sorted(part)}). Expected "
-                "the keys documents, passages, codings; fix: read them with read_tables()."
-            )
-        missing = [c for c in required if c not in part[name].columns]
-        if missing:
-            raise InputError(
-                f"compare: the {name} table of input {i + 1} lacks column(s) {missing}; it has "
-                f"{list(part[name].columns)}. Fix: use the column names of the table contract."
-            )
+    check_tables(part, _REQUIRED, where="compare", part=f" of input {i + 1}")
 
 
 def _resolve_codes(codes: CodeSpec, codings: pd.DataFrame) -> tuple[list[str], dict[str, str]]:

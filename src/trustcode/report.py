@@ -28,7 +28,7 @@ import pandas as pd
 
 from trustcode import __version__
 from trustcode.errors import InputError, OutputError, TrustcodeWarning, UsageError
-from trustcode.types import Code, Codebook
+from trustcode.types import Code, Codebook, check_tables
 
 Tables = Mapping[str, pd.DataFrame]
 
@@ -177,19 +177,7 @@ class _Data:
 
     @classmethod
     def build(cls, tables: Tables, codebook: Codebook, by: str | None) -> _Data:
-        for name, required in _REQUIRED.items():
-            if name not in tables:
-                raise InputError(
-                    f"report: there is no {name!r} table (found {sorted(tables)}). Expected the "
-                    "keys documents, passages, codings; fix: read them with read_tables()."
-                )
-            missing = [c for c in required if c not in tables[name].columns]
-            if missing:
-                raise InputError(
-                    f"report: the {name} table lacks column(s) {missing}; it has "
-                    f"{list(tables[name].columns)}. Fix: use the column names of the table "
-                    "contract (DESIGN.md)."
-                )
+        check_tables(tables, _REQUIRED, where="report")
         documents = tables["documents"].drop_duplicates("doc_id").reset_index(drop=True)
         if by is not None and by not in documents.columns:
             raise UsageError(

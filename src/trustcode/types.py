@@ -44,6 +44,39 @@ COMBINE_POLICIES: tuple[str, ...] = ("union", "rules_only", "classifier_only", "
 RULE_KINDS: tuple[str, ...] = ("phrases", "lemmas", "globs", "regex", "pattern", "near")
 
 
+def check_tables(
+    tables: Mapping[str, Any],
+    required: Mapping[str, tuple[str, ...]],
+    *,
+    where: str,
+    part: str = "",
+) -> None:
+    """Raise :class:`~trustcode.errors.InputError` unless ``tables`` has each required table
+    with its required columns. ``where`` names the caller (``"report"``), ``part`` the input
+    (``" of input 2"``).
+
+    >>> check_tables({}, {"passages": ("text",)}, where="report")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    trustcode.errors.InputError: report: there is no 'passages' table (found []). ...
+    """
+    from .errors import InputError
+
+    for name, columns in required.items():
+        if name not in tables:
+            raise InputError(
+                f"{where}: there is no {name!r} table{part} (found {sorted(tables)}). Expected "
+                "the keys documents, passages, codings; fix: read them with read_tables()."
+            )
+        missing = [c for c in columns if c not in tables[name].columns]
+        if missing:
+            raise InputError(
+                f"{where}: the {name} table{part} lacks column(s) {missing}; it has "
+                f"{list(tables[name].columns)}. Fix: use the column names of the table contract "
+                "(DESIGN.md)."
+            )
+
+
 def sha256_text(text: str) -> str:
     """Hex SHA-256 of ``text`` encoded as UTF-8.
 
