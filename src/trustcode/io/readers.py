@@ -263,8 +263,9 @@ _CYRILLIC_LETTERS = re.compile(f"[{_CYRILLIC}]")
 _LATIN_LETTERS = re.compile(f"[{_LATIN}]")
 
 
-#: how a long text is sampled for language detection
-_SAMPLES, _SAMPLE_CHARS = 50, 2_000
+#: how a long text is sampled for language detection: counting every letter of a corpus cost
+#: about a fifth of rules-only coding, and 10,000 letters decide a two-way guess as well
+_SAMPLES, _SAMPLE_CHARS = 20, 500
 
 
 def detect_language(text: str) -> str | None:
@@ -273,7 +274,7 @@ def detect_language(text: str) -> str | None:
     The rule: count the letters; with fewer than 20 letters, ``None``. If at least 30% of the
     letters are Cyrillic, ``"ru"``; else if at least 50% are Latin, ``"en"``; else ``None``.
     (Latin script is taken to be English: trustcode's default codebook is written for en/ru.)
-    In a text longer than 100,000 characters the letters of 50 evenly spaced stretches of 2,000
+    In a text longer than 10,000 characters the letters of 20 evenly spaced stretches of 500
     characters are counted, so the cost does not grow with the document.
 
     >>> detect_language("Volunteers answer the hotline every night of the week.")
