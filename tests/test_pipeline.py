@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import trustcode
-from trustcode.errors import InputError, UsageError
+from trustcode.errors import InputError, OutputError, UsageError
 from trustcode.io.tables import read_tables
 from trustcode.types import (
     CODING_COLUMNS,
@@ -172,3 +172,12 @@ def test_shared_corpus_is_coded_in_both_languages(corpus_sources: Path) -> None:
     assert set(documents["language"]) == {"en", "ru"}
     coded_docs = set(run.tables["codings"]["doc_id"])
     assert coded_docs == set(documents["doc_id"])
+
+
+def test_a_bad_output_name_fails_before_codebook_or_model_are_read(tmp_path: Path) -> None:
+    """Neither file below exists: the output is checked first, so its error is the one given."""
+    with pytest.raises(OutputError, match="unknown output format '.csv'"):
+        trustcode.code_corpus(
+            tmp_path, codebook=tmp_path / "no-such-codebook.yaml",
+            model=tmp_path / "no-such-model.skops", output=tmp_path / "coded.csv",
+        )

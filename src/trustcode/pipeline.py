@@ -435,6 +435,10 @@ def code_corpus(
 
     if jobs < 1:
         raise UsageError(f"The 'jobs' parameter of code must be an int in [1, inf). Got {jobs}.")
+    if output is not None:
+        from .io.tables import check_output
+
+        check_output(output, force=force)  # before loading anything: a bad name fails at once
     book = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     unit = str(parse_unit(unit))
     model_path = resolve_model(model, book)
@@ -472,9 +476,8 @@ def code_corpus(
             raise InputError(f"No documents to code in {', '.join(map(str, paths))}.")
         return CodingRun(tables_for(coded, code_ids), prov)
 
-    from .io.tables import TableWriter, check_output
+    from .io.tables import TableWriter
 
-    check_output(output, force=force)
     written = 0
     with TableWriter(
         output, provenance=prov, codebook=book, force=force, code_ids=code_ids
