@@ -347,12 +347,33 @@ def _index_lines(root: yaml.Node, loader: yaml.SafeLoader, rep: _Report) -> bool
 _NOTHING = object()
 
 
+#: libyaml's safe loader when PyYAML was built with it: seven times faster than PyYAML's own,
+#: with the same nodes and marks; its syntax errors say less, so a text it cannot read is
+#: read again by PyYAML's loader for the message
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+
+
+def _compose(text: str) -> tuple[Any, Any]:
+    """A safe loader for ``text`` and the text's node tree (raises ``yaml.YAMLError``)."""
+    if _FAST_LOADER is not None:
+        loader = _FAST_LOADER(text)
+        try:
+            return loader, loader.get_single_node()
+        except yaml.YAMLError:
+            loader.dispose()
+    loader = yaml.SafeLoader(text)
+    try:
+        return loader, loader.get_single_node()
+    except BaseException:
+        loader.dispose()
+        raise
+
+
 def _load_yaml(text: str, rep: _Report) -> Any:
     """Safe-load ``text``; on failure report it and return ``_NOTHING``."""
     loader = None
     try:
-        loader = yaml.SafeLoader(text)
-        node = loader.get_single_node()
+        loader, node = _compose(text)
         if node is None:
             return None
         if not _index_lines(node, loader, rep):
