@@ -181,3 +181,32 @@ def test_a_bad_output_name_fails_before_codebook_or_model_are_read(tmp_path: Pat
             tmp_path, codebook=tmp_path / "no-such-codebook.yaml",
             model=tmp_path / "no-such-model.skops", output=tmp_path / "coded.csv",
         )
+
+
+def test_passages_skipped_without_a_hit_or_score_would_get_no_code(corpus_sources) -> None:
+    """The coder skips combining a passage with no rule hit and no score at its threshold;
+    combining every passage, as the reference below does, gives the same codes."""
+    from trustcode.codebook import load_codebook
+    from trustcode.combine import combine
+    from trustcode.io.readers import read_corpus
+    from trustcode.pipeline import Coder, _load_model, resolve_model
+
+    book = load_codebook()
+    coder = Coder(book, model=_load_model(resolve_model("default", book), book))
+    checked = 0
+    for document in read_corpus(corpus_sources):
+        coded = coder.code_document(document)
+        texts = [p.text for p in coded.passages]
+        scores = coder.model.predict_scores(texts)
+        hits = coder.ruleset.match(coded.passages, document.language)
+        expected = [
+            (passage.passage_id, code, source)
+            for row, passage in enumerate(coded.passages)
+            for code, source, _ in combine(
+                book, coder.ruleset.codes(hits[row]), coder.ruleset.vetoed(hits[row]),
+                scores.iloc[row].to_dict(), coder.model.thresholds_,
+            )
+        ]
+        assert [(c.passage_id, c.code, c.source) for c in coded.codings] == expected
+        checked += len(expected)
+    assert checked > 100

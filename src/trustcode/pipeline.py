@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import __version__
@@ -95,11 +96,23 @@ class Coder:
             scores = self.model.predict_scores([p.text for p in passages], features=features)
         codings: list[Coding] = []
         explain_rows: dict[str, list[int]] = {}
+        thresholds = None if self.model is None else self.model.thresholds_
+        columns: list[str] = []
+        values = None
+        may_code = None  # passages the classifier may code (None: any)
+        if scores is not None:
+            columns, values = list(scores.columns), scores.to_numpy()
+            if not self.codebook.exclusive and thresholds is not None:
+                cut = np.array([thresholds.get(c, np.inf) for c in columns], dtype=np.float64)
+                may_code = (values >= cut).any(axis=1)
         for row, (passage, hits) in enumerate(zip(passages, hits_per_passage, strict=True)):
+            if not hits and (scores is None or (may_code is not None and not may_code[row])):
+                continue  # no rule hit and no score at its threshold: no code (the common case)
             rule_codes = self.ruleset.codes(hits)
             vetoed = self.ruleset.vetoed(hits)
-            passage_scores = None if scores is None else scores.iloc[row].to_dict()
-            thresholds = None if self.model is None else self.model.thresholds_
+            passage_scores = (
+                None if values is None else dict(zip(columns, values[row].tolist(), strict=True))
+            )
             for code, source, score in combine(
                 self.codebook, rule_codes, vetoed, passage_scores, thresholds
             ):
@@ -206,13 +219,18 @@ def coding_frame(codings: Sequence[Coding]) -> pd.DataFrame:
 def matrix_frame(
     passages: Sequence[Passage], codings: Sequence[Coding], code_ids: Sequence[str]
 ) -> pd.DataFrame:
-    coded = {(c.passage_id, c.code) for c in codings}
-    rows = [
-        [p.doc_id, p.passage_id, *(int((p.passage_id, code) in coded) for code in code_ids)]
-        for p in passages
-    ]
-    frame = pd.DataFrame(rows, columns=[*MATRIX_KEY_COLUMNS, *code_ids])
-    return frame.astype({code: "int64" for code in code_ids})
+    ids = [p.passage_id for p in passages]
+    row_of = {pid: i for i, pid in enumerate(ids)}
+    column_of = {code: j for j, code in enumerate(code_ids)}
+    cells = np.zeros((len(ids), len(code_ids)), dtype=np.int64)
+    for c in codings:
+        i, j = row_of.get(c.passage_id), column_of.get(c.code)
+        if i is not None and j is not None:
+            cells[i, j] = 1
+    keys = pd.DataFrame(
+        {MATRIX_KEY_COLUMNS[0]: [p.doc_id for p in passages], MATRIX_KEY_COLUMNS[1]: ids}
+    )
+    return pd.concat([keys, pd.DataFrame(cells, columns=list(code_ids))], axis=1)
 
 
 def summary_frame(
