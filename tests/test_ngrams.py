@@ -128,3 +128,14 @@ def test_refuses_what_it_cannot_reproduce() -> None:
         NgramTfidf("word", (1, 1), ["ab", "cd"], [1.0])
     with pytest.raises(ValueError, match="ngram_range"):
         NgramTfidf("word", (2, 1), ["ab"], [1.0])
+
+
+def test_a_pickled_copy_drops_its_caches_and_gives_the_same_rows() -> None:
+    import pickle
+
+    vectorizer, _ = PAIRS[("char_wb", (2, 5))]
+    fast = NgramTfidf.from_sklearn(vectorizer)
+    first = fast.transform(TRAIN)
+    copy = pickle.loads(pickle.dumps(fast))
+    assert fast._cache and not copy._cache
+    _same(first, copy.transform(TRAIN))

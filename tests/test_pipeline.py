@@ -210,3 +210,34 @@ def test_passages_skipped_without_a_hit_or_score_would_get_no_code(corpus_source
         assert [(c.passage_id, c.code, c.source) for c in coded.codings] == expected
         checked += len(expected)
     assert checked > 100
+
+
+def test_lazy_imports_help_needs_no_spacy_and_coding_with_the_model_no_sklearn(
+    tmp_path: Path,
+) -> None:
+    """Start-up cost: --help loads neither spaCy nor pandas; coding with the shipped model reads
+    and applies it without importing scikit-learn or skops (about 2 s of a short run)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "short.txt").write_text(
+        "Volunteers answer the hotline at night and send lawyers to police stations after "
+        "detentions at protests.\n\nLetters keep political prisoners connected.\n",
+        encoding="utf-8",
+    )
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from trustcode.cli import main\n"
+        "assert CliRunner().invoke(main, ['--help']).exit_code == 0\n"
+        "print(sorted(m for m in ('spacy', 'pandas', 'sklearn') if m in sys.modules))\n"
+        "import trustcode\n"
+        f"run = trustcode.code_corpus({str(tmp_path / 'short.txt')!r})\n"
+        "assert len(run.tables['passages']) == 2\n"
+        "assert run.provenance['model'] == 'default (shipped)', run.provenance\n"
+        "print(sorted(m for m in ('spacy', 'sklearn', 'skops.io') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split("\n")[:2] == ["[]", "['spacy']"], out.stdout + out.stderr

@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import GoldError, ModelError, TrustcodeWarning, UsageError
+from .ngrams import NgramTfidf
+from .skopsfile import read_plain
 from .types import Codebook, sha256_text
 
 if TYPE_CHECKING:
@@ -287,7 +289,8 @@ class CodeClassifier:
         n_features = x.shape[1]
         self.codes_ = codes
         self.classifier_codes_ = tuple(clf_codes)
-        self.vectorizers_ = (word, char)
+        # applied the fast way from now on: the same matrix, without scikit-learn's n-gram walk
+        self.vectorizers_ = (NgramTfidf.from_sklearn(word), NgramTfidf.from_sklearn(char))
         self.feature_names_ = self._feature_names(
             word.get_feature_names_out(), char.get_feature_names_out()
         )
@@ -718,15 +721,11 @@ def _read_state(path: Path) -> dict[str, Any]:
 
 
 def _read_state_uncached(path: Path) -> dict[str, Any]:
-    import skops.io as sio
-
-    try:
-        state = sio.load(path, trusted=list(_TRUSTED_TYPES))
-    except Exception as exc:  # any failure to read means the file is no model of ours
-        raise ModelError(
-            f"{path} is not a trustcode model (skops could not read it: {type(exc).__name__}: "
-            f"{exc}). Pass a file written by 'trustcode train'."
-        ) from exc
+    # the dictionaries save_model writes are read without importing skops (and scikit-learn);
+    # skops itself reads, checks and reports on anything else
+    state = read_plain(path)
+    if state is None:
+        state = _read_with_skops(path)
     if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
         raise ModelError(
             f"{path} is a skops file but not a trustcode model (no '{MODEL_FORMAT}' marker). "
@@ -739,6 +738,18 @@ def _read_state_uncached(path: Path) -> dict[str, Any]:
             "'trustcode train'."
         )
     return state
+
+
+def _read_with_skops(path: Path) -> Any:
+    import skops.io as sio
+
+    try:
+        return sio.load(path, trusted=list(_TRUSTED_TYPES))
+    except Exception as exc:  # any failure to read means the file is no model of ours
+        raise ModelError(
+            f"{path} is not a trustcode model (skops could not read it: {type(exc).__name__}: "
+            f"{exc}). Pass a file written by 'trustcode train'."
+        ) from exc
 
 
 def model_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -759,8 +770,6 @@ def load_model(path: str | os.PathLike[str], codebook: Codebook) -> CodeClassifi
 
     >>> model = load_model("model.skops", load_codebook())  # doctest: +SKIP
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     path = Path(path)
     state = _read_state(path)
     meta = json.loads(state["metadata"])
@@ -791,13 +800,12 @@ def load_model(path: str | os.PathLike[str], codebook: Codebook) -> CodeClassifi
     params["word_ngrams"] = tuple(params["word_ngrams"])
     params["char_ngrams"] = tuple(params["char_ngrams"])
     model = CodeClassifier(**params)
-    vectorizers = []
-    for fresh, name in zip(model._vectorizers(), ("word", "char"), strict=True):
-        vectorizer = TfidfVectorizer(
-            **{**fresh.get_params(), "vocabulary": list(state[f"{name}_vocabulary"])}
+    vectorizers = [
+        NgramTfidf(analyzer, ngrams, state[f"{name}_vocabulary"], state[f"{name}_idf"])
+        for name, analyzer, ngrams in (
+            ("word", "word", params["word_ngrams"]), ("char", "char_wb", params["char_ngrams"])
         )
-        vectorizer.idf_ = np.asarray(state[f"{name}_idf"], dtype=np.float64)
-        vectorizers.append(vectorizer)
+    ]
     model.codes_ = labels
     model.classifier_codes_ = tuple(meta["classifier_codes"])
     model.vectorizers_ = (vectorizers[0], vectorizers[1])

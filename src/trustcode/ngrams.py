@@ -109,6 +109,10 @@ class NgramTfidf:
             vectorizer.idf_, sublinear_tf=params["sublinear_tf"],
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the caches rebuild themselves: a copy sent to a worker process leaves them behind
+        return {**self.__dict__, "_words": None, "_cache": {}}
+
     def get_feature_names_out(self) -> np.ndarray:
         return np.asarray(list(self.vocabulary_), dtype=str)
 
