@@ -86,7 +86,7 @@ class NgramTfidf:
                 "weights: they must pair one to one"
             )
         self._words: _Index | None = None
-        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
 
     @classmethod
     def from_sklearn(cls, vectorizer: Any) -> NgramTfidf:
@@ -221,17 +221,18 @@ class NgramTfidf:
         flat = list(chain.from_iterable(words))
         distinct = {w: i for i, w in enumerate(dict.fromkeys(flat))}
         lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-        doc_of = np.repeat(np.arange(len(texts)), lengths)
         word_of = np.fromiter(map(distinct.__getitem__, flat), dtype=np.int64, count=len(flat))
+        # one entry per word occurrence, repeats included: the sparse product sums them
         per_word = csr_matrix(
-            (np.ones(len(flat), dtype=np.float64), (doc_of, word_of)),
+            (np.ones(len(flat), dtype=np.float64), word_of,
+             np.concatenate(([0], np.cumsum(lengths)))),
             shape=(len(texts), len(distinct)),
         )
         if len(self._cache) + len(distinct) > self.CACHE_SIZE:
             self._cache.clear()
         cache = self._cache
         grams = [cache[w] if w in cache else self._grams_of(w) for w in distinct]
-        sizes = np.fromiter((len(g[0]) for g in grams), dtype=np.int64, count=len(grams))
+        sizes = np.fromiter((g[2] for g in grams), dtype=np.int64, count=len(grams))
         empty = np.empty(0, np.int64)
         # each word's features are distinct and sorted, so the matrix is canonical as built
         word_grams = csr_matrix(
@@ -244,27 +245,21 @@ class NgramTfidf:
         counts.eliminate_zeros()
         return counts
 
-    def _grams_of(self, word: str) -> tuple[np.ndarray, np.ndarray]:
-        """The vocabulary features of one word's character n-grams and their counts, cached."""
+    def _grams_of(self, word: str) -> tuple[np.ndarray, np.ndarray, int]:
+        """The vocabulary features of one word's character n-grams, their counts and how many
+        there are; cached."""
         padded = f" {word} "
         size = len(padded)
-        vocabulary = self.vocabulary_
-        found: list[int] = []
         low, high = self.ngram_range
-        for n in range(low, high + 1):
-            if n >= size:  # a word shorter than n counts once, as the padded word itself
-                feature = vocabulary.get(padded)
-                if feature is not None:
-                    found.append(feature)
-                break
-            for i in range(size - n + 1):
-                feature = vocabulary.get(padded[i : i + n])
-                if feature is not None:
-                    found.append(feature)
+        grams = [padded[i : i + n] for n in range(low, min(high, size - 1) + 1)
+                 for i in range(size - n + 1)]
+        if high >= size:  # a word shorter than n counts once, as the padded word itself
+            grams.append(padded)
+        found = [f for f in map(self.vocabulary_.get, grams) if f is not None]
         features, counts = np.unique(np.array(found, dtype=np.int64), return_counts=True)
-        grams = (features, counts.astype(np.float64))
-        self._cache[word] = grams
-        return grams
+        result = (features, counts.astype(np.float64), len(features))
+        self._cache[word] = result
+        return result
 
 
 def _count_matrix(
