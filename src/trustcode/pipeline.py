@@ -308,6 +308,8 @@ def iter_coded(
         # importing, loading and compiling it again
         for language in coder.codebook.languages:
             coder.ruleset.prepare(language)
+        if coder.model is not None:
+            coder.model.features(["-"])  # builds the feature indexes once, for every worker
         _WORKER = coder
         init: Callable[..., None] | None = None
         initargs: tuple[Any, ...] = ()
