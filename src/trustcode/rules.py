@@ -1,22 +1,39 @@
-"""Codebook rules -> spaCy matchers -> rule hits.
+"""Codebook rules -> term index, regexes and spaCy matchers -> rule hits.
 
-A :class:`RuleSet` compiles a codebook's rules once per language, on first use, into one
-``PhraseMatcher`` (phrases and single-word lemmas), one ``Matcher`` (token patterns and multi-word
-lemmas) and precompiled regular expressions (globs, regexes, proximity terms). Matching runs on a
-blank spaCy pipeline over text whose ``ё``/``Ё`` are folded to ``е``/``Е``; folding keeps every
-offset, so hit spans and evidence come from the original passage text.
+A :class:`RuleSet` compiles a codebook's rules once per language, on first use. Text is matched
+with its ``ё``/``Ё`` folded to ``е``/``Е``; folding keeps every offset, so hit spans and evidence
+come from the original passage text.
 
-Lemmas are expanded into surface forms when the rules are compiled (English: spaCy's lookup table
-from spacy-lookups-data, inverted; Russian: pymorphy3 lexemes), so no lemmatizer runs while
-matching.
+Terms. Phrases, lemmas (expanded into their inflected forms when the rules are compiled --
+English: spaCy's lookup table from spacy-lookups-data, inverted; Russian: pymorphy3 lexemes --
+so no lemmatizer runs), globs and the two sides of proximity rules are all *terms*, found as
+whole words in the text, ignoring case:
+
+- a term matches where no letter, digit or ``_`` stands right before or after it, whatever
+  spaCy's tokenizer would make of the text: ``not`` is not found in ``cannot`` nor ``km`` in
+  ``10km`` (the tokenizer splits both), while ``ovd-info`` is found in ``ovd-info's`` and
+  ``doesn`` in ``doesn't`` (an apostrophe ends a word), and a word inside a URL counts;
+- white space between a term's words matches any run of white space, line breaks included
+  (``prison cell`` matches the two words on two lines); other characters are matched as
+  written, so ``OVD-Info`` does not match ``OVD - Info``;
+- in phrases and lemmas ``*`` and ``?`` are literal characters; in globs they are wildcards;
+- a lemma entry of several words matches any form of each word, in that order, with white
+  space between them.
+
+Proximity rules count spaCy tokens between two terms; token patterns run spaCy's ``Matcher``.
 
 Matching must cost little more than tokenizing, so the engine works a batch of passages (one
-document) at a time and avoids work it can prove useless: glob and proximity terms are found in
-one pass over the batch's joined text, each distinct word classified once (cached) through a
-dictionary keyed by its case-insensitive form or a glob's literal start, so a word costs the same
-with 50 terms or 5,000 (:class:`_TermIndex`); the token Matcher runs only in windows around words
-a pattern must start with; a regex runs only on passages holding a string every match of it
-contains, found for the whole batch at once. Tests check each of these shortcuts against plain
+document) at a time and avoids work it can prove useless. All terms are found in one pass over
+the batch's text joined and split at spaces: each distinct chunk and word is classified once
+(cached) through a dictionary keyed by its case-insensitive form or a glob's literal start, so
+a word costs the same with 50 terms or 5,000 (:class:`_TermIndex`); a term of several words is
+searched for only in the passages holding a word for each of its pieces. Nothing is tokenized
+for terms. A proximity rule tokenizes only the few chunks of text between an ``a`` and a ``b``
+term that may be near enough; a token pattern only the chunks from a place holding one of the
+words it starts with. spaCy tokenizes each whitespace-separated chunk on its own, except for
+tokenizer exceptions that hold a space (Russian ``вед. науч. сотр.``), for which such stretches
+are widened. A regex runs only on the passages holding a string of each part every match of it
+needs, found for the whole batch at once. Tests check each of these shortcuts against plain
 matching.
 
 A codebook's regular expressions run through the ``regex`` package with a time limit
@@ -35,7 +52,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate, compress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import CodebookError, TrustcodeWarning
 from .nlp import normalize_language, tokenizer
@@ -150,14 +167,14 @@ def expand_lemma(word: str, language: str) -> frozenset[str]:
 # --- regular expressions built from globs -----------------------------------------------------
 
 
-def _glob_regex(term: str) -> str:
+def _glob_regex(term: str, *, literal: bool = False) -> str:
     """A (folded, stripped) glob as a regex body: ``*`` any letters, ``?`` one letter, spaces
-    any whitespace."""
+    any whitespace. A ``literal`` term (a phrase, a lemma's form) keeps ``*`` and ``?``."""
     parts: list[str] = []
     for ch in term:
-        if ch == "*":
+        if ch == "*" and not literal:
             parts.append(r"\w*")
-        elif ch == "?":
+        elif ch == "?" and not literal:
             parts.append(r"\w")
         elif ch.isspace():
             if not parts or parts[-1] != r"\s+":
@@ -173,7 +190,9 @@ def _whole_words(bodies: Sequence[str]) -> re.Pattern[str]:
 
 
 _WORD = re.compile(r"\w+")
-_WORD_SPLIT = re.compile(r"(\w+)")
+#: what joins a batch's texts: NUL, which no term holds, as a chunk of its own
+_NUL = "\0"
+_SEPARATOR = " \0 "
 _PIECE = re.compile(r"[\w*?]+")
 
 
@@ -203,13 +222,14 @@ def _case_key(text: str) -> str | None:
 
 
 class _TermIndex:
-    """The glob terms of all glob and near rules of a language, found in one pass over words.
+    """The terms of all phrase, lemma, glob and near rules of a language, found in one pass.
 
     Scanning a passage once per rule with a regex costs far more than tokenizing it. A term
     that is one word (letters, digits, ``*``, ``?``) always matches a whole run of word
     characters, so each distinct word of the corpus is classified once (cached) against those
-    terms. A longer term (with spaces or punctuation) needs a word for its longest piece: it is
-    tried only where such a word stands (anchored there when that piece begins the term).
+    terms. A longer term (with spaces or punctuation) needs a word for each of its pieces: it
+    is searched for only in the texts holding all of them (from every word start, when a word
+    begins it, so that places overlapping each other all count).
 
     Matching runs on lower-cased text with case-sensitive patterns that start with a literal
     letter, which Python's regex engine can skip ahead to; when lower-casing would change the
@@ -221,8 +241,10 @@ class _TermIndex:
 
     def __init__(self) -> None:
         self.groups = 0
-        #: one-word patterns: (regex body, is a trigger, group or long-term id)
+        #: one-word patterns: (regex body, is a trigger, group or trigger id)
         self._words: list[tuple[str, bool, int]] = []
+        #: word pattern id -> the (lower-case) word itself, when it has no wildcard
+        self._plain: list[str | None] = []
         #: word patterns by case key: of the whole word (no wildcard) or of its literal start
         self._exact: dict[str, list[int]] = {}
         self._prefix: dict[str, list[int]] = {}
@@ -231,36 +253,78 @@ class _TermIndex:
         self._loose: list[int] = []
         #: word pattern id -> its compiled (case-insensitive) regex, compiled on first use
         self._word_regex: dict[int, re.Pattern[str]] = {}
-        #: term id -> (group, the trigger piece begins the term, term regex body)
-        self._long: list[tuple[int, bool, str]] = []
+        #: terms of several words (or with punctuation)
+        self._long: list[_Long] = []
+        #: trigger id (the target of a trigger word pattern) -> (long term id, its slot)
+        self._trigger_of: list[tuple[int, int]] = []
         self._always: set[int] = set()
-        #: (kind, term id, variant) -> compiled long-term regex, compiled on first use
-        self._long_regex: dict[tuple[str, int, int], re.Pattern[str]] = {}
-        #: word -> (groups it is a term of, long terms it is the trigger of)
+        #: (term id, variant) -> compiled long-term regex, compiled on first use
+        self._long_regex: dict[tuple[int, int], re.Pattern[str]] = {}
+        #: word -> (groups it is a term of, trigger ids of the long-term slots it may fill)
         self._cache: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
-        #: the cached words that are or trigger some term
+        #: space-separated chunk -> ((start, end, groups) of its words that are terms,
+        #: the (long term, slot) its words are words of)
+        self._chunks: dict[
+            str, tuple[tuple[tuple[int, int, tuple[int, ...]], ...], tuple[tuple[int, int], ...]]
+        ] = {}
+        #: the cached chunks that hold a term, and those that hold a word of some long term
         self._matching: set[str] = set()
+        self._triggering: set[str] = set()
 
-    def add(self, terms: Sequence[str]) -> int:
-        """Register a rule's (or a near side's) terms; return the group id their spans get."""
+    def add(self, terms: Sequence[str], *, literal: bool = False) -> int:
+        """Register a rule's (or a near side's) terms; return the group id their spans get.
+
+        Glob terms read ``*`` and ``?`` as wildcards; ``literal`` terms (phrases, the forms of
+        lemmas) are matched as written.
+        """
+        group = self.new_group()
+        self.extend(group, terms, literal=literal)
+        return group
+
+    def new_group(self) -> int:
+        """A new, empty group id."""
         group = self.groups
         self.groups += 1
+        return group
+
+    def extend(self, group: int, terms: Iterable[str], *, literal: bool = False) -> None:
+        """Add terms (globs, or ``literal`` ones) to ``group``."""
+        piece = _WORD if literal else _PIECE
         for term in terms:
             term = fold(term.strip()).lower()
             if not term:
                 continue
-            if _PIECE.fullmatch(term):
+            if piece.fullmatch(term):
                 self._add_word(term, False, group)
                 continue
-            term_id = len(self._long)
-            pieces = _PIECE.findall(term)
-            trigger = max(pieces, key=lambda p: len(p.strip("*?")), default="")
-            self._long.append((group, term.startswith(trigger) and bool(trigger), term))
-            if trigger.strip("*?"):
-                self._add_word(trigger, True, term_id)
-            else:  # nothing literal to look for first
-                self._always.add(term_id)
-        return group
+            # each piece with a letter matches a whole word of the text, so the term is only
+            # looked for in texts holding a word for every piece
+            pieces = [p for p in piece.findall(term) if p.strip("*?")]
+            slots = [[p] for p in dict.fromkeys(pieces)]
+            leading = bool(pieces) and term.startswith(pieces[0])
+            body = _glob_regex(term, literal=literal)
+            self._add_long(group, body, _literal_first(term, literal=literal), slots, leading)
+
+    def extend_regex(self, group: int, body: str, words: Sequence[Iterable[str] | None]) -> None:
+        """Add to ``group`` a term given as a regex body for lower-case text, made of words each
+        of which is one of a set of whole words (or, None, of unknown ones)."""
+        slots = [sorted(set(forms)) for forms in words if forms is not None]
+        leading = bool(words) and words[0] is not None
+        self._add_long(group, body, r"(?<!\w)(?:" + body + ")", slots, leading)
+
+    def _add_long(
+        self, group: int, body: str, scan: str, slots: list[list[str]], leading: bool
+    ) -> None:
+        """A term of several words: ``slots`` are the word patterns that must all be found
+        (one of each slot's); with ``leading``, the term begins at a word of the first."""
+        term_id = len(self._long)
+        self._long.append(_Long(group, body, scan, len(slots), leading and bool(slots)))
+        for slot, patterns in enumerate(slots):
+            for pattern in patterns:
+                self._add_word(pattern, True, len(self._trigger_of))
+                self._trigger_of.append((term_id, slot))
+        if not slots:  # nothing literal to look for first
+            self._always.add(term_id)
 
     def _add_word(self, term: str, trigger: bool, target: int) -> None:
         """Index a one-word glob by the case key of its literal start, so that classifying a
@@ -268,6 +332,7 @@ class _TermIndex:
         index = len(self._words)
         self._words.append((_glob_regex(term), trigger, target))
         cut = min((i for i, ch in enumerate(term) if ch in "*?"), default=len(term))
+        self._plain.append(term if cut == len(term) else None)
         key = _case_key(term[:cut])
         if cut == 0 or key is None:
             self._loose.append(index)
@@ -286,20 +351,16 @@ class _TermIndex:
             self._word_regex[index] = regex
         return regex
 
-    def _long_pattern(self, kind: str, term_id: int, variant: int) -> re.Pattern[str]:
-        """A long term's regex: ``scan`` (anywhere, as a whole word) or ``anchored`` (at a
-        word start), for lower-cased text (variant 0) or any text (1)."""
-        regex = self._long_regex.get((kind, term_id, variant))
+    def _long_pattern(self, term_id: int, variant: int) -> re.Pattern[str]:
+        """A long term's whole-word regex, for lower-cased text (variant 0) or any text (1)."""
+        regex = self._long_regex.get((term_id, variant))
         if regex is None:
-            term = self._long[term_id][2]
-            if kind == "anchored":
-                flags = re.IGNORECASE if variant else 0
-                regex = re.compile(_glob_regex(term) + r"(?!\w)", flags)
-            elif variant == 0:
-                regex = re.compile(_literal_first(term) + r"(?!\w)")
+            term = self._long[term_id]
+            if variant == 0:
+                regex = re.compile(term.scan + r"(?!\w)")
             else:
-                regex = _whole_words([_glob_regex(term)])
-            self._long_regex[(kind, term_id, variant)] = regex
+                regex = _whole_words([term.body])
+            self._long_regex[(term_id, variant)] = regex
         return regex
 
     def _candidates(self, word: str) -> Iterable[int]:
@@ -318,28 +379,60 @@ class _TermIndex:
         for word in words:
             groups: list[int] = []
             triggers: list[int] = []
+            lowered = word.lower()
             for index in self._candidates(word):
-                if self._word_pattern(index).fullmatch(word):
+                # a word whose lower case is the term matches it; the regex decides the rest
+                # (letters such as the long s that only case-insensitive matching joins)
+                if lowered == self._plain[index] or self._word_pattern(index).fullmatch(word):
                     _body, trigger, target = self._words[index]
                     (triggers if trigger else groups).append(target)
             self._cache[word] = (tuple(groups), tuple(triggers))
-            if groups or triggers:
-                self._matching.add(word)
+
+    def _classify_chunks(self, chunks: set[str]) -> None:
+        """Cache, for each new space-separated chunk, its words that are terms (with their
+        places in it) and those that are words of long terms."""
+        parts = {
+            chunk: [(m.start(), m.end(), m.group()) for m in _WORD.finditer(chunk)]
+            for chunk in chunks
+        }
+        unknown = {word for found in parts.values() for _, _, word in found}
+        unknown.difference_update(self._cache)
+        if unknown:
+            self._classify(unknown)
+        for chunk, found in parts.items():
+            simple: list[tuple[int, int, tuple[int, ...]]] = []
+            slots: dict[tuple[int, int], None] = {}
+            for start, end, word in found:
+                groups, triggered = self._cache.get(word) or self._classified(word)
+                if groups:
+                    simple.append((start, end, groups))
+                for trigger in triggered:
+                    slots[self._trigger_of[trigger]] = None
+            self._chunks[chunk] = (tuple(simple), tuple(slots))
+            if simple:
+                self._matching.add(chunk)
+            if slots:
+                self._triggering.add(chunk)
+
+    def _classified(self, word: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        # another thread cleared the cache meanwhile: classify the word again
+        self._classify({word})
+        return self._cache[word]
 
     def find(self, text: str) -> dict[int, list[tuple[int, int]]]:
         """Group id -> the ``(start, end)`` spans of its terms in ``text`` (folded)."""
         lowered = text.lower()
         if len(lowered) == len(text):
-            return self._find_in(lowered, 0)
-        return self._find_in(text, 1)
+            return self._find_in(lowered, 0, [0])[0]
+        return self._find_in(text, 1, [0])[0]
 
     def find_many(self, texts: Sequence[str]) -> list[dict[int, list[tuple[int, int]]]]:
         """:meth:`find` for each of ``texts``, in one pass over them all.
 
-        The texts are joined with NUL, which no term can match or cross (terms hold letters,
-        spaces and punctuation; a text holding NUL itself is searched on its own), and found
-        spans are mapped back to their text. One pass costs a few C calls for the whole batch
-        instead of a dozen Python steps per passage.
+        The texts are joined with a NUL between spaces, which no term can match or cross (terms
+        hold letters, spaces and punctuation; a text holding NUL itself is searched on its own),
+        and found spans are mapped back to their text. One pass costs a few C calls for the
+        whole batch instead of a dozen Python steps per passage.
         """
         results: list[dict[int, list[tuple[int, int]]]] = [{} for _ in texts]
         batch: list[int] = []
@@ -357,92 +450,149 @@ class _TermIndex:
         offset = 0
         for piece in pieces:
             starts.append(offset)
-            offset += len(piece) + 1
-        for group, spans in self._find_in("\0".join(pieces), 0, starts).items():
-            for start, end in spans:
-                which = bisect_right(starts, start) - 1
-                base = starts[which]
-                results[batch[which]].setdefault(group, []).append((start - base, end - base))
+            offset += len(piece) + len(_SEPARATOR)
+        joined = _SEPARATOR.join(pieces)
+        for i, found in zip(batch, self._find_in(joined, 0, starts), strict=True):
+            results[i] = found
         return results
 
     def _find_in(
-        self, haystack: str, variant: int, starts: Sequence[int] | None = None
-    ) -> dict[int, list[tuple[int, int]]]:
-        """Spans by group in ``haystack``: lower-cased text (variant 0) or any text (1).
-
-        ``starts`` are the offsets of the texts joined in ``haystack``: a term whose trigger
-        word is not its first is then searched for only in the texts holding that word.
-        """
-        spans: dict[int, list[tuple[int, int]]] = {}
-        # split keeps the separators: words sit at odd places, and the running sum of the
-        # pieces' lengths gives every word's offset, all computed in C
-        pieces = _WORD_SPLIT.split(haystack)
-        word_list = pieces[1::2]
-        words = set(word_list)
-        if len(self._cache) >= self.CACHE_SIZE:
+        self, haystack: str, variant: int, starts: Sequence[int]
+    ) -> list[dict[int, list[tuple[int, int]]]]:
+        """Spans by group in each text joined (with NUL) in ``haystack``, which holds lower-cased
+        text (variant 0) or any text (1); ``starts`` are the texts' offsets in it."""
+        results: list[dict[int, list[tuple[int, int]]]] = [{} for _ in starts]
+        # splitting at spaces is the cheapest split there is; each distinct chunk's words are
+        # found once (cached), and a chunk's place is the sum of the lengths before it, in C
+        chunks = haystack.split(" ")
+        distinct = set(chunks)
+        if len(self._cache) >= self.CACHE_SIZE or len(self._chunks) >= self.CACHE_SIZE:
             self._cache.clear()
+            self._chunks.clear()
             self._matching.clear()
-        unknown = words.difference(self._cache)  # walks the few words, not the cache
+            self._triggering.clear()
+        unknown = distinct.difference(self._chunks)  # walks the few chunks, not the cache
         if unknown:
-            self._classify(unknown)
+            self._classify_chunks(unknown)
         #: long terms to search for, and in which texts (None: everywhere)
         scan: dict[int, set[int] | None] = dict.fromkeys(self._always)
-        matched = words & self._matching
-        positions: dict[str, list[tuple[int, int]]] = {}
+        matched = distinct & self._matching
+        triggering = distinct & self._triggering
+        # the text of each chunk: how many NUL separators stand before it
+        text_of = None
+        if len(starts) > 1 and (matched or triggering):
+            # (a running sum of booleans, which are ints)
+            text_of = cast("list[int]", list(accumulate(map(_NUL.__eq__, chunks))))
         if matched:
-            ends = list(accumulate(map(len, pieces)))
-            # Python only visits the places of words that match, found by C-level filtering
-            for i in compress(range(len(word_list)), map(matched.__contains__, word_list)):
-                k = 2 * i + 1
-                positions.setdefault(word_list[i], []).append((ends[k - 1], ends[k]))
-        for word in matched:
-            simple, triggers = self._cache.get(word, ((), ()))  # another thread may clear it
-            where = positions[word]
-            for group in simple:
-                spans.setdefault(group, []).extend(where)
-            for term_id in triggers:
-                group, leading, _ = self._long[term_id]
-                if not leading:
-                    texts = scan.setdefault(term_id, set())
-                    if texts is not None and starts is not None:
-                        texts.update(bisect_right(starts, start) - 1 for start, _ in where)
-                    elif starts is None:
-                        scan[term_id] = None
-                    continue
-                regex = self._long_pattern("anchored", term_id, variant)
-                for start, _end in where:
-                    m = regex.match(haystack, start)
-                    if m is not None and m.end() > start:
-                        spans.setdefault(group, []).append((start, m.end()))
+            lengths = list(accumulate(map(len, chunks), initial=0))
+            info = self._chunks
+            # Python only visits the chunks that hold a term, found by C-level filtering
+            for k in compress(range(len(chunks)), map(matched.__contains__, chunks)):
+                simple = info.get(chunks[k], ((), ()))[0]  # another thread may clear it
+                which = text_of[k] if text_of is not None else 0
+                found = results[which]
+                offset = lengths[k] + k - starts[which]
+                for start, end, groups in simple:
+                    span = (offset + start, offset + end)
+                    for group in groups:
+                        at = found.get(group)
+                        if at is None:
+                            found[group] = [span]
+                        else:
+                            at.append(span)
+        if triggering:
+            scan.update(self._long_candidates(chunks, text_of, len(starts), triggering))
         size = len(haystack)
         for term_id in sorted(scan):
-            group = self._long[term_id][0]
-            regex = self._long_pattern("scan", term_id, variant)
+            term = self._long[term_id]
+            regex = self._long_pattern(term_id, variant)
             texts = scan[term_id]
-            if texts is None or starts is None:
-                windows = [(0, size)]
-            else:  # a text ends where the NUL before the next one stands
-                windows = [
-                    (starts[i], starts[i + 1] - 1 if i + 1 < len(starts) else size)
-                    for i in sorted(texts)
-                ]
-            for pos, endpos in windows:
-                for m in regex.finditer(haystack, pos, endpos):
+            for which in range(len(starts)) if texts is None else sorted(texts):
+                # a text ends where the NUL before the next one stands
+                base = starts[which]
+                end = starts[which + 1] - len(_SEPARATOR) if which + 1 < len(starts) else size
+                spans = results[which].setdefault(term.group, [])
+                if not term.leading:
+                    spans.extend(
+                        (m.start() - base, m.end() - base)
+                        for m in regex.finditer(haystack, base, end)
+                        if m.end() > m.start()
+                    )
+                    continue
+                # a term found at every word it may begin with, so overlapping places count
+                m = regex.search(haystack, base, end)
+                while m is not None:
                     if m.end() > m.start():
-                        spans.setdefault(group, []).append((m.start(), m.end()))
-        return spans
+                        spans.append((m.start() - base, m.end() - base))
+                    m = regex.search(haystack, m.start() + 1, end)
+                if not spans:
+                    del results[which][term.group]
+        return results
+
+    def _long_candidates(
+        self, chunks: list[str], text_of: list[int] | None, count: int, triggering: set[str]
+    ) -> dict[int, set[int] | None]:
+        """Long term -> the texts (of ``count``) that hold a word of each of its slots, for
+        the terms whose every slot has a word in the batch; ``text_of`` gives each chunk's
+        text (None: one text)."""
+        by_term: dict[int, dict[int, list[str]]] = {}
+        for chunk in triggering:
+            for term_id, slot in self._chunks.get(chunk, ((), ()))[1]:
+                by_term.setdefault(term_id, {}).setdefault(slot, []).append(chunk)
+        complete = {
+            term_id: slots for term_id, slots in by_term.items()
+            if len(slots) >= self._long[term_id].slots
+        }
+        needed = {chunk for slots in complete.values() for held in slots.values() for chunk in held}
+        texts_of: dict[str, set[int]] = {chunk: set() for chunk in needed}
+        if text_of is None:
+            for texts in texts_of.values():
+                texts.add(0)
+        else:
+            # each text's chunks are a slice of the batch's: intersect each slice once, in C
+            bounds = [bisect_left(text_of, which) for which in range(count)] + [len(chunks)]
+            for which in range(count):
+                for chunk in needed.intersection(chunks[bounds[which] : bounds[which + 1]]):
+                    texts_of[chunk].add(which)
+        found: dict[int, set[int] | None] = {}
+        for term_id, slots in complete.items():
+            candidates: set[int] | None = None
+            for held in slots.values():
+                texts = set().union(*(texts_of[chunk] for chunk in held))
+                candidates = texts if candidates is None else candidates & texts
+                if not candidates:
+                    break
+            if candidates:
+                found[term_id] = candidates
+        return found
 
 
-def _literal_first(term: str) -> str:
+@dataclass(frozen=True)
+class _Long:
+    """A term of several words (or with punctuation), found by a regex where its words are."""
+
+    group: int
+    #: regex body for lower-case text, and the same whole-word with a literal first letter
+    body: str
+    scan: str
+    #: how many word slots must all be found in a text before the regex runs on it
+    slots: int
+    #: the first slot's words begin the term: it is looked for from every word start, so
+    #: that places overlapping each other all count
+    leading: bool
+
+
+def _literal_first(term: str, *, literal: bool = False) -> str:
     """A whole-word regex body for a lower-case glob that begins with its first literal letter.
 
     ``x(?<!\\wx)`` means the same as ``(?<!\\w)x`` but lets the regex engine skip to the
     letters that can start a match instead of trying every position.
     """
     first = term[0]
-    if first in "*?":
+    if first in "*?" and not literal:
         return r"(?<!\w)" + _glob_regex(term)
-    return re.escape(first) + r"(?<!\w" + re.escape(first) + ")" + _glob_regex(term[1:])
+    rest = _glob_regex(term[1:], literal=literal)
+    return re.escape(first) + r"(?<!\w" + re.escape(first) + ")" + rest
 
 
 def _fold_pattern(value: Any) -> Any:
@@ -516,8 +666,9 @@ def _split_first_in(pattern: list[Any]) -> list[list[Any]]:
     return [[{attr: v}, *pattern[1:]] for v in dict.fromkeys(values)]
 
 
-def _required_strings(pattern: str, flags: int) -> frozenset[str] | None:
-    """Strings of which every match of the regex contains one (case-folded with IGNORECASE).
+def _required_strings(pattern: str, flags: int) -> list[frozenset[str]] | None:
+    """Sets of strings such that every match of the regex contains one string of each set
+    (case-folded with IGNORECASE).
 
     A cheap ``in`` test over the passage then skips the regex in most passages. None when no
     such strings can be read off the pattern (or Python's parser changed: it is private).
@@ -531,6 +682,11 @@ def _required_strings(pattern: str, flags: int) -> frozenset[str] | None:
     ignore_case = bool(flags & re.IGNORECASE)
 
     def of_sequence(items: list[Any]) -> frozenset[str] | None:
+        options = every_of_sequence(items)
+        # the best option is the one whose shortest string is longest: the rarest to occur
+        return max(options, key=lambda o: min(len(x) for x in o), default=None)
+
+    def every_of_sequence(items: list[Any]) -> list[frozenset[str]]:
         options: list[frozenset[str]] = []
         run: list[str] = []
         for op, arg in [*items, (None, None)]:
@@ -547,8 +703,7 @@ def _required_strings(pattern: str, flags: int) -> frozenset[str] | None:
             found = None if op is None else of_item(op, arg)
             if found:
                 options.append(found)
-        # the best option is the one whose shortest string is longest: the rarest to occur
-        return max(options, key=lambda o: min(len(x) for x in o), default=None)
+        return options
 
     def of_item(op: Any, arg: Any) -> frozenset[str] | None:
         if op is sre.SUBPATTERN:
@@ -566,8 +721,8 @@ def _required_strings(pattern: str, flags: int) -> frozenset[str] | None:
             return of_sequence(list(sub)) if low >= 1 else None
         return None
 
-    found = of_sequence(items)
-    return found if found and all(found) else None
+    found = [option for option in every_of_sequence(items) if all(option)]
+    return found or None
 
 
 def _bounded_regex(pattern: re.Pattern[str]) -> Any:
@@ -602,41 +757,64 @@ class _Near:
 
 @dataclass
 class _Compiled:
-    """The matchers of one language."""
+    """The compiled rules of one language."""
 
-    nlp: Language
-    phrases: PhraseMatcher | None = None
-    tokens: Matcher | None = None
-    #: match_id (a vocab string hash) -> rule index
-    keys: dict[int, int] = field(default_factory=dict)
+    language: str
     terms: _TermIndex = field(default_factory=_TermIndex)
-    #: term-index group -> rule index, for glob rules
-    globs: dict[int, int] = field(default_factory=dict)
-    #: (rule index, regex, strings one of which a match contains, or None); a string is paired
-    #: with True when it is case-folded (the regex ignores case)
-    regexes: list[tuple[int, re.Pattern[str], frozenset[tuple[bool, str]] | None]] = field(
-        default_factory=list
-    )
-    #: all those strings, case-folded ones under True
-    literals: dict[bool, set[str]] = field(default_factory=lambda: {True: set(), False: set()})
+    #: term-index group -> rule index, for glob, phrase and lemma rules
+    term_rules: dict[int, int] = field(default_factory=dict)
+    #: (rule index, regex, sets of strings such that a match contains one of each, or None);
+    #: a string is paired with True when it is case-folded (the regex ignores case)
+    regexes: list[
+        tuple[int, re.Pattern[str], tuple[frozenset[tuple[bool, str]], ...] | None]
+    ] = field(default_factory=list)
     #: near rules by the term-index group of their a terms
     nears: dict[int, list[_Near]] = field(default_factory=dict)
+    #: token-pattern rules, when the codebook has some for this language
+    patterns: _Patterns | None = None
+    #: the blank pipeline, built on first need (token patterns, proximity distances)
+    nlp: Language | None = None
+    #: the most whitespace-separated chunks one token covers: 1, except where a tokenizer
+    #: exception holds a space (Russian "вед. науч. сотр." is one token)
+    span: int = 1
+    #: chunks a region of text is widened by on each side so that its tokens are those of the
+    #: whole passage (an exception there may join the region's first or last chunks)
+    margin: int = 0
+
+    def tokenizer(self) -> Language:
+        if self.nlp is None:
+            nlp = tokenizer(self.language)
+            rules = getattr(nlp.tokenizer, "rules", None) or {}
+            self.span = max(1, max((len(key.split()) for key in rules), default=1))
+            self.margin = 2 * (self.span - 1)
+            self.nlp = nlp
+        return self.nlp
+
+
+@dataclass
+class _Patterns:
+    """Token patterns: spaCy Matchers, run on a Doc of the passages that may hold a match."""
+
+    #: one-word phrases whose tokens tell where (or whether) a pattern can match
+    anchors: PhraseMatcher
+    #: match_id (a vocab string hash) -> rule index
+    keys: dict[int, int] = field(default_factory=dict)
+    #: one Matcher for all patterns, when they are not all run in windows
+    tokens: Matcher | None = None
     #: PhraseMatcher keys of word lists; a token pattern can only match when all of its are found
-    anchors: list[frozenset[int]] = field(default_factory=list)
-    anchor_ids: frozenset[int] = frozenset()
+    required: list[frozenset[int]] = field(default_factory=list)
     #: anchor key -> (Matcher of the patterns that start with its word, their longest length),
     #: when every pattern starts with a literal word and has a bounded length
     windows: dict[int, tuple[Matcher, int]] | None = None
-    #: a token pattern without such words: the Matcher runs on every passage
-    always_tokens: bool = False
-
-    @property
-    def needs_docs(self) -> bool:
-        return bool(self.phrases or self.tokens or self.windows or self.nears)
+    #: the most tokens a window holds
+    longest: int = 0
+    #: case-folded anchor words: a passage holding none of them (as a string) needs no Doc;
+    #: None when some pattern names no word (every passage needs one)
+    gate: set[str] | None = field(default_factory=set)
 
 
 def _add_token_patterns(
-    compiled: _Compiled, phrases: PhraseMatcher, patterns: list[tuple[str, list[dict[str, Any]]]]
+    compiled: _Compiled, patterns: list[tuple[str, int, list[dict[str, Any]]]]
 ) -> None:
     """Build the Matcher(s) for token patterns, and the words that tell when to run them.
 
@@ -644,14 +822,18 @@ def _add_token_patterns(
     several times the tokenizer. When every pattern starts with a literal word and has a bounded
     length, each such word gets a Matcher of its own patterns, run only on the few tokens from
     where the word stands (found by the C-fast PhraseMatcher). Otherwise one Matcher runs on the
-    passages that hold all the literal words of some pattern.
+    passages that hold all the literal words of some pattern. Either way a passage whose text
+    holds none of the words is not tokenized at all.
     """
-    from spacy.matcher import Matcher
+    from spacy.matcher import Matcher, PhraseMatcher
     from spacy.tokens import Doc
 
     if not patterns:
         return
-    vocab = compiled.nlp.vocab
+    vocab = compiled.tokenizer().vocab
+    state = _Patterns(anchors=PhraseMatcher(vocab, attr="LOWER"))
+    for key, index, _ in patterns:
+        state.keys[vocab.strings.add(key)] = index
     keys: dict[frozenset[str], int] = {}
 
     def key_of(words: frozenset[str]) -> int:
@@ -659,36 +841,39 @@ def _add_token_patterns(
             key = f"trustcode-anchor-{len(keys)}"
             keys[words] = vocab.strings.add(key)
             # one-word docs: a pattern's value is one token, however it would tokenize
-            phrases.add(key, [Doc(vocab, words=[w]) for w in sorted(words)])
+            state.anchors.add(key, [Doc(vocab, words=[w]) for w in sorted(words)])
+            if state.gate is not None:
+                state.gate.update(w.casefold() for w in words)
         return keys[words]
 
-    firsts = [_spec_words(p[0]) if p else None for _, p in patterns]
-    lengths = [_pattern_length(p) for _, p in patterns]
+    firsts = [_spec_words(p[0]) if p else None for _, _, p in patterns]
+    lengths = [_pattern_length(p) for _, _, p in patterns]
     if all(firsts) and all(n is not None for n in lengths):
         by_word: dict[int, list[tuple[str, list[dict[str, Any]], int]]] = {}
-        for (key, pattern), first, length in zip(patterns, firsts, lengths, strict=True):
+        for (key, _, pattern), first, length in zip(patterns, firsts, lengths, strict=True):
             by_word.setdefault(key_of(first or frozenset()), []).append((key, pattern, length or 0))
-        compiled.windows = {}
+        state.windows = {}
         for anchor, items in by_word.items():
             matcher = Matcher(vocab)
             for key, pattern, _ in items:
                 matcher.add(key, [pattern])
-            compiled.windows[anchor] = (matcher, max(n for _, _, n in items))
+            state.windows[anchor] = (matcher, max(n for _, _, n in items))
+        state.longest = max(n for _, n in state.windows.values())
     else:
         matcher = Matcher(vocab)
-        for key, pattern in patterns:
+        for key, _, pattern in patterns:
             matcher.add(key, [pattern])
             required = [w for w in map(_spec_words, pattern) if w is not None]
             if not required:
-                compiled.always_tokens = True
-            elif not compiled.always_tokens:
-                compiled.anchors.append(frozenset(key_of(words) for words in required))
-        compiled.tokens = matcher
-    compiled.anchor_ids = frozenset(keys.values())
+                state.gate = None
+            elif state.gate is not None:
+                state.required.append(frozenset(key_of(words) for words in required))
+        state.tokens = matcher
+    compiled.patterns = state
 
 
 class RuleSet:
-    """A codebook's rules, compiled lazily per language into spaCy matchers and regexes.
+    """A codebook's rules, compiled lazily per language into a term index, regexes and matchers.
 
     >>> from trustcode.types import Code, Codebook, Passage, Rule
     >>> rule = Rule(id="arrests.lemmas-1", code="arrests", kind="lemmas", terms=("arrest",))
@@ -774,7 +959,9 @@ class RuleSet:
 
         >>> RuleSet(Codebook(name="empty", codes=())).prepare("en")
         """
-        self._compile(normalize_language(language))
+        compiled = self._compile(normalize_language(language))
+        if compiled.nears:  # proximity rules tokenize: load the tokenizer now too
+            compiled.tokenizer()
 
     # --- per-language compilation ---------------------------------------------------------
 
@@ -782,40 +969,37 @@ class RuleSet:
         compiled = self._compiled.get(language)
         if compiled is not None:
             return compiled
-        from spacy.matcher import PhraseMatcher
-
-        nlp = tokenizer(language)
-        compiled = _Compiled(nlp=nlp)
-        phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        compiled = _Compiled(language=language)
         lemma_rules_without_morphology: list[str] = []
-        token_patterns: list[tuple[str, list[dict[str, Any]]]] = []
+        token_patterns: list[tuple[str, int, list[dict[str, Any]]]] = []
         for index, rule in enumerate(self.rules):
             if rule.lang.strip().lower() not in ("any", language):
                 continue
-            key = f"trustcode-rule-{index}"
-            match_id = nlp.vocab.strings.add(key)
-            compiled.keys[match_id] = index
             if rule.kind == "phrases":
-                terms = [fold(t.strip()) for t in rule.terms if t.strip()]
+                terms = [t for t in rule.terms if t.strip()]
                 if not terms:
                     self._warn_empty(rule)
                     continue
-                phrases.add(key, [nlp.make_doc(t) for t in terms])
+                compiled.term_rules[compiled.terms.add(terms, literal=True)] = index
             elif rule.kind == "lemmas":
                 if language not in _MORPHOLOGY_LANGUAGES:
                     lemma_rules_without_morphology.append(rule.id)
-                token_patterns += self._add_lemmas(nlp, phrases, key, rule, language)
+                compiled.term_rules[self._add_lemmas(compiled.terms, rule, language)] = index
             elif rule.kind == "pattern":
-                token_patterns += self._add_pattern(nlp, key, rule)
+                key = f"trustcode-rule-{index}"
+                token_patterns += [(key, index, p) for p in self._add_pattern(compiled, key, rule)]
             elif rule.kind == "regex":
                 regex = self._regex[index]
-                strings = _required_strings(regex.pattern, regex.flags)
+                options = _required_strings(regex.pattern, regex.flags)
                 ignore_case = bool(regex.flags & re.IGNORECASE)
-                compiled.literals[ignore_case].update(strings or ())
-                required = None if strings is None else frozenset((ignore_case, s) for s in strings)
+                required = None
+                if options is not None:
+                    # the set whose shortest string is longest first: the rarest, likely
+                    options.sort(key=lambda o: -min(map(len, o)))
+                    required = tuple(frozenset((ignore_case, s) for s in o) for o in options)
                 compiled.regexes.append((index, regex, required))
             elif rule.kind == "globs":
-                compiled.globs[compiled.terms.add(rule.terms)] = index
+                compiled.term_rules[compiled.terms.add(rule.terms)] = index
             elif rule.kind == "near" and rule.near is not None:
                 a_terms, b_terms, within = rule.near
                 a, b = compiled.terms.add(a_terms), compiled.terms.add(b_terms)
@@ -828,47 +1012,37 @@ class RuleSet:
                 TrustcodeWarning,
                 stacklevel=3,
             )
-        _add_token_patterns(compiled, phrases, token_patterns)
+        _add_token_patterns(compiled, token_patterns)
         compiled.terms.finish()
-        compiled.phrases = phrases if len(phrases) else None
         self._compiled[language] = compiled
         return compiled
 
-    def _add_lemmas(
-        self,
-        nlp: Language,
-        phrases: PhraseMatcher,
-        key: str,
-        rule: Rule,
-        language: str,
-    ) -> list[tuple[str, list[dict[str, Any]]]]:
-        """Add a lemma rule's single words; return its token patterns for the Matcher."""
-        single: set[str] = set()
-        multi: list[list[dict[str, Any]]] = []
-        for entry in rule.terms:
-            entry = fold(entry.strip().lower())
-            if not entry:
-                continue
-            if not any(ch.isspace() for ch in entry):
-                single |= expand_lemma(entry, language)
-                continue
-            # one token spec per word: every combination of all words' forms would explode
-            pattern: list[dict[str, Any]] = []
-            for token in nlp.make_doc(entry):
-                if token.is_space:
-                    continue
-                forms = expand_lemma(token.lower_, language) if token.is_alpha else {token.lower_}
-                pattern.append({"LOWER": {"IN": sorted(forms)}})
-            multi.append(pattern)
-        if not single and not multi:
-            self._warn_empty(rule)
-        if single:
-            phrases.add(key, [nlp.make_doc(form) for form in sorted(single)])
-        return [(key, split) for p in multi for split in _split_first_in(p)]
+    def _add_lemmas(self, terms: _TermIndex, rule: Rule, language: str) -> int:
+        """Add a lemma rule's words, as the term group it returns.
 
-    def _add_pattern(
-        self, nlp: Language, key: str, rule: Rule
-    ) -> list[tuple[str, list[dict[str, Any]]]]:
+        A one-word entry adds its forms as literal terms. An entry of several words becomes one
+        term: any form of each word, the words separated by white space, found where a form of
+        the first word stands. Listing every combination of the words' forms would explode.
+        """
+        group = terms.new_group()
+        single: set[str] = set()
+        several = False
+        for entry in rule.terms:
+            words = fold(entry.strip().lower()).split()
+            if len(words) == 1:
+                single |= expand_lemma(words[0], language)
+            elif words:
+                forms = [expand_lemma(w, language) if w.isalpha() else {w} for w in words]
+                body = r"\s+".join(_alternatives(f) for f in forms)
+                words_of = [f if all(_WORD.fullmatch(w) for w in f) else None for f in forms]
+                terms.extend_regex(group, body, words_of)
+                several = True
+        if not single and not several:
+            self._warn_empty(rule)
+        terms.extend(group, sorted(single), literal=True)
+        return group
+
+    def _add_pattern(self, compiled: _Compiled, key: str, rule: Rule) -> list[list[dict[str, Any]]]:
         """Check a token-pattern rule; return its (folded) patterns for the Matcher."""
         from spacy.matcher import Matcher
 
@@ -880,13 +1054,13 @@ class RuleSet:
             )
         folded = _fold_pattern(list(pattern))
         try:
-            Matcher(nlp.vocab, validate=True).add(key, [folded])
+            Matcher(compiled.tokenizer().vocab, validate=True).add(key, [folded])
         except ValueError as exc:  # spaCy's MatchPatternError is a ValueError
             raise CodebookError(
                 f"{_where(self.codebook, rule)}: the token pattern is not valid for spaCy's "
                 f"Matcher: {exc}. Fix the attribute names and operators (LOWER, TEXT, IN, OP, ...)."
             ) from exc
-        return [(key, split) for split in _split_first_in(folded)]
+        return _split_first_in(folded)
 
     # --- matching ---------------------------------------------------------------------------
 
@@ -902,28 +1076,28 @@ class RuleSet:
         """
         compiled = self._compile(normalize_language(language))
         folded = [fold(p.text) for p in passages]
-        docs: Iterator[Doc | None]
-        if compiled.needs_docs:
-            docs = iter(compiled.nlp.pipe(folded))
-        else:  # regexes and globs only: no tokenization needed
-            docs = iter([None] * len(passages))
-        # terms and regexes are searched for the whole batch at once; tokens passage by passage
+        # terms and regexes are searched for the whole batch at once; only the passages that
+        # may hold a token pattern's match are tokenized, and proximity rules tokenize only the
+        # stretch of text between two terms that may be near enough
         term_spans = compiled.terms.find_many(folded) if compiled.terms.groups else None
         regex_spans = self._regex_batch(compiled, passages) if compiled.regexes else None
+        token_spans = _pattern_batch(compiled, folded) if compiled.patterns else None
         info = self._hit_info
         results: list[list[RuleHit]] = []
-        for i, (passage, doc) in enumerate(zip(passages, docs, strict=True)):
-            found = self._doc_spans(compiled, doc) if doc is not None else set()
+        for i, passage in enumerate(passages):
+            found: set[tuple[int, int, int]] = set()
             if term_spans is not None and term_spans[i]:
                 spans = term_spans[i]
                 for group, group_spans in spans.items():
-                    index = compiled.globs.get(group)
+                    index = compiled.term_rules.get(group)
                     if index is not None:
                         found.update((index, start, end) for start, end in group_spans)
-                if doc is not None and compiled.nears:
-                    found |= _near_spans(compiled.nears, spans, doc)
+                if compiled.nears:
+                    found |= _near_spans(compiled, spans, folded[i])
             if regex_spans is not None and regex_spans[i]:
                 found |= regex_spans[i]
+            if token_spans is not None and token_spans[i]:
+                found |= token_spans[i]
             if not found:
                 results.append([])
                 continue
@@ -937,46 +1111,41 @@ class RuleSet:
             results.append(hits)
         return results
 
-    def _doc_spans(self, compiled: _Compiled, doc: Doc) -> set[tuple[int, int, int]]:
-        """``(rule index, start, end)`` of phrase, lemma and token-pattern rules in ``doc``."""
-        found: set[tuple[int, int, int]] = set()
-        present: dict[int, list[int]] = {}
-        if compiled.phrases is not None:
-            for match_id, start, end in compiled.phrases(doc):
-                if match_id in compiled.anchor_ids:
-                    present.setdefault(match_id, []).append(start)
-                    continue
-                span = doc[start:end]
-                found.add((compiled.keys[match_id], span.start_char, span.end_char))
-        for offset, part, matcher in _token_windows(compiled, doc, present):
-            for match_id, start, end in matcher(part):
-                span = doc[offset + start : offset + end]
-                found.add((compiled.keys[match_id], span.start_char, span.end_char))
-        return found
-
     def _regex_batch(
         self, compiled: _Compiled, passages: Sequence[Passage]
     ) -> list[set[tuple[int, int, int]]]:
-        """Each passage's regex spans. Which passages hold the strings a regex needs is found
-        with one ``str.find`` walk per string over the whole batch; the regex then runs only
-        on those passages, each run bounded in time."""
+        """Each passage's regex spans. The passages that hold a string of the regex's rarest
+        looking set are found with one ``str.find`` walk per string over the whole batch; of
+        those, the ones holding a string of each other set too are kept (a bounded ``find``
+        in each); the regex then runs only on these, each run bounded in time."""
         texts = [p.text for p in passages]
-        where: dict[tuple[bool, str], set[int]] = {}
-        for ignore_case in (True, False):
-            strings = compiled.literals[ignore_case]
-            if not strings:
-                continue
+        joined: dict[bool, _Joined] = {}
+        held: dict[tuple[bool, str], set[int]] = {}
+
+        def texts_of(ignore_case: bool) -> _Joined:
             # a user's regex sees the original letters: it may mean ё and е differently
-            joined = _Joined([t.casefold() for t in texts] if ignore_case else texts)
-            for string in strings:
-                where[(ignore_case, string)] = joined.holding(string)
+            if ignore_case not in joined:
+                joined[ignore_case] = _Joined(texts, casefold=ignore_case)
+            return joined[ignore_case]
+
+        def holding(key: tuple[bool, str]) -> set[int]:
+            if key not in held:
+                held[key] = texts_of(key[0]).holding(key[1])
+            return held[key]
+
         everyone = range(len(passages))
         found: list[set[tuple[int, int, int]]] = [set() for _ in passages]
         for index, regex, required in compiled.regexes:
-            if required is None:
-                candidates: Iterable[int] = everyone
-            else:
-                candidates = sorted(set().union(*(where[r] for r in required)))
+            candidates: Iterable[int] = everyone
+            if required is not None:
+                first, *others = required
+                chosen = set().union(*map(holding, first))
+                for option in others:
+                    chosen = {
+                        i for i in chosen
+                        if any(texts_of(case).holds(i, string) for case, string in option)
+                    }
+                candidates = sorted(chosen)
             for i in candidates:
                 found[i].update(self._run_regex(index, regex, passages[i]))
         return found
@@ -1033,18 +1202,115 @@ class RuleSet:
         return {h.code for h in hits if h.veto}
 
 
+def _pattern_batch(compiled: _Compiled, folded: Sequence[str]) -> list[set[tuple[int, int, int]]]:
+    """Each passage's token-pattern spans.
+
+    A token whose lower case is one of the patterns' words cannot stand where the case-folded
+    text does not hold that word as a string, so only such places are tokenized: when every
+    pattern runs in a window from its first word, the few chunks of text from each place (see
+    :func:`_window_spans`), otherwise the whole passages that hold one.
+    """
+    state = compiled.patterns
+    found: list[set[tuple[int, int, int]]] = [set() for _ in folded]
+    if state is None:
+        return found
+    nlp = compiled.tokenizer()
+    if state.gate is None:
+        chosen: Iterable[int] = range(len(folded))
+    else:
+        joined = _Joined(folded, casefold=True)
+        if state.windows is not None and joined.aligned:
+            places: dict[int, set[int]] = {}
+            for word in state.gate:
+                for which, offset in joined.places(word):
+                    places.setdefault(which, set()).add(offset)
+            for which, offsets in places.items():
+                found[which] = _window_spans(compiled, state, folded[which], offsets)
+            return found
+        chosen = sorted(set().union(*(joined.holding(w) for w in state.gate)))
+    for i in chosen:
+        found[i] = _doc_spans(state, nlp.make_doc(folded[i]))
+    return found
+
+
+def _chunk_bounds(text: str) -> tuple[list[int], list[int]]:
+    """Start and end offsets of the whitespace-separated chunks of ``text`` (the first and
+    last may be empty), computed in C."""
+    ends = list(accumulate(map(len, _SPACES.split(text))))
+    return [0, *ends[1::2]], ends[0::2]
+
+
+def _window_spans(
+    compiled: _Compiled, state: _Patterns, text: str, offsets: set[int]
+) -> set[tuple[int, int, int]]:
+    """Token-pattern spans of one passage, tokenizing only the chunks around ``offsets``.
+
+    A window of N tokens from a word's token lies within N * :attr:`_Compiled.span`
+    whitespace-separated chunks (a token covers at least part of one, at most ``span``), so
+    those chunks, widened by the tokenizer's :attr:`_Compiled.margin`, tokenize as in the
+    whole passage.
+    """
+    nlp = compiled.tokenizer()
+    starts, stops = _chunk_bounds(text)
+    chosen = sorted({bisect_right(starts, offset) - 1 for offset in offsets})
+    last = len(starts) - 1
+    reach = state.longest * compiled.span - 1 + compiled.margin
+    regions: list[list[int]] = []
+    for chunk in chosen:
+        low = max(chunk - compiled.margin, 0)
+        high = min(chunk + reach, last)
+        if regions and low <= regions[-1][1] + 1:
+            regions[-1][1] = max(regions[-1][1], high)
+        else:
+            regions.append([low, high])
+    wanted = set(chosen)
+    windows = state.windows or {}
+    found: set[tuple[int, int, int]] = set()
+    for low, high in regions:
+        base = starts[low]
+        doc = nlp.make_doc(text[base : stops[high]])
+        for anchor, start, _end in state.anchors(doc):
+            # a word near the region's edge may tokenize otherwise there: its own region has it
+            if bisect_right(starts, base + doc[start].idx) - 1 not in wanted:
+                continue
+            matcher, length = windows[anchor]
+            for key, first, end in matcher(doc[start : min(start + length, len(doc))]):
+                span = doc[start + first : start + end]
+                found.add((state.keys[key], base + span.start_char, base + span.end_char))
+    return found
+
+
+def _doc_spans(state: _Patterns, doc: Doc) -> set[tuple[int, int, int]]:
+    """``(rule index, start, end)`` of the token-pattern rules in ``doc``."""
+    found: set[tuple[int, int, int]] = set()
+    present: dict[int, list[int]] = {}
+    for match_id, start, _end in state.anchors(doc):
+        present.setdefault(match_id, []).append(start)
+    for offset, part, matcher in _token_windows(state, doc, present):
+        for match_id, start, end in matcher(part):
+            span = doc[offset + start : offset + end]
+            found.add((state.keys[match_id], span.start_char, span.end_char))
+    return found
+
+
 def _token_windows(
-    compiled: _Compiled, doc: Doc, present: dict[int, list[int]]
+    state: _Patterns, doc: Doc, present: dict[int, list[int]]
 ) -> Iterator[tuple[int, Doc | Span, Matcher]]:
     """The parts of ``doc`` a Matcher must see, with the first token's index and the Matcher."""
-    if compiled.windows is not None:
+    if state.windows is not None:
         for anchor, starts in present.items():
-            matcher, length = compiled.windows[anchor]
+            matcher, length = state.windows[anchor]
             for start in starts:
                 yield start, doc[start : min(start + length, len(doc))], matcher
-    elif compiled.tokens is not None:
-        if compiled.always_tokens or any(a <= present.keys() for a in compiled.anchors):
-            yield 0, doc, compiled.tokens
+    elif state.tokens is not None:
+        if state.gate is None or any(a <= present.keys() for a in state.required):
+            yield 0, doc, state.tokens
+
+
+def _alternatives(forms: Iterable[str]) -> str:
+    """A regex body matching any of ``forms`` as written, longest first."""
+    ordered = sorted(set(forms), key=lambda f: (-len(f), f))
+    return "(?:" + "|".join(_glob_regex(f, literal=True) for f in ordered) + ")"
 
 
 def _regex_spans(index: int, pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, int, int]]:
@@ -1055,16 +1321,34 @@ def _regex_spans(index: int, pattern: re.Pattern[str], text: str) -> Iterator[tu
 
 
 class _Joined:
-    """Texts joined with NUL once, to ask which of them contain a string."""
+    """Texts joined with NUL once (case-folded, if asked), to ask which of them hold a string."""
 
-    def __init__(self, texts: Sequence[str]) -> None:
+    def __init__(self, texts: Sequence[str], *, casefold: bool = False) -> None:
         self.count = len(texts)
         self.joined = "\0".join(texts)
+        #: offsets in the joined texts are those of the texts given
+        self.aligned = True
+        if casefold:
+            folded = self.joined.casefold()
+            if len(folded) == len(self.joined):  # one C call for the batch, offsets unchanged
+                self.joined = folded
+            else:  # a letter such as ß grew: fold text by text, so each one's start is known
+                texts = [t.casefold() for t in texts]
+                self.joined = "\0".join(texts)
+                self.aligned = False
         self.starts: list[int] = []
         offset = 0
         for text in texts:
             self.starts.append(offset)
             offset += len(text) + 1
+
+    @classmethod
+    def of(cls, joined: str, starts: Sequence[int]) -> _Joined:
+        """Texts already joined with NUL, starting at ``starts``."""
+        self = cls.__new__(cls)
+        self.count, self.joined, self.starts = len(starts), joined, list(starts)
+        self.aligned = True
+        return self
 
     def holding(self, string: str) -> set[int]:
         """Indexes of the texts that contain ``string``: one ``str.find`` walk over all."""
@@ -1082,53 +1366,91 @@ class _Joined:
         return found
 
 
+    def holds(self, which: int, string: str) -> bool:
+        """Whether text ``which`` contains ``string`` (not empty, no NUL)."""
+        end = self.starts[which + 1] - 1 if which + 1 < self.count else len(self.joined)
+        return self.joined.find(string, self.starts[which], end) >= 0
+
+    def places(self, string: str) -> Iterator[tuple[int, int]]:
+        """``(text index, offset in it)`` of every place of ``string`` (not empty, no NUL)."""
+        starts, joined = self.starts, self.joined
+        at = joined.find(string)
+        while at >= 0:
+            which = bisect_right(starts, at) - 1
+            yield which, at - starts[which]
+            at = joined.find(string, at + 1)
+
+
 def _holding(texts: Sequence[str], string: str) -> set[int]:
     """Indexes of the ``texts`` that contain ``string``."""
     return _Joined(texts).holding(string)
 
 
+_SPACES = re.compile(r"(\s+)")
+
+
 def _near_spans(
-    nears: dict[int, list[_Near]], term_spans: dict[int, list[tuple[int, int]]], doc: Doc
+    compiled: _Compiled, term_spans: dict[int, list[tuple[int, int]]], text: str
 ) -> set[tuple[int, int, int]]:
     """Spans of proximity rules: an ``a`` term and a ``b`` term at most ``within`` tokens apart.
 
-    Terms are mapped to the tokens they cover, so a term with spaces or hyphens counts as one
-    unit; the distance is the number of tokens strictly between the two terms' nearest ends.
+    The distance is the number of spaCy tokens strictly between the two terms: a term covers
+    the tokens from the one holding its first character to the last one starting before its
+    end, so a term with spaces or hyphens counts as one unit. A token never holds white space
+    except in a tokenizer exception (at most :attr:`_Compiled.span` chunks), so pairs with too
+    many whitespace-separated chunks between them are dropped without tokenizing; for the
+    others, only the chunks from one term to the other (widened by the tokenizer's
+    :attr:`_Compiled.margin`) are tokenized, which gives the tokens of the whole passage there.
     """
     spans: set[tuple[int, int, int]] = set()
     present = [
-        near for group in term_spans for near in nears.get(group, ()) if near.b in term_spans
+        near for group in term_spans for near in compiled.nears.get(group, ())
+        if near.b in term_spans
     ]
     if not present:
         return spans
-    # token start offsets, read in C; a term covers the tokens from the one holding its first
-    # character to the last one starting before its end
-    starts = doc.to_array("IDX").tolist()
+    nlp = compiled.tokenizer()
+    # each token strictly between the terms covers at most ``span`` chunks, and tokens of the
+    # terms themselves may reach over ``span - 1`` chunks each into the gap
+    slack = 2 * (compiled.span - 1)
+    chunk_starts, chunk_stops = _chunk_bounds(text)
+    regions: dict[tuple[int, int], list[int]] = {}
 
-    def token_range(start: int, end: int) -> tuple[int, int]:
-        return max(bisect_right(starts, start) - 1, 0), bisect_left(starts, end) - 1
+    def chunk_of(position: int) -> int:
+        return bisect_right(chunk_starts, position) - 1
+
+    def token_starts(first: int, last: int) -> list[int]:
+        """Start offsets of the tokens of chunks ``first``..``last``, as in the whole text."""
+        low = max(first - compiled.margin, 0)
+        high = min(last + compiled.margin, len(chunk_starts) - 1)
+        starts = regions.get((low, high))
+        if starts is None:
+            begin = chunk_starts[low]
+            doc = nlp.make_doc(text[begin : chunk_stops[high]])
+            starts = [begin + token.idx for token in doc]
+            regions[(low, high)] = starts
+        return starts
 
     for near in present:
-        # b terms sorted by first token, so each a term looks only at the b terms that can be
-        # within reach (linear in the hits, not quadratic)
-        b_ranges = sorted(
-            ((b0, b1, token_range(b0, b1)) for b0, b1 in term_spans[near.b]),
-            key=lambda item: item[2][0],
-        )
-        firsts = [item[2][0] for item in b_ranges]
-        longest = max((item[2][1] - item[2][0] for item in b_ranges), default=0)
+        b_terms = sorted(term_spans[near.b])
         for a_start, a_end in term_spans[near.a]:
-            a_range = token_range(a_start, a_end)
-            low = bisect_left(firsts, a_range[0] - near.within - 1 - longest)
-            high = bisect_right(firsts, a_range[1] + near.within + 1)
-            for b_start, b_end, b_range in b_ranges[low:high]:
-                if a_range[1] < b_range[0]:
-                    between = b_range[0] - a_range[1] - 1
-                elif b_range[1] < a_range[0]:
-                    between = a_range[0] - b_range[1] - 1
+            for b_start, b_end in b_terms:
+                if a_start < b_start:
+                    gap = (a_end, b_start)
+                elif b_start < a_start:
+                    gap = (b_end, a_start)
                 else:  # the same words read as both terms: no pair of terms
                     continue
-                if between <= near.within:
+                if gap[0] > gap[1]:  # one term runs into the other
+                    continue
+                first, last = chunk_of(gap[0] - 1), chunk_of(gap[1])
+                if last - first - 1 > compiled.span * near.within + slack:
+                    continue
+                starts = token_starts(first, last)
+                # the tokens starting in the gap: the second term's first token and those
+                # strictly between the terms
+                count = bisect_right(starts, gap[1]) - bisect_left(starts, gap[0])
+                if 0 < count <= near.within + 1:
                     spans.add((near.index, min(a_start, b_start), max(a_end, b_end)))
     return spans
 

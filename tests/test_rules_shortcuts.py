@@ -1,0 +1,324 @@
+"""The rules engine's shortcuts checked against plain matching, and the term semantics they fix.
+
+Phrases and lemmas are found as whole-word terms (no tokenizer); proximity rules and token
+patterns tokenize only stretches of text. Each property here compares the engine with a plain,
+independent computation: a whole-word regex per term, or spaCy's tokens of the whole passage.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trustcode.rules import RuleSet, compile_rules, expand_lemma, fold
+from trustcode.types import Code, Codebook, Passage, Rule, RuleHit
+
+
+def rule(rule_id: str, kind: str, **fields: Any) -> Rule:
+    return Rule(id=rule_id, code=rule_id.split(".")[0], kind=kind, **fields)
+
+
+def book(*rules: Rule) -> Codebook:
+    by_code: dict[str, list[Rule]] = {}
+    for r in rules:
+        by_code.setdefault(r.code, []).append(r)
+    codes = tuple(Code(id=c, label=c, rules=tuple(rs)) for c, rs in by_code.items())
+    return Codebook(name="shortcuts", codes=codes, languages=("en", "ru"))
+
+
+def hits_in(ruleset: RuleSet, text: str, language: str) -> list[RuleHit]:
+    return ruleset.match([Passage("doc", 0, 0, len(text), text)], language)[0]
+
+
+def texts(ruleset: RuleSet, text: str, language: str) -> list[str]:
+    return [h.text for h in hits_in(ruleset, text, language)]
+
+
+def whole_word(body: str) -> str:
+    return r"(?<!\w)(?:" + body + r")(?!\w)"
+
+
+def literal_body(term: str) -> str:
+    """A phrase as documented: its words as written, any white space between them."""
+    return r"\s+".join(re.escape(word) for word in fold(term.lower()).split())
+
+
+def plain_spans(body: str, text: str) -> set[tuple[int, int]]:
+    return {
+        m.span() for m in re.finditer(whole_word(body), fold(text), re.IGNORECASE)
+        if m.end() > m.start()
+    }
+
+
+# --- phrases and lemmas are whole-word terms --------------------------------------------------
+
+WORDS = ["cell", "Cells", "prison", "PRISON", "human", "rights", "ovd", "info", "don", "t", "not",
+         "cannot", "km", "10km", "self", "х", "ячейка", "Ячейки", "её", "ее", "arrested", "what"]
+SEPARATORS = [" ", "  ", "\n", "-", "'", "’", ", ", ". ", "?", "*", "_", ""]
+
+passage_texts = st.lists(
+    st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPARATORS)), max_size=20
+).map(lambda parts: "".join(w + s for w, s in parts))
+
+PHRASES = ["prison cell", "human rights", "ovd-info", "not", "km", "don't", "what?", "её", "cell*"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=passage_texts)
+def test_phrases_match_like_a_plain_whole_word_regex(text: str) -> None:
+    rules = [rule(f"p{i}.p", "phrases", terms=(t,)) for i, t in enumerate(PHRASES)]
+    got = {(h.rule_id, h.start, h.end) for h in hits_in(compile_rules(book(*rules)), text, "en")}
+    expected = {
+        (f"p{i}.p", start, end)
+        for i, term in enumerate(PHRASES)
+        for start, end in plain_spans(literal_body(term), text)
+    }
+    assert got == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=passage_texts, language=st.sampled_from(["en", "ru"]))
+def test_lemmas_match_like_a_plain_regex_of_their_forms(text: str, language: str) -> None:
+    entries = ("arrest", "ячейка", "human rights", "prison cell")
+    rs = compile_rules(book(rule("l.l", "lemmas", terms=entries)))
+    got = {(h.start, h.end) for h in hits_in(rs, text, language)}
+    expected: set[tuple[int, int]] = set()
+    for entry in entries:
+        words = entry.split()
+        body = r"\s+".join(
+            "(?:" + "|".join(map(re.escape, sorted(expand_lemma(w, language), key=len,
+                                                    reverse=True))) + ")"
+            for w in words
+        )
+        expected |= plain_spans(body, text)
+    assert got == expected
+
+
+def test_phrase_is_not_found_inside_a_word_the_tokenizer_would_split() -> None:
+    # spaCy reads "cannot" as "can" + "not" and "10km" as "10" + "km"; terms are whole words
+    rs = compile_rules(book(rule("a.p", "phrases", terms=("not", "km", "doesn"))))
+    assert texts(rs, "We cannot run 10km.", "en") == []
+    assert texts(rs, "Not 5 km.", "en") == ["Not", "km"]
+    # an apostrophe ends a word: "doesn" is a word of "doesn't"
+    assert texts(rs, "It doesn't.", "en") == ["doesn"]
+
+
+def test_phrase_words_match_across_any_white_space() -> None:
+    rs = compile_rules(book(rule("a.p", "phrases", terms=("prison cell",))))
+    assert texts(rs, "a prison\ncell and a prison  cell", "en") == ["prison\ncell", "prison  cell"]
+    assert texts(rs, "a prison-cell", "en") == []
+
+
+def test_phrase_keeps_star_and_question_mark_as_written() -> None:
+    rs = compile_rules(book(rule("a.p", "phrases", terms=("what?", "c*ll"))))
+    assert texts(rs, "So what? A c*ll, a cell, whats", "en") == ["what?", "c*ll"]
+
+
+def test_multiword_lemma_allows_line_breaks_and_needs_every_word() -> None:
+    rs = compile_rules(book(rule("a.l", "lemmas", terms=("уголовный дело",))))
+    text = "Возбуждено уголовное\nдело; уголовных дел много; уголовный кодекс."
+    assert texts(rs, text, "ru") == ["уголовное\nдело", "уголовных дел"]
+    assert texts(rs, "Только дело.", "ru") == []
+
+
+def test_terms_that_overlap_themselves_are_all_found() -> None:
+    # a long term starting with a word is tried at every place of that word
+    rs = compile_rules(book(rule("a.p", "phrases", terms=("free free",))))
+    found = hits_in(rs, "free free free", "en")
+    assert [(h.start, h.end) for h in found] == [(0, 9), (5, 14)]
+
+
+def test_long_term_needs_a_word_for_each_of_its_pieces_in_the_same_passage() -> None:
+    rs = compile_rules(book(rule("a.g", "globs", terms=("the gap", "each other*"))))
+    passages = [
+        Passage("d", 0, 0, 12, "the the the."),
+        Passage("d", 1, 13, 24, "gap between"),
+        Passage("d", 2, 25, 43, "Mind THE GAP; each"),
+        Passage("d", 3, 44, 56, "each others."),
+    ]
+    found = rs.match(passages, "en")
+    assert [[h.text for h in hits] for hits in found] == [[], [], ["THE GAP"], ["each others"]]
+
+
+def test_a_codebook_without_near_or_pattern_rules_never_tokenizes() -> None:
+    rs = compile_rules(
+        book(
+            rule("a.p", "phrases", terms=("human rights",)),
+            rule("a.l", "lemmas", terms=("arrest", "political prisoner")),
+            rule("a.g", "globs", terms=("cell*",)),
+            rule("a.r", "regex", pattern=r"\bfines?\b"),
+        )
+    )
+    text = "Human rights: political prisoners were arrested in cells and got fines."
+    assert texts(rs, text, "en") == [
+        "Human rights", "political prisoners", "arrested", "cells", "fines"
+    ]
+    assert rs._compiled["en"].nlp is None  # noqa: SLF001 - no spaCy pipeline was built
+
+
+def test_lemma_expansion_is_compiled_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trustcode import rules as rules_module
+
+    calls: list[str] = []
+    original = rules_module.expand_lemma
+
+    def counting(word: str, language: str) -> frozenset[str]:
+        calls.append(word)
+        return original(word, language)
+
+    monkeypatch.setattr(rules_module, "expand_lemma", counting)
+    rs = compile_rules(book(rule("a.l", "lemmas", terms=("arrest", "political prisoner"))))
+    for _ in range(3):
+        assert texts(rs, "She was arrested.", "en") == ["arrested"]
+    assert sorted(calls) == ["arrest", "political", "prisoner"]
+
+
+# --- proximity rules tokenize only what lies between two terms ----------------------------------
+
+NEAR_WORDS = ["activists", "Активисты", "network", "сети", "and", "и", "т.", "д.", "вед.", "науч.",
+              "сотр.", "don't", "e-mail", "10km", "(", ")", "”", "...", "U.S.", "т.е."]
+NEAR_SEPARATORS = [" ", " ", " ", "  ", "\n", ", ", ""]
+
+near_texts = st.lists(
+    st.tuples(st.sampled_from(NEAR_WORDS), st.sampled_from(NEAR_SEPARATORS)), max_size=18
+).map(lambda parts: "".join(w + s for w, s in parts))
+
+
+def plain_near(text: str, a: str, b: str, within: int, language: str) -> set[tuple[int, int]]:
+    """Proximity as documented, on spaCy's tokens of the whole passage."""
+    from trustcode.nlp import tokenizer
+
+    folded = fold(text)
+    starts = [token.idx for token in tokenizer(language).make_doc(folded)]
+
+    def token_range(start: int, end: int) -> tuple[int, int]:
+        return max(bisect_right(starts, start) - 1, 0), bisect_left(starts, end) - 1
+
+    def spans(term: str) -> set[tuple[int, int]]:
+        return plain_spans(re.escape(term).replace(r"\*", r"\w*"), folded)
+
+    found = set()
+    for a_span in spans(a):
+        for b_span in spans(b):
+            a_range, b_range = token_range(*a_span), token_range(*b_span)
+            if a_range[1] < b_range[0]:
+                between = b_range[0] - a_range[1] - 1
+            elif b_range[1] < a_range[0]:
+                between = a_range[0] - b_range[1] - 1
+            else:
+                continue
+            if between <= within:
+                found.add((min(a_span[0], b_span[0]), max(a_span[1], b_span[1])))
+    return found
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=near_texts, within=st.integers(0, 3), language=st.sampled_from(["en", "ru"]))
+def test_near_matches_like_distances_on_the_whole_passage(
+    text: str, within: int, language: str
+) -> None:
+    rs = compile_rules(book(rule("n.n", "near", near=(("activist*",), ("network", "сет*"), within)),
+                            rule("m.n", "near", near=(("активист*",), ("сети",), within))))
+    got = {(h.rule_id, h.start, h.end) for h in hits_in(rs, text, language)}
+    expected = {("n.n", *s) for s in plain_near(text, "activist*", "network", within, language)}
+    expected |= {("n.n", *s) for s in plain_near(text, "activist*", "сет*", within, language)}
+    expected |= {("m.n", *s) for s in plain_near(text, "активист*", "сети", within, language)}
+    assert got == expected
+
+
+def test_near_counts_a_tokenizer_exception_with_spaces_as_one_token() -> None:
+    # "вед. науч. сотр." is one token of spaCy's Russian tokenizer, though three chunks
+    rs = compile_rules(book(rule("a.n", "near", near=(("активист*",), ("сет*",), 1))))
+    assert texts(rs, "Активисты вед. науч. сотр. сети", "ru") == [
+        "Активисты вед. науч. сотр. сети"
+    ]
+    assert texts(rs, "Активисты вед. науч. сотр. и сети", "ru") == []
+
+
+def test_near_tokenizes_enough_text_before_a_term_inside_an_exception() -> None:
+    # "сотр" is read inside the one token "вед. науч. сотр."; tokenized from "сотр." alone,
+    # the stop would be a token of its own between the terms
+    rs = compile_rules(book(rule("a.n", "near", near=(("сотр*",), ("сети",), 0))))
+    assert texts(rs, "вед. науч. сотр. сети", "ru") == ["сотр. сети"]
+
+
+# --- token patterns tokenize only around their first word ---------------------------------------
+
+RU_PATTERNS = [
+    [{"LOWER": "сети"}, {"IS_PUNCT": True, "OP": "?"}, {"LOWER": "и"}],
+    [{"LOWER": {"IN": ["активисты", "сотр."]}}, {"IS_ALPHA": True}],
+]
+
+
+@settings(max_examples=120, deadline=None)
+@given(text=near_texts)
+def test_russian_token_patterns_match_like_a_plain_matcher(text: str) -> None:
+    from spacy.matcher import Matcher
+
+    from trustcode.nlp import tokenizer
+
+    rules = [rule(f"t{i}.t", "pattern", pattern=p) for i, p in enumerate(RU_PATTERNS)]
+    got = {(h.rule_id, h.start, h.end) for h in hits_in(compile_rules(book(*rules)), text, "ru")}
+    nlp = tokenizer("ru")
+    doc = nlp.make_doc(fold(text))
+    plain = Matcher(nlp.vocab)
+    for i, p in enumerate(RU_PATTERNS):
+        plain.add(f"plain-ru-{i}", [p])
+    expected = {
+        (f"t{nlp.vocab.strings[key].rsplit('-', 1)[1]}.t", doc[s:e].start_char, doc[s:e].end_char)
+        for key, s, e in plain(doc)
+    }
+    assert got == expected
+
+
+def test_pattern_window_reaches_over_an_exception_of_several_chunks() -> None:
+    pattern = [{"LOWER": "активисты"}, {"IS_ALPHA": False}, {"LOWER": "сети"}]
+    rs = compile_rules(book(rule("a.t", "pattern", pattern=pattern)))
+    assert texts(rs, "Активисты вед. науч. сотр. сети", "ru") == [
+        "Активисты вед. науч. сотр. сети"
+    ]
+
+
+def test_pattern_word_inside_a_longer_word_is_no_match() -> None:
+    # "inform" stands as a string in "information": that passage is tokenized, yet not matched
+    pattern = [{"LOWER": "inform"}, {"LOWER": "on"}]
+    rs = compile_rules(book(rule("a.t", "pattern", pattern=pattern)))
+    assert texts(rs, "Information on arrests. They inform on others.", "en") == ["inform on"]
+
+
+# --- regexes run only where a string of each required part stands ------------------------------
+
+REGEXES = [
+    r"\b(?:cells?|phones?)\b.{0,12}\b(?:rights|names)\b",
+    r"human\s+rights\s+(?:of|for)\s+\w+",
+    r"(?:ячейк|сет)\w*\s+и\s+\w+",
+]
+
+
+@settings(max_examples=120, deadline=None)
+@given(text=st.lists(st.sampled_from(
+    ["cell", "phones", "rights", "names", "human", "of", "for", "ячейки", "сети", "и", "x"]),
+    max_size=14).map(" ".join))
+def test_regex_with_several_required_parts_matches_like_plain_finditer(text: str) -> None:
+    rules = [rule(f"r{i}.r", "regex", pattern=p) for i, p in enumerate(REGEXES)]
+    got = {(h.rule_id, h.start, h.end) for h in hits_in(compile_rules(book(*rules)), text, "en")}
+    expected = {
+        (f"r{i}.r", m.start(), m.end())
+        for i, p in enumerate(REGEXES)
+        for m in re.finditer(p, text, re.IGNORECASE)
+        if m.end() > m.start()
+    }
+    assert got == expected
+
+
+def test_required_strings_of_each_part_are_read_off_the_regex() -> None:
+    from trustcode.rules import _required_strings
+
+    options = _required_strings(r"\b(?:cells?|phones?)\b.{0,12}\b(?:rights|names)\b", re.I)
+    assert options == [frozenset({"cell", "phone"}), frozenset({"rights", "names"})]
+    assert _required_strings(r"\w+", 0) is None
