@@ -668,15 +668,15 @@ def _spacy_check(
     from spacy.errors import MatchPatternError
     from spacy.matcher import Matcher
     from spacy.schemas import validate_token_pattern
-
-    from .nlp import tokenizer
+    from spacy.vocab import Vocab
 
     errors = validate_token_pattern(value)
     if errors or reported:
         _spacy_messages(rep, value, path, errors, reported)
         return None
     try:  # spaCy compiles REGEX values and checks the rest only when a pattern is added
-        Matcher(tokenizer("xx").vocab, validate=True).add("rule", [value])
+        # a bare vocabulary is all the Matcher needs: no pipeline is built to check a pattern
+        Matcher(Vocab(), validate=True).add("rule", [value])
     except re.error as exc:
         rep.error(path, f"invalid REGEX in the pattern: {exc.msg} at position {exc.pos}")
         return None
