@@ -120,6 +120,36 @@ def test_worker_processes_give_identical_tables(tmp_path: Path) -> None:
         pd.testing.assert_frame_equal(frame, two.tables[name])
 
 
+def test_workers_give_identical_tables_over_many_chunks_with_the_model(tmp_path: Path) -> None:
+    """More documents than one worker chunk, rules and classifier, in memory and written."""
+    sentences = [
+        "Volunteers write letters to political prisoners every week.",
+        "The court fined the activist twice and police detained three more.",
+        "Активистов задержали у суда, адвокаты добились освобождения.",
+        "Письма политзаключённым пишут каждую неделю.",
+        "A picnic and a reading club for activists in exile.",
+    ]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(23):
+        paragraphs = [sentences[(i + k) % len(sentences)] for k in range(1 + i % 4)]
+        (corpus / f"doc{i:02d}.txt").write_text("\n\n".join(paragraphs), encoding="utf-8")
+    one = trustcode.code_corpus(corpus, jobs=1)
+    two = trustcode.code_corpus(corpus, jobs=2)
+    assert len(one.tables["documents"]) == 23
+    assert (one.tables["codings"]["source"].str.contains("classifier")).any()
+    for name, frame in one.tables.items():
+        pd.testing.assert_frame_equal(frame, two.tables[name])
+    for jobs in (1, 2):
+        trustcode.code_corpus(corpus, jobs=jobs, batch_size=5, output=tmp_path / f"j{jobs}.parquet")
+    written = [read_tables(tmp_path / f"j{jobs}.parquet")[0] for jobs in (1, 2)]
+    for name, frame in written[0].items():
+        pd.testing.assert_frame_equal(frame, written[1][name])
+        pd.testing.assert_frame_equal(
+            frame.reset_index(drop=True), one.tables[name], check_dtype=False
+        )
+
+
 def test_streamed_output_reads_back_as_the_returned_tables(
     tmp_path: Path, article_run: trustcode.CodingRun
 ) -> None:

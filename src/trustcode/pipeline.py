@@ -280,22 +280,41 @@ def _init_worker(codebook: Codebook, model_path: str | None, unit: str) -> None:
     _WORKER = Coder(codebook, model=model, unit=unit)
 
 
-def _work(document: Document) -> CodedDocument:
+def _work(documents: list[Document]) -> dict[str, pd.DataFrame]:
     assert _WORKER is not None, "worker not initialized"
-    return _WORKER.code_document(document)
+    return tables_for([_WORKER.code_document(d) for d in documents], _WORKER.leaf_ids)
 
 
-def iter_coded(
+def _chunks(documents: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    chunk: list[Document] = []
+    for document in documents:
+        chunk.append(document)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def iter_tables(
     documents: Iterable[Document],
     coder: Coder,
     *,
     jobs: int = 1,
     model_path: str | None = None,
-) -> Iterator[CodedDocument]:
-    """Code documents in order, in this process or in ``jobs`` worker processes."""
+    batch_size: int = 64,
+) -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
+    """Code documents in order, in this process or in ``jobs`` worker processes; yield
+    ``(number of documents, their tables)`` a batch at a time.
+
+    In this process a batch is ``batch_size`` documents. Workers take a few documents each
+    (at most ``batch_size``) and send back their tables rather than the coded documents: the
+    tables are smaller than the texts and passages, and building them is work this process,
+    which also reads and writes, need not do.
+    """
     if jobs <= 1:
-        for document in documents:
-            yield coder.code_document(document)
+        for batch in _chunks(documents, batch_size):
+            yield len(batch), tables_for([coder.code_document(d) for d in batch], coder.leaf_ids)
         return
     import multiprocessing as mp
     import threading
@@ -316,26 +335,33 @@ def iter_coded(
     else:
         init, initargs = _init_worker, (coder.codebook, model_path, str(coder.unit))
     # Pool.imap reads its input as fast as it can, which would hold the whole corpus in the
-    # task queue; this lets at most 4 documents per worker be out at once
+    # task queue; this lets at most 4 chunks per worker be out at once
     slots = threading.BoundedSemaphore(4 * jobs)
     stop = threading.Event()
 
-    def throttled(docs: Iterable[Document]) -> Iterator[Document]:
-        for doc in docs:
+    def throttled(chunks: Iterable[list[Document]]) -> Iterator[list[Document]]:
+        for chunk in chunks:
             while not slots.acquire(timeout=0.1):
                 if stop.is_set():  # the consumer has gone: let the pool's feeder finish
                     return
-            yield doc
+            yield chunk
 
+    chunk_size = max(1, min(_WORKER_CHUNK, batch_size))
     try:
         with context.Pool(jobs, initializer=init, initargs=initargs) as pool:
-            for coded in pool.imap(_work, throttled(documents), chunksize=1):
+            chunks = throttled(_chunks(documents, chunk_size))
+            for tables in pool.imap(_work, chunks, chunksize=1):
                 slots.release()
-                yield coded
+                yield len(tables["documents"]), tables
     finally:
         stop.set()
         if fork:
             _WORKER = None
+
+
+#: documents a worker codes per task: enough that building their tables costs little per
+#: document, few enough that both workers stay busy on a small corpus
+_WORKER_CHUNK = 8
 
 
 # --- models -----------------------------------------------------------------------------------
@@ -489,12 +515,22 @@ def code_corpus(
                 progress(doc)
             yield doc
 
-    coded_stream = iter_coded(reported(documents), coder, jobs=jobs, model_path=model_path)
+    batches = iter_tables(
+        reported(documents), coder, jobs=jobs, model_path=model_path, batch_size=batch_size
+    )
     if output is None:
-        coded = list(coded_stream)
-        if not coded:
+        parts = list(batches)
+        if not parts:
             raise InputError(f"No documents to code in {', '.join(map(str, paths))}.")
-        return CodingRun(tables_for(coded, code_ids), prov)
+        tables = {
+            name: pd.concat([t[name] for _, t in parts], ignore_index=True)
+            for name in parts[0][1]
+        }
+        # a metadata column some batch lacks is empty text there, as in one table of them all
+        documents = tables["documents"]
+        extra = [c for c in documents.columns if c not in DOCUMENT_COLUMNS]
+        tables["documents"] = documents.fillna(dict.fromkeys(extra, ""))
+        return CodingRun(tables, prov)
 
     from .io.tables import TableWriter
 
@@ -502,16 +538,9 @@ def code_corpus(
     with TableWriter(
         output, provenance=prov, codebook=book, force=force, code_ids=code_ids
     ) as writer:
-        batch: list[CodedDocument] = []
-        for item in coded_stream:
-            batch.append(item)
-            if len(batch) >= batch_size:
-                writer.append(tables_for(batch, code_ids))
-                written += len(batch)
-                batch = []
-        if batch:
-            writer.append(tables_for(batch, code_ids))
-            written += len(batch)
+        for count, tables in batches:
+            writer.append(tables)
+            written += count
         if not written:
             raise InputError(f"No documents to code in {', '.join(map(str, paths))}.")
     empty = tables_for([], code_ids)
