@@ -18,6 +18,7 @@ Only numpy and scipy are needed, so coding with a saved model does not import sc
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import chain
 from typing import TYPE_CHECKING, Any
@@ -234,7 +235,7 @@ class NgramTfidf:
         grams = [cache[w] if w in cache else self._grams_of(w) for w in distinct]
         sizes = np.fromiter((g[2] for g in grams), dtype=np.int64, count=len(grams))
         empty = np.empty(0, np.int64)
-        # each word's features are distinct and sorted, so the matrix is canonical as built
+        # each word's features are distinct (its counts sum repeats), so there are no duplicates
         word_grams = csr_matrix(
             (np.concatenate([g[1] for g in grams]) if grams else empty.astype(np.float64),
              np.concatenate([g[0] for g in grams]) if grams else empty,
@@ -255,9 +256,14 @@ class NgramTfidf:
                  for i in range(size - n + 1)]
         if high >= size:  # a word shorter than n counts once, as the padded word itself
             grams.append(padded)
-        found = [f for f in map(self.vocabulary_.get, grams) if f is not None]
-        features, counts = np.unique(np.array(found, dtype=np.int64), return_counts=True)
-        result = (features, counts.astype(np.float64), len(features))
+        counted = Counter(map(self.vocabulary_.get, grams))
+        counted.pop(None, None)  # n-grams outside the vocabulary
+        found = len(counted)
+        result = (
+            np.fromiter(counted.keys(), dtype=np.int64, count=found),
+            np.fromiter(counted.values(), dtype=np.float64, count=found),
+            found,
+        )
         self._cache[word] = result
         return result
 
