@@ -20,6 +20,8 @@ from trustcode.classify import (
     C_GRID,
     CodeClassifier,
     _best_threshold,
+    code_descriptions,
+    description_weights,
     format_evidence,
     load_model,
     model_bytes,
@@ -27,6 +29,7 @@ from trustcode.classify import (
     model_metadata,
     save_model,
     train_model,
+    training_set,
 )
 from trustcode.errors import GoldError, ModelError, TrustcodeWarning, UsageError
 from trustcode.types import Code, Codebook
@@ -444,3 +447,138 @@ def test_cap_benchmark_codebook_is_an_exclusive_classifier_only_topic_list() -> 
     assert {"macroeconomics", "civil_rights", "law_and_crime", "other"} <= set(ids)
     assert all(c.combine == "classifier_only" and not c.rules for c in book.leaf_codes)
     assert len({c.colour for c in book.leaf_codes}) == 22
+
+
+# --- sample weights -------------------------------------------------------------------------------
+
+
+def test_a_heavier_passage_pulls_the_model_towards_its_code() -> None:
+    texts, labels, groups = list(TEXTS), list(LABELS), list(GROUPS)
+    texts.append("the museum café served letters of thanks")
+    labels.append(("support",))
+    groups.append("odd")
+    light = CodeClassifier(folds=3, C=10.0).fit(texts, labels, CODES[:2], groups=groups)
+    weights = [1.0] * (len(texts) - 1) + [20.0]
+    heavy = CodeClassifier(folds=3, C=10.0).fit(
+        texts, labels, CODES[:2], groups=groups, sample_weight=weights)
+    probe = ["the museum café served tea"]
+    assert heavy.predict_scores(probe).loc[0, "support"] > light.predict_scores(probe).loc[0,
+                                                                                          "support"]
+    same = CodeClassifier(folds=3, C=10.0).fit(
+        texts, labels, CODES[:2], groups=groups, sample_weight=[1.0] * len(texts))
+    np.testing.assert_allclose(same.coef_, light.coef_)
+
+
+@pytest.mark.parametrize(("weights", "message"), [
+    ([1.0, 2.0], "but 2 sample weights"),
+    ("zeros", r"must hold numbers in \(0, inf\)"),
+    ("nan", r"must hold numbers in \(0, inf\)"),
+])
+def test_bad_sample_weights_are_refused(weights: object, message: str) -> None:
+    if weights == "zeros":
+        weights = [0.0] * len(TEXTS)
+    elif weights == "nan":
+        weights = [float("nan")] + [1.0] * (len(TEXTS) - 1)
+    with pytest.raises(UsageError, match=message):
+        CodeClassifier(folds=3).fit(TEXTS, LABELS, CODES[:2], sample_weight=weights)
+
+
+# --- the codebook's descriptions of its codes as training passages --------------------------------
+
+
+def _described_book() -> Codebook:
+    codes = (
+        Code("support", "Support",
+             definition="Help for detained people: letters, lawyers, parcels."),
+        Code("arrests", "Arrests",
+             definition="Police detentions, court sentences, fines, searches."),
+        Code("exile", "Exile and emigration",
+             definition="Leaving the country to escape mobilization or persecution.",
+             include="people who moved abroad, relocation to Tbilisi or Yerevan"),
+    )
+    return Codebook("described", codes, version="1", sha256="b" * 64, path="described.yaml")
+
+
+def test_code_descriptions_are_label_definition_include_and_their_clauses() -> None:
+    book = _described_book()
+    assert code_descriptions(book.codes[2]) == [
+        "Exile and emigration", "Leaving the country to escape mobilization or persecution.",
+        "people who moved abroad, relocation to Tbilisi or Yerevan", "people who moved abroad",
+        "relocation to Tbilisi or Yerevan"]
+    assert code_descriptions(book.codes[1]) == [
+        "Arrests", "Police detentions, court sentences, fines, searches.", "Police detentions",
+        "court sentences", "fines", "searches."]
+    # blanks and repeats are left out; a comma inside a number is no clause break
+    assert code_descriptions(Code("x", "Same", definition="Same", include="  ")) == ["Same"]
+    assert code_descriptions(Code("y", "Y", definition="Over 1,000 fines")) == [
+        "Y", "Over 1,000 fines"]
+    assert code_descriptions(Code("z", "Штрафы", definition="Штрафы: суды; аресты")) == [
+        "Штрафы", "Штрафы: суды; аресты", "суды", "аресты"]
+
+
+def test_training_set_adds_descriptions_only_when_asked() -> None:
+    gold = pd.DataFrame({"doc_id": GROUPS, "text": TEXTS, "codes": LABELS})
+    book = _described_book()
+    plain = training_set(gold, book)
+    texts, labels, groups = training_set(gold, book, definitions=True)
+    assert len(plain[0]) == len(TEXTS)
+    added = list(zip(texts, labels, groups, strict=True))[len(TEXTS):]
+    assert len(added) == 6 + 6 + 5
+    assert added[0] == ("Support", ("support",), "codebook:support:description:0")
+    assert added[-1] == ("relocation to Tbilisi or Yerevan", ("exile",),
+                         "codebook:exile:description:4")
+
+
+def test_description_weights_match_the_mean_positives_per_code() -> None:
+    gold = pd.DataFrame({"doc_id": GROUPS, "text": TEXTS, "codes": LABELS})
+    book = _described_book()
+    texts, labels, groups = training_set(gold, book, definitions=True)
+    weights = description_weights(labels, groups, [c.id for c in book.leaf_codes])
+    n_gold = len(TEXTS)
+    np.testing.assert_array_equal(weights[:n_gold], 1.0)
+    mean_positives = sum(len(found) for found in LABELS) / 3
+    # support and arrests have 6 description passages, exile 5
+    expected = [mean_positives / 6] * 12 + [mean_positives / 5] * 5
+    np.testing.assert_allclose(weights[n_gold:], expected)
+    # never lighter than a passage, however little gold there is
+    tiny = description_weights([("a",), ("a",)], ["d", "codebook:a:description:0"], ["a", "b"])
+    assert tiny.tolist() == [1.0, 1.0]
+
+
+def test_train_model_with_definitions_learns_a_code_without_gold(tmp_path: Path) -> None:
+    gold = pd.DataFrame({"doc_id": GROUPS, "text": TEXTS, "codes": LABELS})
+    book = _described_book()
+    with pytest.warns(TrustcodeWarning, match="'exile' has no positive training passage"):
+        without = train_model(gold, book, folds=3, min_positives=1)
+    assert "exile" not in without.classifier_codes_
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrustcodeWarning)  # exile is described: no warning
+        fitted = train_model(gold, book, folds=3, min_positives=1, definitions=True)
+    assert fitted.classifier_codes_ == ("support", "arrests", "exile")
+    assert fitted.predict(["Many people moved abroad to escape mobilization."])[0] == ("exile",)
+    assert fitted.predict(NEW_TEXTS) == NEW_EXPECTED
+    path = save_model(fitted, tmp_path / "described.skops", book)
+    assert model_metadata(path)["definitions"] is True
+    assert load_model(path, book).definitions_ is True
+    # a model trained without descriptions keeps the metadata (and bytes) it always had
+    other = save_model(without, tmp_path / "plain.skops", book)
+    assert "definitions" not in model_metadata(other)
+    assert load_model(other, book).definitions_ is False
+
+
+# --- the embedding cache on disk -----------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("fake_encoder")
+def test_embedding_cache_round_trips_through_a_file(tmp_path: Path) -> None:
+    first = embeddings.embed(["taxes fall", "ships sail"], "fake")
+    assert embeddings.save_cache(tmp_path / "cache.npz") == 2
+    embeddings._CACHE.clear()
+    _FakeEncoder.calls = 0
+    assert embeddings.load_cache(tmp_path / "cache.npz") == 2
+    again = embeddings.embed(["ships sail", "taxes fall"], "fake")
+    assert _FakeEncoder.calls == 0  # read from the file, not encoded
+    np.testing.assert_array_equal(again, first[[1, 0]])
+    (tmp_path / "bad.npz").write_text("not a cache", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"Cannot read the embedding cache .*bad\.npz"):
+        embeddings.load_cache(tmp_path / "bad.npz")

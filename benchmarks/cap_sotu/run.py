@@ -1,7 +1,7 @@
 """Measure trustcode's classifier on CAP-coded State of the Union sentences (see README.md).
 
 Run from the repository:  python benchmarks/cap_sotu/run.py [--seeds 0 1 2] [--sizes 100 500 ...]
-[--embeddings minilm]
+[--embeddings minilm [--embedding-cache FILE.npz]] [--definitions]
 
 For each seed, 3 of the 12 speeches are held out as test speeches (split by speech, never by
 sentence); training sentences are drawn at random from the other speeches, a model is trained with
@@ -106,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-speeches", type=int, default=3)
     parser.add_argument("--embeddings", choices=["minilm"], default=None,
                         help="add sentence embeddings (needs trustcode[embeddings])")
+    parser.add_argument("--embedding-cache", type=Path, default=None,
+                        help="an .npz file of encoded sentences: read if it exists, written after")
+    parser.add_argument("--definitions", action="store_true",
+                        help="also learn from the codebook's labels and definitions "
+                        "(train_model(definitions=True))")
     args = parser.parse_args(argv)
     if len(args.seeds) < 2:
         parser.error("give at least 2 seeds: the table reports mean +- sd")
@@ -122,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     params: dict = {"min_positives": 1}
     if args.embeddings:
         params["embeddings"] = args.embeddings
+        if args.embedding_cache is not None and args.embedding_cache.is_file():
+            from trustcode.embeddings import load_cache
+
+            load_cache(args.embedding_cache)
+    if args.definitions:
+        params["definitions"] = True
     started = time.perf_counter()
     rows = []
     for seed in args.seeds:
@@ -135,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"accuracy {row['accuracy']:.3f}, {row['untrained_topics']} topics without "
                   f"training sentences, {row['seconds']:.1f} s", file=sys.stderr, flush=True)
     results = pd.DataFrame(rows)
+    if args.embeddings and args.embedding_cache is not None:
+        from trustcode.embeddings import save_cache
+
+        save_cache(args.embedding_cache)
 
     print(f"CAP State of the Union, {data['doc_id'].nunique()} speeches, {len(data)} sentences; "
           f"{args.test_speeches} test speeches per seed, seeds {args.seeds}")

@@ -10,6 +10,10 @@ Platt scaling fitted on out-of-fold predictions, and its threshold is the one th
 those out-of-fold scores, but never below ``min_threshold`` (default 0.5: a calibrated score
 saying "more likely than not"). One model serves every language of the codebook.
 
+``train_model(..., definitions=True)`` also learns from the codebook's description of each
+code (label, definition, ``include`` and their clauses), weighted so that a code's description
+counts as much as an average code's gold passages (:func:`description_weights`).
+
 A code needs ``min_positives`` positive training passages (default 20) to get a classifier;
 with fewer it is coded by its rules only (a :class:`TrustcodeWarning` says so). Measured on the
 shipped gold with grouped cross-validation: a handful of positives, all from one document, teach
@@ -27,6 +31,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tempfile
 import warnings
 import zipfile
@@ -40,7 +45,7 @@ import pandas as pd
 from .errors import GoldError, ModelError, TrustcodeWarning, UsageError
 from .ngrams import NgramTfidf
 from .skopsfile import read_plain
-from .types import Codebook, sha256_text
+from .types import Code, Codebook, sha256_text
 
 if TYPE_CHECKING:
     from scipy.sparse import spmatrix
@@ -102,6 +107,7 @@ class CodeClassifier:
     n_training_: int
     # set by train_model / load_model: the codebook the model belongs to
     codebook_sha256_: str
+    definitions_: bool  # whether the codebook's descriptions of the codes joined training
     metadata_: dict[str, Any]
 
     def __init__(
@@ -205,8 +211,14 @@ class CodeClassifier:
         labels: Sequence[Iterable[str]],
         codes: Sequence[str],
         groups: Sequence[Any] | None = None,
+        sample_weight: Sequence[float] | np.ndarray | None = None,
     ) -> CodeClassifier:
-        """Learn features, one model per code, calibration and thresholds; returns ``self``."""
+        """Learn features, one model per code, calibration and thresholds; returns ``self``.
+
+        ``sample_weight`` (one positive number per text, default 1) says how much each passage
+        counts when the linear models are fitted; choosing C, calibration and thresholds count
+        every passage once.
+        """
         self._check_params()
         texts = [str(t) for t in texts]
         label_sets = [frozenset(lab) for lab in labels]
@@ -218,6 +230,7 @@ class CodeClassifier:
             )
         if groups is not None and len(groups) != len(texts):
             raise UsageError(f"fit got {len(texts)} texts but {len(groups)} groups.")
+        weights = _check_weights(sample_weight, len(texts))
         unknown = sorted(set().union(*label_sets) - set(codes)) if label_sets else []
         if unknown:
             raise GoldError(
@@ -268,8 +281,8 @@ class CodeClassifier:
                     stacklevel=2,
                 )
                 continue
-            strength, oof = self._choose_C(x, y, groups)
-            coef, intercept = self._fit_linear(x, y, strength)
+            strength, oof = self._choose_C(x, y, groups, weights)
+            coef, intercept = self._fit_linear(x, y, strength, weights)
             if oof is None:  # too few examples to calibrate: the model's own sigmoid, cut at 0.5
                 platt, threshold = (1.0, 0.0), 0.5
             else:
@@ -303,7 +316,11 @@ class CodeClassifier:
         return self
 
     def _choose_C(
-        self, x: spmatrix, y: np.ndarray, groups: Sequence[Any] | None
+        self,
+        x: spmatrix,
+        y: np.ndarray,
+        groups: Sequence[Any] | None,
+        weights: np.ndarray | None = None,
     ) -> tuple[float, np.ndarray | None]:
         """This code's regularization strength and its raw out-of-fold scores.
 
@@ -315,10 +332,10 @@ class CodeClassifier:
         from sklearn.metrics import average_precision_score
 
         if self.C != "auto":
-            return float(self.C), self._out_of_fold(x, y, groups, float(self.C))
+            return float(self.C), self._out_of_fold(x, y, groups, float(self.C), weights)
         best: tuple[float, float, np.ndarray | None] | None = None
         for strength in C_GRID:
-            oof = self._out_of_fold(x, y, groups, strength)
+            oof = self._out_of_fold(x, y, groups, strength, weights)
             if oof is None:  # too few examples to compare: the middle of the grid
                 return _FALLBACK_C, None
             quality = float(average_precision_score(y, oof))
@@ -327,7 +344,9 @@ class CodeClassifier:
         assert best is not None
         return best[1], best[2]
 
-    def _fit_linear(self, x: spmatrix, y: np.ndarray, C: float) -> tuple[np.ndarray, float]:
+    def _fit_linear(
+        self, x: spmatrix, y: np.ndarray, C: float, weights: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float]:
         from sklearn.linear_model import LogisticRegression
 
         # the dual problem is the fast one when features outnumber passages, as n-grams do
@@ -339,11 +358,16 @@ class CodeClassifier:
             class_weight=self.class_weight,
             random_state=self.random_state,
         )
-        model.fit(x, y)
+        model.fit(x, y, sample_weight=weights)
         return model.coef_[0].copy(), float(model.intercept_[0])
 
     def _out_of_fold(
-        self, x: spmatrix, y: np.ndarray, groups: Sequence[Any] | None, C: float
+        self,
+        x: spmatrix,
+        y: np.ndarray,
+        groups: Sequence[Any] | None,
+        C: float,
+        weights: np.ndarray | None = None,
     ) -> np.ndarray | None:
         """Raw out-of-fold decision values of this code's model, or None when too few examples."""
         from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
@@ -366,7 +390,8 @@ class CodeClassifier:
             splits = list(plain.split(x, y))
         oof = np.zeros(len(y), dtype=np.float64)
         for train, test in splits:
-            coef, intercept = self._fit_linear(x[train], y[train], C)
+            part = None if weights is None else weights[train]
+            coef, intercept = self._fit_linear(x[train], y[train], C, part)
             oof[test] = x[test] @ coef + intercept
         return oof
 
@@ -502,6 +527,22 @@ def format_evidence(score: float, features: Sequence[tuple[str, float]]) -> str:
     return f"classifier {score:.2f}: {terms}" if terms else f"classifier {score:.2f}"
 
 
+def _check_weights(
+    sample_weight: Sequence[float] | np.ndarray | None, n: int
+) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+    if len(weights) != n:
+        raise UsageError(f"fit got {n} texts but {len(weights)} sample weights: give one per text.")
+    if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
+        raise UsageError(
+            "The 'sample_weight' parameter of fit must hold numbers in (0, inf). "
+            f"Got {weights[~(np.isfinite(weights) & (weights > 0))][:3].tolist()} among them."
+        )
+    return weights
+
+
 def _sigmoid(values: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(values, -500, 500)))
 
@@ -536,11 +577,14 @@ def _best_threshold(scores: np.ndarray, y: np.ndarray) -> float:
 
 
 def training_set(
-    gold: pd.DataFrame, codebook: Codebook
+    gold: pd.DataFrame, codebook: Codebook, *, definitions: bool = False
 ) -> tuple[list[str], list[tuple[str, ...]], list[str]]:
     """Texts, label sets and groups (documents) for training: the gold passages plus the
     codebook's examples (positives as passages of their code, negatives as passages without
-    codes), each example in a group of its own.
+    codes), each example in a group of its own. With ``definitions=True`` each leaf code's
+    description also joins, as passages of that code: the texts of :func:`code_descriptions`
+    (label, definition, ``include`` and their clauses), each in a group
+    ``codebook:ID:description:N``.
 
     >>> from trustcode.types import Code
     >>> cb = Codebook("cb", (Code("a", "A", positive_examples=("yes",)),))
@@ -565,22 +609,99 @@ def training_set(
             texts.append(example)
             labels.append(())
             groups.append(f"codebook:{code.id}:negative:{i}")
+    if definitions:
+        for code in codebook.leaf_codes:
+            for i, text in enumerate(code_descriptions(code)):
+                texts.append(text)
+                labels.append((code.id,))
+                groups.append(f"{_DESCRIPTION_GROUP.format(code=code.id)}{i}")
     return texts, labels, groups
 
 
-def train_model(gold: pd.DataFrame, codebook: Codebook, **params: Any) -> CodeClassifier:
+# the group of a description passage in training_set; the weights of train_model find them by it
+_DESCRIPTION_GROUP = "codebook:{code}:description:"
+
+
+def code_descriptions(code: Code) -> list[str]:
+    """The texts in which the codebook describes ``code``: its label, its definition and then
+    each clause of the definition (split at ``:``, ``;`` and ``,`` before a space), then its
+    ``include`` text and its clauses; non-empty, each once, in that order.
+
+    Definitions often list what a code covers ("Energy: oil, gas, nuclear power"); one passage
+    per item lets a short gold passage about one item match it, where the whole list would be
+    diluted by the others.
+
+    >>> code_descriptions(Code("tax", "Taxes", definition="Taxation: rates, cuts and credits."))
+    ['Taxes', 'Taxation: rates, cuts and credits.', 'Taxation', 'rates', 'cuts and credits.']
+    """
+    texts = [code.label]
+    for text in (code.definition, code.include):
+        texts.append(text)
+        texts.extend(_CLAUSE_BREAK.split(text or ""))
+    return list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
+
+
+# where a description's clauses end: a colon, semicolon or comma followed by a space
+_CLAUSE_BREAK = re.compile(r"[:;,]\s+")
+
+
+def description_weights(
+    labels: Sequence[Sequence[str]], groups: Sequence[str], codes: Sequence[str]
+) -> np.ndarray:
+    """Training weights that make each code's description passages (see :func:`training_set`)
+    together count as much as the average code's other positive passages, and each at least
+    as much as one passage; every other passage counts once.
+
+    A description is the researcher's own statement of what a code is, so it should pull as
+    hard as a typical code's evidence, whatever the size of the training set: with 1,000 gold
+    passages over 20 codes, a code described by 5 passages gets 10 for each.
+
+    >>> description_weights([("a",), ("a",), ("b",), ("a",), ("b",)],
+    ...                     ["d", "d", "d", "codebook:a:description:0", "codebook:b:description:0"],
+    ...                     ["a", "b"]).tolist()
+    [1.0, 1.0, 1.0, 1.5, 1.5]
+    """
+    prefixes = {_DESCRIPTION_GROUP.format(code=c): c for c in codes}
+    owner = [next((c for p, c in prefixes.items() if str(g).startswith(p)), None) for g in groups]
+    positives = sum(len(lab) for lab, who in zip(labels, owner, strict=True) if who is None)
+    mean_positives = positives / max(len(codes), 1)
+    counts: dict[str, int] = {}
+    for who in owner:
+        if who is not None:
+            counts[who] = counts.get(who, 0) + 1
+    return np.array(
+        [1.0 if who is None else max(1.0, mean_positives / counts[who]) for who in owner],
+        dtype=np.float64,
+    )
+
+
+def train_model(
+    gold: pd.DataFrame, codebook: Codebook, *, definitions: bool = False, **params: Any
+) -> CodeClassifier:
     """Train a classifier for ``codebook``'s leaf codes from gold passages and its examples.
 
     ``params`` go to :class:`CodeClassifier`; ``exclusive`` follows the codebook.
+    ``definitions=True`` also learns from the codebook's own description of each code (its
+    label, definition and ``include`` text and their clauses, see :func:`code_descriptions`),
+    weighted by :func:`description_weights` so that a code's description counts as much as an
+    average code's gold passages; the description passages count towards ``min_positives``.
+    It helps most when gold is scarce and definitions are concrete (see the CAP benchmark in
+    benchmarks/cap_sotu; on the default codebook's gold it does not help the combined
+    coding); the model then depends on the definitions' wording, so it stays an option,
+    recorded in the model's metadata.
 
     >>> from trustcode.gold import read_gold  # doctest: +SKIP
     >>> model = train_model(read_gold(["corpus/gold/coding"]), load_codebook())  # doctest: +SKIP
     """
     params.setdefault("exclusive", codebook.exclusive)
-    texts, labels, groups = training_set(gold, codebook)
+    texts, labels, groups = training_set(gold, codebook, definitions=definitions)
     leaf_ids = [c.id for c in codebook.leaf_codes]
-    model = CodeClassifier(**params).fit(texts, labels, leaf_ids, groups=groups)
+    weights = description_weights(labels, groups, leaf_ids) if definitions else None
+    model = CodeClassifier(**params).fit(
+        texts, labels, leaf_ids, groups=groups, sample_weight=weights
+    )
     model.codebook_sha256_ = codebook_fingerprint(codebook)
+    model.definitions_ = definitions
     return model
 
 
@@ -617,6 +738,8 @@ def _model_state(model: CodeClassifier, codebook: Codebook) -> dict[str, Any]:
         "versions": _versions(),
         "training_size": int(model.n_training_),
     }
+    if getattr(model, "definitions_", False):  # only then, so older model files keep their bytes
+        metadata["definitions"] = True
     return {
         "format": MODEL_FORMAT,
         "format_version": MODEL_FORMAT_VERSION,
@@ -821,5 +944,6 @@ def load_model(path: str | os.PathLike[str], codebook: Codebook) -> CodeClassifi
     }
     model.n_training_ = int(meta["training_size"])
     model.codebook_sha256_ = meta["codebook_sha256"]
+    model.definitions_ = bool(meta.get("definitions", False))
     model.metadata_ = meta
     return model

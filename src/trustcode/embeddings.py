@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,6 +61,58 @@ def _encoder(name: str) -> Any:
     return SentenceTransformer(
         str(package.get_model_path()), device="cpu", local_files_only=True
     )
+
+
+def save_cache(path: str | os.PathLike[str]) -> int:
+    """Write the texts encoded so far in this process to ``path`` (a NumPy .npz file, no
+    pickle), so that another process can skip encoding them; returns how many it wrote.
+
+    >>> save_cache("/tmp/encoded.npz")  # doctest: +SKIP
+    3250
+    """
+    keys = sorted(_CACHE)
+    vectors = {name: [k for k in keys if k[0] == name] for name in {k[0] for k in keys}}
+    arrays: dict[str, np.ndarray] = {}
+    for name, named in vectors.items():
+        arrays[f"{name}__keys"] = np.array([k[1] for k in named], dtype=str)
+        arrays[f"{name}__vectors"] = np.vstack([_CACHE[k] for k in named])
+    path = Path(path)
+    # a temporary file renamed over the target: a reader never sees half a cache; writing to a
+    # handle keeps numpy from adding ".npz" to the name
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub: odd **kwds type
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return len(keys)
+
+
+def load_cache(path: str | os.PathLike[str]) -> int:
+    """Read encodings written by :func:`save_cache` into this process; returns how many.
+
+    >>> load_cache("/tmp/encoded.npz")  # doctest: +SKIP
+    3250
+    """
+    try:
+        with np.load(Path(path), allow_pickle=False) as data:
+            names = [key[: -len("__keys")] for key in data.files if key.endswith("__keys")]
+            found = {
+                (name, str(key)): np.asarray(vector, dtype=np.float64)
+                for name in names
+                for key, vector in zip(
+                    data[f"{name}__keys"], data[f"{name}__vectors"], strict=True
+                )
+            }
+    except (OSError, ValueError, KeyError) as exc:
+        raise UsageError(
+            f"Cannot read the embedding cache {path} ({type(exc).__name__}: {exc}): pass a file "
+            "written by trustcode.embeddings.save_cache, or delete it to encode again."
+        ) from exc
+    _CACHE.update(found)
+    return len(found)
 
 
 def embed(texts: Sequence[str], name: str = "minilm", batch_size: int = 32) -> np.ndarray:
