@@ -334,3 +334,29 @@ def test_code_straight_to_a_qdpx_project(runner: CliRunner, tmp_path: Path) -> N
     assert len(set(imported["codings"]["code"])) == 10
     again = runner.invoke(main, ["code", str(REPO / "corpus"), "-m", "none", "-o", str(project)])
     assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_train_and_evaluate_with_the_codebook_definitions(
+    runner: CliRunner, gold_csv: Path, tmp_path: Path
+) -> None:
+    from trustcode.classify import code_descriptions, model_metadata
+    from trustcode.codebook import load_codebook
+
+    plain, described = tmp_path / "plain.skops", tmp_path / "described.skops"
+    assert runner.invoke(main, ["train", str(gold_csv), "-o", str(plain)]).exit_code == 0
+    result = runner.invoke(main, ["train", str(gold_csv), "--definitions", "-o", str(described)])
+    assert result.exit_code == 0, result.output
+    extra = sum(len(code_descriptions(c)) for c in load_codebook().leaf_codes)
+    assert model_metadata(described)["definitions"] is True
+    assert "definitions" not in model_metadata(plain)
+    assert (model_metadata(described)["training_size"]
+            == model_metadata(plain)["training_size"] + extra)
+
+    result = runner.invoke(main, ["evaluate", str(gold_csv), "--folds", "2", "--definitions"])
+    assert result.exit_code == 0, result.output
+    assert "combined f1" in result.output
+    result = runner.invoke(
+        main, ["evaluate", str(gold_csv), "--definitions", "--model", str(described)]
+    )
+    assert result.exit_code == 2 and "Drop --definitions" in result.output
+    assert "Traceback" not in result.output

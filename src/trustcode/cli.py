@@ -501,15 +501,27 @@ def codebook_diff(
 # --- train and evaluate -----------------------------------------------------------------------
 
 
+def definitions_option(func: F) -> F:
+    return click.option(
+        "--definitions",
+        is_flag=True,
+        help="Also learn from the codebook's descriptions of the codes (label, definition, "
+        "include), weighted like an average code's gold. Helps codebooks with little gold; "
+        "measure it with 'evaluate --definitions' first.",
+    )(func)
+
+
 @main.command()
 @click.argument("gold", nargs=-1, required=True, type=click.Path())
 @codebook_option
 @click.option("-o", "--output", required=True, type=click.Path(), help="The model file to write.")
+@definitions_option
 @unreviewed_option
 @force_option
 @handle_errors
 def train(
-    gold: tuple[str, ...], codebook: str | None, output: str, unreviewed: str, force: bool
+    gold: tuple[str, ...], codebook: str | None, output: str, definitions: bool, unreviewed: str,
+    force: bool,
 ) -> None:
     """Train the classifier on gold codings and the codebook's examples; save it with skops.
 
@@ -524,7 +536,7 @@ def train(
     from .workflows import train as train_model
 
     model, path = train_model(list(gold), output, codebook=codebook, force=force,
-                              unreviewed=unreviewed)
+                              unreviewed=unreviewed, definitions=definitions)
     thresholds = ", ".join(f"{c} {t:.2f}" for c, t in model.thresholds_.items())
     click.echo(f"Trained on {model.n_training_} passages; classifier codes: "
                f"{thresholds or 'none (rules only)'}.")
@@ -540,12 +552,13 @@ def train(
               help="Test this model on the gold instead of cross-validating.")
 @click.option("-o", "--output", default=None, type=click.Path(),
               help="Write the metrics and the disagreements (.xlsx or a CSV folder).")
+@definitions_option
 @unreviewed_option
 @force_option
 @handle_errors
 def evaluate(
     gold: tuple[str, ...], codebook: str | None, folds: int, model: str | None,
-    output: str | None, unreviewed: str, force: bool,
+    output: str | None, definitions: bool, unreviewed: str, force: bool,
 ) -> None:
     """Measure rules alone, classifier alone and combined against gold codings.
 
@@ -560,7 +573,7 @@ def evaluate(
 
     _refuse_existing(output, force)
     result = evaluate_gold(list(gold), codebook=codebook, folds=folds, model=model,
-                           unreviewed=unreviewed)
+                           unreviewed=unreviewed, definitions=definitions)
     for language in dict.fromkeys(result.metrics["language"]):
         wide = result.side_by_side(language)
         f1 = wide.loc[:, [c for c in wide.columns if c[1] in ("f1", "alpha")]]

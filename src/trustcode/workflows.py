@@ -36,8 +36,11 @@ def train(
     codebook: Codebook | PathLike | None = None,
     force: bool = False,
     unreviewed: str = "reject",
+    definitions: bool = False,
 ) -> tuple[Any, Path]:
     """Train a classifier on gold codings and the codebook's examples; save it with skops.
+    With ``definitions``, the codebook's descriptions of the codes join the training passages
+    (see :func:`trustcode.classify.training_set`).
 
     >>> model, path = train(["corpus/gold/coding"], "model.skops")  # doctest: +SKIP
     """
@@ -51,7 +54,7 @@ def train(
 
         raise OutputError(f"{out} exists; pass --force to overwrite it.")
     table = read_gold(list(gold), codebook=book, unreviewed=unreviewed)
-    model = train_model(table, book)
+    model = train_model(table, book, definitions=definitions)
     return model, save_model(model, out, book)
 
 
@@ -62,8 +65,10 @@ def evaluate_gold(
     folds: int = 5,
     model: PathLike | None = None,
     unreviewed: str = "reject",
+    definitions: bool = False,
 ) -> Any:
     """Grouped cross-validation (or a held-out test of ``model``) against gold codings.
+    ``definitions`` trains each fold's classifier with the codebook's descriptions of the codes.
 
     >>> result = evaluate_gold(["corpus/gold/coding"], folds=5)  # doctest: +SKIP
     >>> result.side_by_side().loc["micro"]  # doctest: +SKIP
@@ -76,9 +81,15 @@ def evaluate_gold(
     if folds < 2:
         raise UsageError(f"The 'folds' parameter of evaluate must be an int in [2, inf). "
                          f"Got {folds} instead.")
+    if definitions and model is not None:
+        raise UsageError(
+            "definitions applies to the models cross-validation trains; a saved model was "
+            "trained as it was. Drop --definitions, or --model to cross-validate."
+        )
     table = read_gold(list(gold), codebook=book, unreviewed=unreviewed)
     loaded = load_model(model, book) if model is not None else None
-    return evaluate(table, book, folds=folds, model=loaded)
+    params = {"definitions": True} if definitions else None
+    return evaluate(table, book, folds=folds, model=loaded, train_params=params)
 
 
 def evaluation_frames(result: Any) -> dict[str, pd.DataFrame]:
