@@ -496,25 +496,41 @@ class CodeClassifier:
         n_words = len(self.vectorizers_[0].vocabulary_)
         # embedding dimensions mean nothing to a reader: only n-grams are evidence
         n_grams = n_words + len(self.vectorizers_[1].vocabulary_)
+        names, readable = self._readable_names(n_grams)
+        x = x.tocsr()
         out: list[list[tuple[str, float]]] = []
         for i in range(x.shape[0]):
             start, end = x.indptr[i], x.indptr[i + 1]
-            cols, vals = x.indices[start:end], x.data[start:end] * coef[x.indices[start:end]]
-            keep = np.flatnonzero((vals > 0) & (cols < n_grams))
+            cols = x.indices[start:end]
+            vals = x.data[start:end] * coef[cols]
+            keep = np.flatnonzero((vals > 0) & readable[cols])
             # words before character n-grams, then by weight, then by column (stable ties)
             order = keep[np.lexsort((cols[keep], -vals[keep], cols[keep] >= n_words))]
             terms: list[tuple[str, float]] = []
             seen: set[str] = set()
-            for j in order:
-                term = str(self.feature_names_[cols[j]]).strip()
-                readable = len(term) >= 3 and any(ch.isalpha() for ch in term)
-                if readable and term not in seen:
+            for j in order.tolist():
+                term = names[cols[j]]
+                if term not in seen:
                     seen.add(term)
                     terms.append((term, round(float(vals[j]), 4)))
-                if len(terms) == k:
-                    break
+                    if len(terms) == k:
+                        break
             out.append(terms)
         return out
+
+    def _readable_names(self, n_grams: int) -> tuple[list[str], np.ndarray]:
+        """The features' names (stripped), and which of them a reader can take as evidence:
+        n-grams (not embedding dimensions) of at least 3 characters holding a letter."""
+        cached = getattr(self, "_readable_cache", None)
+        if cached is None or len(cached[0]) != len(self.feature_names_):
+            names = [str(name).strip() for name in self.feature_names_.tolist()]
+            readable = np.array(
+                [i < n_grams and len(t) >= 3 and any(ch.isalpha() for ch in t)
+                 for i, t in enumerate(names)],
+                dtype=bool,
+            )
+            cached = self._readable_cache = (names, readable)
+        return cached
 
 
 def format_evidence(score: float, features: Sequence[tuple[str, float]]) -> str:
