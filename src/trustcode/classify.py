@@ -498,21 +498,25 @@ class CodeClassifier:
         n_grams = n_words + len(self.vectorizers_[1].vocabulary_)
         names, readable = self._readable_names(n_grams)
         x = x.tocsr()
+        n_rows = x.shape[0]
+        # every row's positive, readable contributions, sorted in one go: by row, words before
+        # character n-grams, then by weight, then by column (stable ties)
+        rows = np.repeat(np.arange(n_rows), np.diff(x.indptr))
+        vals = x.data * coef[x.indices]
+        keep = (vals > 0) & readable[x.indices]
+        rows, cols, vals = rows[keep], x.indices[keep], vals[keep]
+        order = np.lexsort((cols, -vals, cols >= n_words, rows))
+        rows, cols, vals = rows[order], cols[order].tolist(), vals[order].tolist()
+        bounds = np.searchsorted(rows, np.arange(n_rows + 1)).tolist()
         out: list[list[tuple[str, float]]] = []
-        for i in range(x.shape[0]):
-            start, end = x.indptr[i], x.indptr[i + 1]
-            cols = x.indices[start:end]
-            vals = x.data[start:end] * coef[cols]
-            keep = np.flatnonzero((vals > 0) & readable[cols])
-            # words before character n-grams, then by weight, then by column (stable ties)
-            order = keep[np.lexsort((cols[keep], -vals[keep], cols[keep] >= n_words))]
+        for i in range(n_rows):
             terms: list[tuple[str, float]] = []
             seen: set[str] = set()
-            for j in order.tolist():
+            for j in range(bounds[i], bounds[i + 1]):
                 term = names[cols[j]]
                 if term not in seen:
                     seen.add(term)
-                    terms.append((term, round(float(vals[j]), 4)))
+                    terms.append((term, round(vals[j], 4)))
                     if len(terms) == k:
                         break
             out.append(terms)
