@@ -185,6 +185,32 @@ def test_explain_names_the_words_that_raised_the_score(model: CodeClassifier) ->
         model.explain(["x"], "exile")
 
 
+def test_explain_matches_a_plain_walk_over_each_passage(model: CodeClassifier) -> None:
+    """The batch-sorted explanation equals the plain rule: positive contributions of readable
+    n-grams, words before character n-grams, by weight, then column; each term once."""
+    texts = [*NEW_TEXTS, "Volunteers wrote letters to the artist.", "", "x y"]
+    x = model.features(texts).tocsr()
+    coef = model.coef_[model.classifier_codes_.index("support")]
+    n_words = len(model.vectorizers_[0].vocabulary_)
+    n_grams = n_words + len(model.vectorizers_[1].vocabulary_)
+    for k in (1, 3, 12, 60):
+        expected = []
+        for i in range(len(texts)):
+            row = x[i]
+            items = []
+            for col, value in zip(row.indices, row.data * coef[row.indices], strict=True):
+                term = str(model.feature_names_[col]).strip()
+                if value > 0 and col < n_grams and len(term) >= 3 and any(map(str.isalpha, term)):
+                    items.append((col >= n_words, -value, col, term, value))
+            terms: list = []
+            for _, _, _, term, value in sorted(items):
+                if term not in [t for t, _ in terms] and len(terms) < k:
+                    terms.append((term, round(float(value), 4)))
+            expected.append(terms)
+        assert model.explain(texts, "support", k=k) == expected
+        assert model.explain(texts, "support", k=k, features=x) == expected
+
+
 def test_labels_outside_the_code_list_are_refused() -> None:
     with pytest.raises(GoldError, match="not in the label set: hope"):
         CodeClassifier().fit(["a text", "another"], [["hope"], []], ["support"])

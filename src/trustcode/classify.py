@@ -499,27 +499,35 @@ class CodeClassifier:
         names, readable = self._readable_names(n_grams)
         x = x.tocsr()
         n_rows = x.shape[0]
-        # every row's positive, readable contributions, sorted in one go: by row, words before
-        # character n-grams, then by weight, then by column (stable ties)
         rows = np.repeat(np.arange(n_rows), np.diff(x.indptr))
-        vals = x.data * coef[x.indices]
-        keep = (vals > 0) & readable[x.indices]
-        rows, cols, vals = rows[keep], x.indices[keep], vals[keep]
-        order = np.lexsort((cols, -vals, cols >= n_words, rows))
-        rows, cols, vals = rows[order], cols[order].tolist(), vals[order].tolist()
-        bounds = np.searchsorted(rows, np.arange(n_rows + 1)).tolist()
-        out: list[list[tuple[str, float]]] = []
-        for i in range(n_rows):
-            terms: list[tuple[str, float]] = []
-            seen: set[str] = set()
-            for j in range(bounds[i], bounds[i + 1]):
-                term = names[cols[j]]
-                if term not in seen:
-                    seen.add(term)
-                    terms.append((term, round(vals[j], 4)))
-                    if len(terms) == k:
-                        break
-            out.append(terms)
+        out: list[list[tuple[str, float]]] = [[] for _ in range(n_rows)]
+        seen: list[set[str]] = [set() for _ in range(n_rows)]
+        # words first, then character n-grams for the rows that words left short of k; within
+        # each, every row's positive, readable contributions sorted in one go: by row, then by
+        # weight, then by column (stable ties)
+        is_word = x.indices < n_words
+        for part in (is_word, ~is_word):
+            cols = x.indices[part]
+            vals = x.data[part] * coef[cols]
+            keep = (vals > 0) & readable[cols]
+            part_rows, cols, vals = rows[part][keep], cols[keep], vals[keep]
+            short = np.array([len(terms) < k for terms in out], dtype=bool)
+            if not short.any():
+                break
+            wanted = short[part_rows]
+            part_rows, cols, vals = part_rows[wanted], cols[wanted], vals[wanted]
+            order = np.lexsort((cols, -vals, part_rows))
+            part_rows, cols, vals = part_rows[order], cols[order].tolist(), vals[order].tolist()
+            bounds = np.searchsorted(part_rows, np.arange(n_rows + 1)).tolist()
+            for i in np.flatnonzero(short).tolist():
+                terms, taken = out[i], seen[i]
+                for j in range(bounds[i], bounds[i + 1]):
+                    term = names[cols[j]]
+                    if term not in taken:
+                        taken.add(term)
+                        terms.append((term, round(vals[j], 4)))
+                        if len(terms) == k:
+                            break
         return out
 
     def _readable_names(self, n_grams: int) -> tuple[list[str], np.ndarray]:
