@@ -506,16 +506,15 @@ class CodeClassifier:
         # each, every row's positive, readable contributions sorted in one go: by row, then by
         # weight, then by column (stable ties)
         is_word = x.indices < n_words
-        for part in (is_word, ~is_word):
+        for words in (True, False):
+            short = np.array([len(terms) < k for terms in out], dtype=bool)
+            if not short.any():
+                break
+            part = (is_word if words else ~is_word) & short[rows]
             cols = x.indices[part]
             vals = x.data[part] * coef[cols]
             keep = (vals > 0) & readable[cols]
             part_rows, cols, vals = rows[part][keep], cols[keep], vals[keep]
-            short = np.array([len(terms) < k for terms in out], dtype=bool)
-            if not short.any():
-                break
-            wanted = short[part_rows]
-            part_rows, cols, vals = part_rows[wanted], cols[wanted], vals[wanted]
             order = np.lexsort((cols, -vals, part_rows))
             part_rows, cols, vals = part_rows[order], cols[order].tolist(), vals[order].tolist()
             bounds = np.searchsorted(part_rows, np.arange(n_rows + 1)).tolist()
