@@ -90,9 +90,12 @@ def interrupt_run(
     try:
         tmp_seen = any(p.name.startswith(".trustcode-tmp-") for p in output.parent.iterdir())
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=WAIT_SECONDS)
     finally:
+        # The signal may land after the run's open() of the pipe returned and before its read()
+        # began; Python then acts on it only when read() returns, which it never would while
+        # this end stays open. Closing it ends the pipe, so the read returns either way.
         os.close(fd)
+    _, err = process.communicate(timeout=WAIT_SECONDS)
     return process.returncode, err.decode("utf-8", errors="replace"), tmp_seen
 
 
