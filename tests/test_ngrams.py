@@ -97,13 +97,16 @@ def test_no_word_pair_runs_across_two_texts() -> None:
     _same(vectorizer.transform(batch), fast.transform(batch))
 
 
-def test_a_full_cache_is_emptied_and_results_stay_the_same() -> None:
-    vectorizer, _ = PAIRS[("char_wb", (2, 5))]
+@pytest.mark.parametrize("case", [("char_wb", (2, 5)), ("word", (1, 2))], ids=["char", "word"])
+def test_a_full_cache_is_emptied_and_results_stay_the_same(case) -> None:
+    vectorizer, _ = PAIRS[case]
     fast = NgramTfidf.from_sklearn(vectorizer)
     fast.CACHE_SIZE = 5
+    distinct = len(set(" ".join(TRAIN).lower().split()))
     first = fast.transform(TRAIN)
-    assert len(fast._cache) <= 5 + len(set(" ".join(TRAIN).lower().split()))
+    assert len(fast._cache) + len(fast._tokens) <= 5 + distinct
     again = fast.transform(TRAIN[::-1])
+    assert len(fast._cache) + len(fast._tokens) <= 5 + distinct
     _same(vectorizer.transform(TRAIN), first)
     _same(vectorizer.transform(TRAIN[::-1]), again)
 

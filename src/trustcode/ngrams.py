@@ -88,6 +88,7 @@ class NgramTfidf:
             )
         self._words: _Index | None = None
         self._cache: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+        self._tokens: dict[str, tuple[int, ...]] = {}  # white-space chunk -> word numbers
 
     @classmethod
     def from_sklearn(cls, vectorizer: Any) -> NgramTfidf:
@@ -112,7 +113,7 @@ class NgramTfidf:
 
     def __getstate__(self) -> dict[str, Any]:
         # the caches rebuild themselves: a copy sent to a worker process leaves them behind
-        return {**self.__dict__, "_words": None, "_cache": {}}
+        return {**self.__dict__, "_words": None, "_cache": {}, "_tokens": {}}
 
     def get_feature_names_out(self) -> np.ndarray:
         return np.asarray(list(self.vocabulary_), dtype=str)
@@ -147,11 +148,23 @@ class NgramTfidf:
 
     def _word_counts(self, texts: list[str]) -> csr_matrix:
         """Counts of the vocabulary's word n-grams (unigrams and longer, scikit-learn's way)."""
-        tokens = [_TOKEN.findall(text) for text in texts]
+        # a token never spans white space, so a text's tokens are those of its white-space
+        # chunks in order: each distinct chunk is tokenized once and its word numbers cached
+        chunks = [text.split() for text in texts]
+        flat_chunks = list(chain.from_iterable(chunks))
         words = self._word_index()
-        flat = np.fromiter(map(words.__getitem__, chain.from_iterable(tokens)), dtype=np.int64,
-                           count=sum(map(len, tokens)))
-        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        cache = self._tokens
+        if len(cache) > self.CACHE_SIZE:
+            cache.clear()
+        for chunk in set(flat_chunks).difference(cache):
+            cache[chunk] = tuple(map(words.__getitem__, _TOKEN.findall(chunk)))
+        per_chunk = list(map(cache.__getitem__, flat_chunks))
+        chunk_sizes = np.fromiter(map(len, per_chunk), dtype=np.int64, count=len(per_chunk))
+        flat = np.fromiter(chain.from_iterable(per_chunk), dtype=np.int64,
+                           count=int(chunk_sizes.sum()))
+        through = np.concatenate(([0], np.cumsum(chunk_sizes)))
+        last_chunk = np.cumsum(np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks)))
+        lengths = np.diff(np.concatenate(([0], through[last_chunk])))
         starts = np.concatenate(([0], np.cumsum(lengths)))
         rows: list[np.ndarray] = []
         features: list[np.ndarray] = []
