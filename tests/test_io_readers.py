@@ -542,3 +542,25 @@ def test_detect_language_samples_a_long_text_across_its_length() -> None:
     assert detect_language(english + russian) == "ru"
     assert detect_language(russian + english) == "ru"
     assert detect_language(english * 20) == "en"
+
+
+def test_read_entry_reads_one_file_or_says_why_it_is_skipped(tmp_path: Path) -> None:
+    from trustcode.errors import InputError
+    from trustcode.io.readers import read_entry
+
+    good = tmp_path / "letters.txt"
+    good.write_text("Volunteers write letters to prisoners every week.", encoding="utf-8")
+    documents, skipped = read_entry(good, doc_id="letters", title="Letters",
+                                    metadata={"group": "ngo"})
+    assert skipped is None
+    [doc] = documents
+    assert (doc.doc_id, doc.title, doc.language, dict(doc.metadata)) == (
+        "letters", "Letters", "en", {"group": "ngo"}
+    )
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    documents, skipped = read_entry(empty, doc_id="empty")
+    assert documents == [] and skipped is not None
+    assert skipped.startswith(f"{empty}: ") and skipped.endswith("; skipped")
+    with pytest.raises(InputError, match="empty.txt"):
+        read_entry(empty, doc_id="empty", strict=True)

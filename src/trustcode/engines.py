@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import DocumentSkipped, InputError, UsageError
-from .types import TABLE_NAMES, Codebook, Document
+from .types import TABLE_NAMES, Codebook
 
 __all__ = ["code_with_dask"]
 
@@ -96,23 +96,21 @@ def _code_file(
     strict: bool,
 ) -> _Result:
     """Read one file, code its documents, write its tables as Parquet parts (on a worker)."""
-    from .io.readers import _DocumentError, _read_file
+    from .io.readers import read_entry
     from .pipeline import tables_for
 
     coder = _coder(codebook, model_path, unit)
-    try:
-        documents: list[Document] = _read_file(
-            Path(task.path),
-            doc_id=task.doc_id,
-            title=task.title,
-            file_language=task.language,
-            metadata=task.metadata,
-            **options,
-        )
-    except _DocumentError as err:
-        if strict:
-            raise
-        return _Result(task.index, [], [], skipped=f"{err.source}: {err.reason}; skipped")
+    documents, skipped = read_entry(
+        Path(task.path),
+        doc_id=task.doc_id,
+        title=task.title,
+        file_language=task.language,
+        metadata=task.metadata,
+        strict=strict,
+        **options,
+    )
+    if skipped is not None:
+        return _Result(task.index, [], [], skipped=skipped)
     # the documents table records the path as the user gave it, as the local engine does
     documents = [
         replace(doc, source=task.source + doc.source[len(task.path):])

@@ -36,6 +36,7 @@ __all__ = [
     "normalize_newlines",
     "read_corpus",
     "read_document",
+    "read_entry",
 ]
 
 #: File suffixes trustcode reads (matched case-insensitively).
@@ -633,6 +634,39 @@ def _read_file(
     ]
 
 
+def read_entry(
+    path: Path,
+    *,
+    doc_id: str,
+    title: str = "",
+    file_language: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    language: str | None = None,
+    strict: bool = False,
+) -> tuple[list[Document], str | None]:
+    """The documents of one corpus entry (a file, with what a manifest says of it), and None;
+    or, when it cannot be read and not ``strict``, no documents and why (``"{source}: {reason};
+    skipped"``). With ``strict`` the problem is raised as an :class:`InputError`.
+
+    :func:`read_corpus` reads its entries through this, and so do Dask workers, one file each.
+
+    >>> read_entry(Path("empty.txt"), doc_id="empty")  # doctest: +SKIP
+    ([], 'empty.txt: is empty; skipped')
+    """
+    try:
+        documents = _read_file(
+            path, doc_id=doc_id, text_column=text_column, id_column=id_column,
+            language=language, title=title, file_language=file_language, metadata=metadata,
+        )
+    except _DocumentError as err:
+        if strict:
+            raise
+        return [], f"{err.source}: {err.reason}; skipped"
+    return documents, None
+
+
 def read_document(
     path: _PathLike,
     *,
@@ -818,20 +852,18 @@ def read_corpus(
         else:
             entries = [_Entry(path=root, doc_id=root.stem)]
         for entry in entries:
-            try:
-                documents = _read_file(
-                    entry.path,
-                    doc_id=entry.doc_id,
-                    title=entry.title,
-                    file_language=entry.language,
-                    metadata=entry.metadata,
-                    **options,
-                )
-            except _DocumentError as err:
-                if strict:
-                    raise
-                reasons.append(str(err))
-                warnings.warn(DocumentSkipped(f"{err.source}: {err.reason}; skipped"), stacklevel=2)
+            documents, skipped = read_entry(
+                entry.path,
+                doc_id=entry.doc_id,
+                title=entry.title,
+                file_language=entry.language,
+                metadata=entry.metadata,
+                strict=strict,
+                **options,
+            )
+            if skipped is not None:
+                reasons.append(skipped.removesuffix("; skipped"))
+                warnings.warn(DocumentSkipped(skipped), stacklevel=2)
                 continue
             for document in documents:
                 if document.doc_id in seen:
