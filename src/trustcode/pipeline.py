@@ -273,6 +273,10 @@ def tables_for(coded: Sequence[CodedDocument], code_ids: Sequence[str]) -> dict[
 
 _WORKER: Coder | None = None
 
+#: documents a worker codes per task: enough that building their tables costs little per
+#: document, few enough that both workers stay busy on a small corpus
+_WORKER_CHUNK = 8
+
 
 def _init_worker(codebook: Codebook, model_path: str | None, unit: str) -> None:
     global _WORKER
@@ -357,11 +361,6 @@ def iter_tables(
         stop.set()
         if fork:
             _WORKER = None
-
-
-#: documents a worker codes per task: enough that building their tables costs little per
-#: document, few enough that both workers stay busy on a small corpus
-_WORKER_CHUNK = 8
 
 
 # --- models -----------------------------------------------------------------------------------
