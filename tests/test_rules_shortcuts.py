@@ -322,3 +322,77 @@ def test_required_strings_of_each_part_are_read_off_the_regex() -> None:
     options = _required_strings(r"\b(?:cells?|phones?)\b.{0,12}\b(?:rights|names)\b", re.I)
     assert options == [frozenset({"cell", "phone"}), frozenset({"rights", "names"})]
     assert _required_strings(r"\w+", 0) is None
+
+
+# --- the chunk cache: batches, copies and threads ---------------------------------------------
+
+BATCH_BOOK = book(
+    rule("a.g", "globs", terms=("prison*", "human rights", "letter* of support")),
+    rule("b.p", "phrases", terms=("political prisoners", "суд")),
+)
+BATCH_TEXTS = [
+    "Letters of support reached the prison.",
+    "No term here at all.",
+    "Human  rights and political prisoners; prisons and a letter of support.",
+    "Суд отложил заседание, суд.",
+    "",
+    "human rights",
+]
+
+
+def batch_hits(ruleset: RuleSet) -> list[list[tuple[str, int, int]]]:
+    passages = []
+    offset = 0
+    for i, text in enumerate(BATCH_TEXTS):
+        passages.append(Passage("doc", i, offset, offset + len(text), text))
+        offset += len(text) + 2
+    return [
+        [(h.rule_id, h.start, h.end) for h in found]
+        for found in ruleset.match(passages, "en")
+    ]
+
+
+def one_by_one(ruleset: RuleSet) -> list[list[tuple[str, int, int]]]:
+    hits = []
+    offset = 0
+    for i, text in enumerate(BATCH_TEXTS):
+        found = ruleset.match([Passage("doc", i, offset, offset + len(text), text)], "en")[0]
+        hits.append([(h.rule_id, h.start, h.end) for h in found])
+        offset += len(text) + 2
+    return hits
+
+
+def test_a_batch_finds_what_each_passage_finds_alone() -> None:
+    batched = batch_hits(compile_rules(BATCH_BOOK))
+    assert batched == one_by_one(compile_rules(BATCH_BOOK))
+    # the long terms are found only in the passages that hold all of their telling words
+    assert [r for r, _, _ in batched[0]] == ["a.g", "a.g"]
+    assert batched[1] == [] and batched[4] == []
+    assert {r for r, _, _ in batched[2]} == {"a.g", "b.p"}
+
+
+def test_a_copy_of_the_term_index_starts_with_empty_caches() -> None:
+    import pickle
+
+    ruleset = compile_rules(BATCH_BOOK)
+    expected = batch_hits(ruleset)
+    terms = ruleset._compile("en").terms
+    assert len(terms._ids) > 1  # chunks were numbered
+    copy = pickle.loads(pickle.dumps(terms))
+    assert len(copy._ids) == 1 and copy._simple == [()]
+    assert copy.find_many(BATCH_TEXTS) == terms.find_many(BATCH_TEXTS)
+    assert batch_hits(ruleset) == expected
+
+
+def test_threads_sharing_a_ruleset_get_the_same_hits(monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from trustcode import rules as rules_module
+
+    ruleset = compile_rules(BATCH_BOOK)
+    expected = batch_hits(ruleset)
+    # a small cache is renumbered every few batches, while other threads match
+    monkeypatch.setattr(rules_module._TermIndex, "CACHE_SIZE", 8)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: batch_hits(ruleset), range(40)))
+    assert all(result == expected for result in results)

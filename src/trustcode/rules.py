@@ -46,13 +46,16 @@ from __future__ import annotations
 
 import importlib
 import re
+import threading
 import warnings
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import accumulate, compress
-from typing import TYPE_CHECKING, Any, cast
+from itertools import accumulate
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .errors import CodebookError, TrustcodeWarning
 from .nlp import normalize_language, tokenizer
@@ -221,6 +224,20 @@ def _case_key(text: str) -> str | None:
     return lowered.translate(classes)
 
 
+class _ChunkIds(dict[str, int]):
+    """Chunk -> number: a chunk not seen before gets the next number and is noted as new."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.new: list[str] = []
+
+    def __missing__(self, chunk: str) -> int:
+        number = len(self)
+        self[chunk] = number
+        self.new.append(chunk)
+        return number
+
+
 class _TermIndex:
     """The terms of all phrase, lemma, glob and near rules of a language, found in one pass.
 
@@ -260,16 +277,45 @@ class _TermIndex:
         self._always: set[int] = set()
         #: (term id, variant) -> compiled long-term regex, compiled on first use
         self._long_regex: dict[tuple[int, int], re.Pattern[str]] = {}
+        #: long term id -> how many of its slots a text must fill before it is searched
+        self._need = np.zeros(0, dtype=np.int64)
+        self._lock = threading.Lock()
+        self._forget()
+
+    def _forget(self) -> None:
+        """Start the caches afresh (when full, and in a copy sent to another process)."""
         #: word -> (groups it is a term of, trigger ids of the long-term slots it may fill)
         self._cache: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
-        #: space-separated chunk -> ((start, end, groups) of its words that are terms,
-        #: the (long term, slot) its words are words of)
-        self._chunks: dict[
-            str, tuple[tuple[tuple[int, int, tuple[int, ...]], ...], tuple[tuple[int, int], ...]]
-        ] = {}
-        #: the cached chunks that hold a term, and those that hold a word of some long term
-        self._matching: set[str] = set()
-        self._triggering: set[str] = set()
+        #: space-separated chunk -> its number; NUL, which separates the texts of a batch, is 0
+        self._ids = _ChunkIds()
+        self._ids[_NUL] = 0
+        #: by chunk number: the (start, end, groups) of its words that are terms, and the
+        #: (long term, slot) its words are words of
+        self._simple: list[tuple[tuple[int, int, tuple[int, ...]], ...]] = [()]
+        #: the (long term, slot) pairs of all chunks, by chunk number from _first[number]
+        #: for _count[number]
+        self._pair_terms: list[int] = []
+        self._pair_slots: list[int] = []
+        self._pair_arrays: tuple[np.ndarray, np.ndarray] | None = None
+        #: by chunk number: 1 if it holds a term, 2 if it holds a word of a long term; and its
+        #: length with the space after it (arrays with room to grow)
+        self._flags = np.zeros(1024, dtype=np.uint8)
+        self._lens = np.zeros(1024, dtype=np.int64)
+        self._lens[0] = len(_NUL) + 1
+        self._first = np.zeros(1024, dtype=np.int64)
+        self._count = np.zeros(1024, dtype=np.int64)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for name in ("_lock", "_cache", "_ids", "_simple", "_pair_terms", "_pair_slots",
+                     "_pair_arrays", "_flags", "_lens", "_first", "_count"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._forget()
 
     def add(self, terms: Sequence[str], *, literal: bool = False) -> int:
         """Register a rule's (or a near side's) terms; return the group id their spans get.
@@ -343,6 +389,7 @@ class _TermIndex:
 
     def finish(self) -> None:
         self._prefix_sizes = sorted({len(key) for key in self._prefix})
+        self._need = np.array([term.slots for term in self._long], dtype=np.int64)
 
     def _word_pattern(self, index: int) -> re.Pattern[str]:
         regex = self._word_regex.get(index)
@@ -388,36 +435,41 @@ class _TermIndex:
                     (triggers if trigger else groups).append(target)
             self._cache[word] = (tuple(groups), tuple(triggers))
 
-    def _classify_chunks(self, chunks: set[str]) -> None:
-        """Cache, for each new space-separated chunk, its words that are terms (with their
-        places in it) and those that are words of long terms."""
-        parts = {
-            chunk: [(m.start(), m.end(), m.group()) for m in _WORD.finditer(chunk)]
-            for chunk in chunks
-        }
-        unknown = {word for found in parts.values() for _, _, word in found}
+    def _register(self, chunks: list[str]) -> None:
+        """Note, for each new space-separated chunk (numbered in this order), its words that
+        are terms (with their places in it) and those that are words of long terms."""
+        parts = [[(m.start(), m.end(), m.group()) for m in _WORD.finditer(c)] for c in chunks]
+        unknown = {word for found in parts for _, _, word in found}
         unknown.difference_update(self._cache)
         if unknown:
             self._classify(unknown)
-        for chunk, found in parts.items():
+        first = len(self._simple)
+        size = first + len(chunks)
+        if size > len(self._flags):
+            room = max(size, 2 * len(self._flags))
+            self._flags = np.resize(self._flags, room)
+            self._lens = np.resize(self._lens, room)
+            self._first = np.resize(self._first, room)
+            self._count = np.resize(self._count, room)
+        cache = self._cache
+        for number, (chunk, found) in enumerate(zip(chunks, parts, strict=True), first):
             simple: list[tuple[int, int, tuple[int, ...]]] = []
             slots: dict[tuple[int, int], None] = {}
             for start, end, word in found:
-                groups, triggered = self._cache.get(word) or self._classified(word)
+                groups, triggered = cache[word]
                 if groups:
                     simple.append((start, end, groups))
                 for trigger in triggered:
                     slots[self._trigger_of[trigger]] = None
-            self._chunks[chunk] = (tuple(simple), tuple(slots))
-            if simple:
-                self._matching.add(chunk)
-            if slots:
-                self._triggering.add(chunk)
-
-    def _classified(self, word: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        # another thread cleared the cache meanwhile: classify the word again
-        self._classify({word})
-        return self._cache[word]
+            self._simple.append(tuple(simple))
+            self._first[number] = len(self._pair_terms)
+            self._count[number] = len(slots)
+            for term_id, slot in slots:
+                self._pair_terms.append(term_id)
+                self._pair_slots.append(slot)
+            self._flags[number] = (1 if simple else 0) | (2 if slots else 0)
+            self._lens[number] = len(chunk) + 1
+        self._pair_arrays = None
 
     def find(self, text: str) -> dict[int, list[tuple[int, int]]]:
         """Group id -> the ``(start, end)`` spans of its terms in ``text`` (folded)."""
@@ -460,39 +512,44 @@ class _TermIndex:
         self, haystack: str, variant: int, starts: Sequence[int]
     ) -> list[dict[int, list[tuple[int, int]]]]:
         """Spans by group in each text joined (with NUL) in ``haystack``, which holds lower-cased
-        text (variant 0) or any text (1); ``starts`` are the texts' offsets in it."""
+        text (variant 0) or any text (1); ``starts`` are the texts' offsets in it.
+
+        The batch is split at spaces once and each chunk turned into its number (a new chunk is
+        classified once, then cached); what a chunk holds, its length and its text are then
+        looked up for all chunks at once with numpy, and Python visits only the chunks that hold
+        a term. (One lock per index: the chunk numbers must not be renumbered mid-batch.)
+        """
+        with self._lock:
+            if len(self._ids) >= self.CACHE_SIZE or len(self._cache) >= self.CACHE_SIZE:
+                self._forget()
+            chunks = haystack.split(" ")
+            ids = self._ids
+            numbers = np.fromiter(map(ids.__getitem__, chunks), dtype=np.int64, count=len(chunks))
+            if ids.new:
+                self._register(ids.new)
+                ids.new = []
+            return self._spans(haystack, variant, starts, numbers)
+
+    def _spans(
+        self, haystack: str, variant: int, starts: Sequence[int], numbers: np.ndarray
+    ) -> list[dict[int, list[tuple[int, int]]]]:
         results: list[dict[int, list[tuple[int, int]]]] = [{} for _ in starts]
-        # splitting at spaces is the cheapest split there is; each distinct chunk's words are
-        # found once (cached), and a chunk's place is the sum of the lengths before it, in C
-        chunks = haystack.split(" ")
-        distinct = set(chunks)
-        if len(self._cache) >= self.CACHE_SIZE or len(self._chunks) >= self.CACHE_SIZE:
-            self._cache.clear()
-            self._chunks.clear()
-            self._matching.clear()
-            self._triggering.clear()
-        unknown = distinct.difference(self._chunks)  # walks the few chunks, not the cache
-        if unknown:
-            self._classify_chunks(unknown)
-        #: long terms to search for, and in which texts (None: everywhere)
-        scan: dict[int, set[int] | None] = dict.fromkeys(self._always)
-        matched = distinct & self._matching
-        triggering = distinct & self._triggering
+        flags = self._flags[numbers]
+        matched = np.flatnonzero(flags & 1)
+        triggering = np.flatnonzero(flags & 2)
         # the text of each chunk: how many NUL separators stand before it
-        text_of = None
-        if len(starts) > 1 and (matched or triggering):
-            # (a running sum of booleans, which are ints)
-            text_of = cast("list[int]", list(accumulate(map(_NUL.__eq__, chunks))))
-        if matched:
-            lengths = list(accumulate(map(len, chunks), initial=0))
-            info = self._chunks
-            # Python only visits the chunks that hold a term, found by C-level filtering
-            for k in compress(range(len(chunks)), map(matched.__contains__, chunks)):
-                simple = info.get(chunks[k], ((), ()))[0]  # another thread may clear it
-                which = text_of[k] if text_of is not None else 0
-                found = results[which]
-                offset = lengths[k] + k - starts[which]
-                for start, end, groups in simple:
+        text_of = np.cumsum(numbers == 0) if len(starts) > 1 else None
+        if len(matched):
+            lengths = self._lens[numbers]
+            ends = np.cumsum(lengths)
+            which = text_of[matched] if text_of is not None else np.zeros(len(matched), np.int64)
+            offsets = ends[matched] - lengths[matched] - np.asarray(starts, np.int64)[which]
+            simple = self._simple
+            for number, text, offset in zip(
+                numbers[matched].tolist(), which.tolist(), offsets.tolist(), strict=True
+            ):
+                found = results[text]
+                for start, end, groups in simple[number]:
                     span = (offset + start, offset + end)
                     for group in groups:
                         at = found.get(group)
@@ -500,8 +557,10 @@ class _TermIndex:
                             found[group] = [span]
                         else:
                             at.append(span)
-        if triggering:
-            scan.update(self._long_candidates(chunks, text_of, len(starts), triggering))
+        #: long terms to search for, and in which texts (None: everywhere)
+        scan: dict[int, set[int] | None] = dict.fromkeys(self._always)
+        if len(triggering):
+            scan.update(self._long_candidates(numbers[triggering], text_of, triggering))
         size = len(haystack)
         for term_id in sorted(scan):
             term = self._long[term_id]
@@ -530,40 +589,36 @@ class _TermIndex:
         return results
 
     def _long_candidates(
-        self, chunks: list[str], text_of: list[int] | None, count: int, triggering: set[str]
-    ) -> dict[int, set[int] | None]:
-        """Long term -> the texts (of ``count``) that hold a word of each of its slots, for
-        the terms whose every slot has a word in the batch; ``text_of`` gives each chunk's
-        text (None: one text)."""
-        by_term: dict[int, dict[int, list[str]]] = {}
-        for chunk in triggering:
-            for term_id, slot in self._chunks.get(chunk, ((), ()))[1]:
-                by_term.setdefault(term_id, {}).setdefault(slot, []).append(chunk)
-        complete = {
-            term_id: slots for term_id, slots in by_term.items()
-            if len(slots) >= self._long[term_id].slots
-        }
-        needed = {chunk for slots in complete.values() for held in slots.values() for chunk in held}
-        texts_of: dict[str, set[int]] = {chunk: set() for chunk in needed}
-        if text_of is None:
-            for texts in texts_of.values():
-                texts.add(0)
-        else:
-            # each text's chunks are a slice of the batch's: intersect each slice once, in C
-            bounds = [bisect_left(text_of, which) for which in range(count)] + [len(chunks)]
-            for which in range(count):
-                for chunk in needed.intersection(chunks[bounds[which] : bounds[which + 1]]):
-                    texts_of[chunk].add(which)
-        found: dict[int, set[int] | None] = {}
-        for term_id, slots in complete.items():
-            candidates: set[int] | None = None
-            for held in slots.values():
-                texts = set().union(*(texts_of[chunk] for chunk in held))
-                candidates = texts if candidates is None else candidates & texts
-                if not candidates:
-                    break
-            if candidates:
-                found[term_id] = candidates
+        self, numbers: np.ndarray, text_of: np.ndarray | None, places: np.ndarray
+    ) -> dict[int, set[int]]:
+        """Long term -> the texts that hold a word of each of its slots, given the numbers of
+        the chunks holding some long term's word, at ``places`` in the batch (``text_of``
+        gives each place's text; None: one text). All in numpy: (text, chunk) pairs, then
+        (text, term, slot) triples, then the (text, term) pairs with every slot filled."""
+        texts = text_of[places] if text_of is not None else np.zeros(len(places), np.int64)
+        width = len(self._simple)
+        pairs = np.unique(texts * width + numbers)
+        chunk_of_pair = pairs % width
+        if self._pair_arrays is None:
+            self._pair_arrays = (np.array(self._pair_terms, dtype=np.int64),
+                                 np.array(self._pair_slots, dtype=np.int64))
+        terms, slot_of = self._pair_arrays
+        repeat = self._count[chunk_of_pair]
+        # each (text, chunk) pair expanded into the (term, slot) pairs of its chunk
+        steps = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+        index = np.repeat(self._first[chunk_of_pair], repeat) + steps
+        text_rows = np.repeat(pairs // width, repeat)
+        n_terms = len(self._long)
+        n_slots = int(slot_of.max()) + 1 if len(slot_of) else 1
+        triples = np.unique((text_rows * n_terms + terms[index]) * n_slots + slot_of[index])
+        text_terms, filled = np.unique(triples // n_slots, return_counts=True)
+        term_ids = text_terms % n_terms
+        complete = filled >= self._need[term_ids]
+        found: dict[int, set[int]] = {}
+        for term_id, text in zip(
+            term_ids[complete].tolist(), (text_terms[complete] // n_terms).tolist(), strict=True
+        ):
+            found.setdefault(term_id, set()).add(text)
         return found
 
 
