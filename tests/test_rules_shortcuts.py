@@ -396,3 +396,47 @@ def test_threads_sharing_a_ruleset_get_the_same_hits(monkeypatch: pytest.MonkeyP
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: batch_hits(ruleset), range(40)))
     assert all(result == expected for result in results)
+
+
+# --- regexes: the term index tells which passages of a batch hold their strings ---------------
+
+BATCH_REGEXES = [
+    (r"\b(?:cells?|phones?)\b.{0,12}\b(?:rights|names)\b", False),
+    (r"Straße\s+\d+", False),  # ß folds to "ss": the index sees either spelling
+    (r"ёлк\w*", False),  # ё: the index sees е, so this string is looked for in the text
+    (r"\bHUMAN\s+Rights\b", True),  # case-sensitive: a lower-case look-up must not lose it
+    (r"(?:ячейк|сет)\w*\s+и\s+\w+", False),
+]
+BATCH_WORDS = ["cell", "Phones,", "rights.", "NAMES", "Straße", "STRASSE", "12", "ёлки", "елки",
+               "Ёлка", "HUMAN", "Rights", "human", "ячейки", "сети", "и", "x", "\n", "İstanbul"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(BATCH_WORDS), max_size=10).map(" ".join),
+                min_size=1, max_size=6))
+def test_regexes_in_a_batch_match_like_plain_finditer_per_passage(batch: list[str]) -> None:
+    rules = [
+        rule(f"r{i}.r", "regex", pattern=p, case_sensitive=sensitive)
+        for i, (p, sensitive) in enumerate(BATCH_REGEXES)
+    ]
+    ruleset = compile_rules(book(*rules))
+    passages = [Passage("d", i, 0, len(text), text) for i, text in enumerate(batch)]
+    got = [{(h.rule_id, h.start, h.end) for h in found}
+           for found in ruleset.match(passages, "en")]
+    expected = [
+        {
+            (f"r{i}.r", m.start(), m.end())
+            for i, (p, sensitive) in enumerate(BATCH_REGEXES)
+            for m in re.finditer(p, text, 0 if sensitive else re.IGNORECASE)
+            if m.end() > m.start()
+        }
+        for text in batch
+    ]
+    assert got == expected
+
+
+def test_the_term_index_watches_only_strings_it_can_trace() -> None:
+    ruleset = compile_rules(book(rule("a.r", "regex", pattern=r"\b(?:cells?|ёлк)\w*\s+of\s+x")))
+    watched = ruleset._compile("en").watched
+    # "cell" is traced through the chunks; "of" is too short to be worth it, "ёлк" is folded
+    assert set(watched) == {(True, "cell")}

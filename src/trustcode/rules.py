@@ -196,6 +196,7 @@ _WORD = re.compile(r"\w+")
 #: what joins a batch's texts: NUL, which no term holds, as a chunk of its own
 _NUL = "\0"
 _SEPARATOR = " \0 "
+_NONE: frozenset[int] = frozenset()
 _PIECE = re.compile(r"[\w*?]+")
 
 
@@ -255,6 +256,8 @@ class _TermIndex:
 
     #: words classified before the cache starts afresh, so memory stays bounded
     CACHE_SIZE = 200_000
+    #: the shortest string :meth:`watch` watches
+    WATCHED_LENGTH = 4
 
     def __init__(self) -> None:
         self.groups = 0
@@ -279,6 +282,10 @@ class _TermIndex:
         self._long_regex: dict[tuple[int, int], re.Pattern[str]] = {}
         #: long term id -> how many of its slots a text must fill before it is searched
         self._need = np.zeros(0, dtype=np.int64)
+        #: strings whose texts a batch reports (a regex's required strings): (case-folded or
+        #: lower-cased, the string), and a regex that finds a chunk holding any of them
+        self._watched: list[tuple[bool, str]] = []
+        self._watch_gate: re.Pattern[str] | None = None
         self._lock = threading.Lock()
         self._forget()
 
@@ -304,11 +311,17 @@ class _TermIndex:
         self._lens[0] = len(_NUL) + 1
         self._first = np.zeros(1024, dtype=np.int64)
         self._count = np.zeros(1024, dtype=np.int64)
+        #: by chunk number, the watched strings it holds (as the pairs above)
+        self._held: list[int] = []
+        self._held_first = np.zeros(1024, dtype=np.int64)
+        self._held_count = np.zeros(1024, dtype=np.int64)
+        self._held_array: np.ndarray | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         for name in ("_lock", "_cache", "_ids", "_simple", "_pair_terms", "_pair_slots",
-                     "_pair_arrays", "_flags", "_lens", "_first", "_count"):
+                     "_pair_arrays", "_flags", "_lens", "_first", "_count", "_held",
+                     "_held_first", "_held_count", "_held_array"):
             del state[name]
         return state
 
@@ -387,9 +400,38 @@ class _TermIndex:
         else:
             self._prefix.setdefault(key, []).append(index)
 
+    def watch(self, fold_case: bool, string: str) -> int | None:
+        """Report the texts of each batch that may hold ``string`` (see :meth:`find_many`);
+        its number, or None for a string this index cannot watch.
+
+        A string without white space lies inside one space-separated chunk, so whether a
+        chunk holds it is noted once, when the chunk is first seen. The report may name a text
+        that does not hold it as written (the index sees ё as е, and lower-cased letters),
+        never leave one out; ``fold_case`` strings are compared with case-folded text. A
+        string shorter than :attr:`WATCHED_LENGTH` ("a", "the") is in nearly every text:
+        tracing it would cost more than it saves.
+        """
+        if len(string) < self.WATCHED_LENGTH or any(ch.isspace() or ch in "\0ёЁ" for ch in string):
+            return None
+        key = (fold_case, string if fold_case else string.lower())
+        if key in self._watched:
+            return self._watched.index(key)
+        self._watched.append(key)
+        self._forget()  # chunks seen before were not checked for it
+        return len(self._watched) - 1
+
     def finish(self) -> None:
         self._prefix_sizes = sorted({len(key) for key in self._prefix})
         self._need = np.array([term.slots for term in self._long], dtype=np.int64)
+        if self._watched:
+            # a gate on lower-cased chunks: a case-folded string's letters may differ there
+            # (ß, ς), so those strings open the gate by any of their lower-case spellings too
+            forms = {string for _, string in self._watched} | {
+                string.lower() for _, string in self._watched
+            }
+            self._watch_gate = re.compile(
+                "|".join(map(re.escape, sorted(forms, key=len, reverse=True))), re.IGNORECASE
+            )
 
     def _word_pattern(self, index: int) -> re.Pattern[str]:
         regex = self._word_regex.get(index)
@@ -451,6 +493,8 @@ class _TermIndex:
             self._lens = np.resize(self._lens, room)
             self._first = np.resize(self._first, room)
             self._count = np.resize(self._count, room)
+            self._held_first = np.resize(self._held_first, room)
+            self._held_count = np.resize(self._held_count, room)
         cache = self._cache
         for number, (chunk, found) in enumerate(zip(chunks, parts, strict=True), first):
             simple: list[tuple[int, int, tuple[int, ...]]] = []
@@ -467,19 +511,38 @@ class _TermIndex:
             for term_id, slot in slots:
                 self._pair_terms.append(term_id)
                 self._pair_slots.append(slot)
-            self._flags[number] = (1 if simple else 0) | (2 if slots else 0)
+            held = self._holds(chunk) if self._watch_gate is not None else ()
+            self._held_first[number] = len(self._held)
+            self._held_count[number] = len(held)
+            self._held.extend(held)
+            self._flags[number] = (1 if simple else 0) | (2 if slots else 0) | (4 if held else 0)
             self._lens[number] = len(chunk) + 1
         self._pair_arrays = None
+        self._held_array = None
+
+    def _holds(self, chunk: str) -> list[int]:
+        """The watched strings in ``chunk``."""
+        assert self._watch_gate is not None
+        if self._watch_gate.search(chunk) is None:  # the common case: none
+            return []
+        folded, lowered = chunk.casefold(), chunk.lower()
+        return [
+            number for number, (fold_case, string) in enumerate(self._watched)
+            if string in (folded if fold_case else lowered)
+        ]
 
     def find(self, text: str) -> dict[int, list[tuple[int, int]]]:
         """Group id -> the ``(start, end)`` spans of its terms in ``text`` (folded)."""
         lowered = text.lower()
         if len(lowered) == len(text):
-            return self._find_in(lowered, 0, [0])[0]
-        return self._find_in(text, 1, [0])[0]
+            return self._find_in(lowered, 0, [0])[0][0]
+        return self._find_in(text, 1, [0])[0][0]
 
-    def find_many(self, texts: Sequence[str]) -> list[dict[int, list[tuple[int, int]]]]:
-        """:meth:`find` for each of ``texts``, in one pass over them all.
+    def find_many(
+        self, texts: Sequence[str], holders: dict[int, set[int]] | None = None
+    ) -> list[dict[int, list[tuple[int, int]]]]:
+        """:meth:`find` for each of ``texts``, in one pass over them all; with ``holders``,
+        also fill it with watched string -> the indexes of the texts that may hold it.
 
         The texts are joined with a NUL between spaces, which no term can match or cross (terms
         hold letters, spaces and punctuation; a text holding NUL itself is searched on its own),
@@ -493,6 +556,9 @@ class _TermIndex:
             lowered = text.lower()
             if len(lowered) != len(text) or "\0" in text:
                 results[i] = self.find(text)  # rare: its own, case-insensitive search
+                if holders is not None:  # not looked at: it may hold any string
+                    for string in range(len(self._watched)):
+                        holders.setdefault(string, set()).add(i)
             else:
                 batch.append(i)
                 pieces.append(lowered)
@@ -504,15 +570,20 @@ class _TermIndex:
             starts.append(offset)
             offset += len(piece) + len(_SEPARATOR)
         joined = _SEPARATOR.join(pieces)
-        for i, found in zip(batch, self._find_in(joined, 0, starts), strict=True):
+        found_in, held = self._find_in(joined, 0, starts)
+        for i, found in zip(batch, found_in, strict=True):
             results[i] = found
+        if holders is not None:
+            for string, which in held.items():
+                holders.setdefault(string, set()).update(batch[w] for w in which)
         return results
 
     def _find_in(
         self, haystack: str, variant: int, starts: Sequence[int]
-    ) -> list[dict[int, list[tuple[int, int]]]]:
+    ) -> tuple[list[dict[int, list[tuple[int, int]]]], dict[int, set[int]]]:
         """Spans by group in each text joined (with NUL) in ``haystack``, which holds lower-cased
-        text (variant 0) or any text (1); ``starts`` are the texts' offsets in it.
+        text (variant 0) or any text (1); ``starts`` are the texts' offsets in it. And the texts
+        holding each watched string.
 
         The batch is split at spaces once and each chunk turned into its number (a new chunk is
         classified once, then cached); what a chunk holds, its length and its text are then
@@ -532,7 +603,7 @@ class _TermIndex:
 
     def _spans(
         self, haystack: str, variant: int, starts: Sequence[int], numbers: np.ndarray
-    ) -> list[dict[int, list[tuple[int, int]]]]:
+    ) -> tuple[list[dict[int, list[tuple[int, int]]]], dict[int, set[int]]]:
         results: list[dict[int, list[tuple[int, int]]]] = [{} for _ in starts]
         flags = self._flags[numbers]
         matched = np.flatnonzero(flags & 1)
@@ -557,6 +628,7 @@ class _TermIndex:
                             found[group] = [span]
                         else:
                             at.append(span)
+        held = self._holders(numbers, text_of) if self._watched else {}
         #: long terms to search for, and in which texts (None: everywhere)
         scan: dict[int, set[int] | None] = dict.fromkeys(self._always)
         if len(triggering):
@@ -586,7 +658,29 @@ class _TermIndex:
                     m = regex.search(haystack, m.start() + 1, end)
                 if not spans:
                     del results[which][term.group]
-        return results
+        return results, held
+
+    def _holders(self, numbers: np.ndarray, text_of: np.ndarray | None) -> dict[int, set[int]]:
+        """Watched string -> the texts of the batch whose chunks hold it."""
+        places = np.flatnonzero(self._flags[numbers] & 4)
+        if not len(places):
+            return {}
+        held_at = numbers[places]
+        texts = text_of[places] if text_of is not None else np.zeros(len(places), np.int64)
+        width = len(self._simple)
+        pairs = np.unique(texts * width + held_at)
+        chunk_of_pair = pairs % width
+        if self._held_array is None:
+            self._held_array = np.array(self._held, dtype=np.int64)
+        repeat = self._held_count[chunk_of_pair]
+        steps = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+        strings = self._held_array[np.repeat(self._held_first[chunk_of_pair], repeat) + steps]
+        found: dict[int, set[int]] = {}
+        for string, text in zip(
+            strings.tolist(), np.repeat(pairs // width, repeat).tolist(), strict=True
+        ):
+            found.setdefault(string, set()).add(text)
+        return found
 
     def _long_candidates(
         self, numbers: np.ndarray, text_of: np.ndarray | None, places: np.ndarray
@@ -823,6 +917,8 @@ class _Compiled:
     regexes: list[
         tuple[int, re.Pattern[str], tuple[frozenset[tuple[bool, str]], ...] | None]
     ] = field(default_factory=list)
+    #: a regex's required string -> its number among the term index's watched strings
+    watched: dict[tuple[bool, str], int] = field(default_factory=dict)
     #: near rules by the term-index group of their a terms
     nears: dict[int, list[_Near]] = field(default_factory=dict)
     #: token-pattern rules, when the codebook has some for this language
@@ -1052,6 +1148,10 @@ class RuleSet:
                     # the set whose shortest string is longest first: the rarest, likely
                     options.sort(key=lambda o: -min(map(len, o)))
                     required = tuple(frozenset((ignore_case, s) for s in o) for o in options)
+                    for key in (key for option in required for key in option):
+                        number = compiled.terms.watch(*key)
+                        if number is not None:
+                            compiled.watched[key] = number
                 compiled.regexes.append((index, regex, required))
             elif rule.kind == "globs":
                 compiled.term_rules[compiled.terms.add(rule.terms)] = index
@@ -1134,8 +1234,15 @@ class RuleSet:
         # terms and regexes are searched for the whole batch at once; only the passages that
         # may hold a token pattern's match are tokenized, and proximity rules tokenize only the
         # stretch of text between two terms that may be near enough
-        term_spans = compiled.terms.find_many(folded) if compiled.terms.groups else None
-        regex_spans = self._regex_batch(compiled, passages) if compiled.regexes else None
+        # the term index also tells which passages hold the strings the regexes require
+        holders: dict[int, set[int]] | None = {} if compiled.watched else None
+        term_spans = (
+            compiled.terms.find_many(folded, holders)
+            if compiled.terms.groups or holders is not None else None
+        )
+        regex_spans = (
+            self._regex_batch(compiled, passages, holders) if compiled.regexes else None
+        )
         token_spans = _pattern_batch(compiled, folded) if compiled.patterns else None
         info = self._hit_info
         results: list[list[RuleHit]] = []
@@ -1167,12 +1274,18 @@ class RuleSet:
         return results
 
     def _regex_batch(
-        self, compiled: _Compiled, passages: Sequence[Passage]
+        self,
+        compiled: _Compiled,
+        passages: Sequence[Passage],
+        holders: dict[int, set[int]] | None = None,
     ) -> list[set[tuple[int, int, int]]]:
-        """Each passage's regex spans. The passages that hold a string of the regex's rarest
-        looking set are found with one ``str.find`` walk per string over the whole batch; of
-        those, the ones holding a string of each other set too are kept (a bounded ``find``
-        in each); the regex then runs only on these, each run bounded in time."""
+        """Each passage's regex spans, the regex run only on the passages holding a string of
+        each of its required sets, each run bounded in time.
+
+        Which passages hold a string comes from the term index (``holders``, by string number:
+        it notes the strings each new chunk holds) or, for a string it cannot watch, from one
+        ``str.find`` walk over the whole batch (the rarest-looking set first; the other sets
+        with a bounded ``find`` in each remaining passage)."""
         texts = [p.text for p in passages]
         joined: dict[bool, _Joined] = {}
         held: dict[tuple[bool, str], set[int]] = {}
@@ -1184,9 +1297,16 @@ class RuleSet:
             return joined[ignore_case]
 
         def holding(key: tuple[bool, str]) -> set[int]:
+            if holders is not None and key in compiled.watched:
+                return holders.get(compiled.watched[key], _NONE)
             if key not in held:
                 held[key] = texts_of(key[0]).holding(key[1])
             return held[key]
+
+        def holds(i: int, key: tuple[bool, str]) -> bool:
+            if holders is not None and key in compiled.watched:
+                return i in holders.get(compiled.watched[key], _NONE)
+            return texts_of(key[0]).holds(i, key[1])
 
         everyone = range(len(passages))
         found: list[set[tuple[int, int, int]]] = [set() for _ in passages]
@@ -1198,7 +1318,7 @@ class RuleSet:
                 for option in others:
                     chosen = {
                         i for i in chosen
-                        if any(texts_of(case).holds(i, string) for case, string in option)
+                        if any(holds(i, key) for key in option)
                     }
                 candidates = sorted(chosen)
             for i in candidates:
