@@ -440,3 +440,16 @@ def test_the_term_index_watches_only_strings_it_can_trace() -> None:
     watched = ruleset._compile("en").watched
     # "cell" is traced through the chunks; "of" is too short to be worth it, "ёлк" is folded
     assert set(watched) == {(True, "cell")}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab ,.\n\t\u00a0\u2003\u3000Щ")), max_size=30))
+def test_chunk_bounds_are_those_of_a_white_space_split(text: str) -> None:
+    from trustcode.rules import _chunk_bounds
+
+    starts, ends = _chunk_bounds(text)
+    pieces = re.split(r"\s+", text)
+    assert [text[a:b] for a, b in zip(starts, ends, strict=True)] == pieces
+    # and each chunk is where it is: the white space between chunks is all that is left out
+    gaps = [text[b:a] for a, b in zip(starts[1:], ends, strict=False)]
+    assert all(gap and not gap.strip() for gap in gaps)
