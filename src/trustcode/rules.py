@@ -197,7 +197,6 @@ _WORD = re.compile(r"\w+")
 #: what joins a batch's texts: NUL, which no term holds, as a chunk of its own
 _NUL = "\0"
 _SEPARATOR = " \0 "
-_NONE: frozenset[int] = frozenset()
 _PIECE = re.compile(r"[\w*?]+")
 
 
@@ -614,11 +613,11 @@ class _TermIndex:
         if len(matched):
             lengths = self._lens[numbers]
             ends = np.cumsum(lengths)
-            which = text_of[matched] if text_of is not None else np.zeros(len(matched), np.int64)
-            offsets = ends[matched] - lengths[matched] - np.asarray(starts, np.int64)[which]
+            text_at = text_of[matched] if text_of is not None else np.zeros(len(matched), np.int64)
+            offsets = ends[matched] - lengths[matched] - np.asarray(starts, np.int64)[text_at]
             simple = self._simple
             for number, text, offset in zip(
-                numbers[matched].tolist(), which.tolist(), offsets.tolist(), strict=True
+                numbers[matched].tolist(), text_at.tolist(), offsets.tolist(), strict=True
             ):
                 found = results[text]
                 for start, end, groups in simple[number]:
@@ -1149,10 +1148,10 @@ class RuleSet:
                     # the set whose shortest string is longest first: the rarest, likely
                     options.sort(key=lambda o: -min(map(len, o)))
                     required = tuple(frozenset((ignore_case, s) for s in o) for o in options)
-                    for key in (key for option in required for key in option):
-                        number = compiled.terms.watch(*key)
+                    for wanted in {string for option in required for string in option}:
+                        number = compiled.terms.watch(*wanted)
                         if number is not None:
-                            compiled.watched[key] = number
+                            compiled.watched[wanted] = number
                 compiled.regexes.append((index, regex, required))
             elif rule.kind == "globs":
                 compiled.term_rules[compiled.terms.add(rule.terms)] = index
@@ -1299,14 +1298,15 @@ class RuleSet:
 
         def holding(key: tuple[bool, str]) -> set[int]:
             if holders is not None and key in compiled.watched:
-                return holders.get(compiled.watched[key], _NONE)
+                return holders.get(compiled.watched[key]) or set()
             if key not in held:
                 held[key] = texts_of(key[0]).holding(key[1])
             return held[key]
 
         def holds(i: int, key: tuple[bool, str]) -> bool:
             if holders is not None and key in compiled.watched:
-                return i in holders.get(compiled.watched[key], _NONE)
+                found = holders.get(compiled.watched[key])
+                return found is not None and i in found
             return texts_of(key[0]).holds(i, key[1])
 
         everyone = range(len(passages))
