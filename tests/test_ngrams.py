@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.sparse import vstack
+from scipy.sparse import hstack, vstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from trustcode.ngrams import NgramTfidf
+from trustcode.ngrams import NgramFeatures, NgramTfidf
 
 TRAIN = [
     "Volunteers write letters to political prisoners every week.",
@@ -98,17 +98,22 @@ def test_no_word_pair_runs_across_two_texts() -> None:
 
 
 @pytest.mark.parametrize("case", [("char_wb", (2, 5)), ("word", (1, 2))], ids=["char", "word"])
-def test_a_full_cache_is_emptied_and_results_stay_the_same(case) -> None:
+def test_a_full_chunk_table_is_replaced_and_results_stay_the_same(case) -> None:
     vectorizer, _ = PAIRS[case]
     fast = NgramTfidf.from_sklearn(vectorizer)
-    fast.CACHE_SIZE = 5
-    distinct = len(set(" ".join(TRAIN).lower().split()))
-    first = fast.transform(TRAIN)
-    assert len(fast._cache) + len(fast._tokens) <= 5 + distinct
-    again = fast.transform(TRAIN[::-1])
-    assert len(fast._cache) + len(fast._tokens) <= 5 + distinct
-    _same(vectorizer.transform(TRAIN), first)
-    _same(vectorizer.transform(TRAIN[::-1]), again)
+    features = fast._alone = NgramFeatures([fast])
+    features.CACHE_SIZE = 14
+    tables, largest = set(), 0
+    # one text at a time (each of at most 14 chunks), all at once, one by one again, then a
+    # text of new words
+    for batch in [*([t] for t in TRAIN), TRAIN, *([t] for t in TRAIN[::-1]), ["Зебра, окапи"]]:
+        _same(vectorizer.transform(batch), fast.transform(batch))
+        tables.add(id(features._table))
+        largest = max(largest, len(set(" ".join(batch).lower().split())))
+        # only a batch larger than the table makes it larger
+        assert len(features._table.index) <= max(14, largest)
+    assert len(features._table.index) == 2
+    assert len(tables) >= 3  # the table was replaced, more than once
 
 
 def test_a_text_with_no_known_ngram_is_a_zero_row() -> None:
@@ -140,5 +145,116 @@ def test_a_pickled_copy_drops_its_caches_and_gives_the_same_rows() -> None:
     fast = NgramTfidf.from_sklearn(vectorizer)
     first = fast.transform(TRAIN)
     copy = pickle.loads(pickle.dumps(fast))
-    assert fast._cache and not copy._cache
+    assert fast._alone._table.index and copy._alone is None
     _same(first, copy.transform(TRAIN))
+
+
+# --- several parts at once: NgramFeatures ----------------------------------------------------
+
+
+def _stacked(parts, batch):
+    """The expected rows: scikit-learn's matrices of each part, side by side."""
+    return hstack([vectorizer.transform(batch) for vectorizer in parts]).tocsr()
+
+
+JOINT = [(("word", (1, 2)), ("char_wb", (2, 5))), (("char_wb", (3, 5)), ("word", (2, 3))),
+         (("word", (1, 1)),), (("char_wb", (1, 1)),)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches=st.lists(st.lists(texts(), min_size=1, max_size=5), min_size=1, max_size=4),
+       cache=st.sampled_from([3, 40, 10_000]))
+def test_parts_side_by_side_match_scikit_learn_across_batches(
+    batches: list[list[str]], cache: int
+) -> None:
+    """Batches on one instance share its chunk table (and replace it when it fills); a fresh
+    instance gives the same rows."""
+    for joint in JOINT:
+        vectorizers = [PAIRS[case][0] for case in joint]
+        shared = NgramFeatures([NgramTfidf.from_sklearn(v) for v in vectorizers])
+        shared.CACHE_SIZE = cache
+        for batch in batches:
+            expected = _stacked(vectorizers, batch)
+            _same(expected, shared.transform(batch))
+            fresh = NgramFeatures([NgramTfidf.from_sklearn(v) for v in vectorizers])
+            _same(expected, fresh.transform(batch))
+
+
+def test_word_features_come_first_in_each_row_in_column_order() -> None:
+    """The classifier's sums run over a row in order; this order is the one the earlier
+    separate word and character matrices, stacked, had (so scores keep their last bits)."""
+    word, char = PAIRS[("word", (1, 2))][1], PAIRS[("char_wb", (2, 5))][1]
+    rows = NgramFeatures([word, char]).transform(TRAIN)
+    n_words = len(word.vocabulary_)
+    for i in range(len(TRAIN)):
+        cols = rows.indices[rows.indptr[i] : rows.indptr[i + 1]]
+        words = cols[cols < n_words]
+        assert len(words) > 0 and list(cols[: len(words)]) == sorted(words)
+
+
+def test_threads_sharing_one_instance_get_the_right_rows() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    vectorizers = [PAIRS[("word", (1, 2))][0], PAIRS[("char_wb", (2, 5))][0]]
+    shared = NgramFeatures([NgramTfidf.from_sklearn(v) for v in vectorizers])
+    shared.CACHE_SIZE = 20  # small: threads keep replacing the table under each other
+    batches = [TRAIN[i : i + j] for i in range(len(TRAIN)) for j in (1, 2, 3)] * 4
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(shared.transform, batches))
+    for batch, rows in zip(batches, found, strict=True):
+        _same(_stacked(vectorizers, batch), rows)
+
+
+def test_mixed_sublinear_parts_and_bad_part_lists() -> None:
+    word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=False).fit(TRAIN)
+    char = PAIRS[("char_wb", (2, 5))][0]
+    both = NgramFeatures([NgramTfidf.from_sklearn(word), NgramTfidf.from_sklearn(char)])
+    batch = [TRAIN[0] + " letters letters", TRAIN[2] * 2]
+    _same(_stacked([word, char], batch), both.transform(batch))
+    with pytest.raises(ValueError, match="one part per analyzer"):
+        NgramFeatures([NgramTfidf.from_sklearn(word)] * 2)
+    with pytest.raises(ValueError, match="one part per analyzer"):
+        NgramFeatures([])
+
+
+def test_a_pickled_instance_leaves_its_table_and_lock_behind() -> None:
+    import pickle
+
+    vectorizers = [PAIRS[("word", (1, 2))][0], PAIRS[("char_wb", (2, 5))][0]]
+    shared = NgramFeatures([NgramTfidf.from_sklearn(v) for v in vectorizers])
+    first = shared.transform(TRAIN)
+    copy = pickle.loads(pickle.dumps(shared))
+    assert shared._table is not None and copy._table is None
+    _same(first, copy.transform(TRAIN))
+
+
+@settings(max_examples=60, deadline=None)
+@given(keys=st.sets(st.integers(0, 2**62), max_size=300),
+       probes=st.lists(st.integers(0, 2**62), max_size=50),
+       hashed=st.sampled_from([0, 1, 2, 50]))
+def test_hash_index_answers_like_a_dictionary(
+    keys: set[int], probes: list[int], hashed: int
+) -> None:
+    """Whatever share the table answers and the binary search answers."""
+    from trustcode.ngrams import _HashIndex
+
+    table = dict(zip(sorted(keys), range(7, 7 + len(keys)), strict=True))
+    index = _HashIndex(np.array(sorted(keys), dtype=np.int64),
+                       np.array(list(table.values()), dtype=np.int64))
+    index.PROBES = hashed
+    asked = [*keys, *probes]
+    found = index.lookup(np.array(asked, dtype=np.int64)).tolist()
+    assert found == [table.get(key, -1) for key in asked]
+
+
+def test_the_public_sparse_product_gives_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without scipy's kernel at hand (a scipy that moved it), the public ``@`` serves."""
+    import scipy.sparse._sparsetools as kernels
+
+    vectorizers = [PAIRS[("word", (1, 2))][0], PAIRS[("char_wb", (2, 5))][0]]
+    direct = NgramFeatures([NgramTfidf.from_sklearn(v) for v in vectorizers]).transform(TRAIN)
+    monkeypatch.delattr(kernels, "csr_matmat")
+    public = NgramFeatures([NgramTfidf.from_sklearn(v) for v in vectorizers]).transform(TRAIN)
+    assert np.array_equal(direct.indptr, public.indptr)
+    assert np.array_equal(direct.indices, public.indices)
+    assert np.array_equal(direct.data, public.data)

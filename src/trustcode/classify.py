@@ -35,15 +35,15 @@ import re
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from .errors import GoldError, ModelError, TrustcodeWarning, UsageError
-from .ngrams import NgramTfidf
+from .ngrams import NgramFeatures, NgramTfidf
 from .skopsfile import read_plain
 from .types import Code, Codebook, sha256_text
 
@@ -403,6 +403,11 @@ class CodeClassifier:
                 "This CodeClassifier is not fitted yet: call fit, train_model or load_model first."
             )
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the prediction caches rebuild themselves: a pickled copy leaves them behind
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("_ngram_cache", "_prediction_cache")}
+
     def features(self, texts: Sequence[str]) -> spmatrix:
         """The feature rows of ``texts`` (pass them to :meth:`predict_scores` and :meth:`explain`
         to compute them once)."""
@@ -410,16 +415,27 @@ class CodeClassifier:
         return self._features(texts)
 
     def _features(self, texts: Sequence[str]) -> spmatrix:
-        word, char = self.vectorizers_
         texts = [str(t) for t in texts]
-        return self._join(word.transform(texts), char.transform(texts), texts)
+        x = self._ngram_features().transform(texts)
+        if self.embeddings is None:
+            return x
+        return self._join(x, None, texts)
 
-    def _join(self, xw: spmatrix, xc: spmatrix, texts: list[str]) -> spmatrix:
-        """Word and character n-grams side by side, then the sentence embeddings if asked for
-        (each part has unit length per text, so none outweighs the others)."""
+    def _ngram_features(self) -> NgramFeatures:
+        """Word and character n-grams from one pass over the texts, built once per
+        vectorizers (threads may race to build it: either copy serves)."""
+        cached = getattr(self, "_ngram_cache", None)
+        if cached is None or cached[0] is not self.vectorizers_:
+            cached = self._ngram_cache = (self.vectorizers_, NgramFeatures(self.vectorizers_))
+        return cached[1]
+
+    def _join(self, xw: spmatrix, xc: spmatrix | None, texts: list[str]) -> spmatrix:
+        """Word and character n-grams side by side (``xc`` None: ``xw`` holds both), then the
+        sentence embeddings if asked for (each part has unit length per text, so none
+        outweighs the others)."""
         from scipy.sparse import csr_matrix, hstack
 
-        parts = [xw, xc]
+        parts = [xw] if xc is None else [xw, xc]
         if self.embeddings is not None:
             from .embeddings import embed
 
@@ -451,9 +467,22 @@ class CodeClassifier:
         if not texts:
             return pd.DataFrame(columns=list(self.classifier_codes_), dtype=np.float64)
         x = self._features(texts) if features is None else features
-        raw = x @ self.coef_.T + self.intercept_
+        coef_t, columns = self._prediction_arrays()
+        raw = x @ coef_t + self.intercept_
         scores = _sigmoid(raw * self.platt_[:, 0] + self.platt_[:, 1])
-        return pd.DataFrame(scores, columns=list(self.classifier_codes_), dtype=np.float64)
+        # the array is this call's own: the frame may keep it rather than copy it
+        return pd.DataFrame(scores, columns=columns, dtype=np.float64, copy=False)
+
+    def _prediction_arrays(self) -> tuple[np.ndarray, pd.Index]:
+        """The coefficients as features x codes in row order, and the score columns, kept
+        while ``coef_`` stays the same array: scipy would copy ``coef_.T`` into that order on
+        every call, and the copy costs more than the product."""
+        cached = getattr(self, "_prediction_cache", None)
+        if cached is None or cached[0] is not self.coef_:
+            cached = self._prediction_cache = (
+                self.coef_, np.ascontiguousarray(self.coef_.T), pd.Index(self.classifier_codes_)
+            )
+        return cached[1], cached[2]
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, ...]]:
         """The codes of each text: scores at or above threshold (exclusive: the best code)."""
@@ -471,12 +500,20 @@ class CodeClassifier:
         ]
 
     def explain(
-        self, texts: Sequence[str], code: str, k: int = 5, *, features: spmatrix | None = None
+        self,
+        texts: Sequence[str],
+        code: str,
+        k: int = 5,
+        *,
+        features: spmatrix | None = None,
+        rows: Sequence[int] | np.ndarray | None = None,
     ) -> list[list[tuple[str, float]]]:
         """For each text, the ``k`` features that raise ``code``'s score most, with their weight.
 
         Word n-grams come before character n-grams (a reader recognizes a word, not a
         fragment), and features shorter than 3 characters or without a letter are left out.
+        ``rows`` picks the rows of ``features`` to explain (one per text, in order; default:
+        all), which spares taking them out as a matrix of their own.
 
         >>> clf = CodeClassifier(folds=2, min_positives=1).fit(
         ...     ["letters to prisoners", "police came", "letters again", "police again"],
@@ -490,58 +527,159 @@ class CodeClassifier:
                 f"Code {code!r} has no classifier in this model; classifier codes: "
                 f"{', '.join(self.classifier_codes_) or '(none)'}."
             )
-        row_of = self.classifier_codes_.index(code)
-        x = self._features(list(texts)) if features is None else features
-        coef = self.coef_[row_of]
+        coef = self.coef_[self.classifier_codes_.index(code)]
+        x = (self._features(list(texts)) if features is None else features).tocsr()
         n_words = len(self.vectorizers_[0].vocabulary_)
         # embedding dimensions mean nothing to a reader: only n-grams are evidence
-        n_grams = n_words + len(self.vectorizers_[1].vocabulary_)
-        names, readable = self._readable_names(n_grams)
-        x = x.tocsr()
-        n_rows = x.shape[0]
-        rows = np.repeat(np.arange(n_rows), np.diff(x.indptr))
+        names = self._readable_names(n_words + len(self.vectorizers_[1].vocabulary_))
+        picked = None if rows is None else np.asarray(rows, dtype=np.int64)
+        n_rows = x.shape[0] if picked is None else len(picked)
+        # words first, then character n-grams for the rows that words left short of k: most
+        # rows have k words, so the n-grams (nine in ten entries) are rarely looked at
+        best = _best_distinct(
+            *_contributions(x, *_entries(x, picked, lambda c: c < n_words), coef,
+                            names.readable), k,
+            None if n_words <= names.distinct_upto else (names.ids, names.n_names),
+        )
+        short = np.bincount(best[0], minlength=n_rows) < k
+        if short.any():
+            entries, entry_rows = _entries(x, picked, lambda c: c >= n_words)
+            more = short[entry_rows]
+            best = _best_distinct(
+                *_contributions(x, entries[more], entry_rows[more], coef, names.readable), k,
+                (names.ids, names.n_names), first=best,
+            )
         out: list[list[tuple[str, float]]] = [[] for _ in range(n_rows)]
-        seen: list[set[str]] = [set() for _ in range(n_rows)]
-        # words first, then character n-grams for the rows that words left short of k; within
-        # each, every row's positive, readable contributions sorted in one go: by row, then by
-        # weight, then by column (stable ties)
-        is_word = x.indices < n_words
-        for words in (True, False):
-            short = np.array([len(terms) < k for terms in out], dtype=bool)
-            if not short.any():
-                break
-            part = (is_word if words else ~is_word) & short[rows]
-            cols = x.indices[part]
-            vals = x.data[part] * coef[cols]
-            keep = (vals > 0) & readable[cols]
-            part_rows, cols, vals = rows[part][keep], cols[keep], vals[keep]
-            order = np.lexsort((cols, -vals, part_rows))
-            part_rows, cols, vals = part_rows[order], cols[order].tolist(), vals[order].tolist()
-            bounds = np.searchsorted(part_rows, np.arange(n_rows + 1)).tolist()
-            for i in np.flatnonzero(short).tolist():
-                terms, taken = out[i], seen[i]
-                for j in range(bounds[i], bounds[i + 1]):
-                    term = names[cols[j]]
-                    if term not in taken:
-                        taken.add(term)
-                        terms.append((term, round(vals[j], 4)))
-                        if len(terms) == k:
-                            break
+        text = names.text
+        for i, col, val in zip(*(part.tolist() for part in best), strict=True):
+            out[i].append((text[col], round(val, 4)))
         return out
 
-    def _readable_names(self, n_grams: int) -> tuple[list[str], np.ndarray]:
-        """The features' names (stripped), and which of them a reader can take as evidence:
-        n-grams (not embedding dimensions) of at least 3 characters holding a letter."""
+    def _readable_names(self, n_grams: int) -> _Names:
+        """The features' names, kept while the model's feature names stay the same."""
         cached = getattr(self, "_readable_cache", None)
-        if cached is None or len(cached[0]) != len(self.feature_names_):
-            names = [str(name).strip() for name in self.feature_names_.tolist()]
-            readable = np.array(
-                [i < n_grams and len(t) >= 3 and any(ch.isalpha() for ch in t)
-                 for i, t in enumerate(names)],
-                dtype=bool,
-            )
-            cached = self._readable_cache = (names, readable)
+        if cached is None or len(cached.text) != len(self.feature_names_):
+            cached = self._readable_cache = _Names.of(self.feature_names_, n_grams)
         return cached
+
+
+class _Names(NamedTuple):
+    """What :meth:`CodeClassifier.explain` needs of the feature names."""
+
+    text: list[str]  # each feature's name, stripped
+    readable: np.ndarray  # evidence a reader can take: n-grams of 3+ characters with a letter
+    ids: np.ndarray  # a number per name: features whose stripped names are equal share it
+    n_names: int  # how many distinct names
+    distinct_upto: int  # the leading features with distinct names
+
+    @classmethod
+    def of(cls, feature_names: np.ndarray, n_grams: int) -> _Names:
+        """The names of ``feature_names``, of which the first ``n_grams`` are n-grams.
+
+        >>> _Names.of(np.array(["abc", " abc", "x1", "<dim 0>"]), 3).ids.tolist()
+        [0, 0, 1, 2]
+        """
+        text = [str(name).strip() for name in feature_names.tolist()]
+        readable = np.array(
+            [i < n_grams and len(t) >= 3 and any(ch.isalpha() for ch in t)
+             for i, t in enumerate(text)],
+            dtype=bool,
+        )
+        numbers: dict[str, int] = {}
+        ids = np.array([numbers.setdefault(t, len(numbers)) for t in text], dtype=np.int64)
+        repeats = np.flatnonzero(ids != np.maximum.accumulate(ids)) if len(ids) else ids
+        distinct_upto = int(repeats[0]) if len(repeats) else len(text)
+        return cls(text, readable, ids, len(numbers), distinct_upto)
+
+
+def _entries(
+    x: Any, rows: np.ndarray | None, wanted: Callable[[np.ndarray], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The positions in the CSR matrix ``x``'s data of the entries whose columns are
+    ``wanted``, in its ``rows`` (None: all), and the number of each one's row among those."""
+    if rows is None:
+        entries = np.flatnonzero(wanted(x.indices))
+        return entries, np.searchsorted(x.indptr, entries, side="right") - 1
+    starts = x.indptr[rows].astype(np.int64)
+    sizes = x.indptr[rows + 1] - starts
+    through = np.cumsum(sizes)
+    entries = np.repeat(starts - (through - sizes), sizes) + np.arange(
+        through[-1] if len(through) else 0)
+    keep = wanted(x.indices[entries])
+    return entries[keep], np.repeat(np.arange(len(rows)), sizes)[keep]
+
+
+def _contributions(
+    x: Any, entries: np.ndarray, rows: np.ndarray, coef: np.ndarray, readable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (row, column, contribution) of those of the CSR matrix ``x``'s ``entries``
+    (positions in its data, of rows ``rows``) that raise the score and name something
+    readable."""
+    cols = x.indices[entries]
+    vals = x.data[entries] * coef[cols]
+    keep = (vals > 0) & readable[cols]
+    return rows[keep], cols[keep], vals[keep]
+
+
+def _best_distinct(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    vals: np.ndarray,
+    k: int,
+    names: tuple[np.ndarray, int] | None = None,
+    first: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's ``k`` entries of highest value (ties: lower column first) with distinct
+    names, as (rows, columns, values) grouped by row, best first. ``names`` is a name number
+    per column and how many there are (None: the columns' names are distinct). Entries
+    ``first`` (such a result) come before the others of their row and keep their names.
+    """
+    # entries in order of (row, column), as a CSR matrix with sorted indices lists them
+    key = rows * (int(cols.max(initial=0)) + 1) + cols
+    if not np.all(key[1:] > key[:-1]):
+        order = np.argsort(key, kind="stable")
+        rows, cols, vals = rows[order], cols[order], vals[order]
+    if names is None and first is None and k > 0:
+        # with distinct names only a row's k best matter: drop what is surely below them
+        keep = vals >= _kth_bound(rows, vals, k)
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    # np.lexsort((cols, -vals, rows)) in effect, several times faster: stable sorts by value,
+    # then by row
+    order = np.argsort(-vals, kind="stable")
+    order = order[_stable_order(rows[order])]
+    if first is not None:
+        rows, cols, vals = (np.concatenate((done, part[order]))
+                            for done, part in zip(first, (rows, cols, vals), strict=True))
+        order = _stable_order(rows)
+    if names is not None:
+        # the first entry of each (row, name): the name's best, as a row's entries come best
+        # first
+        name_ids, n_names = names
+        key = rows[order] * n_names + name_ids[cols[order]]
+        order = order[np.sort(np.unique(key, return_index=True)[1])]
+    ordered = rows[order]
+    per_row = np.bincount(ordered)
+    order = order[np.arange(len(order)) - (np.cumsum(per_row) - per_row)[ordered] < k]
+    return rows[order], cols[order], vals[order]
+
+
+def _kth_bound(rows: np.ndarray, vals: np.ndarray, k: int) -> np.ndarray:
+    """For each entry (grouped by row), a value no greater than its row's k-th largest: the
+    least of the maxima of k disjoint stretches of the row (-inf in rows of fewer than k)."""
+    counts = np.bincount(rows)
+    present = np.flatnonzero(counts)
+    starts = (np.cumsum(counts) - counts)[present]
+    edges = (starts[:, None] + counts[present, None] * np.arange(k) // k).ravel()
+    maxima = np.maximum.reduceat(vals, edges).reshape(len(present), k)
+    bound = np.full(len(counts), -np.inf)
+    bound[present] = np.where(counts[present] >= k, maxima.min(axis=1), -np.inf)
+    return bound[rows]
+
+
+def _stable_order(rows: np.ndarray) -> np.ndarray:
+    """``np.argsort(rows, kind="stable")``, by radix when the numbers fit in 16 bits."""
+    small = len(rows) and int(rows.max()) < 2**15
+    return np.argsort(rows.astype(np.int16) if small else rows, kind="stable")
 
 
 def format_evidence(score: float, features: Sequence[tuple[str, float]]) -> str:

@@ -4,13 +4,18 @@ scikit-learn's ``TfidfVectorizer`` learns the vocabulary and the idf weights whe
 trained; applying them afterwards is a pure-Python walk that builds every n-gram string of every
 passage, which made the classifier ten times slower than the rules. :class:`NgramTfidf` gives the
 same matrix (the same counts, sublinear tf, idf and l2 norm; equal to float rounding, as tests
-check against scikit-learn) from the fitted vocabulary, with the per-token work in C:
+check against scikit-learn) from the fitted vocabulary, and :class:`NgramFeatures` the rows of
+several of them side by side (the classifier's word and character n-grams) from one pass over
+the texts. Neither n-gram kind crosses white space except word pairs, so the work is per
+white-space *chunk* of the lower-cased text:
 
-- word n-grams (the ``(?u)\\b\\w\\w+\\b`` tokens, lower-cased): each token is looked up once, in a
-  dictionary of the words the vocabulary uses, and word pairs are found by number with numpy;
-- character n-grams inside word boundaries (``char_wb``): a word's n-grams depend on the word
-  alone, so they are computed once per distinct word and kept in a cache; a passage's counts
-  are then its word counts times the words' n-gram counts, one sparse product per batch.
+- each distinct chunk gets a number in a chunk table kept across batches (bounded by
+  ``CACHE_SIZE``), with its character n-gram counts (``char_wb``: n-grams inside word
+  boundaries) and the numbers of its words (the ``(?u)\\b\\w\\w+\\b`` tokens) in growing arrays;
+- a batch is then one lower-casing, one split and one dictionary look-up per chunk; its words
+  are gathered from the chunks' rows with numpy, and word n-grams found by number;
+- one sparse product sums it all: each text's row holds its chunks (whose rows carry their
+  character n-gram counts) and its word n-grams (rows that carry just that feature).
 
 Only numpy and scipy are needed, so coding with a saved model does not import scikit-learn.
 """
@@ -18,9 +23,10 @@ Only numpy and scipy are needed, so coding with a saved model does not import sc
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from itertools import chain
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,7 +34,7 @@ import numpy as np
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
-__all__ = ["ANALYZERS", "NgramTfidf"]
+__all__ = ["ANALYZERS", "NgramFeatures", "NgramTfidf"]
 
 #: the analyzers :class:`NgramTfidf` reproduces, as scikit-learn names them
 ANALYZERS = ("word", "char_wb")
@@ -42,6 +48,128 @@ class _Index(dict[str, int]):
 
     def __missing__(self, key: str) -> int:
         return -1
+
+
+class _WordTables:
+    """A word vocabulary by number: word -> number, number -> unigram feature, and each longer
+    n-gram's key (its words' numbers in base ``size``) -> feature, keys sorted."""
+
+    def __init__(self, vocabulary: dict[str, int]) -> None:
+        words = _Index()
+        for gram in vocabulary:
+            for word in gram.split(" "):
+                words.setdefault(word, len(words))
+        size = len(words)
+        # the last entry answers for word number -1 (a word outside the vocabulary)
+        unigram = np.full(size + 1, -1, dtype=np.int64)
+        by_n: dict[int, list[tuple[int, int]]] = {}
+        for gram, feature in vocabulary.items():
+            parts = gram.split(" ")
+            if len(parts) == 1:
+                unigram[words[gram]] = feature
+                continue
+            key = 0
+            for part in parts:
+                key = key * size + words[part]
+            by_n.setdefault(len(parts), []).append((key, feature))
+        keys: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # per n, which words begin and which end some n-gram (the last entry: word -1, none)
+        ends: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for n, pairs in by_n.items():
+            pairs.sort()
+            wide = size**n >= 2**63  # keys past int64 stay Python integers
+            keys[n] = (np.array([k for k, _ in pairs], dtype=object if wide else np.int64),
+                       np.array([f for _, f in pairs], dtype=np.int64))
+            begins, finishes = np.zeros(size + 1, dtype=bool), np.zeros(size + 1, dtype=bool)
+            for key, _ in pairs:
+                begins[key // size ** (n - 1)] = finishes[key % size] = True
+            ends[n] = (begins, finishes)
+        self.words, self.size, self.unigram, self.keys, self.ends = words, size, unigram, keys, ends
+        self.hashed = {n: _HashIndex(*pair) for n, pair in keys.items() if pair[0].dtype != object}
+
+    def ngrams(self, flat: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Features of the n-grams starting at each position of the word numbers ``flat`` that
+        are in the vocabulary, and those positions."""
+        if n == 1:
+            found = self.unigram[flat]  # -1 indexes the last entry: no feature
+            positions = np.flatnonzero(found >= 0)
+            return found[positions], positions
+        keys, feats = self.keys.get(n, (np.empty(0, np.int64), np.empty(0, np.int64)))
+        count = len(flat) - n + 1
+        if not len(keys) or count <= 0:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        # only positions whose first and last words begin and end some n-gram are looked up
+        begins, finishes = self.ends[n]
+        known = begins[flat[:count]] & finishes[flat[n - 1 :]]
+        for k in range(1, n - 1):
+            known &= flat[k : k + count] >= 0
+        positions = np.flatnonzero(known)
+        key = np.zeros(len(positions), dtype=keys.dtype)
+        for k in range(n):
+            key = key * self.size + flat[positions + k].astype(keys.dtype)
+        hashed = self.hashed.get(n)
+        if hashed is not None:
+            found = hashed.lookup(key)
+            hit = found >= 0
+            return found[hit], positions[hit]
+        slot = np.searchsorted(keys, key)
+        slot[slot >= len(keys)] = 0
+        hit = keys[slot] == key
+        return feats[slot[hit]], positions[hit]
+
+
+class _HashIndex:
+    """Sorted non-negative int64 keys -> values, looked up many at once: an open-addressing
+    table (linear probing, at most a quarter full) answers most keys in one or two probes, a
+    binary search the few left; together several times faster than the search alone."""
+
+    #: probes before the binary search takes the keys still unanswered
+    PROBES = 2
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
+        self.sorted_keys, self.sorted_values = keys, values
+        bits = max(4, (4 * len(keys)).bit_length())
+        self.mask = (1 << bits) - 1
+        self.shift = np.uint64(64 - bits)
+        self.keys = np.full(1 << bits, -1, dtype=np.int64)  # -1: an empty slot
+        self.values = np.zeros(1 << bits, dtype=np.int64)
+        slot = self._slots(keys)
+        pending = np.arange(len(keys))
+        while len(pending):
+            free = self.keys[slot[pending]] == -1
+            # of the keys that want one free slot, the first takes it; the others probe on
+            _, first = np.unique(slot[pending[free]], return_index=True)
+            placed = pending[free][first]
+            self.keys[slot[placed]] = keys[placed]
+            self.values[slot[placed]] = values[placed]
+            pending = np.setdiff1d(pending, placed, assume_unique=True)
+            slot[pending] = (slot[pending] + 1) & self.mask
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        # Fibonacci hashing: the top bits of the key times 2**64 / golden ratio
+        spread = keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        return (spread >> self.shift).astype(np.int64)
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """The value of each key, -1 for a key not in the table."""
+        found = np.full(len(keys), -1, dtype=np.int64)
+        slot = self._slots(keys)
+        pending = np.arange(len(keys))
+        for _ in range(self.PROBES):
+            held = self.keys[slot]
+            hit = held == keys[pending]
+            found[pending[hit]] = self.values[slot[hit]]
+            going = ~hit & (held != -1)  # an empty slot ends the probe: the key is absent
+            pending, slot = pending[going], (slot[going] + 1) & self.mask
+            if not len(pending):
+                return found
+        if not len(self.sorted_keys):
+            return found
+        rest = keys[pending]
+        where = np.minimum(np.searchsorted(self.sorted_keys, rest), len(self.sorted_keys) - 1)
+        hit = self.sorted_keys[where] == rest
+        found[pending[hit]] = self.sorted_values[where[hit]]
+        return found
 
 
 class NgramTfidf:
@@ -58,9 +186,6 @@ class NgramTfidf:
     array([[0.707, 0.   , 0.707],
            [0.408, 0.816, 0.408]])
     """
-
-    #: distinct words whose character n-grams are kept (a word costs a few hundred bytes)
-    CACHE_SIZE = 300_000
 
     def __init__(
         self,
@@ -86,9 +211,8 @@ class NgramTfidf:
                 f"{len(self.vocabulary_)} distinct vocabulary entries but {len(self.idf_)} idf "
                 "weights: they must pair one to one"
             )
-        self._words: _Index | None = None
-        self._cache: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
-        self._tokens: dict[str, tuple[int, ...]] = {}  # white-space chunk -> word numbers
+        self._tables: _WordTables | None = None
+        self._alone: NgramFeatures | None = None
 
     @classmethod
     def from_sklearn(cls, vectorizer: Any) -> NgramTfidf:
@@ -112,157 +236,31 @@ class NgramTfidf:
         )
 
     def __getstate__(self) -> dict[str, Any]:
-        # the caches rebuild themselves: a copy sent to a worker process leaves them behind
-        return {**self.__dict__, "_words": None, "_cache": {}, "_tokens": {}}
+        # the tables rebuild themselves: a copy sent to a worker process leaves them behind
+        return {**self.__dict__, "_tables": None, "_alone": None}
 
     def get_feature_names_out(self) -> np.ndarray:
         return np.asarray(list(self.vocabulary_), dtype=str)
 
-    # --- transforming -------------------------------------------------------------------------
-
     def transform(self, texts: Sequence[str]) -> csr_matrix:
         """The TF-IDF rows of ``texts``: a CSR matrix of ``len(texts)`` x vocabulary size."""
-        lowered = [str(t).lower() for t in texts]
-        if self.analyzer == "word":
-            return self._weigh(self._word_counts(lowered))
-        return self._weigh(self._char_counts(lowered))
+        alone = self._alone
+        if alone is None:  # two threads may both build one: either serves
+            alone = self._alone = NgramFeatures([self])
+        return alone.transform(texts)
 
-    def _weigh(self, counts: csr_matrix) -> csr_matrix:
-        """Counts -> sublinear tf times idf, each row scaled to unit length."""
-        # the order of features within a row does not matter to the classifier; not sorting
-        # them saves a third of the time
-        data = counts.data.astype(np.float64)
-        if self.sublinear_tf:
-            np.log(data, out=data)
-            data += 1.0
-        data *= self.idf_[counts.indices]
-        lengths = np.diff(counts.indptr)
-        filled = lengths > 0
-        norms = np.ones(len(lengths))
-        if len(data):
-            # a row's slice ends where the next non-empty row starts, so reduceat sums rows
-            norms[filled] = np.sqrt(np.add.reduceat(data * data, counts.indptr[:-1][filled]))
-        data /= np.repeat(norms, lengths)
-        counts.data = data
-        return counts
+    # --- what NgramFeatures asks of each part --------------------------------------------------
 
-    def _word_counts(self, texts: list[str]) -> csr_matrix:
-        """Counts of the vocabulary's word n-grams (unigrams and longer, scikit-learn's way)."""
-        # a token never spans white space, so a text's tokens are those of its white-space
-        # chunks in order: each distinct chunk is tokenized once and its word numbers cached
-        chunks = [text.split() for text in texts]
-        flat_chunks = list(chain.from_iterable(chunks))
-        words = self._word_index()
-        cache = self._tokens
-        if len(cache) > self.CACHE_SIZE:
-            cache.clear()
-        for chunk in set(flat_chunks).difference(cache):
-            cache[chunk] = tuple(map(words.__getitem__, _TOKEN.findall(chunk)))
-        per_chunk = list(map(cache.__getitem__, flat_chunks))
-        chunk_sizes = np.fromiter(map(len, per_chunk), dtype=np.int64, count=len(per_chunk))
-        flat = np.fromiter(chain.from_iterable(per_chunk), dtype=np.int64,
-                           count=int(chunk_sizes.sum()))
-        through = np.concatenate(([0], np.cumsum(chunk_sizes)))
-        last_chunk = np.cumsum(np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks)))
-        lengths = np.diff(np.concatenate(([0], through[last_chunk])))
-        starts = np.concatenate(([0], np.cumsum(lengths)))
-        rows: list[np.ndarray] = []
-        features: list[np.ndarray] = []
-        low, high = self.ngram_range
-        doc_of = np.repeat(np.arange(len(texts)), lengths)
-        for n in range(low, high + 1):
-            if len(flat) < n:
-                break
-            found, where = self._ngram_features(flat, n)
-            # an n-gram must not run across the end of one text into the next
-            where_doc = doc_of[where]
-            inside = where + n - 1 < starts[where_doc + 1]
-            rows.append(where_doc[inside])
-            features.append(found[inside])
-        return _count_matrix(rows, features, len(texts), len(self.vocabulary_))
+    def _word_tables(self) -> _WordTables:
+        tables = self._tables
+        if tables is None:
+            tables = self._tables = _WordTables(self.vocabulary_)
+        return tables
 
-    def _word_index(self) -> _Index:
-        """Every word some word n-gram of the vocabulary holds -> a number for it."""
-        if self._words is None:
-            words = _Index()
-            for gram in self.vocabulary_:
-                for word in gram.split(" "):
-                    words.setdefault(word, len(words))
-            self._words = words
-            size = len(words)
-            # n-gram -> feature, keyed by its words' numbers in base ``size``
-            self._keys: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-            by_n: dict[int, list[tuple[int, int]]] = {}
-            for gram, feature in self.vocabulary_.items():
-                parts = gram.split(" ")
-                key = 0
-                for part in parts:
-                    key = key * size + words[part]
-                by_n.setdefault(len(parts), []).append((key, feature))
-            for n, pairs in by_n.items():
-                pairs.sort()
-                self._keys[n] = (np.array([k for k, _ in pairs], dtype=object if
-                                          size ** n >= 2**63 else np.int64),
-                                 np.array([f for _, f in pairs], dtype=np.int64))
-        return self._words
-
-    def _ngram_features(self, flat: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Features of the n-grams starting at each token position that are in the vocabulary,
-        and those positions."""
-        keys, feats = self._keys.get(n, (np.empty(0, np.int64), np.empty(0, np.int64)))
-        count = len(flat) - n + 1
-        if not len(keys) or count <= 0:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        known = np.ones(count, dtype=bool)
-        size = len(self._words or ())
-        key = np.zeros(count, dtype=keys.dtype)
-        for k in range(n):
-            part = flat[k : k + count]
-            known &= part >= 0
-            key = key * size + np.where(part >= 0, part, 0).astype(keys.dtype)
-        positions = np.flatnonzero(known)
-        key = key[positions]
-        slot = np.searchsorted(keys, key)
-        slot[slot >= len(keys)] = 0
-        hit = keys[slot] == key
-        return feats[slot[hit]], positions[hit]
-
-    def _char_counts(self, texts: list[str]) -> csr_matrix:
-        """Counts of character n-grams inside word boundaries: per-word n-grams, cached."""
-        from scipy.sparse import csr_matrix
-
-        words = [text.split() for text in texts]
-        flat = list(chain.from_iterable(words))
-        distinct = {w: i for i, w in enumerate(dict.fromkeys(flat))}
-        lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-        word_of = np.fromiter(map(distinct.__getitem__, flat), dtype=np.int64, count=len(flat))
-        # one entry per word occurrence, repeats included: the sparse product sums them
-        per_word = csr_matrix(
-            (np.ones(len(flat), dtype=np.float64), word_of,
-             np.concatenate(([0], np.cumsum(lengths)))),
-            shape=(len(texts), len(distinct)),
-        )
-        if len(self._cache) + len(distinct) > self.CACHE_SIZE:
-            self._cache.clear()
-        cache = self._cache
-        grams = [cache[w] if w in cache else self._grams_of(w) for w in distinct]
-        sizes = np.fromiter((g[2] for g in grams), dtype=np.int64, count=len(grams))
-        empty = np.empty(0, np.int64)
-        # each word's features are distinct (its counts sum repeats), so there are no duplicates
-        word_grams = csr_matrix(
-            (np.concatenate([g[1] for g in grams]) if grams else empty.astype(np.float64),
-             np.concatenate([g[0] for g in grams]) if grams else empty,
-             np.concatenate(([0], np.cumsum(sizes)))),
-            shape=(len(distinct), len(self.vocabulary_)),
-        )
-        counts = (per_word @ word_grams).tocsr()
-        counts.eliminate_zeros()
-        return counts
-
-    def _grams_of(self, word: str) -> tuple[np.ndarray, np.ndarray, int]:
-        """The vocabulary features of one word's character n-grams, their counts and how many
-        there are; cached."""
-        padded = f" {word} "
+    def _char_counts(self, chunk: str) -> Counter[int | None]:
+        """The vocabulary features among one chunk's character n-grams, with their counts, in
+        the order the n-grams first occur (short ones first); never the key None."""
+        padded = f" {chunk} "
         size = len(padded)
         low, high = self.ngram_range
         grams = [padded[i : i + n] for n in range(low, min(high, size - 1) + 1)
@@ -271,25 +269,300 @@ class NgramTfidf:
             grams.append(padded)
         counted = Counter(map(self.vocabulary_.get, grams))
         counted.pop(None, None)  # n-grams outside the vocabulary
-        found = len(counted)
-        result = (
-            np.fromiter(counted.keys(), dtype=np.int64, count=found),
-            np.fromiter(counted.values(), dtype=np.float64, count=found),
-            found,
-        )
-        self._cache[word] = result
-        return result
+        return counted
 
 
-def _count_matrix(
-    rows: list[np.ndarray], features: list[np.ndarray], n_rows: int, n_features: int
-) -> csr_matrix:
-    from scipy.sparse import csr_matrix
+class _Growing:
+    """An int32 array that grows by appending, in place while it has room."""
 
-    row = np.concatenate(rows) if rows else np.empty(0, np.int64)
-    col = np.concatenate(features) if features else np.empty(0, np.int64)
-    counts = csr_matrix(
-        (np.ones(len(row), dtype=np.float64), (row, col)), shape=(n_rows, n_features)
-    )
-    counts.sum_duplicates()
-    return counts
+    def __init__(self, first: np.ndarray | None = None) -> None:
+        self.size = 0 if first is None else len(first)
+        self.array = np.zeros(max(1024, 2 * self.size), dtype=np.int32)
+        if first is not None:
+            self.array[: self.size] = first
+
+    def extend(self, values: np.ndarray) -> None:
+        end = self.size + len(values)
+        if end > len(self.array):
+            # a new array: a reader holding a view of the old one keeps valid contents
+            bigger = np.zeros(max(end, 2 * len(self.array)), dtype=np.int32)
+            bigger[: self.size] = self.array[: self.size]
+            self.array = bigger
+        self.array[self.size : end] = values
+        self.size = end
+
+    def view(self) -> np.ndarray:
+        return self.array[: self.size]
+
+
+class _ChunkTable:
+    """Distinct white-space chunks -> numbers, with each chunk's row of the sparse product
+    (its character n-gram counts) and its words' numbers.
+
+    Rows ``0 .. n_word_features - 1`` of the product's right-hand matrix hold one word feature
+    each; chunk ``i`` is row ``n_word_features + i``.
+    """
+
+    def __init__(self, n_word_features: int, word_offset: int) -> None:
+        self.index: dict[str, int] = {}
+        self.ptr = _Growing(np.arange(n_word_features + 1))
+        self.cols = _Growing(np.arange(n_word_features) + word_offset)
+        self.counts = _Growing(np.ones(n_word_features))
+        self.word_ptr = _Growing(np.zeros(1))
+        self.word_numbers = _Growing()
+
+    def add(self, chunks: list[str], char: NgramTfidf | None, char_offset: int,
+            words: _WordTables | None) -> None:
+        """Give ``chunks`` (distinct, not yet in the table) their numbers and rows."""
+        count = len(chunks)
+        if char is not None:
+            grams = [char._char_counts(chunk) for chunk in chunks]
+            sizes = np.fromiter(map(len, grams), dtype=np.int64, count=count)
+            total = int(sizes.sum())
+            cols = np.fromiter(chain.from_iterable(grams), dtype=np.int64, count=total)
+            counts = np.fromiter(chain.from_iterable(g.values() for g in grams),
+                                 dtype=np.int64, count=total)
+            self.cols.extend(cols + char_offset)
+            self.counts.extend(counts)
+        else:
+            sizes = np.zeros(count, dtype=np.int64)
+        self.ptr.extend(self.ptr.array[self.ptr.size - 1] + np.cumsum(sizes))
+        if words is not None:
+            lookup = words.words.__getitem__
+            numbers = [list(map(lookup, _TOKEN.findall(chunk))) for chunk in chunks]
+            lengths = np.fromiter(map(len, numbers), dtype=np.int64, count=count)
+            self.word_numbers.extend(np.fromiter(
+                chain.from_iterable(numbers), dtype=np.int64, count=int(lengths.sum())
+            ))
+            self.word_ptr.extend(self.word_ptr.array[self.word_ptr.size - 1] + np.cumsum(lengths))
+        # numbers are published last, once the rows they point to are written
+        self.index.update(zip(chunks, range(len(self.index), len(self.index) + count), strict=True))
+
+    def entries(self) -> int:
+        return self.cols.size
+
+
+class NgramFeatures:
+    """The TF-IDF rows of several fitted :class:`NgramTfidf` parts side by side, each part of
+    unit length per text: the same matrix as stacking the parts' own ``transform`` results
+    horizontally, from one lower-casing and split of the texts.
+
+    At most one part of each analyzer. The chunk table behind it is bounded (``CACHE_SIZE``
+    chunks) and guarded by a lock, so threads may share one instance.
+
+    >>> word = NgramTfidf("word", (1, 1), ["letters", "prisoners"], [1.0, 1.0])
+    >>> char = NgramTfidf("char_wb", (3, 3), [" le", "ers"], [1.0, 1.0])
+    >>> NgramFeatures([word, char]).transform(["Letters to prisoners"]).toarray().round(3)
+    array([[0.707, 0.707, 0.509, 0.861]])
+    """
+
+    #: distinct chunks whose rows are kept (a chunk costs a few hundred bytes)
+    CACHE_SIZE = 300_000
+    #: at most this many entries per chunk on average, so long chunks cannot swell the table
+    ENTRIES_PER_CHUNK = 64
+
+    def __init__(self, parts: Sequence[NgramTfidf]) -> None:
+        self.parts = tuple(parts)
+        kinds = [part.analyzer for part in self.parts]
+        if len(set(kinds)) != len(kinds) or not kinds:
+            raise ValueError(f"NgramFeatures takes one part per analyzer, at least one: {kinds}")
+        sizes = [len(part.vocabulary_) for part in self.parts]
+        offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        self.n_features = int(offsets[-1])
+        self._idf = np.concatenate([part.idf_ for part in self.parts])
+        self._offsets = offsets
+        by_kind: dict[str, tuple[NgramTfidf, int]] = {
+            part.analyzer: (part, int(offsets[i])) for i, part in enumerate(self.parts)
+        }
+        self._word: NgramTfidf | None = by_kind.get("word", (None, 0))[0]
+        self._word_offset: int = by_kind.get("word", (None, 0))[1]
+        self._char: NgramTfidf | None = by_kind.get("char_wb", (None, 0))[0]
+        self._char_offset: int = by_kind.get("char_wb", (None, 0))[1]
+        self._lock = threading.Lock()
+        self._table: _ChunkTable | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a copy sent to a worker process leaves the table (and the lock) behind
+        return {**self.__dict__, "_lock": None, "_table": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def transform(self, texts: Sequence[str]) -> csr_matrix:
+        """The rows of ``texts``: a CSR matrix of ``len(texts)`` x all parts' features.
+
+        The order of features within a row is not sorted (the classifier does not need it).
+        """
+        from scipy.sparse import csr_matrix
+
+        per_text = [str(text).lower().split() for text in texts]
+        flat = list(chain.from_iterable(per_text))
+        n_texts = len(per_text)
+        chunks_per_text = np.fromiter(map(len, per_text), dtype=np.int64, count=n_texts)
+        words = None if self._word is None else self._word._word_tables()
+        with self._lock:
+            table, ids = self._numbers(flat, words)
+            # views of what the table holds now: it may grow or be replaced once unlocked
+            ptr, cols, counts = table.ptr.view(), table.cols.view(), table.counts.view()
+            word_ptr, word_numbers = table.word_ptr.view(), table.word_numbers.view()
+        n_word = self._n_word()
+        if words is not None:
+            rows, features, keys = self._word_ngrams(
+                words, ids, chunks_per_text, word_ptr, word_numbers
+            )
+        else:
+            rows = features = keys = np.empty(0, dtype=np.int64)
+        # each text's row of the left-hand matrix: its chunks in order, then its word n-grams
+        # in decreasing order (the product lists a row's features newest first, so the words
+        # come out in increasing order, before the character n-grams)
+        per_chunk = chunks_per_text if self._char is not None else np.zeros_like(chunks_per_text)
+        per_word = np.bincount(rows, minlength=n_texts)
+        indptr = np.concatenate(([0], np.cumsum(per_chunk + per_word)))
+        left = np.empty(int(indptr[-1]), dtype=np.int32)
+        if self._char is not None:
+            before = np.cumsum(chunks_per_text) - chunks_per_text
+            where = np.arange(len(ids)) + np.repeat(indptr[:-1] - before, chunks_per_text)
+            left[where] = ids + n_word
+        if len(rows):
+            before = np.cumsum(per_word) - per_word
+            where = np.arange(len(rows)) + np.repeat(indptr[:-1] + per_chunk - before, per_word)
+            left[where] = features
+        indptr, indices, counts = _product(indptr, left, ptr, cols, counts, self.n_features)
+        # the product sums a feature's repeats: a row has as many word features as distinct pairs
+        distinct = np.concatenate(([True], keys[1:] != keys[:-1])) if len(keys) else keys > 0
+        data = self._weigh(indptr, indices, counts, np.bincount(rows[distinct], minlength=n_texts))
+        return csr_matrix((data, indices, indptr), shape=(n_texts, self.n_features))
+
+    def _numbers(self, flat: list[str], words: _WordTables | None) -> tuple[_ChunkTable,
+                                                                             np.ndarray]:
+        """The chunk table and the number of each chunk of ``flat`` in it (new chunks added,
+        the table replaced by a new one when full). Called under the lock."""
+        table = self._table
+        if table is None:
+            table = self._table = _ChunkTable(self._n_word(), self._word_offset)
+        ids = np.fromiter(map(table.index.get, flat, repeat(-1)), dtype=np.int64,
+                          count=len(flat))
+        missing = np.flatnonzero(ids < 0)
+        if not len(missing):
+            return table, ids
+        new = list(dict.fromkeys(flat[i] for i in missing.tolist()))
+        if (len(table.index) + len(new) > self.CACHE_SIZE
+                or table.entries() > self.ENTRIES_PER_CHUNK * self.CACHE_SIZE):
+            table = self._table = _ChunkTable(self._n_word(), self._word_offset)
+            new, missing = list(dict.fromkeys(flat)), np.arange(len(flat))
+        table.add(new, self._char, self._char_offset, words)
+        lookup = table.index.__getitem__
+        ids[missing] = np.fromiter(map(lookup, (flat[i] for i in missing.tolist())),
+                                   dtype=np.int64, count=len(missing))
+        return table, ids
+
+    def _n_word(self) -> int:
+        return 0 if self._word is None else len(self._word.vocabulary_)
+
+    def _word_ngrams(
+        self,
+        words: _WordTables,
+        ids: np.ndarray,
+        chunks_per_text: np.ndarray,
+        word_ptr: np.ndarray,
+        word_numbers: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The word n-grams of the vocabulary in each text: (text, feature) pairs, sorted by
+        text and then by decreasing feature, and a key for each pair (equal pairs, equal keys)."""
+        assert self._word is not None
+        starts = word_ptr[ids].astype(np.int64)
+        sizes = word_ptr[ids + 1] - starts
+        through = np.concatenate(([0], np.cumsum(sizes)))
+        # the words of all chunks in order: each chunk's slice of the table's word numbers
+        flat = word_numbers[np.repeat(starts - through[:-1], sizes) + np.arange(through[-1])]
+        ends = through[np.cumsum(chunks_per_text)]  # where each text's words end
+        lengths = np.diff(np.concatenate(([0], ends)))
+        doc_of = np.repeat(np.arange(len(chunks_per_text)), lengths)
+        rows: list[np.ndarray] = []
+        features: list[np.ndarray] = []
+        low, high = self._word.ngram_range
+        for n in range(low, high + 1):
+            if len(flat) < n:
+                break
+            found, where = words.ngrams(flat, n)
+            # an n-gram must not run across the end of one text into the next
+            where_doc = doc_of[where]
+            inside = where + n - 1 < ends[where_doc]
+            rows.append(where_doc[inside])
+            features.append(found[inside])
+        if not rows:
+            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+        size = len(self._word.vocabulary_)
+        key = np.concatenate(rows) * size + (size - 1 - np.concatenate(features))
+        if len(chunks_per_text) * size < 2**31:
+            key = key.astype(np.int32)  # sorts twice as fast
+        key.sort()
+        return key // size, size - 1 - key % size, key
+
+    def _weigh(
+        self, indptr: np.ndarray, indices: np.ndarray, counts: np.ndarray,
+        words_per_row: np.ndarray,
+    ) -> np.ndarray:
+        """The CSR rows' counts -> sublinear tf times idf, each part of each row scaled to unit
+        length. A row holds its ``words_per_row`` word features first, then its character
+        n-grams."""
+        data = counts.astype(np.float64)
+        sublinear = [part.sublinear_tf for part in self.parts]
+        if all(sublinear):
+            np.log(data, out=data)
+            data += 1.0
+        elif any(sublinear):
+            start, stop = self._columns(sublinear.index(True))
+            chosen = (indices >= start) & (indices < stop)
+            data[chosen] = np.log(data[chosen]) + 1.0
+        data *= self._idf[indices]
+        if len(data):
+            # each row's stretch of word features, then of character n-grams
+            stretches = np.empty(2 * len(words_per_row), dtype=np.int64)
+            stretches[0::2] = words_per_row
+            stretches[1::2] = np.diff(indptr) - words_per_row
+            filled = stretches > 0
+            starts = (np.cumsum(stretches) - stretches)[filled]
+            norms = np.sqrt(np.add.reduceat(data * data, starts))
+            data /= np.repeat(norms, stretches[filled])
+        return data
+
+    def _columns(self, part: int) -> tuple[int, int]:
+        return int(self._offsets[part]), int(self._offsets[part + 1])
+
+
+def _product(
+    left_ptr: np.ndarray, left: np.ndarray, ptr: np.ndarray, cols: np.ndarray,
+    counts: np.ndarray, n_features: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR (indptr, indices, data) of L @ R, where L's rows list rows of R (each entry 1,
+    ``left_ptr``/``left``) and R is the CSR matrix (``ptr``, ``cols``, ``counts``).
+
+    A row's features come out most recently first seen first: this is scipy's ``@``, with
+    scipy's kernel called directly. ``@`` first counts the result's entries in a pass of its
+    own; here the lengths of the rows L lists, summed, bound them (each entry of the result
+    is first met in one of those rows), which costs next to nothing.
+    """
+    sizes = ptr[left + 1] - ptr[left]
+    bound = int(sizes.sum())
+    n_rows = len(left_ptr) - 1
+    try:
+        from scipy.sparse._sparsetools import csr_matmat
+    except ImportError:  # pragma: no cover - scipy moved it: the public way, a little slower
+        csr_matmat = None
+    if csr_matmat is None or bound >= 2**31 or len(ptr) >= 2**31:
+        from scipy.sparse import csr_matrix
+
+        product = csr_matrix(
+            (np.ones(len(left), dtype=counts.dtype), left, left_ptr), shape=(n_rows, len(ptr) - 1)
+        ) @ csr_matrix((counts, cols, ptr), shape=(len(ptr) - 1, n_features))
+        return product.indptr, product.indices, product.data
+    out_ptr = np.empty(n_rows + 1, dtype=np.int32)
+    out_cols = np.empty(bound, dtype=np.int32)
+    out_counts = np.empty(bound, dtype=np.int32)
+    csr_matmat(n_rows, n_features, left_ptr.astype(np.int32), left.astype(np.int32, copy=False),
+               np.ones(len(left), dtype=np.int32), ptr, cols, counts.astype(np.int32, copy=False),
+               out_ptr, out_cols, out_counts)
+    nnz = int(out_ptr[-1])
+    return out_ptr, out_cols[:nnz], out_counts[:nnz]
