@@ -424,13 +424,11 @@ class _TermIndex:
         self._prefix_sizes = sorted({len(key) for key in self._prefix})
         self._need = np.array([term.slots for term in self._long], dtype=np.int64)
         if self._watched:
-            # a gate on lower-cased chunks: a case-folded string's letters may differ there
-            # (ß, ς), so those strings open the gate by any of their lower-case spellings too
-            forms = {string for _, string in self._watched} | {
-                string.lower() for _, string in self._watched
-            }
+            # a gate on case-folded chunks (a string in the lower case of a chunk is, folded,
+            # in its folded form too): a plain alternation runs faster than one ignoring case
+            forms = {string.casefold() for _, string in self._watched}
             self._watch_gate = re.compile(
-                "|".join(map(re.escape, sorted(forms, key=len, reverse=True))), re.IGNORECASE
+                "|".join(map(re.escape, sorted(forms, key=len, reverse=True)))
             )
 
     def _word_pattern(self, index: int) -> re.Pattern[str]:
@@ -523,9 +521,10 @@ class _TermIndex:
     def _holds(self, chunk: str) -> list[int]:
         """The watched strings in ``chunk``."""
         assert self._watch_gate is not None
-        if self._watch_gate.search(chunk) is None:  # the common case: none
+        folded = chunk.casefold()
+        if self._watch_gate.search(folded) is None:  # the common case: none
             return []
-        folded, lowered = chunk.casefold(), chunk.lower()
+        lowered = chunk.lower()
         return [
             number for number, (fold_case, string) in enumerate(self._watched)
             if string in (folded if fold_case else lowered)
