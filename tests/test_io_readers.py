@@ -564,3 +564,129 @@ def test_read_entry_reads_one_file_or_says_why_it_is_skipped(tmp_path: Path) -> 
     assert skipped.startswith(f"{empty}: ") and skipped.endswith("; skipped")
     with pytest.raises(InputError, match="empty.txt"):
         read_entry(empty, doc_id="empty", strict=True)
+
+
+# --- letter counting, as detect_language does it ---------------------------------------------
+
+# Letters and signs the fast counting treats differently: ASCII, basic Cyrillic (with its
+# non-letters U+0482-U+0489), Cyrillic outside the basic block, Latin-1 and Latin Extended
+# letters, × and ÷, Greek, digits that count as letters (²) and do not (٣), marks, punctuation.
+_MIXED_ALPHABET = (
+    "aZ qW09 _.,;'\n\t-"
+    "абвгдеёжзийЯЮЭЪ ґєїў ѣѳѵ \u0482\u0483\u0488\u0489 ԁԓԯ \u1c80\u2de0\ua640"
+    "àéøÿªº ×÷ ĀŁſ ɏ ḀỿẞǄ Ωαβγ ²½Ⅻ ٣ \u0301\u00a0«»—…“”№ 漢字 🙂"
+)
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(_MIXED_ALPHABET) | st.characters(codec="utf-8"), max_size=300
+    )
+)
+def test_fast_letter_counts_equal_the_regex_counts(text: str) -> None:
+    from trustcode.io.readers import _letter_counts, _letter_counts_regex
+
+    assert _letter_counts(text) == _letter_counts_regex(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hi, мир! ½ é", (7, 3, 3)),  # ½ is a letter by the rule's regex, and no script's
+        ("a\u0483b ґ \u0482", (3, 3, 2)),  # Cyrillic marks: Cyrillic, not letters
+        ("x\ud800y", (2, 0, 2)),  # a lone surrogate cannot be encoded: the regexes count
+        ("", (0, 0, 0)),
+    ],
+)
+def test_letter_counts_of_odd_texts(text: str, expected: tuple[int, int, int]) -> None:
+    from trustcode.io.readers import _letter_counts, _letter_counts_regex
+
+    assert _letter_counts(text) == _letter_counts_regex(text) == expected
+
+
+def test_detect_language_answers_as_before_on_the_project_and_shared_texts(
+    repo_dir: Path, shared_dir: Path
+) -> None:
+    """The old rule, written out with the regexes, gives the same answer on every text."""
+    from trustcode.io.readers import _letter_counts_regex
+
+    def by_regex(text: str) -> str | None:
+        if len(text) > 10_000:
+            step = len(text) // 20
+            text = "\n".join(text[i * step : i * step + 500] for i in range(20))
+        letters, cyrillic, latin = _letter_counts_regex(text)
+        if letters < 20:
+            return None
+        return "ru" if cyrillic >= 0.3 * letters else "en" if latin >= 0.5 * letters else None
+
+    texts = [d.text for d in read_corpus(repo_dir / "corpus")]
+    texts += [d.text for d in read_corpus(shared_dir / "corpus-sources")]
+    assert len(texts) >= 6
+    answers = [detect_language(t) for t in texts]
+    assert answers == [by_regex(t) for t in texts]
+    assert set(answers) == {"en", "ru"}
+
+
+# --- CorpusReader: the parts read_corpus is made of, for worker processes ---------------------
+
+
+def test_corpus_reader_defers_plain_files_and_reads_tables(tmp_path: Path) -> None:
+    from trustcode.io.readers import CorpusEntry, CorpusReader
+
+    _write(tmp_path / "a.txt", EN)
+    _write(tmp_path / "b.csv", "text\nFirst row about letters.\nSecond row with more letters.\n")
+    _write(tmp_path / "c.md", RU)
+    reader = CorpusReader(tmp_path)
+    items = list(reader.items(defer_files=True))
+    assert [type(i).__name__ for i in items] == ["CorpusEntry", "Document", "Document",
+                                                 "CorpusEntry"]
+    assert [i.doc_id for i in items] == ["a", "b-1", "b-2", "c"]
+    entry = items[0]
+    assert isinstance(entry, CorpusEntry)
+    documents, skipped = entry.read(**reader.options)
+    assert skipped is None and [d.text for d in documents] == [EN]
+    for item in items:
+        reader.accept(item.doc_id, str(item.path) if isinstance(item, CorpusEntry) else "")
+    reader.finish()  # documents were accepted: no error
+    with pytest.raises(InputError, match="Duplicate document id 'a'"):
+        reader.accept("a", "elsewhere.txt")
+
+
+def test_corpus_reader_reports_skips_and_nothing_read_as_read_corpus_does(
+    tmp_path: Path,
+) -> None:
+    from trustcode.io.readers import CorpusReader
+
+    _write(tmp_path / "empty.txt", b"")
+    reader = CorpusReader(tmp_path)
+    [entry] = reader.items(defer_files=True)
+    documents, skipped = entry.read(**reader.options)
+    assert documents == [] and skipped is not None
+    with pytest.warns(DocumentSkipped, match="empty.txt: is empty"):
+        reader.skip(skipped)
+    with pytest.raises(InputError) as raised:
+        reader.finish()
+    with pytest.warns(DocumentSkipped), pytest.raises(InputError) as expected:
+        list(read_corpus(tmp_path))
+    assert str(raised.value) == str(expected.value)
+    assert "empty.txt: is empty" in str(raised.value)
+    with pytest.raises(InputError, match="no such file or folder"):
+        CorpusReader(tmp_path / "missing")
+
+
+def test_entries_and_read_errors_survive_pickling(tmp_path: Path) -> None:
+    """Worker processes get entries and send back errors pickled."""
+    import pickle
+    from types import MappingProxyType
+
+    from trustcode.io.readers import CorpusEntry
+
+    entry = CorpusEntry(tmp_path / "a.txt", "a", "A", "ru", MappingProxyType({"group": "x"}))
+    again = pickle.loads(pickle.dumps(entry))
+    assert again == entry and dict(again.metadata) == {"group": "x"}
+    _write(tmp_path / "a.txt", b"")
+    with pytest.raises(InputError) as raised:
+        entry.read(strict=True)
+    copy = pickle.loads(pickle.dumps(raised.value))
+    assert type(copy) is type(raised.value) and str(copy) == str(raised.value)
+    assert (copy.source, copy.reason) == (raised.value.source, raised.value.reason)

@@ -2,14 +2,20 @@
 
 The per-document function :func:`code_document` is the unit of work: the local engine runs it in
 this process or in ``jobs`` worker processes, in document order, so every engine gives identical
-tables. Documents stream through; tables are written batch by batch when an output is given.
+tables. Workers read the corpus's plain files themselves (this process reads only tables, .csv and
+.xlsx, and every file when redacting), so reading is not this process's serial share. Documents
+stream through; tables are written batch by batch when an output is given.
 """
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +28,7 @@ from . import __version__
 from .codebook import load_codebook
 from .combine import combine
 from .errors import InputError, TrustcodeWarning, UsageError
+from .io.readers import CorpusEntry, CorpusReader
 from .segment import parse_unit, segment
 from .types import (
     CODING_COLUMNS,
@@ -171,49 +178,85 @@ def _rule_evidence(hits: Sequence[RuleHit], passage: Passage) -> str:
 # --- tables -----------------------------------------------------------------------------------
 
 
+def _strings(values: list[str]) -> Any:
+    """A text column's values; an empty one typed as text too (an empty list would become a
+    float64 column), so that an empty batch joins the others without changing their dtype."""
+    return values if values else pd.array([], dtype="str")
+
+
+# The frames are built column by column from lists and int64/float64 arrays: a frame of row
+# tuples goes through an object array and an astype copy per numeric column, which cost about
+# as much again. The dtypes and column order are the contract's (test_pipeline_tables checks).
+
+
 def document_frame(documents: Sequence[Document]) -> pd.DataFrame:
-    """The documents table: contract columns, then metadata columns in first-seen order."""
+    """The documents table: contract columns, then metadata columns in first-seen order.
+
+    >>> frame = document_frame([Document("d", "Hello.", language="en", metadata={"group": 1})])
+    >>> frame[["doc_id", "language", "n_chars", "group"]].values.tolist()
+    [['d', 'en', 6, '1']]
+    """
     meta_cols: list[str] = []
     for doc in documents:
         for key in doc.metadata:
             if key not in meta_cols and key not in DOCUMENT_COLUMNS:
                 meta_cols.append(key)
-    rows = []
-    for doc in documents:
-        row: dict[str, Any] = {
-            "doc_id": doc.doc_id,
-            "source": doc.source,
-            "title": doc.title,
-            "language": doc.language or "",
-            "n_chars": doc.n_chars,
-            "sha256": doc.sha256,
-        }
-        for key in meta_cols:
-            value = doc.metadata.get(key, "")
-            row[key] = "" if value is None else str(value)
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=[*DOCUMENT_COLUMNS, *meta_cols])
-    return frame.astype({"n_chars": "int64"})
+    columns: dict[str, Any] = {
+        "doc_id": _strings([d.doc_id for d in documents]),
+        "source": _strings([d.source for d in documents]),
+        "title": _strings([d.title for d in documents]),
+        "language": _strings([d.language or "" for d in documents]),
+        "n_chars": np.array([d.n_chars for d in documents], dtype=np.int64),
+        "sha256": _strings([d.sha256 for d in documents]),
+    }
+    for key in meta_cols:
+        values = (d.metadata.get(key, "") for d in documents)
+        columns[key] = _strings(["" if v is None else str(v) for v in values])
+    return pd.DataFrame(columns, columns=[*DOCUMENT_COLUMNS, *meta_cols])
 
 
 def passage_frame(passages: Sequence[Passage]) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        [(p.doc_id, p.passage_id, p.index, p.start, p.end, p.text) for p in passages],
+    """The passages table.
+
+    >>> passage_frame([Passage("d", 0, 0, 6, "Hello.")])["passage_id"].tolist()
+    ['d#0']
+    """
+    return pd.DataFrame(
+        {
+            "doc_id": _strings([p.doc_id for p in passages]),
+            "passage_id": _strings([p.passage_id for p in passages]),
+            "index": np.array([p.index for p in passages], dtype=np.int64),
+            "start": np.array([p.start for p in passages], dtype=np.int64),
+            "end": np.array([p.end for p in passages], dtype=np.int64),
+            "text": _strings([p.text for p in passages]),
+        },
         columns=list(PASSAGE_COLUMNS),
     )
-    return frame.astype({"index": "int64", "start": "int64", "end": "int64"})
 
 
 def coding_frame(codings: Sequence[Coding]) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        [
-            (c.doc_id, c.passage_id, c.start, c.end, c.code, c.source,
-             float("nan") if c.score is None else c.score, c.evidence, c.coder)
-            for c in codings
-        ],
+    """The codings table; a coding without a score has NaN.
+
+    >>> coding_frame([Coding("d", "d#0", 0, 6, "trust", "rule")])["score"].isna().tolist()
+    [True]
+    """
+    nan = float("nan")
+    return pd.DataFrame(
+        {
+            "doc_id": _strings([c.doc_id for c in codings]),
+            "passage_id": _strings([c.passage_id for c in codings]),
+            "start": np.array([c.start for c in codings], dtype=np.int64),
+            "end": np.array([c.end for c in codings], dtype=np.int64),
+            "code": _strings([c.code for c in codings]),
+            "source": _strings([c.source for c in codings]),
+            "score": np.array(
+                [nan if c.score is None else c.score for c in codings], dtype=np.float64
+            ),
+            "evidence": _strings([c.evidence for c in codings]),
+            "coder": _strings([c.coder for c in codings]),
+        },
         columns=list(CODING_COLUMNS),
     )
-    return frame.astype({"start": "int64", "end": "int64", "score": "float64"})
 
 
 def matrix_frame(
@@ -228,7 +271,10 @@ def matrix_frame(
         if i is not None and j is not None:
             cells[i, j] = 1
     keys = pd.DataFrame(
-        {MATRIX_KEY_COLUMNS[0]: [p.doc_id for p in passages], MATRIX_KEY_COLUMNS[1]: ids}
+        {
+            MATRIX_KEY_COLUMNS[0]: _strings([p.doc_id for p in passages]),
+            MATRIX_KEY_COLUMNS[1]: _strings(ids),
+        }
     )
     return pd.concat([keys, pd.DataFrame(cells, columns=list(code_ids))], axis=1)
 
@@ -239,20 +285,38 @@ def summary_frame(
     codings: Sequence[Coding],
     code_ids: Sequence[str],
 ) -> pd.DataFrame:
+    """Per document and code: how many passages have the code, and their share.
+
+    >>> doc = Document("d", "A.")
+    >>> summary_frame([doc], [Passage("d", 0, 0, 2, "A.")], [], ["trust"])["share"].tolist()
+    [0.0]
+    """
     n_passages: dict[str, int] = {}
     for p in passages:
         n_passages[p.doc_id] = n_passages.get(p.doc_id, 0) + 1
     coded: dict[tuple[str, str], set[str]] = {}
     for c in codings:
         coded.setdefault((c.doc_id, c.code), set()).add(c.passage_id)
-    rows = []
-    for doc in documents:
-        total = n_passages.get(doc.doc_id, 0)
-        for code in code_ids:
-            count = len(coded.get((doc.doc_id, code), ()))
-            rows.append((doc.doc_id, code, count, count / total if total else 0.0))
-    frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    return frame.astype({"passages": "int64", "share": "float64"})
+    doc_ids = [d.doc_id for d in documents]
+    counts = np.array(
+        [len(coded.get((doc_id, code), ())) for doc_id in doc_ids for code in code_ids],
+        dtype=np.int64,
+    )
+    totals = np.repeat(
+        np.array([n_passages.get(doc_id, 0) for doc_id in doc_ids], dtype=np.float64),
+        len(code_ids),
+    )
+    # a document without passages has a share of 0.0, not NaN
+    share = np.divide(counts, totals, out=np.zeros(len(counts)), where=totals > 0)
+    return pd.DataFrame(
+        {
+            "doc_id": _strings([doc_id for doc_id in doc_ids for _ in code_ids]),
+            "code": _strings(list(code_ids) * len(doc_ids)),
+            "passages": counts,
+            "share": share,
+        },
+        columns=list(SUMMARY_COLUMNS),
+    )
 
 
 def tables_for(coded: Sequence[CodedDocument], code_ids: Sequence[str]) -> dict[str, pd.DataFrame]:
@@ -277,6 +341,11 @@ _WORKER: Coder | None = None
 #: document, few enough that both workers stay busy on a small corpus
 _WORKER_CHUNK = 8
 
+#: what a worker says of each item of its chunk, in order: None for a document it was sent;
+#: for a file it read, the documents (or, when the parent needs no texts, their ids and
+#: sources), the reason it was skipped, or the error that ends the run (``strict``)
+_Outcome = list[Document] | list[tuple[str, str]] | str | InputError | None
+
 
 def _init_worker(codebook: Codebook, model_path: str | None, unit: str) -> None:
     global _WORKER
@@ -284,18 +353,46 @@ def _init_worker(codebook: Codebook, model_path: str | None, unit: str) -> None:
     _WORKER = Coder(codebook, model=model, unit=unit)
 
 
-def _work(documents: list[Document]) -> dict[str, pd.DataFrame]:
+def _work(
+    task: tuple[list[Document | CorpusEntry], dict[str, Any], bool],
+) -> tuple[dict[str, pd.DataFrame], list[_Outcome]]:
+    """Read (entries) and code (everything) one chunk in a worker; its tables and outcomes."""
     assert _WORKER is not None, "worker not initialized"
-    return tables_for([_WORKER.code_document(d) for d in documents], _WORKER.leaf_ids)
+    items, options, send_documents = task
+    coded: list[CodedDocument] = []
+    outcomes: list[_Outcome] = []
+    for item in items:
+        outcome: _Outcome = None
+        if isinstance(item, Document):
+            documents = [item]
+        else:
+            try:
+                documents, skipped = item.read(**options)
+            except InputError as err:  # strict: the parent raises it when its turn comes
+                outcomes.append(err)
+                break
+            if skipped is not None:
+                outcomes.append(skipped)
+                continue
+            outcome = documents if send_documents else [(d.doc_id, d.source) for d in documents]
+        outcomes.append(outcome)
+        coded.extend(_WORKER.code_document(d) for d in documents)
+    return tables_for(coded, _WORKER.leaf_ids), outcomes
 
 
-def _chunks(documents: Iterable[Document], size: int) -> Iterator[list[Document]]:
-    chunk: list[Document] = []
-    for document in documents:
-        chunk.append(document)
-        if len(chunk) >= size:
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of ``size`` items; when the items fail, the items before the failure first."""
+    chunk: list[Any] = []
+    try:
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+    except Exception:
+        if chunk:
             yield chunk
-            chunk = []
+        raise
     if chunk:
         yield chunk
 
@@ -314,14 +411,36 @@ def iter_tables(
     In this process a batch is ``batch_size`` documents. Workers take a few documents each
     (at most ``batch_size``) and send back their tables rather than the coded documents: the
     tables are smaller than the texts and passages, and building them is work this process,
-    which also reads and writes, need not do.
+    which also reads and writes, need not do. Their tables are joined into batches of about
+    ``batch_size`` documents.
+
+    >>> coder = Coder(load_codebook(), model=None)
+    >>> [n for n, _ in iter_tables([Document("d", "Letters to prisoners.")], coder)]
+    [1]
     """
     if jobs <= 1:
         for batch in _chunks(documents, batch_size):
             yield len(batch), tables_for([coder.code_document(d) for d in batch], coder.leaf_ids)
         return
+    yield from _pooled_tables(
+        documents, coder, jobs=jobs, model_path=model_path, batch_size=batch_size
+    )
+
+
+def _pooled_tables(
+    items: Iterable[Document | CorpusEntry],
+    coder: Coder,
+    *,
+    jobs: int,
+    model_path: str | None,
+    batch_size: int,
+    reader: CorpusReader | None = None,
+    progress: Callable[[Document], None] | None = None,
+) -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
+    """:func:`iter_tables` in ``jobs`` worker processes, which also read the corpus entries
+    among ``items`` (a ``reader``'s, which then hears of each document and skipped file in
+    corpus order, as :func:`~trustcode.io.readers.read_corpus` would)."""
     import multiprocessing as mp
-    import threading
 
     global _WORKER
     fork = "fork" in mp.get_all_start_methods()
@@ -338,29 +457,92 @@ def iter_tables(
         initargs: tuple[Any, ...] = ()
     else:
         init, initargs = _init_worker, (coder.codebook, model_path, str(coder.unit))
-    # Pool.imap reads its input as fast as it can, which would hold the whole corpus in the
-    # task queue; this lets at most 4 chunks per worker be out at once
-    slots = threading.BoundedSemaphore(4 * jobs)
-    stop = threading.Event()
+    options = reader.options if reader is not None else {}
+    # the worker sends texts back only for the progress callback
+    send_documents = progress is not None
 
-    def throttled(chunks: Iterable[list[Document]]) -> Iterator[list[Document]]:
-        for chunk in chunks:
-            while not slots.acquire(timeout=0.1):
-                if stop.is_set():  # the consumer has gone: let the pool's feeder finish
-                    return
-            yield chunk
+    def settle(
+        chunk: list[Document | CorpusEntry], result: Any
+    ) -> tuple[int, dict[str, pd.DataFrame]]:
+        tables, outcomes = result.get()
+        for item, outcome in zip(chunk, outcomes, strict=False):  # a worker stops at an error
+            if isinstance(outcome, InputError):
+                raise outcome
+            if isinstance(outcome, str):
+                assert reader is not None, "only a reader's entries are read in workers"
+                reader.skip(outcome)
+                continue
+            read: Sequence[Document | tuple[str, str]] = (
+                outcome if outcome is not None else [item] if isinstance(item, Document) else []
+            )
+            for document in read:
+                if isinstance(document, Document):
+                    if reader is not None:
+                        reader.accept(document.doc_id, document.source)
+                    if progress is not None:
+                        progress(document)
+                elif reader is not None:
+                    reader.accept(*document)
+        return len(tables["documents"]), tables
 
-    chunk_size = max(1, min(_WORKER_CHUNK, batch_size))
-    try:
+    def settled() -> Generator[tuple[int, dict[str, pd.DataFrame]], None, None]:
+        # the chunks are read and sent from this thread, at most 4 per worker ahead of the one
+        # awaited: the corpus never piles up in the task queue, and every skip warning or
+        # error, whether found here or in a worker, comes in corpus order
+        window = 4 * jobs
+        pending: deque[tuple[list[Document | CorpusEntry], Any]] = deque()
+        chunks = _chunks(items, max(1, min(_WORKER_CHUNK, batch_size)))
         with context.Pool(jobs, initializer=init, initargs=initargs) as pool:
-            chunks = throttled(_chunks(documents, chunk_size))
-            for tables in pool.imap(_work, chunks, chunksize=1):
-                slots.release()
-                yield len(tables["documents"]), tables
+            while True:
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    break
+                except Exception:  # reading here failed: what came before it is settled first
+                    while pending:
+                        yield settle(*pending.popleft())
+                    raise
+                task = (chunk, options, send_documents)
+                pending.append((chunk, pool.apply_async(_work, (task,))))
+                if len(pending) > window:
+                    yield settle(*pending.popleft())
+            while pending:
+                yield settle(*pending.popleft())
+
+    # the workers' small chunks are joined into batches of about batch_size documents, as in
+    # one process: each batch written costs a Parquet row group and a round of conversions
+    parts: list[dict[str, pd.DataFrame]] = []
+    count = 0
+    results = settled()
+    try:
+        for n, tables in results:
+            parts.append(tables)
+            count += n
+            if count >= batch_size:
+                yield count, _concat_tables(parts)
+                parts, count = [], 0
     finally:
-        stop.set()
+        results.close()  # the pool ends before the coder its workers inherit is let go
         if fork:
             _WORKER = None
+    if count:
+        yield count, _concat_tables(parts)
+    if reader is not None:
+        reader.finish()
+
+
+def _concat_tables(parts: Sequence[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """Batches' tables as one batch's; a metadata column some batch lacks is empty text there,
+    as in the documents table of one batch."""
+    if len(parts) == 1:
+        return parts[0]
+    tables = {
+        name: pd.concat([t[name] for t in parts], ignore_index=True) for name in parts[0]
+    }
+    documents = tables["documents"]
+    extra = [c for c in documents.columns if c not in DOCUMENT_COLUMNS]
+    tables["documents"] = documents.fillna(dict.fromkeys(extra, ""))
+    return tables
 
 
 # --- models -----------------------------------------------------------------------------------
@@ -446,6 +628,54 @@ def provenance(
 # --- the main job -----------------------------------------------------------------------------
 
 
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Keep the objects that exist now (imported modules: spaCy, pandas, scikit-learn, ...) out
+    of the garbage collector's full passes until the block ends.
+
+    A run creates enough objects for Python to walk the whole heap twice or more, about 0.1 s
+    each on a rules-only run of a few seconds, to find no garbage among objects that live as
+    long as the process. Frozen, they are left alone; afterwards they are collectable again.
+    Nothing happens if someone else froze objects (a server that forks workers, say).
+
+    >>> with _frozen_heap():
+    ...     pass
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _in_frozen_heap(function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _frozen_heap():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def _read(
+    reader: CorpusReader, redact: Any, progress: Callable[[Document], None] | None
+) -> Iterator[Document]:
+    """The corpus as :func:`~trustcode.io.readers.read_corpus` reads it, each document
+    redacted and reported as soon as it is read."""
+    for doc in reader.items():
+        reader.accept(doc.doc_id, doc.source)
+        if redact is not None:
+            doc = redact.redact_document(doc)
+        if progress is not None:
+            progress(doc)
+        yield doc
+    reader.finish()
+
+
+@_in_frozen_heap
 def code_corpus(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
@@ -471,13 +701,13 @@ def code_corpus(
     With ``output``, tables are written batch by batch and the returned tables are empty frames
     (streaming keeps memory flat); without it, the tables are returned in full. ``redact`` (a
     :class:`trustcode.redact.Redactor`) replaces personal identifiers in each document's text as
-    soon as it is read, so every table and offset refers to the redacted text.
+    soon as it is read, so every table and offset refers to the redacted text. ``progress`` is
+    called with each document in corpus order: as it is read, or with ``jobs`` > 1 as its
+    tables come back from a worker.
 
     >>> run = code_corpus("corpus")  # doctest: +SKIP
     >>> run.tables["codings"].groupby("code").size()  # doctest: +SKIP
     """
-    from .io.readers import read_corpus
-
     if jobs < 1:
         raise UsageError(f"The 'jobs' parameter of code must be an int in [1, inf). Got {jobs}.")
     if output is not None:
@@ -502,34 +732,30 @@ def code_corpus(
         "redacted": redact is not None,
     }
     prov = provenance(book, model_path, unit, options)
-    documents = read_corpus(
+    reader = CorpusReader(
         paths, text_column=text_column, id_column=id_column, language=language, strict=strict
     )
-
-    def reported(docs: Iterable[Document]) -> Iterator[Document]:
-        for doc in docs:
-            if redact is not None:
-                doc = redact.redact_document(doc)
-            if progress is not None:
-                progress(doc)
-            yield doc
-
-    batches = iter_tables(
-        reported(documents), coder, jobs=jobs, model_path=model_path, batch_size=batch_size
-    )
+    batches: Iterator[tuple[int, dict[str, pd.DataFrame]]]
+    if jobs > 1:
+        # workers read the plain files themselves, so that reading, decoding and detecting
+        # the language are not this process's serial share; a redactor numbers pseudonyms in
+        # corpus order, so with one every document is read (and redacted) here
+        items: Iterable[Document | CorpusEntry]
+        if redact is None:
+            items = reader.items(defer_files=True)
+        else:
+            items = (redact.redact_document(doc) for doc in reader.items())
+        batches = _pooled_tables(
+            items, coder, jobs=jobs, model_path=model_path, batch_size=batch_size,
+            reader=reader, progress=progress,
+        )
+    else:
+        batches = iter_tables(_read(reader, redact, progress), coder, batch_size=batch_size)
     if output is None:
-        parts = list(batches)
+        parts = [tables for _, tables in batches]
         if not parts:
             raise InputError(f"No documents to code in {', '.join(map(str, paths))}.")
-        tables = {
-            name: pd.concat([t[name] for _, t in parts], ignore_index=True)
-            for name in parts[0][1]
-        }
-        # a metadata column some batch lacks is empty text there, as in one table of them all
-        documents = tables["documents"]
-        extra = [c for c in documents.columns if c not in DOCUMENT_COLUMNS]
-        tables["documents"] = documents.fillna(dict.fromkeys(extra, ""))
-        return CodingRun(tables, prov)
+        return CodingRun(_concat_tables(parts), prov)
 
     from .io.tables import TableWriter
 

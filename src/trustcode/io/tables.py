@@ -244,14 +244,24 @@ def _coerce(
 ) -> pd.DataFrame:
     """Contract dtypes for contract columns; extra columns as strings when asked."""
     out = {}
+    changed = False
     for column in frame.columns:
+        series = frame[column]
         kind = _kind(table, column)
         if kind is None:
-            series = frame[column]
             numeric = pd.api.types.is_numeric_dtype(series.dtype)
             kind = "str" if extras_as_text or not numeric else None
-        out[column] = frame[column] if kind is None else _convert(frame[column], kind, where, error)
+        out[column] = series if kind is None else _convert(series, kind, where, error)
+        changed = changed or out[column] is not series
+    if not changed and _has_default_index(frame):
+        # the common case (the pipeline's own tables): nothing to convert, so no new frame
+        return frame.copy(deep=False)
     return pd.DataFrame(out, columns=list(frame.columns)).reset_index(drop=True)
+
+
+def _has_default_index(frame: pd.DataFrame) -> bool:
+    index = frame.index
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
 
 def _check_columns(
@@ -912,10 +922,11 @@ class TableWriter:
                 f"{where}: table {name} got column(s) {', '.join(unexpected)} that its first "
                 f"batch did not have ({', '.join(columns)}); give every batch the same columns."
             )
-        frame = frame.reset_index(drop=True)
-        for column in absent:  # an extra column a later batch lacks stays empty
-            frame[column] = ""
-        frame = frame[columns]
+        if list(frame.columns) != columns:
+            frame = frame.reset_index(drop=True)
+            for column in absent:  # an extra column a later batch lacks stays empty
+                frame[column] = ""
+            frame = frame[columns]
         return _coerce(frame, name, where=where, error=OutputError, extras_as_text=False)
 
     def _write(self, name: str, frame: pd.DataFrame) -> None:
@@ -949,15 +960,18 @@ class TableWriter:
         import pyarrow.parquet as pq
 
         try:
+            # one thread: a pool of threads per small batch costs more than it saves (10x)
             if first:
-                table = pa.Table.from_pandas(frame, preserve_index=False)
+                table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
                 meta = dict(table.schema.metadata or {})
                 meta[PARQUET_KEY] = self._provenance_text.encode("utf-8")
                 table = table.replace_schema_metadata(meta)
                 self._parquet[name] = pq.ParquetWriter(file, table.schema)
             else:
                 schema = self._parquet[name].schema
-                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+                table = pa.Table.from_pandas(
+                    frame, schema=schema, preserve_index=False, nthreads=1
+                )
             self._parquet[name].write_table(table)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
             raise OutputError(
