@@ -157,7 +157,7 @@ class Coder:
             passage_rows = [row_of[codings[i].passage_id] for i in indexes]
             texts = [passages[r].text for r in passage_rows]
             explained = self.model.explain(texts, code, k=EVIDENCE_FEATURES,
-                                           features=features[passage_rows])
+                                           features=features, rows=passage_rows)
             for i, feats in zip(indexes, explained, strict=True):
                 coding = codings[i]
                 terms = ", ".join(f"'{term}'" for term, _ in feats)
