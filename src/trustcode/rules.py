@@ -256,6 +256,8 @@ class _TermIndex:
 
     #: words classified before the cache starts afresh, so memory stays bounded
     CACHE_SIZE = 200_000
+    #: letters a long term's words must start with for the term to wait for them
+    TELLING = 4
     #: the shortest string :meth:`watch` watches
     WATCHED_LENGTH = 4
 
@@ -374,11 +376,20 @@ class _TermIndex:
     def _add_long(
         self, group: int, body: str, scan: str, slots: list[list[str]], leading: bool
     ) -> None:
-        """A term of several words: ``slots`` are the word patterns that must all be found
-        (one of each slot's); with ``leading``, the term begins at a word of the first."""
+        """A term of several words: ``slots`` are the word patterns of which the term holds one
+        of each; with ``leading``, the term begins at a word of the first.
+
+        The term is searched for only in texts holding a word of each telling slot: one whose
+        patterns all start with at least :attr:`TELLING` letters (or else the most telling
+        slot). Short words such as "the" or "в" fill slots in nearly every text: tracing them
+        to their texts cost more than the searches it saved, and the search checks them anyway.
+        """
         term_id = len(self._long)
-        self._long.append(_Long(group, body, scan, len(slots), leading and bool(slots)))
-        for slot, patterns in enumerate(slots):
+        telling = [s for s in slots if _slot_weight(s) >= self.TELLING]
+        if slots and not telling:
+            telling = [max(slots, key=_slot_weight)]
+        self._long.append(_Long(group, body, scan, len(telling), leading and bool(slots)))
+        for slot, patterns in enumerate(telling):
             for pattern in patterns:
                 self._add_word(pattern, True, len(self._trigger_of))
                 self._trigger_of.append((term_id, slot))
@@ -713,6 +724,12 @@ class _TermIndex:
         ):
             found.setdefault(term_id, set()).add(text)
         return found
+
+
+def _slot_weight(patterns: Sequence[str]) -> int:
+    """How telling a slot of a long term is: the literal letters its shortest word pattern
+    starts with (a longer word is rarer; ``*`` and ``?`` match anything)."""
+    return min(len(re.split(r"[*?]", pattern, maxsplit=1)[0]) for pattern in patterns)
 
 
 @dataclass(frozen=True)
