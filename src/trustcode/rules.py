@@ -115,8 +115,13 @@ def fold(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _english_forms() -> dict[str, frozenset[str]]:
-    """lemma -> its surface forms, inverted once from spacy-lookups-data's ``lemma_lookup``."""
+def _english_forms() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """spacy-lookups-data's ``lemma_lookup`` inverted: lemma -> its forms as written, and the
+    folded lower case of a lemma -> the lemmas that have it.
+
+    Lists, folded only when a codebook asks for a lemma: building a set per lemma of the
+    40,000 entries cost a tenth of a second at every start.
+    """
     # spaCy's Lookups tables key entries by hash, so the form strings are read from the raw data
     from spacy.util import load_language_data, registry
 
@@ -129,11 +134,14 @@ def _english_forms() -> dict[str, frozenset[str]]:
             TrustcodeWarning,
             stacklevel=3,
         )
-        return {}
-    inverse: dict[str, set[str]] = {}
-    for form, lemma in dict(table).items():
-        inverse.setdefault(fold(lemma.lower()), set()).add(fold(form.lower()))
-    return {lemma: frozenset(forms) for lemma, forms in inverse.items()}
+        return {}, {}
+    forms: dict[str, list[str]] = {}
+    for form, lemma in table.items():
+        forms.setdefault(lemma, []).append(form)
+    spellings: dict[str, list[str]] = {}
+    for lemma in forms:
+        spellings.setdefault(fold(lemma.lower()), []).append(lemma)
+    return forms, spellings
 
 
 @lru_cache(maxsize=1)
@@ -159,7 +167,9 @@ def expand_lemma(word: str, language: str) -> frozenset[str]:
     if not key or any(ch.isspace() for ch in key):
         return frozenset({key}) if key else frozenset()
     if language == "en":
-        return _english_forms().get(key, frozenset()) | {key}
+        forms, spellings = _english_forms()
+        found = {fold(f.lower()) for lemma in spellings.get(key, ()) for f in forms[lemma]}
+        return frozenset(found | {key})
     if language == "ru":
         parses = _morph().parse(word)
         # a word form can be read as several lemmas; keep the readings whose lemma is this word
