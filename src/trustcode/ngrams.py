@@ -62,16 +62,20 @@ class _WordTables:
         size = len(words)
         # the last entry answers for word number -1 (a word outside the vocabulary)
         unigram = np.full(size + 1, -1, dtype=np.int64)
+        single: tuple[list[int], list[int]] = ([], [])
         by_n: dict[int, list[tuple[int, int]]] = {}
         for gram, feature in vocabulary.items():
             parts = gram.split(" ")
             if len(parts) == 1:
-                unigram[words[gram]] = feature
+                single[0].append(words[gram])
+                single[1].append(feature)
                 continue
             key = 0
             for part in parts:
                 key = key * size + words[part]
             by_n.setdefault(len(parts), []).append((key, feature))
+        # set at once: one numpy assignment per entry cost most of building the tables
+        unigram[np.array(single[0], dtype=np.int64)] = np.array(single[1], dtype=np.int64)
         keys: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         # per n, which words begin and which end some n-gram (the last entry: word -1, none)
         ends: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -81,8 +85,8 @@ class _WordTables:
             keys[n] = (np.array([k for k, _ in pairs], dtype=object if wide else np.int64),
                        np.array([f for _, f in pairs], dtype=np.int64))
             begins, finishes = np.zeros(size + 1, dtype=bool), np.zeros(size + 1, dtype=bool)
-            for key, _ in pairs:
-                begins[key // size ** (n - 1)] = finishes[key % size] = True
+            begins[np.array([k // size ** (n - 1) for k, _ in pairs], dtype=np.int64)] = True
+            finishes[np.array([k % size for k, _ in pairs], dtype=np.int64)] = True
             ends[n] = (begins, finishes)
         self.words, self.size, self.unigram, self.keys, self.ends = words, size, unigram, keys, ends
         self.hashed = {n: _HashIndex(*pair) for n, pair in keys.items() if pair[0].dtype != object}
