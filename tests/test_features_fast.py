@@ -196,3 +196,26 @@ def test_explaining_picked_rows_equals_explaining_them_taken_out(model: CodeClas
             assert len(expected) == len(picked)
             assert model.explain(texts, code, k=3, features=x, rows=picked) == expected
     assert any(model.explain(PASSAGES[:2], "support", features=x, rows=[0, 1]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(PASSAGES) - 1),
+                          st.sampled_from(["support", "arrest"])), max_size=12))
+def test_explain_many_gives_what_explain_gives_per_code(
+    model: CodeClassifier, pairs: list[tuple[int, str]]
+) -> None:
+    x = model.features(PASSAGES)
+    rows = [row for row, _ in pairs]
+    codes = [code for _, code in pairs]
+    expected = [
+        model.explain([PASSAGES[row]], code, k=4, features=x, rows=[row])[0]
+        for row, code in pairs
+    ]
+    assert model.explain_many(x, rows, codes, k=4) == expected
+
+
+def test_explain_many_names_a_code_the_model_cannot_explain(model: CodeClassifier) -> None:
+    from trustcode.errors import UsageError
+
+    with pytest.raises(UsageError, match="'risk' has no classifier"):
+        model.explain_many(model.features(PASSAGES), [0, 1], ["support", "risk"])

@@ -153,17 +153,18 @@ class Coder:
         """Add the top contributing features to each classifier coding's evidence."""
         row_of = {p.passage_id: i for i, p in enumerate(passages)}
         out = list(codings)
-        for code, indexes in rows.items():
-            passage_rows = [row_of[codings[i].passage_id] for i in indexes]
-            texts = [passages[r].text for r in passage_rows]
-            explained = self.model.explain(texts, code, k=EVIDENCE_FEATURES,
-                                           features=features, rows=passage_rows)
-            for i, feats in zip(indexes, explained, strict=True):
-                coding = codings[i]
-                terms = ", ".join(f"'{term}'" for term, _ in feats)
-                note = f"classifier {coding.score:.2f}: {terms}"
-                evidence = f"{coding.evidence}; {note}" if coding.evidence else note
-                out[i] = Coding(**{**coding.__dict__, "evidence": evidence})
+        # all of the document's classifier codings in one call, whatever their codes
+        indexes = [i for found in rows.values() for i in found]
+        explained = self.model.explain_many(
+            features, [row_of[codings[i].passage_id] for i in indexes],
+            [codings[i].code for i in indexes], k=EVIDENCE_FEATURES,
+        )
+        for i, feats in zip(indexes, explained, strict=True):
+            coding = codings[i]
+            terms = ", ".join(f"'{term}'" for term, _ in feats)
+            note = f"classifier {coding.score:.2f}: {terms}"
+            evidence = f"{coding.evidence}; {note}" if coding.evidence else note
+            out[i] = Coding(**{**coding.__dict__, "evidence": evidence})
         return out
 
 
