@@ -136,7 +136,7 @@ def _english_forms() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         )
         return {}, {}
     forms: dict[str, list[str]] = {}
-    for form, lemma in table.items():
+    for form, lemma in dict(table).items():
         forms.setdefault(lemma, []).append(form)
     spellings: dict[str, list[str]] = {}
     for lemma in forms:
