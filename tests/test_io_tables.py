@@ -373,13 +373,15 @@ def test_later_batch_may_lack_a_metadata_column(tmp_path: Path) -> None:
     assert back["documents"]["group"].tolist() == ["left", ""]
 
 
-def test_later_batch_with_a_new_column_is_refused(tmp_path: Path) -> None:
+def test_later_batch_with_a_new_column_is_kept(tmp_path: Path) -> None:
     documents = make_tables()["documents"]
-    with pytest.raises(OutputError, match="date"):
-        with TableWriter(tmp_path / "coded", provenance={}, code_ids=[]) as writer:
-            writer.append({"documents": documents.iloc[:1]})
-            writer.append({"documents": documents.iloc[1:].assign(date="2023-05-01")})
-    assert list(tmp_path.iterdir()) == []
+    with TableWriter(tmp_path / "coded", provenance={}, code_ids=[]) as writer:
+        writer.append({"documents": documents.iloc[:1]})
+        writer.append({"documents": documents.iloc[1:].assign(date="2023-05-01")})
+    back, _ = read_tables(tmp_path / "coded")
+    assert list(back["documents"].columns)[-2:] == ["group", "date"]
+    assert back["documents"]["date"].tolist() == ["", "2023-05-01"]
+    assert leftovers(tmp_path) == []
 
 
 def test_matrix_columns_must_be_the_code_ids(tmp_path: Path) -> None:

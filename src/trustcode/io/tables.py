@@ -53,6 +53,8 @@ PARQUET_KEY = b"trustcode"
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
 EXCEL_MAX_CELL = 32_767
+#: batches of the documents table a TableWriter holds before joining them into one
+HELD_DOCUMENT_BATCHES = 256
 
 _SUFFIX_FORMAT = {".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jsonl"}
 _FOLDER_EXT = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl"}
@@ -787,11 +789,16 @@ def read_tables(path: _PathLike) -> tuple[dict[str, pd.DataFrame], dict[str, Any
 class TableWriter:
     """Write the tables of a run batch by batch, into place atomically at :meth:`close`.
 
-    CSV, JSON Lines and Parquet batches go to disk as they come, so memory does not grow with
-    the corpus; an .xlsx workbook is buffered and written at :meth:`close`. Used as a context
-    manager it closes on success and aborts on an exception; a failed :meth:`append` or
-    :meth:`close` aborts by itself, leaving no partial output and any earlier output untouched.
-    Tables that never get a batch are written empty, with their contract columns.
+    CSV, JSON Lines and Parquet batches of passages, codings, matrix and summary go to disk as
+    they come, so memory does not grow with the corpus; an .xlsx workbook is buffered and
+    written at :meth:`close`. The documents table (one short row per document, no texts) is
+    held until :meth:`close`, because its metadata columns may first appear in any batch: it is
+    written as one batch of all documents would be, contract columns then metadata columns in
+    first-seen order, with "" where a batch had no such column (that column is then text).
+    The other tables keep the columns of their first batch. Used as a context manager it closes
+    on success and aborts on an exception; a failed :meth:`append` or :meth:`close` aborts by
+    itself, leaving no partial output and any earlier output untouched. Tables that never get a
+    batch are written empty, with their contract columns.
 
     >>> with TableWriter("coded", provenance={"unit": "paragraph"}, code_ids=["trust"]) as w:
     ...     w.append({"codings": codings_batch})  # doctest: +SKIP
@@ -826,6 +833,11 @@ class TableWriter:
         self._started: set[str] = set()
         self._buffers: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLE_NAMES}
         self._rows = dict.fromkeys(TABLE_NAMES, 0)
+        # the documents table is held until close, as checked batches, with the metadata
+        # columns seen so far in first-seen order
+        self._documents: list[pd.DataFrame] = []
+        self._document_extras: list[str] = []
+        self._document_rows = 0
         self._handles: dict[str, IO[str]] = {}
         self._parquet: dict[str, Any] = {}
         self._state = "open"
@@ -898,8 +910,45 @@ class TableWriter:
                 f"{', '.join(TABLE_NAMES)}."
             )
         for name in TABLE_NAMES:
-            if name in tables:
+            if name == "documents" and name in tables:
+                self._hold_documents(tables[name])
+            elif name in tables:
                 self._write(name, self._conform(name, tables[name]))
+
+    def _hold_documents(self, frame: pd.DataFrame) -> None:
+        """Check a batch of the documents table now (so a bad value fails at its batch) and
+        keep it for :meth:`_documents_frame`."""
+        where = f"writing {self.path}"
+        _check_columns(frame, "documents", where, OutputError)
+        if not all(isinstance(c, str) for c in frame.columns):
+            frame = frame.rename(columns=str)  # the header of a written table is text
+        for column in frame.columns:
+            if column not in DOCUMENT_COLUMNS and column not in self._document_extras:
+                self._document_extras.append(column)
+        self._document_rows += len(frame)
+        if self.format == "xlsx":
+            _check_excel_rows("documents", self._document_rows, self.path)
+        frame = _coerce(frame, "documents", where=where, error=OutputError, extras_as_text=False)
+        self._documents.append(frame)
+        if len(self._documents) >= HELD_DOCUMENT_BATCHES:
+            # many small frames cost more memory and a slower concat than one; joining them
+            # early gives the same table, since joining joined batches changes nothing
+            self._documents = [self._documents_frame()]
+
+    def _documents_frame(self) -> pd.DataFrame:
+        """The held batches as one documents table, as one batch of all documents gives it."""
+        columns = [*DOCUMENT_COLUMNS, *self._document_extras]
+        parts = []
+        for frame in self._documents:
+            absent = [c for c in columns if c not in frame.columns]
+            if absent or list(frame.columns) != columns:
+                # a metadata column a batch lacks is empty text there, as in one batch
+                frame = frame.assign(**dict.fromkeys(absent, ""))[columns]
+            parts.append(frame)
+        whole = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        # a column of numbers in some batches and "" in others is text: converted here
+        where = f"writing {self.path}"
+        return _coerce(whole, "documents", where=where, error=OutputError, extras_as_text=False)
 
     def _conform(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         where = f"writing {self.path}"
@@ -980,6 +1029,9 @@ class TableWriter:
             ) from None
 
     def _close(self) -> None:
+        if self._documents:
+            self._write("documents", self._documents_frame())
+            self._documents = []
         for name in TABLE_NAMES:
             if name not in self._started:
                 self._write(name, _empty(name, self._code_ids if name == "matrix" else []))
