@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -205,15 +206,18 @@ class Codebook:
     path: str = ""
     sha256: str = ""
 
-    @property
+    # computed once per codebook (a frozen dataclass: its codes never change); combining asks
+    # for the leaf codes once per passage
+
+    @cached_property
     def code_ids(self) -> tuple[str, ...]:
         return tuple(c.id for c in self.codes)
 
-    @property
+    @cached_property
     def parent_ids(self) -> frozenset[str]:
         return frozenset(c.parent for c in self.codes if c.parent)
 
-    @property
+    @cached_property
     def leaf_codes(self) -> tuple[Code, ...]:
         """Codes that passages are coded with: every code that is no other code's parent."""
         parents = self.parent_ids
