@@ -465,7 +465,7 @@ def _pooled_tables(
     def settle(
         chunk: list[Document | CorpusEntry], result: Any
     ) -> tuple[int, dict[str, pd.DataFrame]]:
-        tables, outcomes = result.get()
+        tables, outcomes = result
         for item, outcome in zip(chunk, outcomes, strict=False):  # a worker stops at an error
             if isinstance(outcome, InputError):
                 raise outcome
@@ -493,6 +493,14 @@ def _pooled_tables(
         window = 4 * jobs
         pending: deque[tuple[list[Document | CorpusEntry], Any]] = deque()
         chunks = _chunks(items, max(1, min(_WORKER_CHUNK, batch_size)))
+        if fork:
+            # the first chunk is coded here, before the workers fork: they inherit the caches
+            # it filled (the rules' and the classifier's tables of the commonest words), which
+            # each of them would otherwise fill again on its own
+            first = next(chunks, None)
+            if first is None:
+                return
+            yield settle(first, _work((first, options, send_documents)))
         with context.Pool(jobs, initializer=init, initargs=initargs) as pool:
             while True:
                 try:
@@ -501,14 +509,17 @@ def _pooled_tables(
                     break
                 except Exception:  # reading here failed: what came before it is settled first
                     while pending:
-                        yield settle(*pending.popleft())
+                        chunk, result = pending.popleft()
+                        yield settle(chunk, result.get())
                     raise
                 task = (chunk, options, send_documents)
                 pending.append((chunk, pool.apply_async(_work, (task,))))
                 if len(pending) > window:
-                    yield settle(*pending.popleft())
+                    chunk, result = pending.popleft()
+                    yield settle(chunk, result.get())
             while pending:
-                yield settle(*pending.popleft())
+                chunk, result = pending.popleft()
+                yield settle(chunk, result.get())
 
     # the workers' small chunks are joined into batches of about batch_size documents, as in
     # one process: each batch written costs a Parquet row group and a round of conversions
