@@ -38,3 +38,20 @@ def test_the_heap_is_thawed_when_the_run_fails(tmp_path: Path) -> None:
     with pytest.raises(trustcode.TrustcodeError):
         trustcode.code_corpus(tmp_path / "missing", model=None)
     assert gc.get_freeze_count() == 0
+
+
+def test_young_collections_are_rarer_during_a_run_and_restored_after(tmp_path: Path) -> None:
+    from trustcode.pipeline import _GC_YOUNG
+
+    (tmp_path / "a.txt").write_text("Волонтёры пишут письма политзаключённым.", encoding="utf-8")
+    before = gc.get_threshold()
+    seen: list[tuple[int, ...]] = []
+    trustcode.code_corpus(
+        tmp_path, model=None, progress=lambda _doc: seen.append(gc.get_threshold())
+    )
+    assert seen == [(max(before[0], _GC_YOUNG), *before[1:])]
+    assert gc.get_threshold() == before
+    # a failed run restores it too
+    with pytest.raises(trustcode.TrustcodeError):
+        trustcode.code_corpus(tmp_path / "missing", model=None)
+    assert gc.get_threshold() == before

@@ -650,17 +650,29 @@ def _frozen_heap() -> Iterator[None]:
     long as the process. Frozen, they are left alone; afterwards they are collectable again.
     Nothing happens if someone else froze objects (a server that forks workers, say).
 
+    The youngest generation is also collected less often (every :data:`_GC_YOUNG` new
+    containers rather than Python's 700): coding makes millions of short-lived tuples, lists
+    and dicts without cycles, and hundreds of young collections, each promoting survivors
+    towards full passes, cost about 0.2 s of a 20 MB run. Cycles are still collected.
+
     >>> with _frozen_heap():
     ...     pass
     """
     if gc.get_freeze_count():
         yield
         return
+    threshold = gc.get_threshold()
     gc.freeze()
+    gc.set_threshold(max(threshold[0], _GC_YOUNG), *threshold[1:])
     try:
         yield
     finally:
+        gc.set_threshold(*threshold)
         gc.unfreeze()
+
+
+#: new containers between two collections of the youngest generation during a run
+_GC_YOUNG = 20_000
 
 
 def _in_frozen_heap(function: Callable[..., Any]) -> Callable[..., Any]:
