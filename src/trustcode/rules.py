@@ -685,22 +685,12 @@ class _TermIndex:
         places = np.flatnonzero(self._flags[numbers] & 4)
         if not len(places):
             return {}
-        held_at = numbers[places]
-        texts = text_of[places] if text_of is not None else np.zeros(len(places), np.int64)
-        width = len(self._simple)
-        pairs = np.unique(texts * width + held_at)
-        chunk_of_pair = pairs % width
         if self._held_array is None:
             self._held_array = np.array(self._held, dtype=np.int64)
-        repeat = self._held_count[chunk_of_pair]
-        steps = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat, repeat)
-        strings = self._held_array[np.repeat(self._held_first[chunk_of_pair], repeat) + steps]
-        found: dict[int, set[int]] = {}
-        for string, text in zip(
-            strings.tolist(), np.repeat(pairs // width, repeat).tolist(), strict=True
-        ):
-            found.setdefault(string, set()).add(text)
-        return found
+        texts, index = self._entries(
+            numbers[places], _texts_at(text_of, places), self._held_first, self._held_count
+        )
+        return _texts_by_key(self._held_array[index], texts)
 
     def _long_candidates(
         self, numbers: np.ndarray, text_of: np.ndarray | None, places: np.ndarray
@@ -709,31 +699,46 @@ class _TermIndex:
         the chunks holding some long term's word, at ``places`` in the batch (``text_of``
         gives each place's text; None: one text). All in numpy: (text, chunk) pairs, then
         (text, term, slot) triples, then the (text, term) pairs with every slot filled."""
-        texts = text_of[places] if text_of is not None else np.zeros(len(places), np.int64)
-        width = len(self._simple)
-        pairs = np.unique(texts * width + numbers)
-        chunk_of_pair = pairs % width
         if self._pair_arrays is None:
             self._pair_arrays = (np.array(self._pair_terms, dtype=np.int64),
                                  np.array(self._pair_slots, dtype=np.int64))
         terms, slot_of = self._pair_arrays
-        repeat = self._count[chunk_of_pair]
-        # each (text, chunk) pair expanded into the (term, slot) pairs of its chunk
-        steps = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat, repeat)
-        index = np.repeat(self._first[chunk_of_pair], repeat) + steps
-        text_rows = np.repeat(pairs // width, repeat)
+        text_rows, index = self._entries(
+            numbers, _texts_at(text_of, places), self._first, self._count
+        )
         n_terms = len(self._long)
         n_slots = int(slot_of.max()) + 1 if len(slot_of) else 1
         triples = np.unique((text_rows * n_terms + terms[index]) * n_slots + slot_of[index])
         text_terms, filled = np.unique(triples // n_slots, return_counts=True)
         term_ids = text_terms % n_terms
         complete = filled >= self._need[term_ids]
-        found: dict[int, set[int]] = {}
-        for term_id, text in zip(
-            term_ids[complete].tolist(), (text_terms[complete] // n_terms).tolist(), strict=True
-        ):
-            found.setdefault(term_id, set()).add(text)
-        return found
+        return _texts_by_key(term_ids[complete], text_terms[complete] // n_terms)
+
+    def _entries(
+        self, chunks: np.ndarray, texts: np.ndarray, first: np.ndarray, count: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For each distinct (text, chunk number) of ``texts`` and ``chunks``, one row per
+        entry the chunk has in a flat per-chunk array (``count[chunk]`` entries from
+        ``first[chunk]``): the rows' texts, and the entries' indexes in that array."""
+        width = len(self._ids)
+        pairs = np.unique(texts * width + chunks)
+        chunk_of = pairs % width
+        repeat = count[chunk_of]
+        steps = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+        return np.repeat(pairs // width, repeat), np.repeat(first[chunk_of], repeat) + steps
+
+
+def _texts_at(text_of: np.ndarray | None, places: np.ndarray) -> np.ndarray:
+    """The text of each of a batch's chunks at ``places`` (None: a batch of one text)."""
+    return text_of[places] if text_of is not None else np.zeros(len(places), np.int64)
+
+
+def _texts_by_key(keys: np.ndarray, texts: np.ndarray) -> dict[int, set[int]]:
+    """Key -> the set of texts paired with it, from two parallel arrays."""
+    found: dict[int, set[int]] = {}
+    for key, text in zip(keys.tolist(), texts.tolist(), strict=True):
+        found.setdefault(key, set()).add(text)
+    return found
 
 
 def _slot_weight(patterns: Sequence[str]) -> int:
