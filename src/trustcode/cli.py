@@ -177,7 +177,8 @@ def main() -> None:
 @click.option("--text-column", default=None, help="Text column of .csv/.xlsx inputs.")
 @click.option("--id-column", default=None, help="Document id column of .csv/.xlsx inputs.")
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Worker processes.")
+              help="Worker processes: each reads and codes documents; the tables are the "
+                   "same as with one.")
 @click.option("--strict", is_flag=True,
               help="Stop at the first document that cannot be read (default: skip it, warn).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
