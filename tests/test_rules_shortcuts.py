@@ -379,9 +379,28 @@ def test_a_copy_of_the_term_index_starts_with_empty_caches() -> None:
     terms = ruleset._compile("en").terms
     assert len(terms._ids) > 1  # chunks were numbered
     copy = pickle.loads(pickle.dumps(terms))
-    assert len(copy._ids) == 1 and copy._simple == [()]
+    assert len(copy._ids) == 1 and copy._registered == 1 and copy._term_starts == []
     assert copy.find_many(BATCH_TEXTS) == terms.find_many(BATCH_TEXTS)
     assert batch_hits(ruleset) == expected
+
+
+def test_paired_groups_are_reported_only_beside_each_other() -> None:
+    from trustcode.rules import _TermIndex
+
+    terms = _TermIndex()
+    a, b, c = terms.add(["activist*"]), terms.add(["network", "human rights"]), terms.add(["cell"])
+    terms.pair(a, b)
+    terms.finish()
+    texts = ["activists in a cell", "an activist network", "activists for human rights",
+             "a cell network", "activist"]
+    found = terms.find_many(texts)
+    assert found[0] == {c: [(15, 19)]}  # the activists have no partner here
+    assert found[1] == {a: [(3, 11)], b: [(12, 19)]}
+    assert found[2] == {a: [(0, 9)], b: [(14, 26)]}  # a long term is a partner too
+    assert found[3] == {c: [(2, 6)]} and found[4] == {}
+    assert [terms.find(text) for text in texts] == found
+    with pytest.raises(ValueError, match="each pairs once"):
+        terms.pair(a, c)
 
 
 def test_threads_sharing_a_ruleset_get_the_same_hits(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -453,3 +472,61 @@ def test_chunk_bounds_are_those_of_a_white_space_split(text: str) -> None:
     # and each chunk is where it is: the white space between chunks is all that is left out
     gaps = [text[b:a] for a, b in zip(starts[1:], ends, strict=False)]
     assert all(gap and not gap.strip() for gap in gaps)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab ,.\n\u00a0")), max_size=24),
+       st.integers(0, 3), st.integers(0, 3))
+def test_chunk_map_answers_as_the_chunk_bounds_do(text: str, back: int, ahead: int) -> None:
+    from trustcode.rules import _chunk_bounds, _ChunkMap
+
+    starts, ends = _chunk_bounds(text)
+    chunks = _ChunkMap(text)
+    for position in range(len(text) + 1):
+        index = bisect_right(starts, position) - 1
+        assert chunks.index(position) == index
+        assert chunks.start(position, back) == starts[max(index - back, 0)]
+        assert chunks.stop(position, ahead) == ends[min(index + ahead, len(ends) - 1)]
+        for later in range(position, len(text) + 1):
+            assert chunks.between(position, later) == bisect_right(starts, later) - 1 - index
+    assert chunks.last() == len(starts) - 1
+
+
+EN_PATTERNS = {
+    # every anchor word is watched by the term index (4 letters or more)
+    "traced": [[{"LOWER": "inform"}, {"LOWER": "on"}],
+               [{"LOWER": {"IN": ["straße", "cells"]}}, {"IS_DIGIT": True}]],
+    # "on" is too short to watch: the batch is searched word by word instead
+    "searched": [[{"LOWER": "on"}, {"LOWER": "cells"}], [{"LOWER": "inform"}, {"LOWER": "on"}]],
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(
+    ["inform", "Inform", "on", "ON", "cells", "Straße", "STRASSE", "12", "x", "İstanbul", "\n"]),
+    max_size=8).map(" ".join), min_size=1, max_size=5), st.sampled_from(sorted(EN_PATTERNS)))
+def test_token_patterns_in_a_batch_match_like_a_plain_matcher(batch: list[str], how: str) -> None:
+    from spacy.matcher import Matcher
+
+    from trustcode.nlp import tokenizer
+
+    patterns = EN_PATTERNS[how]
+    ruleset = compile_rules(book(*(rule(f"t{i}.t", "pattern", pattern=p)
+                                   for i, p in enumerate(patterns))))
+    compiled = ruleset._compile("en")
+    assert compiled.patterns is not None and compiled.patterns.gate
+    traced = all((True, w) in compiled.watched for w in compiled.patterns.gate)
+    assert traced == (how == "traced")
+    passages = [Passage("d", i, 0, len(text), text) for i, text in enumerate(batch)]
+    got = [{(h.rule_id, h.start, h.end) for h in found}
+           for found in ruleset.match(passages, "en")]
+    nlp = tokenizer("en")
+    plain = Matcher(nlp.vocab)
+    for i, p in enumerate(patterns):
+        plain.add(f"t{i}.t", [p])
+    expected = []
+    for text in batch:
+        doc = nlp.make_doc(fold(text))
+        expected.append({(nlp.vocab.strings[key], doc[s:e].start_char, doc[s:e].end_char)
+                         for key, s, e in plain(doc)})
+    assert got == expected

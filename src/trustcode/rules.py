@@ -298,6 +298,9 @@ class _TermIndex:
         #: lower-cased, the string), and a regex that finds a chunk holding any of them
         self._watched: list[tuple[bool, str]] = []
         self._watch_gate: re.Pattern[str] | None = None
+        #: group -> the group it is paired with (see :meth:`pair`), and the same as an array
+        self._partner: dict[int, int] = {}
+        self._partner_of = np.full(1, -1, dtype=np.int64)
         self._lock = threading.Lock()
         self._forget()
 
@@ -308,9 +311,16 @@ class _TermIndex:
         #: space-separated chunk -> its number; NUL, which separates the texts of a batch, is 0
         self._ids = _ChunkIds()
         self._ids[_NUL] = 0
-        #: by chunk number: the (start, end, groups) of its words that are terms, and the
-        #: (long term, slot) its words are words of
-        self._simple: list[tuple[tuple[int, int, tuple[int, ...]], ...]] = [()]
+        #: (start in the chunk, end, group) of each word of a chunk that is a term, for each of
+        #: its groups: all chunks' in a row, a chunk's from _term_first[number] for
+        #: _term_count[number]
+        self._term_starts: list[int] = []
+        self._term_ends: list[int] = []
+        self._term_groups: list[int] = []
+        self._term_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        #: chunks registered so far (chunk 0, the NUL, holds nothing)
+        self._registered = 1
+        #: by chunk number, the (long term, slot) its words are words of
         #: the (long term, slot) pairs of all chunks, by chunk number from _first[number]
         #: for _count[number]
         self._pair_terms: list[int] = []
@@ -323,6 +333,8 @@ class _TermIndex:
         self._lens[0] = len(_NUL) + 1
         self._first = np.zeros(1024, dtype=np.int64)
         self._count = np.zeros(1024, dtype=np.int64)
+        self._term_first = np.zeros(1024, dtype=np.int64)
+        self._term_count = np.zeros(1024, dtype=np.int64)
         #: by chunk number, the watched strings it holds (as the pairs above)
         self._held: list[int] = []
         self._held_first = np.zeros(1024, dtype=np.int64)
@@ -331,9 +343,10 @@ class _TermIndex:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in ("_lock", "_cache", "_ids", "_simple", "_pair_terms", "_pair_slots",
+        for name in ("_lock", "_cache", "_ids", "_term_starts", "_term_ends", "_term_groups",
+                     "_term_arrays", "_term_first", "_term_count", "_pair_terms", "_pair_slots",
                      "_pair_arrays", "_flags", "_lens", "_first", "_count", "_held",
-                     "_held_first", "_held_count", "_held_array"):
+                     "_held_first", "_held_count", "_held_array", "_registered"):
             del state[name]
         return state
 
@@ -421,6 +434,17 @@ class _TermIndex:
         else:
             self._prefix.setdefault(key, []).append(index)
 
+    def pair(self, a: int, b: int) -> None:
+        """Report groups ``a`` and ``b`` only in the texts where both are found: a proximity
+        rule's two sides, which are no evidence on their own (and whose common words would
+        otherwise fill the results of most texts)."""
+        if a == b or a in self._partner or b in self._partner:
+            raise ValueError(
+                f"groups {a} and {b} cannot be paired: each pairs once, not with itself"
+            )
+        self._partner[a] = b
+        self._partner[b] = a
+
     def watch(self, fold_case: bool, string: str) -> int | None:
         """Report the texts of each batch that may hold ``string`` (see :meth:`find_many`);
         its number, or None for a string this index cannot watch.
@@ -443,6 +467,9 @@ class _TermIndex:
 
     def finish(self) -> None:
         self._prefix_sizes = sorted({len(key) for key in self._prefix})
+        self._partner_of = np.full(max(self.groups, 1), -1, dtype=np.int64)
+        for group, partner in self._partner.items():
+            self._partner_of[group] = partner
         self._need = np.array([term.slots for term in self._long], dtype=np.int64)
         if self._watched:
             # a gate on case-folded chunks (a string in the lower case of a chunk is, folded,
@@ -504,27 +531,32 @@ class _TermIndex:
         unknown.difference_update(self._cache)
         if unknown:
             self._classify(unknown)
-        first = len(self._simple)
+        first = self._registered
         size = first + len(chunks)
+        self._registered = size
         if size > len(self._flags):
             room = max(size, 2 * len(self._flags))
             self._flags = np.resize(self._flags, room)
             self._lens = np.resize(self._lens, room)
-            self._first = np.resize(self._first, room)
-            self._count = np.resize(self._count, room)
-            self._held_first = np.resize(self._held_first, room)
-            self._held_count = np.resize(self._held_count, room)
+            for name in ("_first", "_count", "_term_first", "_term_count", "_held_first",
+                         "_held_count"):
+                setattr(self, name, np.resize(getattr(self, name), room))
         cache = self._cache
+        term_starts, term_ends, term_groups = self._term_starts, self._term_ends, self._term_groups
         for number, (chunk, found) in enumerate(zip(chunks, parts, strict=True), first):
-            simple: list[tuple[int, int, tuple[int, ...]]] = []
+            at = len(term_groups)
+            self._term_first[number] = at
             slots: dict[tuple[int, int], None] = {}
             for start, end, word in found:
                 groups, triggered = cache[word]
-                if groups:
-                    simple.append((start, end, groups))
+                for group in groups:
+                    term_starts.append(start)
+                    term_ends.append(end)
+                    term_groups.append(group)
                 for trigger in triggered:
                     slots[self._trigger_of[trigger]] = None
-            self._simple.append(tuple(simple))
+            terms = len(term_groups) - at
+            self._term_count[number] = terms
             self._first[number] = len(self._pair_terms)
             self._count[number] = len(slots)
             for term_id, slot in slots:
@@ -534,8 +566,9 @@ class _TermIndex:
             self._held_first[number] = len(self._held)
             self._held_count[number] = len(held)
             self._held.extend(held)
-            self._flags[number] = (1 if simple else 0) | (2 if slots else 0) | (4 if held else 0)
+            self._flags[number] = (1 if terms else 0) | (2 if slots else 0) | (4 if held else 0)
             self._lens[number] = len(chunk) + 1
+        self._term_arrays = None
         self._pair_arrays = None
         self._held_array = None
 
@@ -626,33 +659,86 @@ class _TermIndex:
     ) -> tuple[list[dict[int, list[tuple[int, int]]]], dict[int, set[int]]]:
         results: list[dict[int, list[tuple[int, int]]]] = [{} for _ in starts]
         flags = self._flags[numbers]
-        matched = np.flatnonzero(flags & 1)
-        triggering = np.flatnonzero(flags & 2)
         # the text of each chunk: how many NUL separators stand before it
         text_of = np.cumsum(numbers == 0) if len(starts) > 1 else None
-        if len(matched):
-            lengths = self._lens[numbers]
-            ends = np.cumsum(lengths)
-            text_at = text_of[matched] if text_of is not None else np.zeros(len(matched), np.int64)
-            offsets = ends[matched] - lengths[matched] - np.asarray(starts, np.int64)[text_at]
-            simple = self._simple
-            for number, text, offset in zip(
-                numbers[matched].tolist(), text_at.tolist(), offsets.tolist(), strict=True
-            ):
-                found = results[text]
-                for start, end, groups in simple[number]:
-                    span = (offset + start, offset + end)
-                    for group in groups:
-                        at = found.get(group)
-                        if at is None:
-                            found[group] = [span]
-                        else:
-                            at.append(span)
         held = self._holders(numbers, text_of) if self._watched else {}
+        found = self._long_spans(haystack, variant, starts, numbers, flags, text_of)
+        texts, groups, begins, ends = self._word_spans(starts, numbers, flags, text_of)
+        width = max(self.groups, 1)
+        keys = texts * width + groups
+        if self._partner:
+            # a paired group only counts in the texts where its partner is found too
+            long_keys = np.array([which * width + group for which, group, _ in found], np.int64)
+            present = np.unique(np.concatenate([keys, long_keys]))
+            wanted = self._beside(keys, groups, present, width)
+            keys, begins, ends = keys[wanted], begins[wanted], ends[wanted]
+            if found:
+                kept = self._beside(long_keys, long_keys % width, present, width).tolist()
+                found = [item for item, keep in zip(found, kept, strict=True) if keep]
+        if len(keys):
+            # one run of spans (in order of place) per text and group
+            order = np.argsort(keys, kind="stable")
+            keys = keys[order]
+            spans = list(zip(begins[order].tolist(), ends[order].tolist(), strict=True))
+            cuts = [0, *(np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist(), len(keys)]
+            for key, low, high in zip(keys[cuts[:-1]].tolist(), cuts[:-1], cuts[1:], strict=True):
+                results[key // width][key % width] = spans[low:high]
+        for which, group, term_spans in found:
+            results[which].setdefault(group, []).extend(term_spans)
+        return results, held
+
+    def _beside(
+        self, keys: np.ndarray, groups: np.ndarray, present: np.ndarray, width: int
+    ) -> np.ndarray:
+        """Which (text * width + group) ``keys`` to report: those of unpaired groups, and those
+        of paired ones whose partner is ``present`` (sorted keys) in the same text."""
+        if len(self._partner_of) < self.groups:  # groups added since :meth:`finish`
+            self.finish()
+        partner = self._partner_of[groups]
+        wanted = partner < 0
+        paired = np.flatnonzero(~wanted)
+        if len(paired) and len(present):
+            sought = keys[paired] - groups[paired] + partner[paired]
+            at = np.minimum(np.searchsorted(present, sought), len(present) - 1)
+            wanted[paired] = present[at] == sought
+        return wanted
+
+    def _word_spans(
+        self, starts: Sequence[int], numbers: np.ndarray, flags: np.ndarray,
+        text_of: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The texts, groups, starts and ends of the one-word terms of a batch's chunks, in
+        order of place: each chunk's entries, shifted to where the chunk stands in its text."""
+        matched = np.flatnonzero(flags & 1)
+        if self._term_arrays is None:
+            self._term_arrays = (np.array(self._term_starts, dtype=np.int64),
+                                 np.array(self._term_ends, dtype=np.int64),
+                                 np.array(self._term_groups, dtype=np.int64))
+        term_starts, term_ends, term_groups = self._term_arrays
+        lengths = self._lens[numbers]
+        text_at = _texts_at(text_of, matched)
+        offsets = (np.cumsum(lengths)[matched] - lengths[matched]
+                   - np.asarray(starts, np.int64)[text_at])
+        chunks = numbers[matched]
+        repeat = self._term_count[chunks]
+        steps = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+        index = np.repeat(self._term_first[chunks], repeat) + steps
+        shift = np.repeat(offsets, repeat)
+        return (np.repeat(text_at, repeat), term_groups[index],
+                term_starts[index] + shift, term_ends[index] + shift)
+
+    def _long_spans(
+        self, haystack: str, variant: int, starts: Sequence[int], numbers: np.ndarray,
+        flags: np.ndarray, text_of: np.ndarray | None,
+    ) -> list[tuple[int, int, list[tuple[int, int]]]]:
+        """(text, group, spans) of the long terms found in a batch, each searched for only in
+        the texts holding a word of each of its telling slots."""
         #: long terms to search for, and in which texts (None: everywhere)
         scan: dict[int, set[int] | None] = dict.fromkeys(self._always)
+        triggering = np.flatnonzero(flags & 2)
         if len(triggering):
             scan.update(self._long_candidates(numbers[triggering], text_of, triggering))
+        found: list[tuple[int, int, list[tuple[int, int]]]] = []
         size = len(haystack)
         for term_id in sorted(scan):
             term = self._long[term_id]
@@ -662,23 +748,23 @@ class _TermIndex:
                 # a text ends where the NUL before the next one stands
                 base = starts[which]
                 end = starts[which + 1] - len(_SEPARATOR) if which + 1 < len(starts) else size
-                spans = results[which].setdefault(term.group, [])
                 if not term.leading:
-                    spans.extend(
+                    spans = [
                         (m.start() - base, m.end() - base)
                         for m in regex.finditer(haystack, base, end)
                         if m.end() > m.start()
-                    )
-                    continue
-                # a term found at every word it may begin with, so overlapping places count
-                m = regex.search(haystack, base, end)
-                while m is not None:
-                    if m.end() > m.start():
-                        spans.append((m.start() - base, m.end() - base))
-                    m = regex.search(haystack, m.start() + 1, end)
-                if not spans:
-                    del results[which][term.group]
-        return results, held
+                    ]
+                else:
+                    # a term found at every word it may begin with, so overlapping places count
+                    spans = []
+                    m = regex.search(haystack, base, end)
+                    while m is not None:
+                        if m.end() > m.start():
+                            spans.append((m.start() - base, m.end() - base))
+                        m = regex.search(haystack, m.start() + 1, end)
+                if spans:
+                    found.append((which, term.group, spans))
+        return found
 
     def _holders(self, numbers: np.ndarray, text_of: np.ndarray | None) -> dict[int, set[int]]:
         """Watched string -> the texts of the batch whose chunks hold it."""
@@ -1189,6 +1275,7 @@ class RuleSet:
             elif rule.kind == "near" and rule.near is not None:
                 a_terms, b_terms, within = rule.near
                 a, b = compiled.terms.add(a_terms), compiled.terms.add(b_terms)
+                compiled.terms.pair(a, b)
                 compiled.nears.setdefault(a, []).append(_Near(index, a, b, within))
         if lemma_rules_without_morphology:
             warnings.warn(
@@ -1199,6 +1286,12 @@ class RuleSet:
                 stacklevel=3,
             )
         _add_token_patterns(compiled, token_patterns)
+        if compiled.patterns is not None and compiled.patterns.gate:
+            # the term index notes the chunks holding a pattern's words, as a regex's strings
+            for word in compiled.patterns.gate:
+                number = compiled.terms.watch(True, word)
+                if number is not None:
+                    compiled.watched[(True, word)] = number
         compiled.terms.finish()
         self._compiled[language] = compiled
         return compiled
@@ -1274,7 +1367,7 @@ class RuleSet:
         regex_spans = (
             self._regex_batch(compiled, passages, holders) if compiled.regexes else None
         )
-        token_spans = _pattern_batch(compiled, folded) if compiled.patterns else None
+        token_spans = _pattern_batch(compiled, folded, holders) if compiled.patterns else None
         info = self._hit_info
         results: list[list[RuleHit]] = []
         for i, passage in enumerate(passages):
@@ -1409,13 +1502,17 @@ class RuleSet:
         return {h.code for h in hits if h.veto}
 
 
-def _pattern_batch(compiled: _Compiled, folded: Sequence[str]) -> list[set[tuple[int, int, int]]]:
+def _pattern_batch(
+    compiled: _Compiled, folded: Sequence[str], holders: dict[int, set[int]] | None = None
+) -> list[set[tuple[int, int, int]]]:
     """Each passage's token-pattern spans.
 
     A token whose lower case is one of the patterns' words cannot stand where the case-folded
     text does not hold that word as a string, so only such places are tokenized: when every
     pattern runs in a window from its first word, the few chunks of text from each place (see
-    :func:`_window_spans`), otherwise the whole passages that hold one.
+    :func:`_window_spans`), otherwise the whole passages that hold one. Which passages may hold
+    a word comes from the term index (``holders``) when it watches them all, else from one
+    ``str.find`` walk over the batch per word.
     """
     state = compiled.patterns
     found: list[set[tuple[int, int, int]]] = [set() for _ in folded]
@@ -1424,6 +1521,23 @@ def _pattern_batch(compiled: _Compiled, folded: Sequence[str]) -> list[set[tuple
     nlp = compiled.tokenizer()
     if state.gate is None:
         chosen: Iterable[int] = range(len(folded))
+    elif holders is not None and all((True, w) in compiled.watched for w in state.gate):
+        words_of: dict[int, list[str]] = {}
+        for word in sorted(state.gate):
+            for which in holders.get(compiled.watched[(True, word)], ()):
+                words_of.setdefault(which, []).append(word)
+        chosen = sorted(words_of)
+        if state.windows is not None:
+            for which in chosen:
+                text = folded[which]
+                lowered = text.casefold()
+                if len(lowered) != len(text):  # offsets would move: the whole passage
+                    found[which] = _doc_spans(state, nlp.make_doc(text))
+                    continue
+                offsets = {at for word in words_of[which] for at in _places(lowered, word)}
+                if offsets:
+                    found[which] = _window_spans(compiled, state, text, offsets)
+            return found
     else:
         joined = _Joined(folded, casefold=True)
         if state.windows is not None and joined.aligned:
@@ -1438,6 +1552,14 @@ def _pattern_batch(compiled: _Compiled, folded: Sequence[str]) -> list[set[tuple
     for i in chosen:
         found[i] = _doc_spans(state, nlp.make_doc(folded[i]))
     return found
+
+
+def _places(text: str, string: str) -> Iterator[int]:
+    """Every offset of ``string`` (not empty) in ``text``, overlapping ones too."""
+    at = text.find(string)
+    while at >= 0:
+        yield at
+        at = text.find(string, at + 1)
 
 
 def _chunk_bounds(text: str) -> tuple[list[int], list[int]]:
@@ -1457,6 +1579,61 @@ def _chunk_bounds(text: str) -> tuple[list[int], list[int]]:
     return [0, *ends[1::2]], ends[0::2]
 
 
+class _ChunkMap:
+    """Where a text's whitespace-separated chunks start and stop, asked about around a place.
+
+    A place in white space belongs to the chunk before it. When every white space is one plain
+    space (the common case), the answers come from ``str.find`` and ``str.count`` near the place,
+    so a long passage is not split for the sake of a few places in it.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.simple = "  " not in text and text.isprintable()
+        if not self.simple:
+            self.starts, self.stops = _chunk_bounds(text)
+
+    def index(self, position: int) -> int:
+        """The number of the chunk holding ``position``."""
+        if self.simple:
+            return self.text.count(" ", 0, position)
+        return bisect_right(self.starts, position) - 1
+
+    def last(self) -> int:
+        """The number of the last chunk."""
+        return self.text.count(" ") if self.simple else len(self.starts) - 1
+
+    def between(self, first: int, last: int) -> int:
+        """How many chunks on from the one holding ``first`` the one holding ``last`` is."""
+        if self.simple:
+            return self.text.count(" ", first, last)
+        return self.index(last) - self.index(first)
+
+    def start(self, position: int, back: int = 0) -> int:
+        """Where the chunk ``back`` chunks before the one holding ``position`` starts (the
+        first chunk's start, if there are fewer)."""
+        if not self.simple:
+            return self.starts[max(self.index(position) - back, 0)]
+        at = self.text.rfind(" ", 0, position) + 1
+        for _ in range(back):
+            if at == 0:
+                break
+            at = self.text.rfind(" ", 0, at - 1) + 1
+        return at
+
+    def stop(self, position: int, ahead: int = 0) -> int:
+        """Where the chunk ``ahead`` chunks after the one holding ``position`` ends (the last
+        chunk's end, if there are fewer)."""
+        if not self.simple:
+            return self.stops[min(self.index(position) + ahead, len(self.stops) - 1)]
+        at = self.text.find(" ", position)
+        for _ in range(ahead):
+            if at < 0:
+                break
+            at = self.text.find(" ", at + 1)
+        return len(self.text) if at < 0 else at
+
+
 def _window_spans(
     compiled: _Compiled, state: _Patterns, text: str, offsets: set[int]
 ) -> set[tuple[int, int, int]]:
@@ -1468,27 +1645,30 @@ def _window_spans(
     whole passage.
     """
     nlp = compiled.tokenizer()
-    starts, stops = _chunk_bounds(text)
-    chosen = sorted({bisect_right(starts, offset) - 1 for offset in offsets})
-    last = len(starts) - 1
+    chunks = _ChunkMap(text)
+    # each chunk holding a place, with one of its places
+    chosen = sorted({chunks.index(offset): offset for offset in sorted(offsets)}.items())
+    last = chunks.last()
     reach = state.longest * compiled.span - 1 + compiled.margin
+    #: (first chunk, last chunk, a place in the first chosen chunk, one in the last)
     regions: list[list[int]] = []
-    for chunk in chosen:
+    for chunk, offset in chosen:
         low = max(chunk - compiled.margin, 0)
         high = min(chunk + reach, last)
         if regions and low <= regions[-1][1] + 1:
             regions[-1][1] = max(regions[-1][1], high)
+            regions[-1][3] = offset
         else:
-            regions.append([low, high])
-    wanted = set(chosen)
+            regions.append([low, high, offset, offset])
+    wanted = {chunk for chunk, _ in chosen}
     windows = state.windows or {}
     found: set[tuple[int, int, int]] = set()
-    for low, high in regions:
-        base = starts[low]
-        doc = nlp.make_doc(text[base : stops[high]])
+    for low, high, head, tail in regions:
+        base = chunks.start(head, chunks.index(head) - low)
+        doc = nlp.make_doc(text[base : chunks.stop(tail, high - chunks.index(tail))])
         for anchor, start, _end in state.anchors(doc):
             # a word near the region's edge may tokenize otherwise there: its own region has it
-            if bisect_right(starts, base + doc[start].idx) - 1 not in wanted:
+            if chunks.index(base + doc[start].idx) not in wanted:
                 continue
             matcher, length = windows[anchor]
             for key, first, end in matcher(doc[start : min(start + length, len(doc))]):
@@ -1621,8 +1801,8 @@ def _near_spans(
     """
     spans: set[tuple[int, int, int]] = set()
     present = [
-        near for group in term_spans for near in compiled.nears.get(group, ())
-        if near.b in term_spans
+        near for group in compiled.nears.keys() & term_spans.keys()
+        for near in compiled.nears[group] if near.b in term_spans
     ]
     if not present:
         return spans
@@ -1630,22 +1810,19 @@ def _near_spans(
     # each token strictly between the terms covers at most ``span`` chunks, and tokens of the
     # terms themselves may reach over ``span - 1`` chunks each into the gap
     slack = 2 * (compiled.span - 1)
-    chunk_starts, chunk_stops = _chunk_bounds(text)
+    chunks = _ChunkMap(text)
     regions: dict[tuple[int, int], list[int]] = {}
 
-    def chunk_of(position: int) -> int:
-        return bisect_right(chunk_starts, position) - 1
-
     def token_starts(first: int, last: int) -> list[int]:
-        """Start offsets of the tokens of chunks ``first``..``last``, as in the whole text."""
-        low = max(first - compiled.margin, 0)
-        high = min(last + compiled.margin, len(chunk_starts) - 1)
-        starts = regions.get((low, high))
+        """Start offsets of the tokens of the chunks holding ``first``..``last``, as in the
+        whole text."""
+        begin = chunks.start(first, compiled.margin)
+        end = chunks.stop(last, compiled.margin)
+        starts = regions.get((begin, end))
         if starts is None:
-            begin = chunk_starts[low]
-            doc = nlp.make_doc(text[begin : chunk_stops[high]])
+            doc = nlp.make_doc(text[begin:end])
             starts = [begin + token.idx for token in doc]
-            regions[(low, high)] = starts
+            regions[(begin, end)] = starts
         return starts
 
     for near in present:
@@ -1660,10 +1837,9 @@ def _near_spans(
                     continue
                 if gap[0] > gap[1]:  # one term runs into the other
                     continue
-                first, last = chunk_of(gap[0] - 1), chunk_of(gap[1])
-                if last - first - 1 > compiled.span * near.within + slack:
+                if chunks.between(gap[0] - 1, gap[1]) - 1 > compiled.span * near.within + slack:
                     continue
-                starts = token_starts(first, last)
+                starts = token_starts(gap[0] - 1, gap[1])
                 # the tokens starting in the gap: the second term's first token and those
                 # strictly between the terms
                 count = bisect_right(starts, gap[1]) - bisect_left(starts, gap[0])
