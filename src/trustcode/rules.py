@@ -51,7 +51,7 @@ import warnings
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import accumulate, count
 from operator import add, sub
 from typing import TYPE_CHECKING, Any
@@ -389,12 +389,16 @@ class _TermIndex:
             body = _glob_regex(term, literal=literal)
             self._add_long(group, body, _literal_first(term, literal=literal), slots, leading)
 
-    def extend_regex(self, group: int, body: str, words: Sequence[Iterable[str] | None]) -> None:
+    def extend_regex(
+        self, group: int, body: str, words: Sequence[Iterable[str] | None], scan: str | None = None
+    ) -> None:
         """Add to ``group`` a term given as a regex body for lower-case text, made of words each
-        of which is one of a set of whole words (or, None, of unknown ones)."""
+        of which is one of a set of whole words (or, None, of unknown ones); ``scan``, if
+        given, is the same whole-word body written to start with a literal (see
+        :func:`_literal_first`)."""
         slots = [sorted(set(forms)) for forms in words if forms is not None]
         leading = bool(words) and words[0] is not None
-        self._add_long(group, body, r"(?<!\w)(?:" + body + ")", slots, leading)
+        self._add_long(group, body, scan or r"(?<!\w)(?:" + body + ")", slots, leading)
 
     def _add_long(
         self, group: int, body: str, scan: str, slots: list[list[str]], leading: bool
@@ -849,16 +853,19 @@ class _Long:
 
 
 def _literal_first(term: str, *, literal: bool = False) -> str:
-    """A whole-word regex body for a lower-case glob that begins with its first literal letter.
+    """A whole-word regex body for a lower-case glob that begins with its literal first word.
 
-    ``x(?<!\\wx)`` means the same as ``(?<!\\w)x`` but lets the regex engine skip to the
-    letters that can start a match instead of trying every position.
+    ``word(?<!\\wword)`` means the same as ``(?<!\\w)word`` but lets the regex engine skip
+    ahead to where the whole literal start stands, instead of trying the rest of the pattern
+    at every position (or at every place of its first letter).
     """
-    first = term[0]
-    if first in "*?" and not literal:
-        return r"(?<!\w)" + _glob_regex(term)
-    rest = _glob_regex(term[1:], literal=literal)
-    return re.escape(first) + r"(?<!\w" + re.escape(first) + ")" + rest
+    cut = 0
+    while cut < len(term) and not term[cut].isspace() and (literal or term[cut] not in "*?"):
+        cut += 1
+    if cut == 0:
+        return r"(?<!\w)" + _glob_regex(term, literal=literal)
+    head = re.escape(term[:cut])
+    return head + r"(?<!\w" + head + ")" + _glob_regex(term[cut:], literal=literal)
 
 
 def _fold_pattern(value: Any) -> Any:
@@ -1314,7 +1321,9 @@ class RuleSet:
                 forms = [expand_lemma(w, language) if w.isalpha() else {w} for w in words]
                 body = r"\s+".join(_alternatives(f) for f in forms)
                 words_of = [f if all(_WORD.fullmatch(w) for w in f) else None for f in forms]
-                terms.extend_regex(group, body, words_of)
+                scan = r"\s+".join([_alternatives(forms[0], whole=True),
+                                    *(_alternatives(f) for f in forms[1:])])
+                terms.extend_regex(group, body, words_of, scan)
                 several = True
         if not single and not several:
             self._warn_empty(rule)
@@ -1441,10 +1450,10 @@ class RuleSet:
                 first, *others = required
                 chosen = set().union(*map(holding, first))
                 for option in others:
-                    chosen = {
-                        i for i in chosen
-                        if any(holds(i, key) for key in option)
-                    }
+                    if holders is not None and option <= compiled.watched.keys():
+                        chosen &= set().union(*map(holding, option))
+                    else:
+                        chosen = {i for i in chosen if any(holds(i, key) for key in option)}
                 candidates = sorted(chosen)
             for i in candidates:
                 found[i].update(self._run_regex(index, regex, passages[i]))
@@ -1704,10 +1713,12 @@ def _token_windows(
             yield 0, doc, state.tokens
 
 
-def _alternatives(forms: Iterable[str]) -> str:
-    """A regex body matching any of ``forms`` as written, longest first."""
+def _alternatives(forms: Iterable[str], *, whole: bool = False) -> str:
+    """A regex body matching any of ``forms`` as written, longest first; with ``whole``, only
+    where no letter stands before (written literal first, see :func:`_literal_first`)."""
     ordered = sorted(set(forms), key=lambda f: (-len(f), f))
-    return "(?:" + "|".join(_glob_regex(f, literal=True) for f in ordered) + ")"
+    shape = partial(_literal_first, literal=True) if whole else partial(_glob_regex, literal=True)
+    return "(?:" + "|".join(map(shape, ordered)) + ")"
 
 
 def _regex_spans(index: int, pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, int, int]]:
