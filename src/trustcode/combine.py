@@ -63,6 +63,8 @@ def combine(
     >>> combine(cb, {"a": [hit], "b": [hit]}, set(), {"a": 0.2, "b": 0.9}, {"a": 0.5, "b": 0.5})
     [('a', 'rule', 0.2), ('b', 'rule+classifier', 0.9)]
     """
+    if scores is None and not codebook.exclusive:
+        return _rules_alone(codebook, rule_codes, vetoed)
     best = None
     if codebook.exclusive and scores:
         present = [(float(s), c) for c, s in scores.items() if s is not None]
@@ -72,11 +74,7 @@ def combine(
     out: list[Combined] = []
     for code in codebook.leaf_codes:
         policy = code.combine
-        if policy not in COMBINE_POLICIES:
-            raise UsageError(
-                f"Code {code.id!r} has combine policy {policy!r}; expected one of "
-                f"{', '.join(COMBINE_POLICIES)}. Fix the codebook."
-            )
+        _check_policy(code.id, policy)
         if code.id in vetoed:
             continue
         rule = bool(rule_codes.get(code.id))
@@ -99,3 +97,27 @@ def combine(
         )
         out = [ranked[0][1]]
     return out
+
+
+def _rules_alone(
+    codebook: Codebook,
+    rule_codes: Mapping[str, Sequence[RuleHit]],
+    vetoed: set[str] | frozenset[str],
+) -> list[Combined]:
+    """:func:`combine` without a classifier (the common case, once per passage): the codes with
+    rule hits that no veto removed, in codebook order, but those only the classifier codes."""
+    out: list[Combined] = []
+    for code in codebook.leaf_codes:
+        _check_policy(code.id, code.combine)
+        if code.id in rule_codes and rule_codes[code.id] and code.id not in vetoed:
+            if code.combine != "classifier_only":
+                out.append((code.id, "rule", None))
+    return out
+
+
+def _check_policy(code: str, policy: str) -> None:
+    if policy not in COMBINE_POLICIES:
+        raise UsageError(
+            f"Code {code!r} has combine policy {policy!r}; expected one of "
+            f"{', '.join(COMBINE_POLICIES)}. Fix the codebook."
+        )

@@ -445,8 +445,8 @@ class NgramFeatures:
         table = self._table
         if table is None:
             table = self._table = _ChunkTable(self._n_word(), self._word_offset)
-        ids = np.fromiter(map(table.index.get, flat, repeat(-1)), dtype=np.int64,
-                          count=len(flat))
+        # a list first: numpy pulling from the map item by item costs twice as much
+        ids = np.array(list(map(table.index.get, flat, repeat(-1))), dtype=np.int64)
         missing = np.flatnonzero(ids < 0)
         if not len(missing):
             return table, ids
