@@ -739,7 +739,7 @@ class _TermIndex:
         """(text, group, spans) of the long terms found in a batch, each searched for only in
         the texts holding a word of each of its telling slots."""
         #: long terms to search for, and in which texts (None: everywhere)
-        scan: dict[int, set[int] | None] = dict.fromkeys(self._always)
+        scan: dict[int, list[int] | None] = dict.fromkeys(self._always)
         triggering = np.flatnonzero(flags & 2)
         if len(triggering):
             scan.update(self._long_candidates(numbers[triggering], text_of, triggering))
@@ -749,7 +749,7 @@ class _TermIndex:
             term = self._long[term_id]
             regex = self._long_pattern(term_id, variant)
             texts = scan[term_id]
-            for which in range(len(starts)) if texts is None else sorted(texts):
+            for which in range(len(starts)) if texts is None else texts:
                 # a text ends where the NUL before the next one stands
                 base = starts[which]
                 end = starts[which + 1] - len(_SEPARATOR) if which + 1 < len(starts) else size
@@ -781,15 +781,18 @@ class _TermIndex:
         texts, index = self._entries(
             numbers[places], _texts_at(text_of, places), self._held_first, self._held_count
         )
-        return _texts_by_key(self._held_array[index], texts)
+        width = int(texts.max()) + 1 if len(texts) else 1
+        return {key: set(found) for key, found in
+                _texts_by_key(self._held_array[index], texts, width).items()}
 
     def _long_candidates(
         self, numbers: np.ndarray, text_of: np.ndarray | None, places: np.ndarray
-    ) -> dict[int, set[int]]:
-        """Long term -> the texts that hold a word of each of its slots, given the numbers of
-        the chunks holding some long term's word, at ``places`` in the batch (``text_of``
-        gives each place's text; None: one text). All in numpy: (text, chunk) pairs, then
-        (text, term, slot) triples, then the (text, term) pairs with every slot filled."""
+    ) -> dict[int, list[int]]:
+        """Long term -> the texts (in order) that hold a word of each of its slots, given the
+        numbers of the chunks holding some long term's word, at ``places`` in the batch
+        (``text_of`` gives each place's text; None: one text). All in numpy: (text, chunk)
+        pairs, then (term, text, slot) triples, then the (term, text) pairs with every slot
+        filled."""
         if self._pair_arrays is None:
             self._pair_arrays = (np.array(self._pair_terms, dtype=np.int64),
                                  np.array(self._pair_slots, dtype=np.int64))
@@ -797,13 +800,13 @@ class _TermIndex:
         text_rows, index = self._entries(
             numbers, _texts_at(text_of, places), self._first, self._count
         )
-        n_terms = len(self._long)
+        n_texts = int(text_rows.max()) + 1 if len(text_rows) else 1
         n_slots = int(slot_of.max()) + 1 if len(slot_of) else 1
-        triples = np.unique((text_rows * n_terms + terms[index]) * n_slots + slot_of[index])
-        text_terms, filled = np.unique(triples // n_slots, return_counts=True)
-        term_ids = text_terms % n_terms
+        triples = np.unique((terms[index] * n_texts + text_rows) * n_slots + slot_of[index])
+        term_texts, filled = np.unique(triples // n_slots, return_counts=True)
+        term_ids = term_texts // n_texts
         complete = filled >= self._need[term_ids]
-        return _texts_by_key(term_ids[complete], text_terms[complete] // n_terms)
+        return _runs(term_ids[complete], term_texts[complete] % n_texts)
 
     def _entries(
         self, chunks: np.ndarray, texts: np.ndarray, first: np.ndarray, count: np.ndarray
@@ -824,12 +827,23 @@ def _texts_at(text_of: np.ndarray | None, places: np.ndarray) -> np.ndarray:
     return text_of[places] if text_of is not None else np.zeros(len(places), np.int64)
 
 
-def _texts_by_key(keys: np.ndarray, texts: np.ndarray) -> dict[int, set[int]]:
-    """Key -> the set of texts paired with it, from two parallel arrays."""
-    found: dict[int, set[int]] = {}
-    for key, text in zip(keys.tolist(), texts.tolist(), strict=True):
-        found.setdefault(key, set()).add(text)
-    return found
+def _texts_by_key(keys: np.ndarray, texts: np.ndarray, width: int) -> dict[int, list[int]]:
+    """Key -> the distinct texts (below ``width``, in order) paired with it, from two parallel
+    arrays."""
+    pairs = np.unique(keys * width + texts)
+    return _runs(pairs // width, pairs % width)
+
+
+def _runs(keys: np.ndarray, values: np.ndarray) -> dict[int, list[int]]:
+    """Key -> its values, from parallel arrays sorted by key: one slice per run of a key."""
+    if not len(keys):
+        return {}
+    bounds = [0, *(np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist(), len(keys)]
+    found = values.tolist()
+    return {
+        key: found[low:high]
+        for key, low, high in zip(keys[bounds[:-1]].tolist(), bounds[:-1], bounds[1:], strict=True)
+    }
 
 
 def _slot_weight(patterns: Sequence[str]) -> int:
