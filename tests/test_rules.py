@@ -623,10 +623,10 @@ def test_long_glob_terms_with_one_letter_first_word() -> None:
 
 
 def test_word_cache_refills_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
-    from trustcode import rules as rules_module
+    from trustcode.rules import terms as terms_module
 
     # a tiny cache is cleared on nearly every passage: results must not change
-    monkeypatch.setattr(rules_module._TermIndex, "CACHE_SIZE", 2)
+    monkeypatch.setattr(terms_module._TermIndex, "CACHE_SIZE", 2)
     rs = compile_rules(book(rule("a.g", "globs", terms=("cell*", "human rights"))))
     for _ in range(3):
         assert texts(rs, "Cells and human rights; a cell.", "en") == [
@@ -683,7 +683,7 @@ def test_a_batch_matches_like_each_passage_alone(batch: list[str], language: str
 @settings(max_examples=100, deadline=None)
 @given(batch=st.lists(BATCH_TEXT, max_size=6))
 def test_term_index_finds_in_a_batch_what_it_finds_in_each_text(batch: list[str]) -> None:
-    from trustcode.rules import _TermIndex
+    from trustcode.rules.terms import _TermIndex
 
     index = _TermIndex()
     index.add(["a*", "x?", "ё*", "a b", "*s", "ıs", "ſa*"])
@@ -701,7 +701,7 @@ def test_term_index_finds_in_a_batch_what_it_finds_in_each_text(batch: list[str]
        term=st.text(alphabet=st.sampled_from(list("iıssſkσςµμвᲀb")), min_size=1, max_size=4))
 def test_case_key_is_shared_by_every_case_insensitive_match(word: str, term: str) -> None:
     # the word index only tries terms with the word's key: it must never miss a match
-    from trustcode.rules import _case_key
+    from trustcode.rules.terms import _case_key
 
     if re.fullmatch(re.escape(term), word, re.IGNORECASE):
         key = _case_key(word)
@@ -717,7 +717,7 @@ def test_word_index_with_thousands_of_terms_finds_exactly_the_plain_matches() ->
 
 
 def test_holding_finds_the_texts_that_contain_a_string() -> None:
-    from trustcode.rules import _holding
+    from trustcode.rules.regexes import _holding
 
     batch = ["abc", "", "xabcx", "ab", "c abc abc", "a\0bc"]
     assert _holding(batch, "abc") == {0, 2, 4}

@@ -162,16 +162,16 @@ def test_a_codebook_without_near_or_pattern_rules_never_tokenizes() -> None:
 
 
 def test_lemma_expansion_is_compiled_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    from trustcode import rules as rules_module
+    from trustcode.rules import ruleset as ruleset_module
 
     calls: list[str] = []
-    original = rules_module.expand_lemma
+    original = ruleset_module.expand_lemma
 
     def counting(word: str, language: str) -> frozenset[str]:
         calls.append(word)
         return original(word, language)
 
-    monkeypatch.setattr(rules_module, "expand_lemma", counting)
+    monkeypatch.setattr(ruleset_module, "expand_lemma", counting)
     rs = compile_rules(book(rule("a.l", "lemmas", terms=("arrest", "political prisoner"))))
     for _ in range(3):
         assert texts(rs, "She was arrested.", "en") == ["arrested"]
@@ -317,7 +317,7 @@ def test_regex_with_several_required_parts_matches_like_plain_finditer(text: str
 
 
 def test_required_strings_of_each_part_are_read_off_the_regex() -> None:
-    from trustcode.rules import _required_strings
+    from trustcode.rules.regexes import _required_strings
 
     options = _required_strings(r"\b(?:cells?|phones?)\b.{0,12}\b(?:rights|names)\b", re.I)
     assert options == [frozenset({"cell", "phone"}), frozenset({"rights", "names"})]
@@ -385,7 +385,7 @@ def test_a_copy_of_the_term_index_starts_with_empty_caches() -> None:
 
 
 def test_paired_groups_are_reported_only_beside_each_other() -> None:
-    from trustcode.rules import _TermIndex
+    from trustcode.rules.terms import _TermIndex
 
     terms = _TermIndex()
     a, b, c = terms.add(["activist*"]), terms.add(["network", "human rights"]), terms.add(["cell"])
@@ -406,12 +406,12 @@ def test_paired_groups_are_reported_only_beside_each_other() -> None:
 def test_threads_sharing_a_ruleset_get_the_same_hits(monkeypatch: pytest.MonkeyPatch) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from trustcode import rules as rules_module
+    from trustcode.rules import terms as terms_module
 
     ruleset = compile_rules(BATCH_BOOK)
     expected = batch_hits(ruleset)
     # a small cache is renumbered every few batches, while other threads match
-    monkeypatch.setattr(rules_module._TermIndex, "CACHE_SIZE", 8)
+    monkeypatch.setattr(terms_module._TermIndex, "CACHE_SIZE", 8)
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: batch_hits(ruleset), range(40)))
     assert all(result == expected for result in results)
@@ -464,7 +464,7 @@ def test_the_term_index_watches_only_strings_it_can_trace() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("ab ,.\n\t\u00a0\u2003\u3000Щ")), max_size=30))
 def test_chunk_bounds_are_those_of_a_white_space_split(text: str) -> None:
-    from trustcode.rules import _chunk_bounds
+    from trustcode.rules.tokens import _chunk_bounds
 
     starts, ends = _chunk_bounds(text)
     pieces = re.split(r"\s+", text)
@@ -478,7 +478,7 @@ def test_chunk_bounds_are_those_of_a_white_space_split(text: str) -> None:
 @given(st.text(alphabet=st.sampled_from(list("ab ,.\n\u00a0")), max_size=24),
        st.integers(0, 3), st.integers(0, 3))
 def test_chunk_map_answers_as_the_chunk_bounds_do(text: str, back: int, ahead: int) -> None:
-    from trustcode.rules import _chunk_bounds, _ChunkMap
+    from trustcode.rules.tokens import _chunk_bounds, _ChunkMap
 
     starts, ends = _chunk_bounds(text)
     chunks = _ChunkMap(text)
