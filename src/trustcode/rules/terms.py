@@ -124,7 +124,7 @@ class _TermIndex:
 
     def __init__(self) -> None:
         self.groups = 0
-        #: one-word patterns: (regex body, is a trigger, group or trigger id)
+        #: one-word patterns: (the glob, is a trigger, group or trigger id)
         self._words: list[tuple[str, bool, int]] = []
         #: word pattern id -> the (lower-case) word itself, when it has no wildcard
         self._plain: list[str | None] = []
@@ -278,7 +278,7 @@ class _TermIndex:
         """Index a one-word glob by the case key of its literal start, so that classifying a
         word costs a few dict lookups however many terms there are."""
         index = len(self._words)
-        self._words.append((_glob_regex(term), trigger, target))
+        self._words.append((term, trigger, target))
         cut = min((i for i, ch in enumerate(term) if ch in "*?"), default=len(term))
         self._plain.append(term if cut == len(term) else None)
         key = _case_key(term[:cut])
@@ -337,7 +337,8 @@ class _TermIndex:
     def _word_pattern(self, index: int) -> re.Pattern[str]:
         regex = self._word_regex.get(index)
         if regex is None:
-            regex = re.compile(self._words[index][0], re.IGNORECASE)
+            # built on first use: most of a lemma's thousands of forms never need a regex
+            regex = re.compile(_glob_regex(self._words[index][0]), re.IGNORECASE)
             self._word_regex[index] = regex
         return regex
 
@@ -374,7 +375,7 @@ class _TermIndex:
                 # a word whose lower case is the term matches it; the regex decides the rest
                 # (letters such as the long s that only case-insensitive matching joins)
                 if lowered == self._plain[index] or self._word_pattern(index).fullmatch(word):
-                    _body, trigger, target = self._words[index]
+                    _term, trigger, target = self._words[index]
                     (triggers if trigger else groups).append(target)
             self._cache[word] = (tuple(groups), tuple(triggers))
 
