@@ -136,7 +136,7 @@ def _code_file(
 
 def _tasks(paths: Sequence[Path]) -> list[_Task]:
     """The files to code, in the order :func:`~trustcode.io.readers.read_corpus` reads them."""
-    from .io.readers import _folder_entries
+    from .io.readers import folder_entries
 
     tasks: list[_Task] = []
     for root in paths:
@@ -144,7 +144,7 @@ def _tasks(paths: Sequence[Path]) -> list[_Task]:
             raise InputError(f"{root}: no such file or folder; check the path")
         entries: list[Any]
         if root.is_dir():
-            entries, _reason = _folder_entries(root)
+            entries, _reason = folder_entries(root)
         else:
             entries = [None]  # a single file: read as itself
         for entry in entries:

@@ -36,6 +36,7 @@ __all__ = [
     "CorpusReader",
     "decode_bytes",
     "detect_language",
+    "folder_entries",
     "normalize_newlines",
     "read_corpus",
     "read_document",
@@ -803,8 +804,17 @@ def _is_hidden(name: str) -> bool:
     return name.startswith((".", "~$"))
 
 
-def _folder_entries(folder: Path) -> tuple[list[CorpusEntry], str | None]:
-    """The files a folder holds, and if none, the reason."""
+def folder_entries(folder: Path) -> tuple[list[CorpusEntry], str | None]:
+    """The files a folder holds, in the order :func:`read_corpus` reads them (as its
+    ``manifest.csv`` lists, or by relative path), and if none, the reason.
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "b.txt").write_text("Second.", encoding="utf-8")
+    >>> _ = (folder / "a.md").write_text("First.", encoding="utf-8")
+    >>> [entry.doc_id for entry in folder_entries(folder)[0]]
+    ['a', 'b']
+    """
     manifest = folder / _MANIFEST_NAME
     if manifest.is_file():
         entries = _manifest_entries(manifest)
@@ -955,7 +965,7 @@ class CorpusReader:
         hold many documents and are read here). Documents read here are not yet accepted."""
         for root in self.roots:
             if root.is_dir():
-                entries, reason = _folder_entries(root)
+                entries, reason = folder_entries(root)
                 if reason:
                     self._reasons.append(reason)
             else:
