@@ -1,0 +1,142 @@
+"""The steps diagnose and diff share: read the corpus, run the rules, load and run a model.
+
+Also the small helpers of both reports: precision/recall/F1, cut table text, the notes table.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..codebook import load_codebook
+from ..combine import combine
+from ..rules import RuleSet
+from ..segment import parse_unit, segment
+from ..types import Codebook, Document, Passage, RuleHit
+
+_PathLike = str | os.PathLike[str]
+
+#: characters of passage text a table cell shows before it is cut
+TEXT_CHARS = 200
+
+
+@dataclass
+class _Corpus:
+    documents: list[Document]
+    passages: list[Passage]
+    languages: list[str | None]
+
+
+def _read(corpus_paths: _PathLike | Sequence[_PathLike], unit: str) -> _Corpus:
+    from ..io.readers import read_corpus
+
+    parsed = parse_unit(unit)
+    documents = list(read_corpus(corpus_paths))
+    passages: list[Passage] = []
+    languages: list[str | None] = []
+    for document in documents:
+        found = segment(document, parsed)
+        passages.extend(found)
+        languages.extend([document.language] * len(found))
+    return _Corpus(documents, passages, languages)
+
+
+def _codebook(codebook: Codebook | _PathLike | None) -> Codebook:
+    if isinstance(codebook, Codebook):
+        return codebook
+    return load_codebook(None if codebook is None else Path(codebook))
+
+
+@dataclass
+class _Coded:
+    """One codebook's rules on the corpus: per passage, its hits and what they code."""
+
+    hits: list[list[RuleHit]]
+    rule_codes: list[dict[str, list[RuleHit]]]
+    vetoed: list[set[str]]
+
+
+def _match(corpus: _Corpus, ruleset: RuleSet) -> _Coded:
+    hits: list[list[RuleHit]] = [[] for _ in corpus.passages]
+    by_language: dict[str | None, list[int]] = {}
+    for i, language in enumerate(corpus.languages):
+        by_language.setdefault(language, []).append(i)
+    for language, rows in by_language.items():
+        found = ruleset.match([corpus.passages[i] for i in rows], language)
+        for i, passage_hits in zip(rows, found, strict=True):
+            hits[i] = passage_hits
+    return _Coded(
+        hits=hits,
+        rule_codes=[ruleset.codes(h) for h in hits],
+        vetoed=[ruleset.vetoed(h) for h in hits],
+    )
+
+
+def _model(model: Any, codebook: Codebook) -> Any:
+    """A fitted model from ``"default"``, a path, a fitted classifier, or None."""
+    if model is None:
+        return None
+    if hasattr(model, "predict_scores"):
+        return model
+    from ..pipeline import _load_model, resolve_model
+
+    path = resolve_model(model, codebook)
+    return _load_model(path, codebook) if path else None
+
+
+@dataclass
+class _Scored:
+    """The classifier on the corpus (empty without a model)."""
+
+    scores: list[dict[str, float]]
+    thresholds: Mapping[str, float]
+    predicted: list[frozenset[str]]
+    codes: tuple[str, ...]
+
+
+def _score(model: Any, corpus: _Corpus) -> _Scored:
+    if model is None or not corpus.passages:
+        return _Scored([{} for _ in corpus.passages], {}, [frozenset()] * len(corpus.passages), ())
+    texts = [p.text for p in corpus.passages]
+    frame = model.predict_scores(texts)
+    scores = [{str(c): float(v) for c, v in row.items()} for row in frame.to_dict("records")]
+    predicted = [frozenset(codes) for codes in model.predict(texts)]
+    return _Scored(scores, dict(model.thresholds_), predicted, tuple(model.classifier_codes_))
+
+
+def _combined(codebook: Codebook, coded: _Coded, scored: _Scored) -> list[frozenset[str]]:
+    leaf = {c.id for c in codebook.leaf_codes}
+    out = []
+    for i, (rule_codes, vetoed) in enumerate(zip(coded.rule_codes, coded.vetoed, strict=True)):
+        scores = {c: s for c, s in scored.scores[i].items() if c in leaf} or None
+        found = combine(codebook, rule_codes, vetoed, scores, scored.thresholds or None)
+        out.append(frozenset(code for code, _, _ in found))
+    return out
+
+
+def _prf(predicted: Iterable[bool], truth: Iterable[bool]) -> tuple[float, float, float, int, int]:
+    """precision, recall, F1 (NaN when undefined), support and predicted count."""
+    tp = n_pred = n_true = 0
+    for p, t in zip(predicted, truth, strict=True):
+        n_pred += p
+        n_true += t
+        tp += p and t
+    precision = tp / n_pred if n_pred else math.nan
+    recall = tp / n_true if n_true else math.nan
+    f1 = 2 * tp / (n_pred + n_true) if n_pred + n_true else math.nan
+    return precision, recall, f1, n_true, n_pred
+
+
+def _trim(text: str, chars: int = TEXT_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
+
+
+def _note_frame(notes: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({"note": list(notes)}, columns=["note"])
