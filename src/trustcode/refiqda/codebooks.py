@@ -1,0 +1,189 @@
+"""Codebooks <-> REFI-QDA ``.qdc`` files, and the ``Code`` tree that projects share.
+
+:func:`export_qdc` writes nested codes with colours and descriptions; a description ends with
+a ``trustcode id: <id>`` line, which :func:`import_qdc` reads back so that ids survive the
+round trip.
+
+>>> from trustcode.codebook import load_codebook
+>>> export_qdc(load_codebook(), "codebook.qdc")  # doctest: +SKIP
+PosixPath('codebook.qdc')
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from lxml import etree
+
+from .. import __version__
+from ..codebook import CODE_ID_PATTERN, PALETTE
+from ..dictionaries import code_id_from_name, write_atomic
+from ..errors import InputError
+from ..types import Code, Codebook
+from .archive import _parse_xml, _read_file_bytes
+from .common import (
+    CODEBOOK_NS,
+    _checked_target,
+    _child,
+    _children,
+    _guid,
+    _local,
+    _norm_guid,
+    _PathLike,
+    _xml_bytes,
+)
+
+_ID_LINE = re.compile(r"^trustcode id:\s*(\S+)\s*$")
+
+
+# --- codebook -> XML ----------------------------------------------------------------------------
+
+
+def _description(code: Code) -> str:
+    parts = [code.definition.strip()] if code.definition.strip() else []
+    if code.include.strip():
+        parts.append(f"Include: {code.include.strip()}")
+    if code.exclude.strip():
+        parts.append(f"Exclude: {code.exclude.strip()}")
+    parts.append(f"trustcode id: {code.id}")
+    return "\n\n".join(parts)
+
+
+def _add_codes(parent: Any, codebook: Codebook, ns: str, codable: set[str]) -> None:
+    children: dict[str | None, list[Code]] = {}
+    for code in codebook.codes:
+        children.setdefault(code.parent, []).append(code)
+    stack: list[tuple[Any, Code]] = [(parent, c) for c in reversed(children.get(None, []))]
+    while stack:
+        into, code = stack.pop()
+        element = etree.SubElement(
+            into,
+            f"{{{ns}}}Code",
+            guid=_guid("code", code.id),
+            name=code.label,
+            isCodable="true" if code.id in codable else "false",
+            color=code.colour,
+        )
+        etree.SubElement(element, f"{{{ns}}}Description").text = _description(code)
+        stack.extend((element, c) for c in reversed(children.get(code.id, [])))
+
+
+def export_qdc(codebook: Codebook, path: _PathLike, *, force: bool = False) -> Path:
+    """Write ``codebook`` as a REFI-QDA codebook (``.qdc``): nested codes with colours and
+    descriptions. Leaf codes are codable; parents are not.
+
+    >>> from trustcode.codebook import load_codebook
+    >>> export_qdc(load_codebook(), "codebook.qdc")  # doctest: +SKIP
+    PosixPath('codebook.qdc')
+    """
+    target = _checked_target(path, ".qdc", force)
+    root = etree.Element(
+        f"{{{CODEBOOK_NS}}}CodeBook", nsmap={None: CODEBOOK_NS}, origin=f"trustcode {__version__}"
+    )
+    codes = etree.SubElement(root, f"{{{CODEBOOK_NS}}}Codes")
+    _add_codes(codes, codebook, CODEBOOK_NS, {c.id for c in codebook.leaf_codes})
+    return write_atomic(target, _xml_bytes(root), force=force)
+
+
+# --- XML -> codebook skeleton -------------------------------------------------------------------
+
+
+def _split_description(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    definition: list[str] = []
+    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()):
+        block = block.strip()
+        match = _ID_LINE.match(block)
+        if match:
+            out["id"] = match.group(1)
+        elif block.startswith("Include:"):
+            out["include"] = block.removeprefix("Include:").strip()
+        elif block.startswith("Exclude:"):
+            out["exclude"] = block.removeprefix("Exclude:").strip()
+        elif block:
+            definition.append(block)
+    if definition:
+        out["definition"] = "\n\n".join(definition)
+    return out
+
+
+def _colour(value: str | None, index: int) -> str:
+    value = (value or "").strip()
+    if re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        return value
+    if re.fullmatch(r"#[0-9a-fA-F]{3}", value):
+        return "#" + "".join(ch * 2 for ch in value[1:])
+    return PALETTE[index % len(PALETTE)]
+
+
+def _read_codes(codes: Element | None) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The ``Code`` tree under ``codes`` -> skeleton code dicts (pre-order) and GUID -> id."""
+    out: list[dict[str, Any]] = []
+    by_guid: dict[str, str] = {}
+    if codes is None:
+        return out, by_guid
+    taken: set[str] = set()
+    # iterative, so that a maliciously deep tree cannot exhaust the Python stack
+    stack: list[tuple[Element, str | None]] = [
+        (c, None) for c in reversed(_children(codes, "Code"))
+    ]
+    while stack:
+        element, parent = stack.pop()
+        name = (element.get("name") or "").strip()
+        described = _split_description(_child_text(element, "Description"))
+        wanted = described.pop("id", "")
+        if re.fullmatch(CODE_ID_PATTERN, wanted) and wanted not in taken:
+            code_id = wanted
+            taken.add(code_id)
+        else:
+            code_id = code_id_from_name(name or "code", taken)
+        code: dict[str, Any] = {"id": code_id, "label": name or code_id}
+        if parent:
+            code["parent"] = parent
+        code.update(described)
+        code["colour"] = _colour(element.get("color"), len(out))
+        out.append(code)
+        guid = _norm_guid(element.get("guid"))
+        if guid:
+            by_guid[guid] = code_id
+        stack.extend((c, code_id) for c in reversed(_children(element, "Code")))
+    return out, by_guid
+
+
+def _child_text(element: Element, name: str) -> str:
+    found = _child(element, name)
+    return (found.text or "") if found is not None else ""
+
+
+def import_qdc(path: _PathLike) -> dict[str, Any]:
+    """Read a REFI-QDA codebook (``.qdc``) into a codebook skeleton dict.
+
+    Codes keep their nesting (``parent``), names (``label``), colours and descriptions
+    (``definition``, and ``include``/``exclude`` from paragraphs starting so). Ids are the
+    ``trustcode id:`` line of a description when present, else made from the name (see
+    :func:`~trustcode.dictionaries.code_id_from_name`). There are no rules: add them, then save
+    with :func:`write_codebook_yaml`.
+
+    >>> import_qdc("codebook.qdc")["codes"][0]["id"]  # doctest: +SKIP
+    'strategy'
+    """
+    file = Path(path)
+    root = _parse_xml(_read_file_bytes(file, "codebook"), str(file))
+    if _local(root.tag) == "Project":  # a project holds a codebook too: take it
+        root = _child(root, "CodeBook") or root
+    if _local(root.tag) != "CodeBook":
+        raise InputError(
+            f"{file}: expected a REFI-QDA codebook (root element <CodeBook>), found "
+            f"<{_local(root.tag)}>; export the codebook from its program as .qdc."
+        )
+    codes, _ = _read_codes(_child(root, "Codes"))
+    if not codes:
+        raise InputError(f"{file}: the codebook holds no codes; export one that has codes.")
+    origin = (root.get("origin") or "").strip()
+    description = f"Imported from the REFI-QDA codebook {file.name}" + (
+        f" (made by {origin})." if origin else "."
+    )
+    return {"name": file.stem, "description": description, "codes": codes}

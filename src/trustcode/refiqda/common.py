@@ -1,0 +1,107 @@
+"""Names and small helpers that REFI-QDA export and import share.
+
+The XML namespaces, the users trustcode writes, stable GUIDs (UUID 5 of
+:data:`GUID_NAMESPACE`), element lookups that ignore namespaces, and the checks of values and
+target paths that both directions make.
+
+>>> RULES_USER
+'trustcode rules'
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import pandas as pd
+from lxml import etree
+
+from ..errors import OutputError, TrustcodeWarning
+
+PROJECT_NS = "urn:QDA-XML:project:1.0"
+CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
+#: The namespace of every GUID trustcode writes (UUID 5 of a fixed name, so it never changes).
+GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "trustcode:refi-qda")
+RULES_USER = "trustcode rules"
+CLASSIFIER_USER = "trustcode classifier"
+EXPORT_USER = "trustcode"
+UNNAMED_CODER = "unnamed coder"
+
+_LIST_LIMIT = 10
+_PathLike = str | os.PathLike[str]
+
+
+# --- small helpers ------------------------------------------------------------------------------
+
+
+def _guid(kind: str, *key: object) -> str:
+    name = "\x1f".join([kind, *(str(k) for k in key)])
+    return str(uuid.uuid5(GUID_NAMESPACE, name)).upper()
+
+
+def _listing(items: list[str]) -> str:
+    shown = ", ".join(items[:_LIST_LIMIT])
+    return shown + (f" and {len(items) - _LIST_LIMIT} more" if len(items) > _LIST_LIMIT else "")
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, TrustcodeWarning, stacklevel=3)
+
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _children(element: Element, name: str) -> list[Element]:
+    return [child for child in element if _local(child.tag) == name]
+
+
+def _child(element: Element, name: str) -> Element | None:
+    found = _children(element, name)
+    return found[0] if found else None
+
+
+def _norm_guid(value: str | None) -> str:
+    return (value or "").strip().strip("{}").lower()
+
+
+def _xml_bytes(root: Any) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _checked_target(path: _PathLike, suffix: str, force: bool) -> Path:
+    target = Path(path)
+    if target.suffix.lower() != suffix:
+        raise OutputError(
+            f"{target}: a REFI-QDA {'project' if suffix == '.qdpx' else 'codebook'} is a "
+            f"'{suffix}' file; name it e.g. '{target.with_suffix(suffix).name}'."
+        )
+    if (target.exists() or target.is_symlink()) and not force:
+        raise OutputError(
+            f"{target} exists; pass --force to overwrite it (or choose another path)."
+        )
+    return target
+
+
+def _int(value: Any) -> int | None:
+    if _missing(value):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))  # None, NaN, pd.NA, NaT
+    except (TypeError, ValueError):  # a list or other non-scalar is a value
+        return False
+
+
+def _present(value: Any) -> bool:
+    return not _missing(value) and bool(str(value).strip())
