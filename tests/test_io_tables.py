@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from trustcode.errors import InputError, OutputError, TrustcodeWarning
-from trustcode.io import tables as tables_module
 from trustcode.io.tables import (
     TableWriter,
     check_output,
@@ -23,6 +22,7 @@ from trustcode.io.tables import (
     read_tables,
     write_tables,
 )
+from trustcode.io.tables import xlsx as tables_xlsx
 from trustcode.types import TABLE_NAMES, Code, Codebook, Rule
 
 FORMATS = {"xlsx": "coded.xlsx", "csv": "coded", "parquet": "coded.parquet", "jsonl": "coded.jsonl"}
@@ -670,7 +670,7 @@ def test_write_frames_csv_escapes_every_text_column(tmp_path: Path) -> None:
 
 @given(st.text(alphabet=st.sampled_from("=+-@\t\r'a ") | st.characters(), max_size=8))
 def test_cell_escape_round_trips_and_is_safe(value: str) -> None:
-    from trustcode.io.tables import _cell_text, unescape_cell_text
+    from trustcode.io.tables.cells import _cell_text, unescape_cell_text
 
     escaped = _cell_text(value)
     assert unescape_cell_text(escaped) == value
@@ -678,7 +678,7 @@ def test_cell_escape_round_trips_and_is_safe(value: str) -> None:
 
 
 def test_xlsx_row_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tables_module, "EXCEL_MAX_ROWS", 3)  # header + 2 rows
+    monkeypatch.setattr(tables_xlsx, "EXCEL_MAX_ROWS", 3)  # header + 2 rows
     with pytest.raises(OutputError, match="table passages has 3 rows.*\\.parquet"):
         write_tables(make_tables(), tmp_path / "coded.xlsx", provenance={})
     assert list(tmp_path.iterdir()) == []

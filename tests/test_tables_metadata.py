@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trustcode.errors import OutputError
-from trustcode.io import tables as tables_module
 from trustcode.io.readers import read_corpus
 from trustcode.io.tables import TableWriter, read_tables
+from trustcode.io.tables import writer as tables_writer
 from trustcode.pipeline import code_corpus, document_frame
 from trustcode.types import DOCUMENT_COLUMNS, TABLE_NAMES, Document
 
@@ -184,7 +184,7 @@ def test_bad_document_value_fails_at_its_batch(tmp_path: Path) -> None:
 def test_joining_held_batches_early_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tables_module, "HELD_DOCUMENT_BATCHES", 2)
+    monkeypatch.setattr(tables_writer, "HELD_DOCUMENT_BATCHES", 2)
     batches = [
         doc_batch([("a", {})]).assign(wave=[1]),
         doc_batch([("b", {})]),

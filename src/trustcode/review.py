@@ -233,7 +233,7 @@ def _write_review_sheet(ws: Any, rows: list[dict[str, Any]], codebook: Codebook)
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from .io.tables import _code_styles
+    from .io.tables.xlsx import _code_styles
 
     leaf_ids = [c.id for c in codebook.leaf_codes]
     columns = [*BASE_COLUMNS]
@@ -315,7 +315,7 @@ def _write_instructions(ws: Any, codebook: Codebook) -> None:
 def _write_codebook(ws: Any, codebook: Codebook) -> None:
     from openpyxl.styles import Alignment, Font
 
-    from .io.tables import _code_styles
+    from .io.tables.xlsx import _code_styles
 
     styles = _code_styles(codebook)
     for i, (name, width) in enumerate(

@@ -1,0 +1,116 @@
+"""The output's formats and file names, and checks of a target path before anything is
+written; removing a temporary output."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+from trustcode.errors import OutputError, TrustcodeWarning
+from trustcode.types import TABLE_NAMES
+
+FORMATS: tuple[str, ...] = ("xlsx", "csv", "parquet", "jsonl")
+TMP_PREFIX = ".trustcode-tmp-"
+PROVENANCE_FILE = "provenance.json"
+PARQUET_KEY = b"trustcode"
+
+_SUFFIX_FORMAT = {".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jsonl"}
+_FOLDER_EXT = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl"}
+
+_PathLike = str | os.PathLike[str]
+
+
+def output_format(path: _PathLike) -> str:
+    """The output format a path asks for, by its suffix.
+
+    ``.xlsx`` is one workbook; ``.parquet`` and ``.jsonl`` are folders with one file per table;
+    no suffix (or an existing folder) is a folder of CSV files.
+
+    >>> output_format("run/coded.xlsx"), output_format("run/coded")
+    ('xlsx', 'csv')
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in _SUFFIX_FORMAT:
+        return _SUFFIX_FORMAT[suffix]
+    if suffix == "" or p.is_dir():
+        return "csv"
+    raise OutputError(
+        f"{p}: unknown output format '{suffix}'. Expected a name ending in .xlsx (one workbook), "
+        ".parquet or .jsonl (a folder with one file per table), or a name without suffix "
+        f"(a folder of CSV files, e.g. '{p.with_suffix('')}')."
+    )
+
+
+def check_output(path: _PathLike, *, force: bool) -> None:
+    """Check, before any work starts, that ``path`` can be written.
+
+    Raises :class:`OutputError` for an unknown format, a missing or read-only parent folder, or
+    an existing output without ``force``. With ``force`` an existing output may be replaced only
+    if it is an .xlsx file or a folder holding nothing but trustcode's own table files.
+
+    >>> check_output("coded.xlsx", force=False)  # doctest: +SKIP
+    """
+    p = Path(path)
+    fmt = output_format(p)
+    parent = p.parent
+    if not parent.exists():
+        raise OutputError(
+            f"cannot write {p}: its folder {parent} does not exist; create it or choose another "
+            "output path."
+        )
+    if not parent.is_dir():
+        raise OutputError(
+            f"cannot write {p}: {parent} is not a folder; choose another output path."
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"cannot write {p}: its folder {parent} is not writable; choose another output path "
+            "or change the folder's permissions."
+        )
+    if p.exists() or p.is_symlink():
+        if not force:
+            raise OutputError(f"{p} exists; pass --force to overwrite it (or choose another path).")
+        _check_replaceable(p, fmt)
+
+
+def _check_replaceable(p: Path, fmt: str) -> None:
+    # --force must never delete a folder of the user's own files (a corpus, a home folder).
+    if fmt == "xlsx":
+        if p.is_dir():
+            raise OutputError(
+                f"{p} is a folder, but an .xlsx output is a file; remove it yourself or choose "
+                "another path."
+            )
+        return
+    if not p.is_dir():
+        raise OutputError(
+            f"{p} is a file, but the {fmt} output is a folder; remove it yourself or choose "
+            "another path."
+        )
+    own = {f"{t}{ext}" for t in TABLE_NAMES for ext in _FOLDER_EXT.values()} | {PROVENANCE_FILE}
+    foreign = sorted(e.name for e in p.iterdir() if e.name not in own or not e.is_file())
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+        raise OutputError(
+            f"{p} holds files trustcode did not write ({shown}); --force only replaces a "
+            "trustcode output. Choose another path or remove the folder yourself."
+        )
+
+
+
+def _remove(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    except OSError as exc:
+        warnings.warn(
+            f"could not remove the temporary {path} ({exc.strerror}); delete it by hand.",
+            TrustcodeWarning,
+            stacklevel=3,
+        )
+
