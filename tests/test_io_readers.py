@@ -584,7 +584,7 @@ _MIXED_ALPHABET = (
     )
 )
 def test_fast_letter_counts_equal_the_regex_counts(text: str) -> None:
-    from trustcode.io.readers import _letter_counts, _letter_counts_regex
+    from trustcode.io.readers.language import _letter_counts, _letter_counts_regex
 
     assert _letter_counts(text) == _letter_counts_regex(text)
 
@@ -599,7 +599,7 @@ def test_fast_letter_counts_equal_the_regex_counts(text: str) -> None:
     ],
 )
 def test_letter_counts_of_odd_texts(text: str, expected: tuple[int, int, int]) -> None:
-    from trustcode.io.readers import _letter_counts, _letter_counts_regex
+    from trustcode.io.readers.language import _letter_counts, _letter_counts_regex
 
     assert _letter_counts(text) == _letter_counts_regex(text) == expected
 
@@ -608,7 +608,7 @@ def test_detect_language_answers_as_before_on_the_project_and_shared_texts(
     repo_dir: Path, shared_dir: Path
 ) -> None:
     """The old rule, written out with the regexes, gives the same answer on every text."""
-    from trustcode.io.readers import _letter_counts_regex
+    from trustcode.io.readers.language import _letter_counts_regex
 
     def by_regex(text: str) -> str | None:
         if len(text) > 10_000:

@@ -1,0 +1,57 @@
+"""What the readers share: the suffixes read, the error of one unreadable document, and
+reading a file's bytes and text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trustcode.errors import InputError
+
+#: File suffixes trustcode reads (matched case-insensitively).
+SUPPORTED_SUFFIXES: tuple[str, ...] = (
+    ".txt",
+    ".md",
+    ".html",
+    ".htm",
+    ".docx",
+    ".pdf",
+    ".csv",
+    ".xlsx",
+)
+_TABLE_SUFFIXES = (".csv", ".xlsx")
+
+
+class _DocumentError(InputError):
+    """One document (or one table file) that cannot be read; ``reason`` omits the source so
+    that a skip warning can say ``{source}: {reason}; skipped`` without repeating it."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source}: {reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # a worker process sends it back pickled; the default would call __init__(message)
+        return (type(self), (self.source, self.reason))
+
+
+@dataclass(frozen=True)
+class _Content:
+    text: str
+    title: str = ""
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise _DocumentError(str(path), f"cannot be read ({err.strerror or err})") from None
+
+
+def _require_text(text: str, source: str, what: str = "") -> str:
+    if not text.strip():
+        found = f" ({what})" if what else ""
+        raise _DocumentError(source, f"is empty{found}: it holds no text to code")
+    return text

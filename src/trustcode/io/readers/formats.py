@@ -1,0 +1,162 @@
+"""The text formats: plain text and Markdown, HTML (visible text), .docx and .pdf, each
+read into its text and title."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from .common import _Content, _DocumentError, _read_bytes, _require_text
+from .decoding import decode_bytes, normalize_newlines
+
+
+def _read_plain(path: Path) -> _Content:
+    data = _read_bytes(path)
+    if not data:
+        raise _DocumentError(str(path), "is empty (0 bytes): it holds no text to code")
+    return _Content(_require_text(decode_bytes(data, str(path)), str(path), "only white space"))
+
+
+_HTML_DROP = frozenset({"script", "style", "head", "noscript", "template", "svg", "iframe"})
+_HTML_BLOCKS = frozenset(
+    "address article aside blockquote body br caption dd details div dl dt fieldset figcaption "
+    "figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table "
+    "tbody thead tfoot tr ul".split()
+)
+_HTML_CELLS = frozenset({"td", "th"})
+_SPACES = re.compile(r"[ \t\n\r\f]+")
+
+
+def _html_to_text(markup: str) -> tuple[str, str]:
+    """Visible text of an HTML page, one paragraph per block element, and its title."""
+    from bs4 import BeautifulSoup, CData, NavigableString, Tag
+
+    soup = BeautifulSoup(markup, "lxml")
+    title = ""
+    for tag_name in ("title", "h1"):
+        tag = soup.find(tag_name)
+        title = _SPACES.sub(" ", tag.get_text(" ")).strip() if tag is not None else ""
+        if title:
+            break
+    paragraphs: list[str] = []
+    pieces: list[str] = []
+
+    def flush() -> None:
+        paragraph = _SPACES.sub(" ", "".join(pieces)).strip()
+        if paragraph:
+            paragraphs.append(paragraph)
+        pieces.clear()
+
+    # An explicit stack instead of recursion: deeply nested pages must not hit the limit.
+    stack: list[Any] = [soup]
+    while stack:
+        node = stack.pop()
+        if node is flush:
+            flush()
+        elif isinstance(node, str) and not isinstance(node, NavigableString):
+            pieces.append(node)  # a cell separator pushed below
+        elif isinstance(node, Tag):
+            name = node.name.lower()
+            if name in _HTML_DROP:
+                continue
+            if name == "pre":
+                flush()
+                text = node.get_text().strip("\n")
+                if text.strip():
+                    paragraphs.append(text)
+                continue
+            block = name in _HTML_BLOCKS
+            if block:
+                flush()
+                stack.append(flush)
+            elif name in _HTML_CELLS:
+                stack.append(" ")
+            stack.extend(reversed(node.contents))
+        elif type(node) in (NavigableString, CData):
+            pieces.append(str(node))
+    flush()
+    return "\n\n".join(paragraphs), title
+
+
+def _read_html(path: Path) -> _Content:
+    text = decode_bytes(_read_bytes(path), str(path))
+    body, title = _html_to_text(text)
+    return _Content(_require_text(body, str(path), "no visible text"), title)
+
+
+def _read_docx(path: Path) -> _Content:
+    import docx
+    from docx.table import Table
+
+    try:
+        document = docx.Document(str(path))
+    except Exception as err:  # python-docx raises zipfile/KeyError/lxml errors on bad files
+        raise _DocumentError(
+            str(path), f"is not a valid .docx file ({type(err).__name__}: {err})"
+        ) from None
+    paragraphs: list[str] = []
+
+    def add_table(table: Table) -> None:
+        for row in table.rows:
+            seen: set[int] = set()
+            cells: list[str] = []
+            for cell in row.cells:
+                if id(cell._tc) in seen:  # a merged cell repeats across the columns it spans
+                    continue
+                seen.add(id(cell._tc))
+                for block in cell.iter_inner_content():
+                    if isinstance(block, Table):
+                        add_table(block)
+                    elif block.text.strip():
+                        cells.append(block.text.strip())
+            if cells:
+                paragraphs.append("\t".join(cells))
+
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            add_table(block)
+        elif block.text.strip():
+            paragraphs.append(block.text.strip())
+    text = normalize_newlines("\n\n".join(paragraphs))
+    title = (document.core_properties.title or "").strip()
+    return _Content(_require_text(text, str(path), "no paragraph or table holds text"), title)
+
+
+def _read_pdf(path: Path) -> _Content:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise _DocumentError(
+                str(path), "is an encrypted PDF; save a copy without a password and read that"
+            )
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta = reader.metadata
+        title = str(meta.title or "").strip() if meta is not None else ""
+    except _DocumentError:
+        raise
+    except (PyPdfError, OSError, ValueError, KeyError) as err:
+        raise _DocumentError(
+            str(path), f"is not a valid PDF file ({type(err).__name__}: {err})"
+        ) from None
+    text = normalize_newlines("\n\n".join(p.strip("\n") for p in pages if p.strip()))
+    if not text.strip():
+        raise _DocumentError(
+            str(path),
+            "has no extractable text: it may be a scanned PDF, which needs OCR first "
+            "(e.g. ocrmypdf) before trustcode can read it",
+        )
+    return _Content(text, title)
+
+
+_FORMATS = {
+    ".txt": _read_plain,
+    ".md": _read_plain,
+    ".html": _read_html,
+    ".htm": _read_html,
+    ".docx": _read_docx,
+    ".pdf": _read_pdf,
+}
