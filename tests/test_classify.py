@@ -19,7 +19,6 @@ from trustcode import embeddings
 from trustcode.classify import (
     C_GRID,
     CodeClassifier,
-    _best_threshold,
     code_descriptions,
     description_weights,
     format_evidence,
@@ -31,6 +30,7 @@ from trustcode.classify import (
     train_model,
     training_set,
 )
+from trustcode.classify.calibration import _best_threshold
 from trustcode.errors import GoldError, ModelError, TrustcodeWarning, UsageError
 from trustcode.types import Code, Codebook
 
@@ -361,9 +361,9 @@ def test_model_without_recorded_C_loads_with_its_fixed_C(
     model: CodeClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # models written before C="auto" carry one fixed C in their parameters and no C_per_code
-    import trustcode.classify as classify
+    from trustcode.classify import saving
 
-    real_state = classify._model_state
+    real_state = saving._model_state
 
     def old_state(fitted: CodeClassifier, book: Codebook) -> dict:
         state = real_state(fitted, book)
@@ -374,7 +374,7 @@ def test_model_without_recorded_C_loads_with_its_fixed_C(
         state["metadata"] = json.dumps(meta)
         return state
 
-    monkeypatch.setattr(classify, "_model_state", old_state)
+    monkeypatch.setattr(saving, "_model_state", old_state)
     path = save_model(model, tmp_path / "old.skops", _codebook())
     loaded = load_model(path, _codebook())
     assert loaded.C_ == {"support": 10.0, "arrests": 10.0}

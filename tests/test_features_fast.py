@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse import csr_matrix, hstack
 
-from trustcode.classify import CodeClassifier, _best_distinct, _kth_bound, _stable_order
+from trustcode.classify import CodeClassifier
+from trustcode.classify.evidence import _best_distinct, _kth_bound, _stable_order
 
 TRAINING = [
     ("Volunteers send letters and parcels to political prisoners.", ["support"]),

@@ -1,0 +1,146 @@
+"""Reading models: a model file's state (read once per file), its metadata, and
+:func:`load_model`, which checks the model was trained for the codebook at hand."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+from ..ngrams import NgramTfidf
+from ..skopsfile import read_plain
+from ..types import Codebook
+from .classifier import CodeClassifier
+from .saving import MODEL_FORMAT, MODEL_FORMAT_VERSION
+from .training import codebook_fingerprint
+
+#: types a model file may hold beyond skops' defaults; nothing else is ever loaded
+_TRUSTED_TYPES: list[str] = []
+
+#: the last model file read, keyed by path, size and modification time: a run checks the
+#: model's codebook and then loads it, and the file should be read once
+_STATE_CACHE: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+
+def _read_state(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ModelError(
+            f"Model file {path} does not exist: train one with 'trustcode train' and pass its path."
+        )
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _STATE_CACHE:
+        state = _read_state_uncached(path)
+        _STATE_CACHE.clear()
+        _STATE_CACHE[key] = state
+    return _STATE_CACHE[key]
+
+
+def _read_state_uncached(path: Path) -> dict[str, Any]:
+    # the dictionaries save_model writes are read without importing skops (and scikit-learn);
+    # skops itself reads, checks and reports on anything else
+    state = read_plain(path)
+    if state is None:
+        state = _read_with_skops(path)
+    if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
+        raise ModelError(
+            f"{path} is a skops file but not a trustcode model (no '{MODEL_FORMAT}' marker). "
+            "Pass a file written by 'trustcode train'."
+        )
+    if state.get("format_version") != MODEL_FORMAT_VERSION:
+        raise ModelError(
+            f"{path} is a trustcode model of format version {state.get('format_version')!r}; "
+            f"this trustcode reads version {MODEL_FORMAT_VERSION}. Retrain it with "
+            "'trustcode train'."
+        )
+    return state
+
+
+def _read_with_skops(path: Path) -> Any:
+    import skops.io as sio
+
+    try:
+        return sio.load(path, trusted=list(_TRUSTED_TYPES))
+    except Exception as exc:  # any failure to read means the file is no model of ours
+        raise ModelError(
+            f"{path} is not a trustcode model (skops could not read it: {type(exc).__name__}: "
+            f"{exc}). Pass a file written by 'trustcode train'."
+        ) from exc
+
+
+def model_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The metadata a model file records (codebook, labels, thresholds, versions, size)."""
+    return dict(json.loads(_read_state(Path(path))["metadata"]))
+
+
+def model_codebook_sha256(path: str | os.PathLike[str]) -> str | None:
+    """The hash of the codebook a model file was trained for (None if the file is no model)."""
+    try:
+        return str(model_metadata(path)["codebook_sha256"])
+    except ModelError:
+        return None
+
+
+def load_model(path: str | os.PathLike[str], codebook: Codebook) -> CodeClassifier:
+    """Load a model saved by :func:`save_model`, checking it was trained for ``codebook``.
+
+    >>> model = load_model("model.skops", load_codebook())  # doctest: +SKIP
+    """
+    path = Path(path)
+    state = _read_state(path)
+    meta = json.loads(state["metadata"])
+    labels = tuple(c.id for c in codebook.leaf_codes)
+    trained_for = (
+        f"codebook {meta['codebook_name']!r} (version {meta['codebook_version'] or '-'}, "
+        f"{meta['codebook_path'] or 'no path'}, sha256 {meta['codebook_sha256'][:12]})"
+    )
+    retrain = (
+        "Retrain it for this codebook with 'trustcode train --codebook CODEBOOK GOLD' "
+        "(trustcode.classify.train_model), or pass the codebook it was trained for."
+    )
+    if tuple(meta["labels"]) != labels:
+        extra = sorted(set(meta["labels"]) - set(labels))
+        lacking = sorted(set(labels) - set(meta["labels"]))
+        raise ModelError(
+            f"Model {path} was trained for {trained_for} with codes {', '.join(meta['labels'])}; "
+            f"this codebook's codes differ (not in this codebook: {', '.join(extra) or '-'}; "
+            f"not in the model: {', '.join(lacking) or '-'}). {retrain}"
+        )
+    if meta["codebook_sha256"] != codebook_fingerprint(codebook):
+        raise ModelError(
+            f"Model {path} was trained for {trained_for}, not for "
+            f"{codebook.path or codebook.name!s} (sha256 {codebook_fingerprint(codebook)[:12]}): "
+            f"the codebook changed since. {retrain}"
+        )
+    params = dict(meta["params"])
+    params["word_ngrams"] = tuple(params["word_ngrams"])
+    params["char_ngrams"] = tuple(params["char_ngrams"])
+    model = CodeClassifier(**params)
+    vectorizers = [
+        NgramTfidf(analyzer, ngrams, state[f"{name}_vocabulary"], state[f"{name}_idf"])
+        for name, analyzer, ngrams in (
+            ("word", "word", params["word_ngrams"]), ("char", "char_wb", params["char_ngrams"])
+        )
+    ]
+    model.codes_ = labels
+    model.classifier_codes_ = tuple(meta["classifier_codes"])
+    model.vectorizers_ = (vectorizers[0], vectorizers[1])
+    model.feature_names_ = model._feature_names(state["word_vocabulary"], state["char_vocabulary"])
+    model.coef_ = np.asarray(state["coef"], dtype=np.float64)
+    model.intercept_ = np.asarray(state["intercept"], dtype=np.float64)
+    model.platt_ = np.asarray(state["platt"], dtype=np.float64)
+    model.thresholds_ = {c: float(v) for c, v in meta["thresholds"].items()}
+    # models from before C="auto" did not record it: they used the one C of their parameters
+    model.C_ = {
+        c: float(meta.get("C_per_code", {}).get(c, params["C"]))
+        for c in model.classifier_codes_
+    }
+    model.n_training_ = int(meta["training_size"])
+    model.codebook_sha256_ = meta["codebook_sha256"]
+    model.definitions_ = bool(meta.get("definitions", False))
+    model.metadata_ = meta
+    return model
