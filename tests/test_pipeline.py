@@ -219,7 +219,8 @@ def test_passages_skipped_without_a_hit_or_score_would_get_no_code(corpus_source
     from trustcode.codebook import load_codebook
     from trustcode.combine import combine
     from trustcode.io.readers import read_corpus
-    from trustcode.pipeline import Coder, _load_model, resolve_model
+    from trustcode.pipeline import Coder, resolve_model
+    from trustcode.pipeline.models import _load_model
 
     book = load_codebook()
     coder = Coder(book, model=_load_model(resolve_model("default", book), book))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import trustcode
-from trustcode.pipeline import _frozen_heap
+from trustcode.pipeline.heap import _frozen_heap
 
 
 def test_the_heap_is_frozen_during_a_run_and_thawed_after(tmp_path: Path) -> None:
@@ -41,7 +41,7 @@ def test_the_heap_is_thawed_when_the_run_fails(tmp_path: Path) -> None:
 
 
 def test_young_collections_are_rarer_during_a_run_and_restored_after(tmp_path: Path) -> None:
-    from trustcode.pipeline import _GC_YOUNG
+    from trustcode.pipeline.heap import _GC_YOUNG
 
     (tmp_path / "a.txt").write_text("Волонтёры пишут письма политзаключённым.", encoding="utf-8")
     before = gc.get_threshold()

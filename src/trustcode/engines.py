@@ -72,7 +72,8 @@ _LOCAL = threading.local()
 
 
 def _coder(codebook: Codebook, model_path: str | None, unit: str) -> Any:
-    from .pipeline import Coder, _load_model, default_model_path
+    from .pipeline import Coder, default_model_path
+    from .pipeline.models import _load_model
 
     coders: dict[tuple[str, str | None, str], Any] = _LOCAL.__dict__.setdefault("coders", {})
     key = (codebook.sha256, model_path, unit)
@@ -240,7 +241,7 @@ def code_with_dask(
     unit = str(parse_unit(unit))
     model_path = resolve_model(model, book)
     if model_path is not None:
-        from .pipeline import _load_model
+        from .pipeline.models import _load_model
 
         _load_model(model_path, book)  # a wrong model fails here, before any worker starts
     if isinstance(paths, (str, os.PathLike)):

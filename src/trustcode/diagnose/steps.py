@@ -84,7 +84,7 @@ def _model(model: Any, codebook: Codebook) -> Any:
         return None
     if hasattr(model, "predict_scores"):
         return model
-    from ..pipeline import _load_model, resolve_model
+    from ..pipeline.models import _load_model, resolve_model
 
     path = resolve_model(model, codebook)
     return _load_model(path, codebook) if path else None

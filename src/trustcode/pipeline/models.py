@@ -1,0 +1,95 @@
+"""Which model a run codes with (the one shipped in the package, a model file, or none), and
+the run's provenance, which names it."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import TrustcodeWarning, UsageError
+from ..types import Codebook
+
+#: the name that selects the model shipped in the package
+DEFAULT_MODEL = "default"
+
+
+def default_model_path() -> Path:
+    """Where the model shipped in the package lives."""
+    # trustcode/data: this module is one folder below the package's root
+    return Path(__file__).parent.parent / "data" / "default-model.skops"
+
+
+def resolve_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> str | None:
+    """The model file to use, or None for rules only.
+
+    ``"default"`` selects the shipped model when it exists and was trained for this codebook;
+    otherwise coding is rules only, with a warning when the user's codebook is not the default one.
+    """
+    if model is None:
+        return None
+    if str(model) != DEFAULT_MODEL:
+        path = Path(model)
+        if not path.is_file():
+            raise UsageError(f"Model file {path} does not exist: pass a model written by "
+                             "'trustcode train', or leave --model out to use the default model.")
+        return str(path)
+    path = default_model_path()
+    if not path.is_file():
+        return None
+    from ..classify import model_codebook_sha256
+
+    if model_codebook_sha256(path) != codebook.sha256:
+        warnings.warn(
+            "The default model was trained for the shipped codebook, not for "
+            f"{codebook.path or 'this codebook'}: coding with rules only. Train a model for it "
+            "with 'trustcode train' and pass it with --model.",
+            TrustcodeWarning,
+            stacklevel=2,
+        )
+        return None
+    return str(path)
+
+
+def _load_model(path: str, codebook: Codebook) -> Any:
+    from ..classify import load_model
+
+    return load_model(path, codebook)
+
+
+def _sha256_file(path: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def provenance(
+    codebook: Codebook, model_path: str | None, unit: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    """What produced a run: versions, codebook and model hashes, unit, options, time."""
+    from importlib.metadata import version
+
+    # the installed versions, read without importing the libraries (scikit-learn alone takes
+    # seconds to import, and a rules-only run never needs it)
+    return {
+        "trustcode_version": __version__,
+        "spacy_version": version("spacy"),
+        "sklearn_version": version("scikit-learn"),
+        "codebook": codebook.path,
+        "codebook_name": codebook.name,
+        "codebook_sha256": codebook.sha256,
+        "model": (
+            "default (shipped)" if model_path == str(default_model_path()) else model_path
+        ),
+        "model_sha256": _sha256_file(model_path) if model_path else None,
+        "unit": unit,
+        "options": options,
+        "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
+    }
