@@ -233,7 +233,7 @@ def _write_review_sheet(ws: Any, rows: list[dict[str, Any]], codebook: Codebook)
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from .io.tables.xlsx import _code_styles
+    from .io.tables.xlsx import code_styles
 
     leaf_ids = [c.id for c in codebook.leaf_codes]
     columns = [*BASE_COLUMNS]
@@ -241,7 +241,7 @@ def _write_review_sheet(ws: Any, rows: list[dict[str, Any]], codebook: Codebook)
         columns += [code, f"{code}{DECISION_SUFFIX}"]
     columns += TAIL_COLUMNS
     index = {name: i for i, name in enumerate(columns, 1)}
-    styles = _code_styles(codebook)
+    styles = code_styles(codebook)
     bold = Font(bold=True)
     for name, i in index.items():
         cell = _set(ws, 1, i, name)
@@ -315,9 +315,9 @@ def _write_instructions(ws: Any, codebook: Codebook) -> None:
 def _write_codebook(ws: Any, codebook: Codebook) -> None:
     from openpyxl.styles import Alignment, Font
 
-    from .io.tables.xlsx import _code_styles
+    from .io.tables.xlsx import code_styles
 
-    styles = _code_styles(codebook)
+    styles = code_styles(codebook)
     for i, (name, width) in enumerate(
         (("id", 24), ("label", 36), ("definition", 80), ("colour", 10)), 1
     ):

@@ -30,7 +30,15 @@ def _font_colour(hex_rgb: str) -> str:
     return "FF000000" if luminance > 0.179 else "FFFFFFFF"
 
 
-def _code_styles(codebook: Codebook | None) -> dict[str, tuple[Any, str]]:
+def code_styles(codebook: Codebook | None) -> dict[str, tuple[Any, str]]:
+    """Code id -> (cell fill, font colour) for each code with a ``#rrggbb`` colour: how the
+    xlsx sheets (and the review workbooks) show a code.
+
+    >>> from trustcode.types import Code
+    >>> book = Codebook("cb", (Code("a", "A", colour="#1f3b73"), Code("b", "B", colour="#ffe680")))
+    >>> {code: font for code, (_fill, font) in code_styles(book).items()}  # dark fill, light text
+    {'a': 'FFFFFFFF', 'b': 'FF000000'}
+    """
     from openpyxl.styles import PatternFill
 
     styles: dict[str, tuple[Any, str]] = {}
@@ -196,7 +204,7 @@ def _write_xlsx(
 ) -> None:
     from openpyxl import Workbook
 
-    styles = _code_styles(codebook)
+    styles = code_styles(codebook)
     wb = Workbook(write_only=True)
     for name in TABLE_NAMES:
         frame = frames[name]
