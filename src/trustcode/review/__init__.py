@@ -1,0 +1,69 @@
+"""The spreadsheet review loop: a coding run -> a workbook a person reviews -> human codings.
+
+:func:`write_review` writes one row per passage, the passages the machine is least sure about
+first, with the machine's proposal per code, an ``accept``/``reject`` drop-down per code, and a
+column for codes the reviewer adds. :func:`read_review` reads the reviewed workbook back in the
+gold format (:data:`trustcode.gold.GOLD_COLUMNS`), so ``train``, ``evaluate`` and ``agree`` take it
+like any other human coding (``read_gold`` recognises a review workbook by itself).
+
+What becomes a human coding of a passage:
+
+- every code whose decision is ``accept`` (accepting a code the machine did not propose adds it);
+- every code typed into ``added_codes``;
+- a machine proposal left without a decision only with ``unreviewed="accept"``; by default
+  (``"reject"``) an unreviewed proposal is not confirmed and is dropped, with a warning.
+
+The modules:
+
+- :mod:`.layout`: the workbook's sheet and column names, the decisions, the reviewer's
+  instructions and Excel's limits;
+- :mod:`.rows`: a run's tables -> the review sheet's rows, least sure first
+  (:func:`uncertainty`);
+- :mod:`.writing`: :func:`write_review` and the four sheets it writes;
+- :mod:`.reading`: :func:`is_review_workbook`, :func:`review_table` and :func:`read_review`.
+
+>>> DECISIONS, PROPOSED
+(('accept', 'reject'), 'coded')
+"""
+
+from __future__ import annotations
+
+from .layout import (
+    BASE_COLUMNS,
+    CODEBOOK_SHEET,
+    DECISION_SUFFIX,
+    DECISIONS,
+    DEFAULT_REVIEWER,
+    INSTRUCTIONS,
+    INSTRUCTIONS_SHEET,
+    PROPOSED,
+    PROVENANCE_SHEET,
+    REQUIRED_COLUMNS,
+    REVIEW_SHEET,
+    TAIL_COLUMNS,
+    UNREVIEWED_CHOICES,
+)
+from .reading import is_review_workbook, read_review, review_table
+from .rows import uncertainty
+from .writing import write_review
+
+__all__ = [
+    "BASE_COLUMNS",
+    "CODEBOOK_SHEET",
+    "DECISIONS",
+    "DECISION_SUFFIX",
+    "DEFAULT_REVIEWER",
+    "INSTRUCTIONS",
+    "INSTRUCTIONS_SHEET",
+    "PROPOSED",
+    "PROVENANCE_SHEET",
+    "REQUIRED_COLUMNS",
+    "REVIEW_SHEET",
+    "TAIL_COLUMNS",
+    "UNREVIEWED_CHOICES",
+    "is_review_workbook",
+    "read_review",
+    "review_table",
+    "uncertainty",
+    "write_review",
+]

@@ -1,0 +1,75 @@
+"""What a review workbook looks like: its sheets, its columns, the decisions, the reviewer's
+instructions, Excel's limits, and the one helper the writing and the reading share.
+
+>>> f"letters{DECISION_SUFFIX}"
+'letters: decision'
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+REVIEW_SHEET = "review"
+INSTRUCTIONS_SHEET = "instructions"
+CODEBOOK_SHEET = "codebook"
+PROVENANCE_SHEET = "provenance"
+#: the first columns of the review sheet, in order
+BASE_COLUMNS: tuple[str, ...] = (
+    "passage_id", "doc_id", "start", "end", "text", "machine_codes", "uncertainty",
+)
+#: the columns after the code columns, in order
+TAIL_COLUMNS: tuple[str, ...] = ("added_codes", "reviewer", "note", "language")
+#: columns :func:`read_review` cannot do without
+REQUIRED_COLUMNS: tuple[str, ...] = ("passage_id", "doc_id", "start", "end", "text", "added_codes")
+DECISION_SUFFIX = ": decision"
+DECISIONS: tuple[str, ...] = ("accept", "reject")
+UNREVIEWED_CHOICES: tuple[str, ...] = ("reject", "accept")
+#: what a code cell says when the machine proposes the code
+PROPOSED = "coded"
+#: the coder of a row whose reviewer cell is empty
+DEFAULT_REVIEWER = "reviewer"
+
+_TMP_PREFIX = ".trustcode-tmp-"
+_MAX_CELL = 32_767
+_MAX_ROWS = 1_048_576
+# Excel refuses longer data-validation prompts and titles
+_PROMPT_LIMIT = 255
+_TITLE_LIMIT = 32
+_LIST_LIMIT = 20
+_WIDTHS = {
+    "passage_id": 16, "doc_id": 14, "start": 8, "end": 8, "text": 70, "machine_codes": 26,
+    "uncertainty": 12, "added_codes": 26, "reviewer": 14, "note": 40, "language": 10,
+}
+_WRAPPED = {"text", "machine_codes", "note"}
+
+INSTRUCTIONS: tuple[str, ...] = (
+    "How to review these codings",
+    "",
+    "Each row of the 'review' sheet is one passage of a document. The passages the machine was "
+    "least sure about come first (the 'uncertainty' column, 0 = sure, 1 = a coin toss).",
+    "For every code there are two columns. The first, named after the code, says 'coded' when "
+    "the machine proposes the code for the passage; its cell comment shows the score and the "
+    "evidence (which rule matched which words, or which words drove the classifier).",
+    "The second, '<code>: decision', is yours. Pick 'accept' when the code applies to the "
+    "passage, 'reject' when it does not. Accepting a code the machine did not propose adds it.",
+    "A decision cell left empty means you did not review that code. Such a machine proposal is "
+    "NOT confirmed: it is dropped when the sheet is read back, unless it is read with the option "
+    "to accept unreviewed proposals (trustcode: --unreviewed accept).",
+    "'added_codes': type the ids of further codes that apply, separated by ';' "
+    "(for example: {example}). The ids are listed on the 'codebook' sheet.",
+    "'reviewer': your name or initials; it becomes the coder of the row (default: reviewer).",
+    "'note': anything you want to remember; trustcode does not read it.",
+    "Do not edit the passage_id, doc_id, start, end or text columns, and do not rename or delete "
+    "columns: trustcode needs them to read the sheet back.",
+    "When done, save the workbook (keep the .xlsx format) and give it to trustcode train, "
+    "evaluate or agree like any other human coding.",
+)
+
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+

@@ -1,0 +1,264 @@
+"""Writing the review workbook: :func:`write_review` and the four sheets it holds (review,
+instructions, codebook, provenance), saved under a temporary name and renamed into place.
+
+>>> write_review(run.tables, "review.xlsx", codebook=book)  # doctest: +SKIP
+PosixPath('review.xlsx')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import __version__
+from ..errors import OutputError
+from ..types import Codebook
+from .layout import (
+    _MAX_CELL,
+    _MAX_ROWS,
+    _PROMPT_LIMIT,
+    _TITLE_LIMIT,
+    _TMP_PREFIX,
+    _WIDTHS,
+    _WRAPPED,
+    BASE_COLUMNS,
+    CODEBOOK_SHEET,
+    DECISION_SUFFIX,
+    DECISIONS,
+    INSTRUCTIONS,
+    INSTRUCTIONS_SHEET,
+    PROPOSED,
+    PROVENANCE_SHEET,
+    REVIEW_SHEET,
+    TAIL_COLUMNS,
+)
+from .rows import _check_tables, _review_rows
+
+
+def _comment_text(score: float | None, sources: list[str], evidences: list[str]) -> str:
+    head = " + ".join(sources) or "machine"
+    if score is not None:
+        head += f", score {score:.2f}"
+    text = "\n".join([head, *evidences])
+    return text if len(text) <= 2000 else text[:1999] + "…"
+
+
+
+def _set(ws: Any, row: int, column: int, value: Any) -> Any:
+    """Write a cell; a text stays text even when it starts with '=' (never a formula)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    cell = ws.cell(row=row, column=column)
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+        cell.value = value
+        cell.data_type = "s"
+    else:
+        cell.value = value
+    return cell
+
+
+def _prompt(text: str, fallback: str) -> str:
+    return text if len(text) <= _PROMPT_LIMIT else fallback
+
+
+def _write_review_sheet(ws: Any, rows: list[dict[str, Any]], codebook: Codebook) -> None:
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from ..io.tables.xlsx import code_styles
+
+    leaf_ids = [c.id for c in codebook.leaf_codes]
+    columns = [*BASE_COLUMNS]
+    for code in leaf_ids:
+        columns += [code, f"{code}{DECISION_SUFFIX}"]
+    columns += TAIL_COLUMNS
+    index = {name: i for i, name in enumerate(columns, 1)}
+    styles = code_styles(codebook)
+    bold = Font(bold=True)
+    for name, i in index.items():
+        cell = _set(ws, 1, i, name)
+        cell.font = bold
+        code = name.removesuffix(DECISION_SUFFIX)
+        if code in styles:
+            fill, colour = styles[code]
+            cell.fill, cell.font = fill, Font(bold=True, color=colour)
+        letter = get_column_letter(i)
+        width = _WIDTHS.get(name, max(len(name) + 3, 10))
+        ws.column_dimensions[letter].width = width
+
+    wrap = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top")
+    for r, row in enumerate(rows, 2):
+        for name in (*BASE_COLUMNS, "language"):
+            value = row[name]
+            cell = _set(ws, r, index[name], value if value != "" else None)
+            cell.alignment = wrap if name in _WRAPPED else top
+        for code, (score, sources, evidences) in row["_proposals"].items():
+            cell = _set(ws, r, index[code], PROPOSED)
+            comment = Comment(_comment_text(score, sources, evidences), "trustcode")
+            comment.width, comment.height = 320, 160
+            cell.comment = comment
+        ws.cell(row=r, column=index["note"]).alignment = wrap
+
+    last_row = max(len(rows) + 1, 2)
+    decisions = DataValidation(
+        type="list",
+        formula1='"' + ",".join(DECISIONS) + '"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="accept or reject",
+        error="Choose accept or reject from the list, or leave the cell empty (not reviewed).",
+        showInputMessage=True,
+        promptTitle="Your decision",
+        prompt="accept: the code applies to this passage. reject: it does not. "
+        "Empty: not reviewed (the machine's proposal is not confirmed).",
+    )
+    ws.add_data_validation(decisions)
+    for code in leaf_ids:
+        letter = get_column_letter(index[f"{code}{DECISION_SUFFIX}"])
+        decisions.add(f"{letter}2:{letter}{last_row}")
+    hint = "Code ids separated by ';'. Valid: " + ", ".join(leaf_ids)
+    added = DataValidation(
+        allow_blank=True,
+        showInputMessage=True,
+        promptTitle="Codes you add"[:_TITLE_LIMIT],
+        prompt=_prompt(hint, "Code ids separated by ';'; the valid ids are on the codebook sheet."),
+    )
+    ws.add_data_validation(added)
+    letter = get_column_letter(index["added_codes"])
+    added.add(f"{letter}2:{letter}{last_row}")
+
+    # freeze the header and the passage id, so both stay in view while scrolling
+    ws.freeze_panes = "B2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+
+
+def _write_instructions(ws: Any, codebook: Codebook) -> None:
+    from openpyxl.styles import Alignment, Font
+
+    example = "; ".join(c.id for c in codebook.leaf_codes[:2]) or "code_a; code_b"
+    ws.column_dimensions["A"].width = 110
+    for r, line in enumerate(INSTRUCTIONS, 1):
+        cell = _set(ws, r, 1, line.replace("{example}", example) or None)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.cell(row=1, column=1).font = Font(bold=True, size=14)
+
+
+def _write_codebook(ws: Any, codebook: Codebook) -> None:
+    from openpyxl.styles import Alignment, Font
+
+    from ..io.tables.xlsx import code_styles
+
+    styles = code_styles(codebook)
+    for i, (name, width) in enumerate(
+        (("id", 24), ("label", 36), ("definition", 80), ("colour", 10)), 1
+    ):
+        _set(ws, 1, i, name).font = Font(bold=True)
+        ws.column_dimensions["ABCD"[i - 1]].width = width
+    for r, code in enumerate(codebook.codes, 2):
+        cell = _set(ws, r, 1, code.id)
+        if code.id in styles:
+            fill, colour = styles[code.id]
+            cell.fill, cell.font = fill, Font(color=colour)
+        _set(ws, r, 2, code.label)
+        _set(ws, r, 3, code.definition or None).alignment = Alignment(wrap_text=True)
+        _set(ws, r, 4, code.colour)
+    ws.freeze_panes = "A2"
+
+
+def _write_provenance(ws: Any, codebook: Codebook, provenance: Mapping[str, Any] | None) -> None:
+    from openpyxl.styles import Font
+
+    entries: dict[str, Any] = dict(provenance or {})
+    entries.update(
+        {
+            "review_format": "trustcode review sheet, version 1",
+            "review_trustcode_version": __version__,
+            "review_codebook_name": codebook.name,
+            "review_codebook_sha256": codebook.sha256,
+        }
+    )
+    _set(ws, 1, 1, "key").font = Font(bold=True)
+    _set(ws, 1, 2, "value").font = Font(bold=True)
+    ws.column_dimensions["A"].width = 28
+    ws.column_dimensions["B"].width = 80
+    for r, (key, value) in enumerate(entries.items(), 2):
+        if value is not None and not isinstance(value, str | int | float | bool):
+            value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        _set(ws, r, 1, str(key))
+        _set(ws, r, 2, value)
+
+
+def _check_fits(rows: list[dict[str, Any]], path: Path) -> None:
+    if len(rows) + 1 > _MAX_ROWS:
+        raise OutputError(
+            f"cannot write {path}: {len(rows):,} passages are more rows than an Excel sheet "
+            "holds; review a part of the corpus at a time."
+        )
+    for row in rows:
+        if len(row["text"]) > _MAX_CELL:
+            raise OutputError(
+                f"cannot write {path}: passage {row['passage_id']} holds {len(row['text']):,} "
+                f"characters, more than an Excel cell holds ({_MAX_CELL:,}); segment with a "
+                "smaller unit (e.g. --unit sentence)."
+            )
+
+
+def write_review(
+    tables: Mapping[str, pd.DataFrame],
+    path: str | os.PathLike[str],
+    *,
+    codebook: Codebook,
+    force: bool = False,
+    provenance: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a review workbook for a coding run's tables (``passages``, ``codings``, and
+    ``documents`` for the languages); return its path.
+
+    Sheets: ``review`` (one row per passage, least sure first), ``instructions``, ``codebook``
+    and ``provenance`` (the run's ``provenance`` when given, and the codebook's hash). The file
+    is written to a temporary name beside ``path`` and renamed into place.
+
+    >>> write_review(run.tables, "review.xlsx", codebook=book)  # doctest: +SKIP
+    PosixPath('review.xlsx')
+    """
+    from openpyxl import Workbook
+
+    from ..io.tables import check_output
+
+    target = Path(path)
+    if target.suffix.lower() != ".xlsx":
+        raise OutputError(
+            f"{target}: a review sheet is an Excel workbook; give a name ending in .xlsx "
+            f"(e.g. '{target.with_suffix('.xlsx')}')."
+        )
+    check_output(target, force=force)
+    _check_tables(tables)
+    rows = _review_rows(tables, [c.id for c in codebook.leaf_codes])
+    _check_fits(rows, target)
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = REVIEW_SHEET
+    _write_review_sheet(ws, rows, codebook)
+    _write_instructions(wb.create_sheet(INSTRUCTIONS_SHEET), codebook)
+    _write_codebook(wb.create_sheet(CODEBOOK_SHEET), codebook)
+    _write_provenance(wb.create_sheet(PROVENANCE_SHEET), codebook, provenance)
+
+    tmp = target.parent / f"{_TMP_PREFIX}{secrets.token_hex(8)}.xlsx"
+    try:
+        wb.save(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
