@@ -22,7 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trustcode.errors import InputError, OutputError, TrustcodeWarning, UsageError
-from trustcode.report import _blocks, build_report, write_report
+from trustcode.report import build_report, write_report
+from trustcode.report.data import _blocks
 from trustcode.types import Code, Codebook, sha256_text
 
 BOOK = Codebook(

@@ -1,0 +1,111 @@
+"""The entry points: :func:`build_report` assembles the sections into a page,
+:func:`write_report` writes it atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from trustcode.errors import OutputError
+from trustcode.types import Codebook
+
+from .data import Tables, _Data
+from .documents import _documents
+from .overview import _codebook_section, _overview
+from .page import _page
+from .summaries import _agreement, _cooccurrence, _frequencies, _groups
+
+
+def build_report(
+    tables: Tables,
+    *,
+    codebook: Codebook,
+    provenance: Mapping[str, Any] | None = None,
+    by: str | None = None,
+    gold: Tables | None = None,
+    title: str | None = None,
+) -> str:
+    """The report of coded ``tables`` as one self-contained HTML page.
+
+    ``by`` names a documents column (e.g. ``group``) whose values are compared; ``gold`` is a
+    tables dict of human codings of the same documents, compared with ``tables`` by
+    :func:`trustcode.agreement.agree`. The same inputs give the same bytes.
+
+    >>> page = build_report(run.tables, codebook=load_codebook())  # doctest: +SKIP
+    >>> page.startswith("<!DOCTYPE html>")  # doctest: +SKIP
+    True
+    """
+    data = _Data.build(tables, codebook, by)
+    prov = dict(provenance or {})
+    sections: list[tuple[str, str, str]] = [
+        ("overview", "Overview", _overview(data, prov)),
+        ("codebook", "Codebook", _codebook_section(data)),
+        ("documents", "Documents", _documents(data)),
+    ]
+    comparison = _compare(tables, by, codebook) if data.coded_any else None
+    sections.append(("frequencies", "Code frequencies", _frequencies(data, comparison)))
+    if by is not None:
+        sections.append(("groups", f"Comparison by {by}", _groups(data, comparison)))
+    sections.append(("cooccurrence", "Co-occurrence", _cooccurrence(data, comparison)))
+    if gold is not None:
+        from trustcode.agreement import agree
+
+        result = agree([gold, tables], codes=[c.id for c in codebook.leaf_codes])
+        sections.append(("agreement", "Agreement with the gold coding", _agreement(data, result)))
+    return _page(title or f"Coding report: {codebook.name}", data, prov, sections)
+
+
+def write_report(
+    tables: Tables,
+    path: str | os.PathLike[str],
+    *,
+    codebook: Codebook,
+    provenance: Mapping[str, Any] | None = None,
+    by: str | None = None,
+    gold: Tables | None = None,
+    title: str | None = None,
+    force: bool = False,
+) -> Path:
+    """Write :func:`build_report`'s page to ``path`` atomically; an existing file needs ``force``.
+
+    >>> write_report(run.tables, "out/report.html", codebook=book)  # doctest: +SKIP
+    PosixPath('out/report.html')
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise OutputError(
+            f"report: {target} is a folder. Expected a file path such as {target / 'report.html'}; "
+            "fix: name the HTML file to write."
+        )
+    if target.exists() and not force:
+        raise OutputError(
+            f"report: {target} already exists. Expected a new path; fix: choose another path or "
+            "pass force=True (--force) to overwrite it."
+        )
+    if not target.parent.is_dir():
+        raise OutputError(
+            f"report: folder {target.parent} does not exist. Fix: create it or choose another path."
+        )
+    page = build_report(tables, codebook=codebook, provenance=provenance, by=by, gold=gold,
+                        title=title)
+    # Write beside the target, then rename: a crash never leaves half a report behind.
+    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            out.write(page)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _compare(tables: Tables, by: str | None, codebook: Codebook) -> Any:
+    from trustcode.compare import compare
+
+    return compare(tables, by=by, codes=codebook)
+
