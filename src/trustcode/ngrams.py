@@ -27,6 +27,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import chain, repeat
+from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,6 +43,9 @@ ANALYZERS = ("word", "char_wb")
 #: scikit-learn's default token pattern for word n-grams
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
+#: the spaces of a word n-gram (one less than its words)
+_SPACES = methodcaller("count", " ")
+
 
 class _Index(dict[str, int]):
     """A word -> number dictionary that answers -1 for a word it does not hold."""
@@ -55,38 +59,37 @@ class _WordTables:
     n-gram's key (its words' numbers in base ``size``) -> feature, keys sorted."""
 
     def __init__(self, vocabulary: dict[str, int]) -> None:
-        words = _Index()
-        for gram in vocabulary:
-            for word in gram.split(" "):
-                words.setdefault(word, len(words))
+        terms = list(vocabulary)
+        # all words of all n-grams from one join and split: a list per n-gram costs 5 times more
+        flat = " ".join(terms).split(" ") if terms else []
+        distinct = dict.fromkeys(flat)  # words numbered in order of first appearance
+        words = _Index(zip(distinct, range(len(distinct)), strict=True))
         size = len(words)
+        lengths = np.fromiter(map(_SPACES, terms), dtype=np.int64, count=len(terms)) + 1
+        numbers = np.fromiter(map(words.__getitem__, flat), dtype=np.int64, count=len(flat))
+        first = np.cumsum(lengths) - lengths  # where each gram's word numbers start
+        features = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
         # the last entry answers for word number -1 (a word outside the vocabulary)
         unigram = np.full(size + 1, -1, dtype=np.int64)
-        single: tuple[list[int], list[int]] = ([], [])
-        by_n: dict[int, list[tuple[int, int]]] = {}
-        for gram, feature in vocabulary.items():
-            parts = gram.split(" ")
-            if len(parts) == 1:
-                single[0].append(words[gram])
-                single[1].append(feature)
-                continue
-            key = 0
-            for part in parts:
-                key = key * size + words[part]
-            by_n.setdefault(len(parts), []).append((key, feature))
-        # set at once: one numpy assignment per entry cost most of building the tables
-        unigram[np.array(single[0], dtype=np.int64)] = np.array(single[1], dtype=np.int64)
+        single = np.flatnonzero(lengths == 1)
+        unigram[numbers[first[single]]] = features[single]
         keys: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         # per n, which words begin and which end some n-gram (the last entry: word -1, none)
         ends: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for n, pairs in by_n.items():
-            pairs.sort()
-            wide = size**n >= 2**63  # keys past int64 stay Python integers
-            keys[n] = (np.array([k for k, _ in pairs], dtype=object if wide else np.int64),
-                       np.array([f for _, f in pairs], dtype=np.int64))
+        for n in np.unique(lengths[lengths > 1]).tolist():
+            chosen = np.flatnonzero(lengths == n)
+            parts = numbers[first[chosen][:, None] + np.arange(n)]  # one row of words per gram
+            if size**n >= 2**63:  # keys past int64 stay Python integers
+                key = np.zeros(len(chosen), dtype=object)
+                for k in range(n):
+                    key = key * size + parts[:, k].astype(object)
+            else:
+                key = parts @ (size ** np.arange(n - 1, -1, -1, dtype=np.int64))
+            order = np.argsort(key, kind="stable")
+            keys[n] = (key[order], features[chosen][order])
             begins, finishes = np.zeros(size + 1, dtype=bool), np.zeros(size + 1, dtype=bool)
-            begins[np.array([k // size ** (n - 1) for k, _ in pairs], dtype=np.int64)] = True
-            finishes[np.array([k % size for k, _ in pairs], dtype=np.int64)] = True
+            begins[parts[:, 0]] = True
+            finishes[parts[:, -1]] = True
             ends[n] = (begins, finishes)
         self.words, self.size, self.unigram, self.keys, self.ends = words, size, unigram, keys, ends
         self.hashed = {n: _HashIndex(*pair) for n, pair in keys.items() if pair[0].dtype != object}
@@ -208,7 +211,11 @@ class NgramTfidf:
         self.analyzer = analyzer
         self.ngram_range = (low, high)
         self.sublinear_tf = sublinear_tf
-        self.vocabulary_: dict[str, int] = {str(t): i for i, t in enumerate(vocabulary)}
+        # a saved model's vocabulary is a numpy array: tolist() gives Python strings at once
+        terms = vocabulary.tolist() if isinstance(vocabulary, np.ndarray) else list(vocabulary)
+        self.vocabulary_: dict[str, int] = dict(
+            zip(map(str, terms), range(len(terms)), strict=True)
+        )
         self.idf_ = np.array(list(idf), dtype=np.float64)
         if len(self.idf_) != len(self.vocabulary_):
             raise ValueError(

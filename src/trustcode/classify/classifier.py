@@ -410,16 +410,31 @@ class CodeClassifier:
         >>> list(clf.predict_scores(["fined"]).columns)
         ['fine']
         """
+        scores = self.score_matrix(texts, features=features)
+        # the array is this call's own: the frame may keep it rather than copy it
+        return pd.DataFrame(scores, columns=self._prediction_arrays()[1], dtype=np.float64,
+                            copy=False)
+
+    def score_matrix(
+        self, texts: Sequence[str], *, features: spmatrix | None = None
+    ) -> np.ndarray:
+        """:meth:`predict_scores` as a plain array, columns in ``classifier_codes_`` order:
+        what the coder takes per document, without building a frame each time.
+
+        >>> clf = CodeClassifier(folds=2, min_positives=1).fit(
+        ...     ["fined twice", "sunny day", "fined again", "rainy day"],
+        ...     [["fine"], [], ["fine"], []], codes=["fine"])
+        >>> clf.score_matrix(["fined", "sunny"]).shape
+        (2, 1)
+        """
         self._check_fitted()
         texts = list(texts)
         if not texts:
-            return pd.DataFrame(columns=list(self.classifier_codes_), dtype=np.float64)
+            return np.empty((0, len(self.classifier_codes_)), dtype=np.float64)
         x = self._features(texts) if features is None else features
-        coef_t, columns = self._prediction_arrays()
+        coef_t, _ = self._prediction_arrays()
         raw = x @ coef_t + self.intercept_
-        scores = _sigmoid(raw * self.platt_[:, 0] + self.platt_[:, 1])
-        # the array is this call's own: the frame may keep it rather than copy it
-        return pd.DataFrame(scores, columns=columns, dtype=np.float64, copy=False)
+        return np.asarray(_sigmoid(raw * self.platt_[:, 0] + self.platt_[:, 1]), dtype=np.float64)
 
     def _prediction_arrays(self) -> tuple[np.ndarray, pd.Index]:
         """The coefficients as features x codes in row order, and the score columns, kept

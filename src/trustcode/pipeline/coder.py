@@ -54,24 +54,24 @@ class Coder:
     def code_document(self, document: Document) -> CodedDocument:
         passages = segment(document, self.unit)
         hits_per_passage = self.ruleset.match(passages, document.language)
-        scores = features = None
-        if self.model is not None and passages:
-            # the features are computed once and serve both the scores and the explanations
-            features = self.model.features([p.text for p in passages])
-            scores = self.model.predict_scores([p.text for p in passages], features=features)
+        features = None
         codings: list[Coding] = []
         explain_rows: dict[str, list[int]] = {}
         thresholds = None if self.model is None else self.model.thresholds_
         columns: list[str] = []
-        values = None
+        values = None  # the classifier's scores: a row per passage, a column per code
         may_code = None  # passages the classifier may code (None: any)
-        if scores is not None:
-            columns, values = list(scores.columns), scores.to_numpy()
+        if self.model is not None and passages:
+            texts = [p.text for p in passages]
+            # the features are computed once and serve both the scores and the explanations
+            features = self.model.features(texts)
+            columns = list(self.model.classifier_codes_)
+            values = self.model.score_matrix(texts, features=features)
             if not self.codebook.exclusive and thresholds is not None:
                 cut = np.array([thresholds.get(c, np.inf) for c in columns], dtype=np.float64)
                 may_code = (values >= cut).any(axis=1)
         for row, (passage, hits) in enumerate(zip(passages, hits_per_passage, strict=True)):
-            if not hits and (scores is None or (may_code is not None and not may_code[row])):
+            if not hits and (values is None or (may_code is not None and not may_code[row])):
                 continue  # no rule hit and no score at its threshold: no code (the common case)
             rule_codes = self.ruleset.codes(hits)
             vetoed = self.ruleset.vetoed(hits)
