@@ -218,7 +218,7 @@ def test_progress_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> N
     import io
     import sys
 
-    from trustcode.cli import _progress_bar
+    from trustcode.cli.common import _progress_bar
     from trustcode.types import Document
 
     class Terminal(io.StringIO):

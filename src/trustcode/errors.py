@@ -1,8 +1,8 @@
 """Errors and warnings that trustcode raises.
 
-The library raises :class:`TrustcodeError` subclasses only; ``cli.py`` alone turns them into exit
-codes. Every message says where (file, line, code id, column), what was expected, what was found,
-and how to fix it.
+The library raises :class:`TrustcodeError` subclasses only; :mod:`trustcode.cli` alone turns
+them into exit codes. Every message says where (file, line, code id, column), what was expected,
+what was found, and how to fix it.
 """
 
 from __future__ import annotations

@@ -1,0 +1,154 @@
+"""``trustcode code``: code documents and write the coded tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import (
+    DEFAULT_OUTPUT,
+    _progress_bar,
+    _redactor,
+    codebook_option,
+    force_option,
+    handle_errors,
+    redact_options,
+)
+from .group import main
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@codebook_option
+@click.option(
+    "-u", "--unit", default="paragraph", show_default=True,
+    help="Passage unit: paragraph, sentence, window:N or window:N:STRIDE.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(), default=None,
+    help="Output: .xlsx workbook, .parquet or .jsonl folder, a folder of CSV, or a REFI-QDA "
+    f".qdpx project (default: ./{DEFAULT_OUTPUT}/).",
+)
+@click.option(
+    "-m", "--model", default="default", show_default=True,
+    help="Model file from 'trustcode train', 'default' for the shipped model, "
+    "or 'none' for rules only.",
+)
+@click.option("--language", default=None,
+              help="Language for documents whose language is not in a manifest and not detected.")
+@click.option("--text-column", default=None, help="Text column of .csv/.xlsx inputs.")
+@click.option("--id-column", default=None, help="Document id column of .csv/.xlsx inputs.")
+@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Worker processes: each reads and codes documents; the tables are the "
+                   "same as with one.")
+@click.option("--strict", is_flag=True,
+              help="Stop at the first document that cannot be read (default: skip it, warn).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--review", is_flag=True,
+              help="Write a review workbook (-o NAME.xlsx): machine codes with accept/reject "
+              "drop-downs, least sure passages first; train and agree read it back.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="Where to code: this machine, or a Dask cluster.")
+@click.option("--scheduler", default=None,
+              help="With --engine dask: the scheduler address (tcp://HOST:8786); without it, a "
+              "local Dask cluster.")
+@redact_options
+@force_option
+@handle_errors
+def code(
+    paths: tuple[str, ...],
+    codebook: str | None,
+    unit: str,
+    output: str | None,
+    model: str,
+    language: str | None,
+    text_column: str | None,
+    id_column: str | None,
+    jobs: int,
+    strict: bool,
+    quiet: bool,
+    review: bool,
+    engine: str,
+    scheduler: str | None,
+    redact: bool,
+    redact_names: str | None,
+    redact_model: str | None,
+    force: bool,
+) -> None:
+    """Code documents with the codebook's rules and classifier; write the coded tables.
+
+    PATHS are files (.txt .md .html .docx .pdf .csv .xlsx) or folders (read recursively; a
+    manifest.csv there lists the documents and their metadata).
+
+    \b
+    Example:
+        trustcode code corpus/ -o coded.xlsx
+        trustcode code reports/ -c my-codebook.yaml -u sentence -o coded.parquet
+        trustcode code reports/ --review -o review.xlsx
+        trustcode code reports/ -o project.qdpx
+        trustcode code archive/ --engine dask --scheduler tcp://10.0.0.5:8786 -o coded.parquet
+    """
+    from ..pipeline import code_corpus
+
+    out = output or DEFAULT_OUTPUT
+    redactor = _redactor(redact, redact_names, redact_model, codebook)
+    if engine == "dask":
+        if review or redactor is not None or jobs > 1:
+            raise click.UsageError("--engine dask writes Parquet tables: it does not go with "
+                                   "--review, --redact or --jobs.")
+        from ..engines import code_with_dask
+
+        written = code_with_dask(
+            list(paths), out, codebook=codebook, model=None if model.lower() == "none" else model,
+            unit=unit, language=language, text_column=text_column, id_column=id_column,
+            strict=strict, scheduler=scheduler, force=force,
+        )
+        click.echo(f"Wrote {written} (engine dask).", err=True)
+        return
+    qdpx = Path(out).suffix.lower() == ".qdpx"
+    if review:
+        from ..io.tables import check_output
+
+        if Path(out).suffix.lower() != ".xlsx":
+            raise click.UsageError("--review writes a workbook: give -o a name ending in .xlsx.")
+        check_output(out, force=force)
+    elif qdpx and Path(out).exists() and not force:
+        raise click.UsageError(f"{out} exists; pass --force to overwrite it.")
+    progress, bar = _progress_bar(quiet, "Coding")
+    try:
+        run = code_corpus(
+            list(paths),
+            codebook=codebook,
+            unit=unit,
+            model=None if model.lower() == "none" else model,
+            language=language,
+            text_column=text_column,
+            id_column=id_column,
+            strict=strict,
+            jobs=jobs,
+            output=None if review or qdpx else out,
+            force=force,
+            progress=progress,
+            redact=redactor,
+        )
+    finally:
+        if bar is not None:
+            bar.render_finish()
+    if review:
+        from ..codebook import load_codebook
+        from ..review import write_review
+
+        run.output = write_review(run.tables, out, codebook=load_codebook(codebook),
+                                  force=force, provenance=run.provenance)
+    elif qdpx:
+        from ..codebook import load_codebook
+        from ..refiqda import export_qdpx
+
+        # each document's text is read again from its source (and checked by its sha256)
+        run.output = export_qdpx(run.tables, load_codebook(codebook), out,
+                                 provenance=run.provenance, force=force)
+    model_note = run.provenance.get("model") or "none (rules only)"
+    click.echo(f"Wrote {run.output} (codebook {run.provenance['codebook']}, model {model_note}).",
+               err=True)
+

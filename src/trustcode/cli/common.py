@@ -1,0 +1,158 @@
+"""What the commands share: options, error and warning display, output checks, progress.
+
+Every command is wrapped in :func:`handle_errors`, which turns a ``TrustcodeError``
+into a one-line message and its exit code and shows warnings on one line each.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import TrustcodeError, TrustcodeWarning
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_OUTPUT = "coded"
+
+
+#: warnings shown in full before the rest are only counted
+WARNINGS_SHOWN = 20
+_warning_count = [0]
+
+
+def _show_warning(message: Any, category: Any, filename: Any, lineno: Any, *args: Any) -> None:
+    _warning_count[0] += 1
+    if _warning_count[0] > WARNINGS_SHOWN:
+        return
+    if issubclass(category, TrustcodeWarning):
+        click.echo(f"warning: {message}", err=True)
+    else:  # a library's own warning: one line, no source excerpt
+        click.echo(f"warning: {category.__name__}: {message}", err=True)
+
+
+def handle_errors(func: F) -> F:
+    """Turn library errors into a clear message and exit code; show warnings on one line."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        warnings.showwarning = _show_warning  # type: ignore[assignment]
+        _warning_count[0] = 0
+        try:
+            return func(*args, **kwargs)
+        except TrustcodeError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            output = kwargs.get("output")
+            if output is None and func.__name__ == "code":
+                output = DEFAULT_OUTPUT
+            what = f"{output} was not written" if output else "no output was written"
+            click.echo(f"Interrupted: {what}; no partial file was left behind, and an earlier "
+                       "output at that path is unchanged.", err=True)
+            sys.exit(130)
+        finally:
+            hidden = _warning_count[0] - WARNINGS_SHOWN
+            if hidden > 0:
+                click.echo(f"({hidden} more warnings not shown)", err=True)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def codebook_option(func: F) -> F:
+    return click.option(
+        "-c",
+        "--codebook",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Codebook YAML file (default: the codebook shipped with trustcode).",
+    )(func)
+
+
+def unreviewed_option(func: F) -> F:
+    return click.option(
+        "--unreviewed", type=click.Choice(["reject", "accept"]), default="reject",
+        show_default=True,
+        help="In a review workbook, what machine codes left without a decision count as.",
+    )(func)
+
+
+def redact_options(func: F) -> F:
+    func = click.option(
+        "--redact-model", default=None,
+        help="With --redact: an installed trained spaCy pipeline whose PERSON entities are "
+        "redacted too (never downloaded).",
+    )(func)
+    func = click.option(
+        "--redact-names", type=click.Path(dir_okay=False), default=None,
+        help="With --redact: a file of names to pseudonymize, one per line.",
+    )(func)
+    return click.option(
+        "--redact", is_flag=True,
+        help="Replace e-mail addresses, phone numbers, URLs, @handles and listed names (file or "
+        "the codebook's redact: section) with stable pseudonyms. See SECURITY.md for its limits.",
+    )(func)
+
+
+def _redactor(
+    redact: bool, names: str | None, model: str | None, codebook: str | None
+) -> Any:
+    if not redact:
+        if names or model:
+            raise click.UsageError("--redact-names and --redact-model go with --redact.")
+        return None
+    from ..codebook import load_codebook
+    from ..redact import redactor_for
+
+    return redactor_for(load_codebook(codebook), names, spacy_model=model)
+
+
+def _refuse_existing(output: str | None, force: bool) -> None:
+    """Before any work: an optional table output must be writable and new (or forced)."""
+    if output is not None:
+        from ..io.tables import check_output
+
+        check_output(output, force=force)
+
+
+def _write_frames(frames: Any, output: str | None, force: bool) -> None:
+    """Write an optional table output (workbook or CSV folder) and say where."""
+    if output is not None:
+        from ..io.tables import write_frames
+
+        click.echo(f"Wrote {write_frames(frames, output, force=force)}.", err=True)
+
+
+def force_option(func: F) -> F:
+    return click.option(
+        "--force", is_flag=True, help="Overwrite the output if it exists."
+    )(func)
+
+class _Progress:
+    """A one-line progress display on stderr: documents done and the current one."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.count = 0
+
+    def __call__(self, document: Any) -> None:
+        self.count += 1
+        line = f"{self.label}: {self.count} documents ({document.doc_id[:50]})"
+        click.echo(f"\r{line:<80}", err=True, nl=False)
+
+    def render_finish(self) -> None:
+        if self.count:
+            click.echo(f"\r{self.label}: {self.count} documents done.{'':<40}", err=True)
+
+
+def _progress_bar(quiet: bool, label: str) -> tuple[Callable[[Any], None] | None, Any]:
+    """A progress callback drawing on stderr, or nothing when quiet or stderr is no terminal."""
+    if quiet or not sys.stderr.isatty():
+        return None, None
+    bar = _Progress(label)
+    return bar, bar

@@ -1,0 +1,100 @@
+"""``trustcode train`` and ``trustcode evaluate``: learn from gold codings and measure
+against them."""
+
+from __future__ import annotations
+
+import click
+
+from .common import (
+    F,
+    _refuse_existing,
+    _write_frames,
+    codebook_option,
+    force_option,
+    handle_errors,
+    unreviewed_option,
+)
+from .group import main
+
+
+def definitions_option(func: F) -> F:
+    return click.option(
+        "--definitions",
+        is_flag=True,
+        help="Also learn from the codebook's descriptions of the codes (label, definition, "
+        "include), weighted like an average code's gold. Helps codebooks with little gold; "
+        "measure it with 'evaluate --definitions' first.",
+    )(func)
+
+
+@main.command()
+@click.argument("gold", nargs=-1, required=True, type=click.Path())
+@codebook_option
+@click.option("-o", "--output", required=True, type=click.Path(), help="The model file to write.")
+@definitions_option
+@unreviewed_option
+@force_option
+@handle_errors
+def train(
+    gold: tuple[str, ...], codebook: str | None, output: str, definitions: bool, unreviewed: str,
+    force: bool,
+) -> None:
+    """Train the classifier on gold codings and the codebook's examples; save it with skops.
+
+    GOLD: hand-coded offset files, passage tables (doc_id, text, codes), trustcode outputs, or
+    folders of them.
+
+    \b
+    Example:
+        trustcode train corpus/gold/coding -o model.skops
+        trustcode code reports/ --model model.skops -o coded.xlsx
+    """
+    from ..workflows import train as train_model
+
+    model, path = train_model(list(gold), output, codebook=codebook, force=force,
+                              unreviewed=unreviewed, definitions=definitions)
+    thresholds = ", ".join(f"{c} {t:.2f}" for c, t in model.thresholds_.items())
+    click.echo(f"Trained on {model.n_training_} passages; classifier codes: "
+               f"{thresholds or 'none (rules only)'}.")
+    click.echo(f"Wrote {path}.", err=True)
+
+
+@main.command()
+@click.argument("gold", nargs=-1, required=True, type=click.Path())
+@codebook_option
+@click.option("-k", "--folds", default=5, show_default=True, type=int,
+              help="Cross-validation folds, grouped by document.")
+@click.option("-m", "--model", default=None, type=click.Path(),
+              help="Test this model on the gold instead of cross-validating.")
+@click.option("-o", "--output", default=None, type=click.Path(),
+              help="Write the metrics and the disagreements (.xlsx or a CSV folder).")
+@definitions_option
+@unreviewed_option
+@force_option
+@handle_errors
+def evaluate(
+    gold: tuple[str, ...], codebook: str | None, folds: int, model: str | None,
+    output: str | None, definitions: bool, unreviewed: str, force: bool,
+) -> None:
+    """Measure rules alone, classifier alone and combined against gold codings.
+
+    Cross-validation is grouped by document: no passage of a test document is trained on.
+    Prints precision, recall, F1 and Krippendorff's alpha per code and overall, per language.
+
+    \b
+    Example:
+        trustcode evaluate corpus/gold/coding --folds 5 -o evaluation.xlsx
+    """
+    from ..workflows import evaluate_gold, evaluation_frames
+
+    _refuse_existing(output, force)
+    result = evaluate_gold(list(gold), codebook=codebook, folds=folds, model=model,
+                           unreviewed=unreviewed, definitions=definitions)
+    for language in dict.fromkeys(result.metrics["language"]):
+        wide = result.side_by_side(language)
+        f1 = wide.loc[:, [c for c in wide.columns if c[1] in ("f1", "alpha")]]
+        f1.columns = [f"{system} {metric}" for system, metric in f1.columns]
+        click.echo(f"\n== {language}: F1 and Krippendorff's alpha against gold")
+        click.echo(f1.round(3).to_string())
+    _write_frames(evaluation_frames(result), output, force)
+
