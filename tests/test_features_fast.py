@@ -58,6 +58,18 @@ def _plain_scores(model: CodeClassifier, x) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(raw * model.platt_[:, 0] + model.platt_[:, 1], -500, 500)))
 
 
+def test_score_matrix_is_predict_scores_as_an_array(model: CodeClassifier) -> None:
+    """The coder's array of scores: predict_scores' values, columns in classifier_codes_
+    order, with or without precomputed features; no texts, no rows."""
+    x = model.features(PASSAGES)
+    scores = model.score_matrix(PASSAGES, features=x)
+    assert isinstance(scores, np.ndarray) and scores.dtype == np.float64
+    assert scores.shape == (len(PASSAGES), len(model.classifier_codes_))
+    assert np.array_equal(scores, model.predict_scores(PASSAGES).to_numpy())
+    assert np.array_equal(model.score_matrix(PASSAGES), _plain_scores(model, x))
+    assert model.score_matrix([]).shape == (0, len(model.classifier_codes_))
+
+
 def test_scores_equal_the_plain_formula_and_follow_a_new_coef(model: CodeClassifier) -> None:
     x = model.features(PASSAGES)
     scores = model.predict_scores(PASSAGES, features=x)
