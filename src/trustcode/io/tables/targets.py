@@ -11,7 +11,6 @@ from pathlib import Path
 from trustcode.errors import OutputError, TrustcodeWarning
 from trustcode.types import TABLE_NAMES
 
-FORMATS: tuple[str, ...] = ("xlsx", "csv", "parquet", "jsonl")
 TMP_PREFIX = ".trustcode-tmp-"
 PROVENANCE_FILE = "provenance.json"
 PARQUET_KEY = b"trustcode"
