@@ -258,3 +258,47 @@ def test_the_public_sparse_product_gives_the_same_rows(monkeypatch: pytest.Monke
     assert np.array_equal(direct.indptr, public.indptr)
     assert np.array_equal(direct.indices, public.indices)
     assert np.array_equal(direct.data, public.data)
+
+
+def _one_by_one(fast: NgramTfidf, chunks: list[str]) -> tuple[list[int], list[int], list[int]]:
+    """The chunk-by-chunk count (the reference): sizes, features and counts, chunk after chunk."""
+    counted = [fast._char_counts(chunk) for chunk in chunks]
+    return ([len(c) for c in counted], [f for c in counted for f in c],
+            [n for c in counted for n in c.values()])
+
+
+#: chunks as NgramFeatures meets them: lower-cased, no white space; some characters the
+#: vocabulary never saw (at the start, inside, alone), a lone surrogate, long and short words
+CHUNKS = st.lists(
+    st.one_of(
+        st.sampled_from(sorted({w.lower() for t in TRAIN for w in t.split()})),
+        st.sampled_from(["a", "x", "yz", "ж", "ё", "日本", "?le", "le?", "\ud800", "letters" * 3]),
+        st.text(st.characters(blacklist_categories=("Zs", "Zl", "Zp", "Cc")), min_size=1,
+                max_size=8),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(chunks=CHUNKS)
+def test_new_chunks_are_counted_in_bulk_as_one_by_one(chunks: list[str]) -> None:
+    """The numpy count of many new chunks' character n-grams gives each chunk's features and
+    counts in the very order the one-by-one count does (the order fixes a row's last bits)."""
+    for case in [c for c in CASES if c[0] == "char_wb"]:
+        _, fast = PAIRS[case]
+        sizes, cols, counts = fast._char_rows(chunks)
+        assert fast._chars is not None and fast._chars.usable
+        assert (sizes.tolist(), cols.tolist(), counts.tolist()) == _one_by_one(fast, chunks)
+
+
+def test_an_alphabet_too_large_for_integer_keys_is_counted_one_by_one() -> None:
+    """7,000 characters in base 7,001 would need keys past int64 for 5-grams: the table says
+    it cannot serve, and the rows are still right."""
+    vocabulary = [" " + chr(0x4E00 + i) for i in range(7000)] + ["ab", "b "]
+    fast = NgramTfidf("char_wb", (2, 5), vocabulary, np.ones(len(vocabulary)))
+    chunks = [chr(0x4E00 + 5) + "ab", "ab", chr(0x4E00 + 6999)]
+    sizes, cols, counts = fast._char_rows(chunks)
+    assert fast._chars is not None and not fast._chars.usable
+    assert (sizes.tolist(), cols.tolist(), counts.tolist()) == _one_by_one(fast, chunks)
+    assert sizes.tolist() == [3, 2, 1]  # " 丅", "ab", "b "; "ab", "b "; " 楗"

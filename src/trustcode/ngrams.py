@@ -11,7 +11,9 @@ white-space *chunk* of the lower-cased text:
 
 - each distinct chunk gets a number in a chunk table kept across batches (bounded by
   ``CACHE_SIZE``), with its character n-gram counts (``char_wb``: n-grams inside word
-  boundaries) and the numbers of its words (the ``(?u)\\b\\w\\w+\\b`` tokens) in growing arrays;
+  boundaries) and the numbers of its words (the ``(?u)\\b\\w\\w+\\b`` tokens) in growing arrays.
+  A batch's new chunks are counted together with numpy, each character a digit of an integer
+  key (:class:`_CharTables`), which matters on real text, where new chunks keep coming;
 - a batch is then one lower-casing, one split and one dictionary look-up per chunk; its words
   are gathered from the chunks' rows with numpy, and word n-grams found by number;
 - one sparse product sums it all: each text's row holds its chunks (whose rows carry their
@@ -179,6 +181,93 @@ class _HashIndex:
         return found
 
 
+class _CharTables:
+    """A character n-gram vocabulary as integer keys, so that the n-grams of many new chunks
+    are found with numpy rather than one Python step per n-gram.
+
+    Each character of the vocabulary is a digit ``1 .. base - 1`` (sorted code points); an
+    n-gram's key is its digits in base ``base``. Keys of n-grams of different lengths never
+    meet: an n-gram's key lies in ``[base ** (n - 1), base ** n)`` (its first digit is not 0).
+    A character outside the vocabulary is the digit 0, so an n-gram holding one matches no
+    key, and one starting with it is not looked up at all. ``usable`` is False when the keys
+    would not fit in int64 (an alphabet of thousands of characters): the caller then counts
+    chunk by chunk.
+    """
+
+    def __init__(self, vocabulary: dict[str, int], high: int) -> None:
+        terms = list(vocabulary)
+        self.alphabet = np.unique(_code_points("".join(terms)))
+        self.base = len(self.alphabet) + 1
+        longest = max(map(len, terms), default=0)
+        self.usable = self.base ** max(high, longest) < 2**63
+        if not self.usable:
+            return
+        lengths = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
+        keys = self._keys(self._digits("".join(terms)), np.cumsum(lengths) - lengths, lengths)
+        features = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
+        order = np.argsort(keys, kind="stable")
+        self.index = _HashIndex(keys[order], features[order])
+
+    def _digits(self, text: str) -> np.ndarray:
+        points = _code_points(text)
+        where = np.minimum(np.searchsorted(self.alphabet, points), max(len(self.alphabet) - 1, 0))
+        known = self.alphabet[where] == points if len(self.alphabet) else points < 0
+        return np.where(known, where + 1, 0)
+
+    def _keys(self, digits: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """The key of each stretch ``digits[start : start + length]``."""
+        keys = np.zeros(len(starts), dtype=np.int64)
+        for k in range(int(lengths.max(initial=0))):
+            more = lengths > k  # stretches that still have a k-th character
+            keys[more] = keys[more] * self.base + digits[starts[more] + k]
+        return keys
+
+    def rows(self, chunks: list[str], low: int, high: int) -> tuple[np.ndarray, np.ndarray,
+                                                                   np.ndarray]:
+        """Each chunk's vocabulary features with their counts, as ``_char_counts`` gives them
+        (in the order they first occur, short n-grams first): the number of features of each
+        chunk, then all features and all counts, chunk after chunk."""
+        count = len(chunks)
+        sizes = np.fromiter(map(len, chunks), dtype=np.int64, count=count) + 2  # padded
+        # the padded chunks one after another: " a  b " holds " a " and " b "
+        digits = self._digits(" " + "  ".join(chunks) + " ") if count else np.zeros(0, np.int64)
+        starts = np.cumsum(sizes) - sizes
+        owners: list[np.ndarray] = []
+        places: list[np.ndarray] = []
+        lengths: list[np.ndarray] = []
+        for n in range(low, high + 1):  # every n-gram of each chunk longer than n ...
+            longer = np.flatnonzero(sizes > n)
+            each = sizes[longer] - n + 1
+            through = np.cumsum(each)
+            owners.append(np.repeat(longer, each))
+            places.append(np.repeat(starts[longer] - (through - each), each)
+                          + np.arange(through[-1] if len(through) else 0))
+            lengths.append(np.full(len(owners[-1]), n, dtype=np.int64))
+        short = np.flatnonzero(sizes <= high)  # ... and, last, a short chunk whole, once
+        owners.append(short)
+        places.append(starts[short])
+        lengths.append(sizes[short])
+        owner, place, length = (np.concatenate(parts) for parts in (owners, places, lengths))
+        features = np.full(len(place), -1, dtype=np.int64)
+        led = np.flatnonzero(digits[place] > 0) if len(place) else place
+        features[led] = self.index.lookup(self._keys(digits, place[led], length[led]))
+        found = np.flatnonzero(features >= 0)
+        # the n-grams in each chunk's order (the blocks above are by n, then by chunk)
+        found = found[np.argsort(owner[found], kind="stable")]
+        width = int(self.index.sorted_values.max(initial=0)) + 1
+        pairs = owner[found] * width + features[found]
+        distinct, first, counts = np.unique(pairs, return_index=True, return_counts=True)
+        order = np.argsort(first, kind="stable")  # each chunk's features as first met
+        distinct, counts = distinct[order], counts[order]
+        per_chunk = np.bincount(distinct // width, minlength=count)
+        return per_chunk, distinct % width, counts
+
+
+def _code_points(text: str) -> np.ndarray:
+    """The code points of ``text`` (lone surrogates included) as an int64 array."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.int64)
+
+
 class NgramTfidf:
     """The TF-IDF rows of texts over a fixed n-gram ``vocabulary`` with weights ``idf``.
 
@@ -223,6 +312,7 @@ class NgramTfidf:
                 "weights: they must pair one to one"
             )
         self._tables: _WordTables | None = None
+        self._chars: _CharTables | None = None
         self._alone: NgramFeatures | None = None
 
     @classmethod
@@ -248,7 +338,7 @@ class NgramTfidf:
 
     def __getstate__(self) -> dict[str, Any]:
         # the tables rebuild themselves: a copy sent to a worker process leaves them behind
-        return {**self.__dict__, "_tables": None, "_alone": None}
+        return {**self.__dict__, "_tables": None, "_chars": None, "_alone": None}
 
     def get_feature_names_out(self) -> np.ndarray:
         return np.asarray(list(self.vocabulary_), dtype=str)
@@ -267,6 +357,22 @@ class NgramTfidf:
         if tables is None:
             tables = self._tables = _WordTables(self.vocabulary_)
         return tables
+
+    def _char_rows(self, chunks: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The character n-gram rows of new ``chunks``: per chunk its number of features, then
+        all their features and counts (see :meth:`_CharTables.rows`)."""
+        tables = getattr(self, "_chars", None)  # a copy pickled before this table existed
+        if tables is None:
+            tables = self._chars = _CharTables(self.vocabulary_, self.ngram_range[1])
+        if tables.usable:
+            return tables.rows(chunks, *self.ngram_range)
+        grams = [self._char_counts(chunk) for chunk in chunks]
+        sizes = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+        total = int(sizes.sum())
+        cols = np.fromiter(chain.from_iterable(grams), dtype=np.int64, count=total)
+        counts = np.fromiter(chain.from_iterable(g.values() for g in grams),
+                             dtype=np.int64, count=total)
+        return sizes, cols, counts
 
     def _char_counts(self, chunk: str) -> Counter[int | None]:
         """The vocabulary features among one chunk's character n-grams, with their counts, in
@@ -327,12 +433,7 @@ class _ChunkTable:
         """Give ``chunks`` (distinct, not yet in the table) their numbers and rows."""
         count = len(chunks)
         if char is not None:
-            grams = [char._char_counts(chunk) for chunk in chunks]
-            sizes = np.fromiter(map(len, grams), dtype=np.int64, count=count)
-            total = int(sizes.sum())
-            cols = np.fromiter(chain.from_iterable(grams), dtype=np.int64, count=total)
-            counts = np.fromiter(chain.from_iterable(g.values() for g in grams),
-                                 dtype=np.int64, count=total)
+            sizes, cols, counts = char._char_rows(chunks)
             self.cols.extend(cols + char_offset)
             self.counts.extend(counts)
         else:
