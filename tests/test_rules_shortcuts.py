@@ -530,3 +530,46 @@ def test_token_patterns_in_a_batch_match_like_a_plain_matcher(batch: list[str], 
         expected.append({(nlp.vocab.strings[key], doc[s:e].start_char, doc[s:e].end_char)
                          for key, s, e in plain(doc)})
     assert got == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("aCeLlßſΣςİi\u0130ёЁ")), min_size=1,
+                        max_size=9), max_size=12))
+def test_the_gate_of_a_batch_of_chunks_is_each_chunks_own(chunks: list[str]) -> None:
+    """New chunks pass the watched strings' gate together, from one case-folded string; the
+    chunks it names are those a chunk-by-chunk search names, also where a letter folds to
+    several (ß to ss), which moves the offsets (the batch then goes chunk by chunk)."""
+    ruleset = compile_rules(book(rule("a.r", "regex", pattern=r"cell\w* of|ssel\w+ x")))
+    index = ruleset._compile("en").terms
+    gate = index._watch_gate
+    assert gate is not None
+    assert index._gated(chunks) == {
+        i for i, chunk in enumerate(chunks) if gate.search(chunk.casefold())
+    }
+    # six ß fold to twelve letters: read off the folded batch, "cell" would land in "b"
+    assert index._gated([*chunks, "ßßßßßß", "cell", "b"]) - set(range(len(chunks))) == {
+        len(chunks) + 1
+    }
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("abcſ")), min_size=1, max_size=8))
+def test_a_word_meets_every_glob_whose_literal_start_it_begins_with(word: str) -> None:
+    """A word's candidate globs are looked up by its first letters once, not once per length of
+    literal start; they are all the globs whose start the word's case key begins with,
+    shortest start first, and the globs decide the rest."""
+    from trustcode.rules.terms import _case_key
+
+    globs = ["ab*", "abc*", "abca?", "b*", "ca*", "abcab*c"]
+    ruleset = compile_rules(book(*(rule(f"g{i}.r", "globs", terms=(g,))
+                                   for i, g in enumerate(globs))))
+    index = ruleset._compile("en").terms
+    key = _case_key(word)
+    assert key is not None
+    starts = sorted((k for k in index._prefix if key.startswith(k)), key=len)
+    expected = list(index._exact.get(key, ())) + [i for k in starts for i in index._prefix[k]]
+    assert list(index._candidates(word)) == expected
+    found = {h.rule_id for h in hits_in(ruleset, f"x {word} y", "en")}
+    assert found == {f"g{i}.r" for i, g in enumerate(globs)
+                     if re.fullmatch(g.replace("*", r"\w*").replace("?", r"\w"), word,
+                                     re.IGNORECASE)}

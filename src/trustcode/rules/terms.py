@@ -131,7 +131,10 @@ class _TermIndex:
         #: word patterns by case key: of the whole word (no wildcard) or of its literal start
         self._exact: dict[str, list[int]] = {}
         self._prefix: dict[str, list[int]] = {}
-        self._prefix_sizes: list[int] = []
+        #: the prefix keys by their first ``_head_size`` characters, shortest first: a word
+        #: looks up its own start once instead of once per prefix size
+        self._head_size = 0
+        self._prefix_heads: dict[str, list[str]] = {}
         #: word patterns that begin with a wildcard: tried on every new word
         self._loose: list[int] = []
         #: word pattern id -> its compiled (case-insensitive) regex, compiled on first use
@@ -321,7 +324,10 @@ class _TermIndex:
         return len(self._watched) - 1
 
     def finish(self) -> None:
-        self._prefix_sizes = sorted({len(key) for key in self._prefix})
+        self._head_size = min(map(len, self._prefix), default=0)
+        self._prefix_heads = {}
+        for key in sorted(self._prefix, key=len):
+            self._prefix_heads.setdefault(key[: self._head_size], []).append(key)
         self._partner_of = np.full(max(self.groups, 1), -1, dtype=np.int64)
         for group, partner in self._partner.items():
             self._partner_of[group] = partner
@@ -360,10 +366,9 @@ class _TermIndex:
         if key is None:  # a letter whose lower case is longer: try them all
             return range(len(self._words))
         found = list(self._exact.get(key, ()))
-        for size in self._prefix_sizes:
-            if size > len(key):
-                break
-            found += self._prefix.get(key[:size], ())
+        for prefix in self._prefix_heads.get(key[: self._head_size], ()):
+            if key.startswith(prefix):
+                found += self._prefix[prefix]
         return found + self._loose if self._loose else found
 
     def _classify(self, words: set[str]) -> None:
@@ -399,6 +404,7 @@ class _TermIndex:
                 setattr(self, name, np.resize(getattr(self, name), room))
         cache = self._cache
         term_starts, term_ends, term_groups = self._term_starts, self._term_ends, self._term_groups
+        gated = self._gated(chunks)
         for number, (chunk, found) in enumerate(zip(chunks, parts, strict=True), first):
             at = len(term_groups)
             self._term_first[number] = at
@@ -418,7 +424,7 @@ class _TermIndex:
             for term_id, slot in slots:
                 self._pair_terms.append(term_id)
                 self._pair_slots.append(slot)
-            held = self._holds(chunk) if self._watch_gate is not None else ()
+            held = self._holds(chunk) if number - first in gated else ()
             self._held_first[number] = len(self._held)
             self._held_count[number] = len(held)
             self._held.extend(held)
@@ -427,6 +433,21 @@ class _TermIndex:
         self._term_arrays = None
         self._pair_arrays = None
         self._held_array = None
+
+    def _gated(self, chunks: list[str]) -> set[int]:
+        """Which of ``chunks`` (by place in the list) pass the watched strings' gate: one
+        case-folding and one search of them all, joined with NUL (which no watched string
+        holds, so no match runs from one chunk into the next)."""
+        gate = self._watch_gate
+        if gate is None:
+            return set()
+        joined = "\0".join(chunks)
+        folded = joined.casefold()
+        if len(folded) != len(joined):  # a letter folds to several: offsets would not line up
+            return {i for i, chunk in enumerate(chunks) if gate.search(chunk.casefold())}
+        ends = np.cumsum(np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks)) + 1)
+        starts = [match.start() for match in gate.finditer(folded)]
+        return set(np.searchsorted(ends, starts, side="right").tolist())
 
     def _holds(self, chunk: str) -> list[int]:
         """The watched strings in ``chunk``."""
