@@ -236,7 +236,7 @@ def test_hash_index_answers_like_a_dictionary(
     keys: set[int], probes: list[int], hashed: int
 ) -> None:
     """Whatever share the table answers and the binary search answers."""
-    from trustcode.ngrams import _HashIndex
+    from trustcode.ngrams.tables import _HashIndex
 
     table = dict(zip(sorted(keys), range(7, 7 + len(keys)), strict=True))
     index = _HashIndex(np.array(sorted(keys), dtype=np.int64),
