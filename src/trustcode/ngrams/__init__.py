@@ -32,6 +32,7 @@ The modules:
 from __future__ import annotations
 
 from .features import NgramFeatures
+from .tables import drop_stop_chunks, is_stop_chunk
 from .tfidf import ANALYZERS, NgramTfidf
 
-__all__ = ["ANALYZERS", "NgramFeatures", "NgramTfidf"]
+__all__ = ["ANALYZERS", "NgramFeatures", "NgramTfidf", "drop_stop_chunks", "is_stop_chunk"]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .tables import _TOKEN, _WordTables
+from .tables import _TOKEN, _WordTables, is_stop_chunk
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -62,7 +62,12 @@ class _ChunkTable:
         """Give ``chunks`` (distinct, not yet in the table) their numbers and rows."""
         count = len(chunks)
         if char is not None:
-            sizes, cols, counts = char._char_rows(chunks)
+            if char.stop_words_:  # a chunk of stop words alone has no character n-grams
+                kept = np.flatnonzero([not is_stop_chunk(c, char.stop_words_) for c in chunks])
+                sizes = np.zeros(count, dtype=np.int64)
+                sizes[kept], cols, counts = char._char_rows([chunks[i] for i in kept.tolist()])
+            else:
+                sizes, cols, counts = char._char_rows(chunks)
             self.cols.extend(cols + char_offset)
             self.counts.extend(counts)
         else:
@@ -70,7 +75,11 @@ class _ChunkTable:
         self.ptr.extend(self.ptr.array[self.ptr.size - 1] + np.cumsum(sizes))
         if words is not None:
             lookup = words.words.__getitem__
-            numbers = [list(map(lookup, _TOKEN.findall(chunk))) for chunk in chunks]
+            stop = words.stop_words
+            numbers = (
+                [[lookup(t) for t in _TOKEN.findall(chunk) if t not in stop] for chunk in chunks]
+                if stop else [list(map(lookup, _TOKEN.findall(chunk))) for chunk in chunks]
+            )
             lengths = np.fromiter(map(len, numbers), dtype=np.int64, count=count)
             self.word_numbers.extend(np.fromiter(
                 chain.from_iterable(numbers), dtype=np.int64, count=int(lengths.sum())

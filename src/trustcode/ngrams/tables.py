@@ -26,7 +26,10 @@ class _WordTables:
     """A word vocabulary by number: word -> number, number -> unigram feature, and each longer
     n-gram's key (its words' numbers in base ``size``) -> feature, keys sorted."""
 
-    def __init__(self, vocabulary: dict[str, int]) -> None:
+    def __init__(self, vocabulary: dict[str, int], stop_words: frozenset[str] = frozenset()
+                 ) -> None:
+        #: tokens left out of a text's word sequence before its n-grams are formed
+        self.stop_words = stop_words
         terms = list(vocabulary)
         # all words of all n-grams from one join and split: a list per n-gram costs 5 times more
         flat = " ".join(terms).split(" ") if terms else []
@@ -232,3 +235,23 @@ class _CharTables:
 def _code_points(text: str) -> np.ndarray:
     """The code points of ``text`` (lone surrogates included) as an int64 array."""
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.int64)
+
+
+def is_stop_chunk(chunk: str, stop_words: frozenset[str]) -> bool:
+    """Whether a lower-cased white-space chunk holds words and all of them are stop words.
+
+    >>> is_stop_chunk("(the", frozenset({"the"})), is_stop_chunk("theory", frozenset({"the"}))
+    (True, False)
+    """
+    tokens = _TOKEN.findall(chunk)
+    return bool(tokens) and all(token in stop_words for token in tokens)
+
+
+def drop_stop_chunks(text: str, stop_words: frozenset[str]) -> str:
+    """``text`` lower-cased, without the white-space chunks made of stop words alone: what a
+    ``char_wb`` vectorizer is fitted on for :class:`NgramTfidf` with ``stop_words``.
+
+    >>> drop_stop_chunks("The court of appeal", frozenset({"the", "of"}))
+    'court appeal'
+    """
+    return " ".join(c for c in text.lower().split() if not is_stop_chunk(c, stop_words))

@@ -42,6 +42,7 @@ class NgramTfidf:
         idf: Iterable[float],
         *,
         sublinear_tf: bool = True,
+        stop_words: Iterable[str] = (),
     ) -> None:
         if analyzer not in ANALYZERS:
             raise ValueError(f"analyzer must be one of {', '.join(ANALYZERS)}, not {analyzer!r}")
@@ -51,6 +52,9 @@ class NgramTfidf:
         self.analyzer = analyzer
         self.ngram_range = (low, high)
         self.sublinear_tf = sublinear_tf
+        #: words left out before n-grams are formed: word n-grams skip them, character n-grams
+        #: skip the white-space chunks made of them alone (see :func:`drop_stop_chunks`)
+        self.stop_words_: frozenset[str] = frozenset(map(str, stop_words))
         # a saved model's vocabulary is a numpy array: tolist() gives Python strings at once
         terms = vocabulary.tolist() if isinstance(vocabulary, np.ndarray) else list(vocabulary)
         self.vocabulary_: dict[str, int] = dict(
@@ -67,24 +71,31 @@ class NgramTfidf:
         self._alone: NgramFeatures | None = None
 
     @classmethod
-    def from_sklearn(cls, vectorizer: Any) -> NgramTfidf:
+    def from_sklearn(cls, vectorizer: Any, stop_words: Iterable[str] = ()) -> NgramTfidf:
         """The fitted ``TfidfVectorizer``'s features, computed the fast way.
 
         Only what this class reproduces is accepted: the default token pattern and
-        preprocessing, lower-casing, no stop words, l2 norm and idf.
+        preprocessing, lower-casing, l2 norm and idf. With ``stop_words``, a word vectorizer
+        must have been fitted with the same stop words, and a ``char_wb`` one on texts that
+        :func:`drop_stop_chunks` cleared of them.
         """
         params = vectorizer.get_params()
+        stop = frozenset(stop_words)
         expected = {
-            "lowercase": True, "preprocessor": None, "tokenizer": None, "stop_words": None,
+            "lowercase": True, "preprocessor": None, "tokenizer": None,
+            "stop_words": sorted(stop) if stop and params["analyzer"] == "word" else None,
             "strip_accents": None, "norm": "l2", "use_idf": True, "binary": False,
             "token_pattern": _TOKEN.pattern,
         }
-        odd = {k: params[k] for k, v in expected.items() if params.get(k, v) != v}
+        found = dict(params)
+        if isinstance(found.get("stop_words"), (list, tuple, set, frozenset)):
+            found["stop_words"] = sorted(found["stop_words"])
+        odd = {k: params[k] for k, v in expected.items() if found.get(k, v) != v}
         if odd or params["analyzer"] not in ANALYZERS:
             raise ValueError(f"NgramTfidf cannot reproduce a vectorizer with {odd or params}")
         return cls(
             params["analyzer"], params["ngram_range"], vectorizer.get_feature_names_out(),
-            vectorizer.idf_, sublinear_tf=params["sublinear_tf"],
+            vectorizer.idf_, sublinear_tf=params["sublinear_tf"], stop_words=stop,
         )
 
     def __getstate__(self) -> dict[str, Any]:
@@ -106,7 +117,7 @@ class NgramTfidf:
     def _word_tables(self) -> _WordTables:
         tables = self._tables
         if tables is None:
-            tables = self._tables = _WordTables(self.vocabulary_)
+            tables = self._tables = _WordTables(self.vocabulary_, self.stop_words_)
         return tables
 
     def _char_rows(self, chunks: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -138,3 +149,4 @@ class NgramTfidf:
         counted = Counter(map(self.vocabulary_.get, grams))
         counted.pop(None, None)  # n-grams outside the vocabulary
         return counted
+
