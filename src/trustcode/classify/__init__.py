@@ -47,15 +47,19 @@ from .evidence import format_evidence
 from .loading import load_model, model_codebook_sha256, model_metadata
 from .saving import MODEL_FORMAT, MODEL_FORMAT_VERSION, model_bytes, save_model
 from .training import (
+    ILLUSTRATIVE_CODER,
     code_descriptions,
     codebook_fingerprint,
     description_weights,
+    rule_codes_of,
+    stop_words_for,
     train_model,
     training_set,
 )
 
 __all__ = [
     "C_GRID",
+    "ILLUSTRATIVE_CODER",
     "MODEL_FORMAT",
     "MODEL_FORMAT_VERSION",
     "CodeClassifier",
@@ -68,6 +72,8 @@ __all__ = [
     "model_codebook_sha256",
     "model_metadata",
     "save_model",
+    "rule_codes_of",
+    "stop_words_for",
     "train_model",
     "training_set",
 ]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GoldError, TrustcodeWarning, UsageError
-from ..ngrams import NgramFeatures, NgramTfidf
+from ..ngrams import NgramFeatures, NgramTfidf, drop_stop_chunks
 from .calibration import _best_threshold, _check_weights, _fit_platt, _sigmoid
 from .evidence import _best_distinct, _contributions, _entries, _Names
 
@@ -20,8 +20,47 @@ if TYPE_CHECKING:
 
 #: the regularization strengths ``C="auto"`` chooses from, per code, by inner cross-validation
 C_GRID: tuple[float, ...] = (1.0, 10.0, 100.0)
+#: counted (real gold) passages of a code needed before cross-validation may take its classifier
+#: away for not beating its rules
+DECISIVE_POSITIVES = 10
 # C when a code has too few passages to compare strengths on (the old fixed default)
 _FALLBACK_C = 10.0
+
+
+def _rule_matrix(
+    rule_codes: Sequence[Iterable[str]] | None, codes: Sequence[str], n: int
+) -> np.ndarray | None:
+    """Texts x codes: which codes the rules give each text (None: no comparison asked)."""
+    if rule_codes is None:
+        return None
+    found = [frozenset(c) for c in rule_codes]
+    if len(found) != n:
+        raise UsageError(f"fit got {n} texts but {len(found)} sets of rule codes.")
+    return np.array([[code in f for code in codes] for f in found], dtype=bool).reshape(
+        n, len(codes))
+
+
+def _gain_over_rules(
+    y: np.ndarray, rules: np.ndarray, counted: np.ndarray, oof: np.ndarray | None,
+    platt: tuple[float, float], threshold: float,
+) -> tuple[float, float] | None:
+    """None when rules plus this code's out-of-fold classifier do at least as well as the rules
+    alone (F1 over the counted texts), or when the counted texts hold fewer than
+    :data:`DECISIVE_POSITIVES` passages of the code; else the two F1 values, which say why the
+    classifier is left out."""
+    from sklearn.metrics import f1_score
+
+    if oof is None:  # too few examples to test the classifier on unseen passages
+        return (float("nan"), float("nan"))
+    if y[counted].sum() < DECISIVE_POSITIVES:
+        # a handful of real passages cannot tell the two apart, and the rules were most likely
+        # written while reading those very passages: the classifier stays
+        return None
+    chosen = counted
+    said = _sigmoid(platt[0] * oof + platt[1]) >= threshold
+    with_it = float(f1_score(y[chosen], (rules | said)[chosen], zero_division=0))
+    alone = float(f1_score(y[chosen], rules[chosen], zero_division=0))
+    return None if with_it >= alone else (with_it, alone)
 
 
 class CodeClassifier:
@@ -70,9 +109,10 @@ class CodeClassifier:
         char_ngrams: tuple[int, int] = (2, 5),
         min_df: int = 1,
         max_features: int | None = 60000,
-        min_threshold: float = 0.5,
-        min_positives: int = 20,
+        min_threshold: float = 0.6,
+        min_positives: int = 5,
         embeddings: str | None = None,
+        stop_words: Sequence[str] | None = None,
     ) -> None:
         self.folds = folds
         self.random_state = random_state
@@ -86,6 +126,7 @@ class CodeClassifier:
         self.min_threshold = min_threshold
         self.min_positives = min_positives
         self.embeddings = embeddings
+        self.stop_words = stop_words
 
     # --- parameters ---------------------------------------------------------------------------
 
@@ -103,6 +144,7 @@ class CodeClassifier:
             "min_threshold": self.min_threshold,
             "min_positives": self.min_positives,
             "embeddings": self.embeddings,
+            "stop_words": self.stop_words,
         }
 
     def _check_params(self) -> None:
@@ -133,10 +175,15 @@ class CodeClassifier:
                 f"Got {self.C!r} instead."
             )
 
+    def _stop(self) -> frozenset[str]:
+        return frozenset(self.stop_words or ())
+
     def _vectorizers(self) -> tuple[Any, Any]:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
+        stop = self._stop()
         word = TfidfVectorizer(
+            stop_words=sorted(stop) if stop else None,
             ngram_range=tuple(self.word_ngrams),
             sublinear_tf=True,
             min_df=self.min_df,
@@ -160,12 +207,21 @@ class CodeClassifier:
         codes: Sequence[str],
         groups: Sequence[Any] | None = None,
         sample_weight: Sequence[float] | np.ndarray | None = None,
+        rule_codes: Sequence[Iterable[str]] | None = None,
+        counted: Sequence[bool] | np.ndarray | None = None,
     ) -> CodeClassifier:
         """Learn features, one model per code, calibration and thresholds; returns ``self``.
 
         ``sample_weight`` (one positive number per text, default 1) says how much each passage
         counts when the linear models are fitted; choosing C, calibration and thresholds count
         every passage once.
+
+        ``rule_codes`` (the codes the codebook's rules give each text) makes each code's
+        classifier earn its place: it is kept only when, on the out-of-fold scores of the
+        (grouped) cross-validation, rules plus classifier code that code with a higher F1 than
+        the rules alone (a :class:`TrustcodeWarning` names the codes left to their rules, with
+        both figures). ``counted`` says which texts that comparison counts (default: all); a
+        code with fewer than :data:`DECISIVE_POSITIVES` counted passages keeps its classifier.
         """
         self._check_params()
         texts = [str(t) for t in texts]
@@ -179,6 +235,11 @@ class CodeClassifier:
         if groups is not None and len(groups) != len(texts):
             raise UsageError(f"fit got {len(texts)} texts but {len(groups)} groups.")
         weights = _check_weights(sample_weight, len(texts))
+        rules_say = _rule_matrix(rule_codes, codes, len(texts))
+        counts_in = (np.ones(len(texts), dtype=bool) if counted is None
+                     else np.asarray(counted, dtype=bool).reshape(-1))
+        if len(counts_in) != len(texts):
+            raise UsageError(f"fit got {len(texts)} texts but {len(counts_in)} 'counted' flags.")
         unknown = sorted(set().union(*label_sets) - set(codes)) if label_sets else []
         if unknown:
             raise GoldError(
@@ -189,9 +250,11 @@ class CodeClassifier:
             raise GoldError("No training passages: give gold codings with at least one passage.")
 
         word, char = self._vectorizers()
+        stop = self._stop()
         try:
             xw = word.fit_transform(texts)
-            xc = char.fit_transform(texts)
+            # character n-grams of the content words only, as NgramTfidf computes them
+            xc = char.fit_transform([drop_stop_chunks(t, stop) for t in texts] if stop else texts)
         except ValueError as exc:  # sklearn: "empty vocabulary"
             raise GoldError(
                 f"Cannot learn features from the training texts ({exc}): give passages with words."
@@ -201,7 +264,8 @@ class CodeClassifier:
         clf_codes: list[str] = []
         coefs, intercepts, platts, thresholds = [], [], [], {}
         chosen_C: dict[str, float] = {}
-        for code in codes:
+        rules_better: list[str] = []
+        for j, code in enumerate(codes):
             y = np.array([code in s for s in label_sets], dtype=int)
             if y.sum() == 0:
                 warnings.warn(
@@ -240,6 +304,14 @@ class CodeClassifier:
                     threshold = max(threshold, self.min_threshold)
                 else:  # out-of-fold scores rank backwards (too little data): do not trust them
                     platt, threshold = (1.0, 0.0), 0.5
+            if rules_say is not None:
+                gain = _gain_over_rules(y, rules_say[:, j], counts_in, oof, platt, threshold)
+                if gain is not None:
+                    rules_better.append(
+                        f"{code} (too few passages to test it)" if np.isnan(gain[0])
+                        else f"{code} (F1 {gain[0]:.2f} with it, {gain[1]:.2f} rules alone)"
+                    )
+                    continue
             clf_codes.append(code)
             chosen_C[code] = strength
             coefs.append(coef)
@@ -247,11 +319,20 @@ class CodeClassifier:
             platts.append(platt)
             thresholds[code] = threshold
 
+        if rules_better:
+            warnings.warn(
+                f"{len(rules_better)} code(s) are coded by their rules only: in cross-validation "
+                f"their classifier did not improve on the rules: {'; '.join(rules_better)}.",
+                TrustcodeWarning,
+                stacklevel=2,
+            )
         n_features = x.shape[1]
         self.codes_ = codes
         self.classifier_codes_ = tuple(clf_codes)
         # applied the fast way from now on: the same matrix, without scikit-learn's n-gram walk
-        self.vectorizers_ = (NgramTfidf.from_sklearn(word), NgramTfidf.from_sklearn(char))
+        self.vectorizers_ = (
+            NgramTfidf.from_sklearn(word, stop), NgramTfidf.from_sklearn(char, stop)
+        )
         self.feature_names_ = self._feature_names(
             word.get_feature_names_out(), char.get_feature_names_out()
         )
@@ -473,8 +554,8 @@ class CodeClassifier:
     ) -> list[list[tuple[str, float]]]:
         """For each text, the ``k`` features that raise ``code``'s score most, with their weight.
 
-        Word n-grams come before character n-grams (a reader recognizes a word, not a
-        fragment), and features shorter than 3 characters or without a letter are left out.
+        Only word n-grams are evidence (a reader recognizes a word, not a fragment), and
+        features shorter than 3 characters or without a letter are left out.
         ``rows`` picks the rows of ``features`` to explain (one per text, in order; default:
         all), which spares taking them out as a matrix of their own.
 
@@ -517,26 +598,17 @@ class CodeClassifier:
         code_of = np.array([known[code] for code in codes], dtype=np.int64)
         x = features.tocsr()
         n_words = len(self.vectorizers_[0].vocabulary_)
-        # embedding dimensions mean nothing to a reader: only n-grams are evidence
-        names = self._readable_names(n_words + len(self.vectorizers_[1].vocabulary_))
+        # evidence is words and phrases a reader can check against the passage: the word
+        # n-grams (content words only, in a model with stop words); character n-grams and
+        # embedding dimensions raise scores but name nothing a reader can check
+        names = self._readable_names(n_words)
         picked = np.asarray(rows, dtype=np.int64)
         n_rows = len(picked)
-        # words first, then character n-grams for the rows that words left short of k: most
-        # rows have k words, so the n-grams (nine in ten entries) are rarely looked at
         best = _best_distinct(
             *_contributions(x, *_entries(x, picked, lambda c: c < n_words), coef, code_of,
                             names.readable), k,
             None if n_words <= names.distinct_upto else (names.ids, names.n_names),
         )
-        short = np.bincount(best[0], minlength=n_rows) < k
-        if short.any():
-            entries, entry_rows = _entries(x, picked, lambda c: c >= n_words)
-            more = short[entry_rows]
-            best = _best_distinct(
-                *_contributions(x, entries[more], entry_rows[more], coef, code_of,
-                                names.readable), k,
-                (names.ids, names.n_names), first=best,
-            )
         out: list[list[tuple[str, float]]] = [[] for _ in range(n_rows)]
         text = names.text
         for i, col, val in zip(*(part.tolist() for part in best), strict=True):

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, TrustcodeWarning
 from ..ngrams import NgramTfidf
 from ..skopsfile import read_plain
 from ..types import Codebook
 from .classifier import CodeClassifier
 from .saving import MODEL_FORMAT, MODEL_FORMAT_VERSION
-from .training import codebook_fingerprint
 
 #: types a model file may hold beyond skops' defaults; nothing else is ever loaded
 _TRUSTED_TYPES: list[str] = []
@@ -86,7 +86,13 @@ def model_codebook_sha256(path: str | os.PathLike[str]) -> str | None:
 
 
 def load_model(path: str | os.PathLike[str], codebook: Codebook) -> CodeClassifier:
-    """Load a model saved by :func:`save_model`, checking it was trained for ``codebook``.
+    """Load a model saved by :func:`save_model` for the codes of ``codebook``.
+
+    A model is bound to the codes it learned (their ids), not to the codebook file: editing
+    rules, examples, colours or wording keeps it. A code the model knows and the codebook has
+    keeps its classifier; a code of the codebook the model does not know is coded by its rules
+    only, and a model code the codebook lacks is dropped (one :class:`TrustcodeWarning` names
+    both). A model that shares no code with the codebook is refused.
 
     >>> model = load_model("model.skops", load_codebook())  # doctest: +SKIP
     """
@@ -98,42 +104,49 @@ def load_model(path: str | os.PathLike[str], codebook: Codebook) -> CodeClassifi
         f"codebook {meta['codebook_name']!r} (version {meta['codebook_version'] or '-'}, "
         f"{meta['codebook_path'] or 'no path'}, sha256 {meta['codebook_sha256'][:12]})"
     )
-    retrain = (
-        "Retrain it for this codebook with 'trustcode train --codebook CODEBOOK GOLD' "
-        "(trustcode.classify.train_model), or pass the codebook it was trained for."
-    )
-    if tuple(meta["labels"]) != labels:
-        extra = sorted(set(meta["labels"]) - set(labels))
-        lacking = sorted(set(labels) - set(meta["labels"]))
+    known = [c for c in meta["labels"] if c in labels]
+    if not known:
         raise ModelError(
             f"Model {path} was trained for {trained_for} with codes {', '.join(meta['labels'])}; "
-            f"this codebook's codes differ (not in this codebook: {', '.join(extra) or '-'}; "
-            f"not in the model: {', '.join(lacking) or '-'}). {retrain}"
+            f"it shares none with {codebook.path or codebook.name!s}, whose codes are "
+            f"{', '.join(labels) or '(none)'}. Train a model for this codebook with "
+            "'trustcode train', or use the codebook the model was trained for."
         )
-    if meta["codebook_sha256"] != codebook_fingerprint(codebook):
-        raise ModelError(
-            f"Model {path} was trained for {trained_for}, not for "
-            f"{codebook.path or codebook.name!s} (sha256 {codebook_fingerprint(codebook)[:12]}): "
-            f"the codebook changed since. {retrain}"
+    unknown_to_model = [c for c in labels if c not in meta["labels"]]
+    gone = [c for c in meta["labels"] if c not in labels]
+    if unknown_to_model or gone:
+        warnings.warn(
+            f"Model {path} was trained for other codes than {codebook.path or codebook.name!s} "
+            f"has: coded by rules only (the model does not know them): "
+            f"{', '.join(unknown_to_model) or '-'}; model codes not in the codebook, unused: "
+            f"{', '.join(gone) or '-'}.",
+            TrustcodeWarning,
+            stacklevel=2,
         )
     params = dict(meta["params"])
     params["word_ngrams"] = tuple(params["word_ngrams"])
     params["char_ngrams"] = tuple(params["char_ngrams"])
+    stop_words = tuple(str(w) for w in state.get("stop_words", np.empty(0, dtype=str)).tolist())
+    params["stop_words"] = stop_words or None
     model = CodeClassifier(**params)
     vectorizers = [
-        NgramTfidf(analyzer, ngrams, state[f"{name}_vocabulary"], state[f"{name}_idf"])
+        NgramTfidf(analyzer, ngrams, state[f"{name}_vocabulary"], state[f"{name}_idf"],
+                   stop_words=stop_words)
         for name, analyzer, ngrams in (
             ("word", "word", params["word_ngrams"]), ("char", "char_wb", params["char_ngrams"])
         )
     ]
+    trained = list(meta["classifier_codes"])
+    kept = [i for i, code in enumerate(trained) if code in labels]
     model.codes_ = labels
-    model.classifier_codes_ = tuple(meta["classifier_codes"])
+    model.classifier_codes_ = tuple(trained[i] for i in kept)
     model.vectorizers_ = (vectorizers[0], vectorizers[1])
     model.feature_names_ = model._feature_names(state["word_vocabulary"], state["char_vocabulary"])
-    model.coef_ = np.asarray(state["coef"], dtype=np.float64)
-    model.intercept_ = np.asarray(state["intercept"], dtype=np.float64)
-    model.platt_ = np.asarray(state["platt"], dtype=np.float64)
-    model.thresholds_ = {c: float(v) for c, v in meta["thresholds"].items()}
+    coef = np.asarray(state["coef"], dtype=np.float64).reshape(len(trained), -1)
+    model.coef_ = np.ascontiguousarray(coef[kept])
+    model.intercept_ = np.asarray(state["intercept"], dtype=np.float64)[kept]
+    model.platt_ = np.asarray(state["platt"], dtype=np.float64).reshape(len(trained), 2)[kept]
+    model.thresholds_ = {c: float(meta["thresholds"][c]) for c in model.classifier_codes_}
     # models from before C="auto" did not record it: they used the one C of their parameters
     model.C_ = {
         c: float(meta.get("C_per_code", {}).get(c, params["C"]))

@@ -43,6 +43,7 @@ def _versions() -> dict[str, str]:
 def _model_state(model: CodeClassifier, codebook: Codebook) -> dict[str, Any]:
     word, char = model.vectorizers_
     params = model.get_params()
+    stop_words = params.pop("stop_words") or ()  # an array of its own, not a JSON list
     metadata = {
         "codebook_name": codebook.name,
         "codebook_version": codebook.version,
@@ -70,6 +71,7 @@ def _model_state(model: CodeClassifier, codebook: Codebook) -> dict[str, Any]:
         "coef": model.coef_,
         "intercept": model.intercept_,
         "platt": model.platt_,
+        "stop_words": np.asarray(sorted(stop_words), dtype=str),
     }
 
 

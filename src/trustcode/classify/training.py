@@ -25,6 +25,28 @@ def codebook_fingerprint(codebook: Codebook) -> str:
     return codebook.sha256 or sha256_text(repr(codebook.codes))
 
 
+def stop_words_for(languages: Sequence[str]) -> tuple[str, ...]:
+    """The stop words of ``languages`` (spaCy's lists), lower-cased, as the classifier's word
+    tokens spell them (two or more word characters), sorted: the words a model leaves out of its
+    features, so that neither its scores nor its evidence rest on 'of the' or 'и в'.
+
+    >>> "the" in stop_words_for(["en"]), "court" in stop_words_for(["en"])
+    (True, False)
+    """
+    import spacy
+
+    from ..ngrams.tables import _TOKEN
+
+    words: set[str] = set()
+    for language in languages:
+        try:
+            lang_class = spacy.util.get_lang_class(language)
+        except ImportError:  # a language spaCy does not know has no stop list to leave out
+            continue
+        words.update(w.lower() for w in lang_class.Defaults.stop_words)
+    return tuple(sorted(w for w in words if _TOKEN.fullmatch(w)))
+
+
 def training_set(
     gold: pd.DataFrame, codebook: Codebook, *, definitions: bool = False
 ) -> tuple[list[str], list[tuple[str, ...]], list[str]]:
@@ -124,12 +146,52 @@ def description_weights(
     )
 
 
+#: the coder name of passages written for the codebook (``corpus/illustrative``): trained on,
+#: never tested on or counted when a code's classifier is weighed against its rules
+ILLUSTRATIVE_CODER = "illustrative"
+
+
+def rule_codes_of(
+    texts: Sequence[str], languages: Sequence[str | None], codebook: Codebook
+) -> list[frozenset[str]]:
+    """The codes the codebook's rules give each text (veto rules applied), language by
+    language; a text without a language is read in the one :func:`detect_language` finds.
+
+    >>> from trustcode.codebook import load_codebook
+    >>> rule_codes_of(["Volunteers wrote letters to political prisoners."], ["en"],
+    ...               load_codebook())
+    [frozenset({'prisoner_support'})]
+    """
+    from ..io.readers import detect_language
+    from ..rules import RuleSet
+    from ..types import Passage
+
+    rules = RuleSet(codebook)
+    fallback = codebook.languages[0] if codebook.languages else None
+    out: list[frozenset[str]] = [frozenset()] * len(texts)
+    by_language: dict[str | None, list[int]] = {}
+    for i, (text, language) in enumerate(zip(texts, languages, strict=True)):
+        chosen = language if language else (detect_language(text) or fallback)
+        by_language.setdefault(chosen, []).append(i)
+    for language, rows in by_language.items():
+        passages = [Passage("training", k, 0, len(texts[i]), texts[i]) for k, i in enumerate(rows)]
+        for i, hits in zip(rows, rules.match(passages, language), strict=True):
+            out[i] = frozenset(rules.codes(hits)) - rules.vetoed(hits)
+    return out
+
+
 def train_model(
-    gold: pd.DataFrame, codebook: Codebook, *, definitions: bool = False, **params: Any
+    gold: pd.DataFrame, codebook: Codebook, *, definitions: bool = False,
+    compare_rules: bool = True, **params: Any
 ) -> CodeClassifier:
     """Train a classifier for ``codebook``'s leaf codes from gold passages and its examples.
 
-    ``params`` go to :class:`CodeClassifier`; ``exclusive`` follows the codebook.
+    ``params`` go to :class:`CodeClassifier`; ``exclusive`` follows the codebook, and the stop
+    words are those of the codebook's languages (:func:`stop_words_for`). With
+    ``compare_rules`` (the default) and a codebook with rules, a code keeps its classifier only
+    where cross-validation shows rules plus classifier beating its rules alone, counted on the
+    gold passages of real documents (not those of coder :data:`ILLUSTRATIVE_CODER`, nor the
+    codebook's examples).
     ``definitions=True`` also learns from the codebook's own description of each code (its
     label, definition and ``include`` text and their clauses, see :func:`code_descriptions`),
     weighted by :func:`description_weights` so that a code's description counts as much as an
@@ -143,11 +205,25 @@ def train_model(
     >>> model = train_model(read_gold(["corpus/gold/coding"]), load_codebook())  # doctest: +SKIP
     """
     params.setdefault("exclusive", codebook.exclusive)
+    params.setdefault("stop_words", stop_words_for(codebook.languages or ("en",)))
     texts, labels, groups = training_set(gold, codebook, definitions=definitions)
     leaf_ids = [c.id for c in codebook.leaf_codes]
     weights = description_weights(labels, groups, leaf_ids) if definitions else None
+    rule_codes = counted = None
+    if compare_rules and any(code.rules for code in codebook.leaf_codes):
+        n_gold = len(gold)
+        languages = list(gold["language"]) if "language" in gold.columns else [None] * n_gold
+        languages = [v if isinstance(v, str) and v else None for v in languages]
+        languages += [None] * (len(texts) - n_gold)
+        rule_codes = rule_codes_of(texts, languages, codebook)
+        coders = gold["coder"].astype(str) if "coder" in gold.columns else pd.Series([""] * n_gold)
+        # real gold decides; passages written for the codebook and its examples only teach
+        counted = np.zeros(len(texts), dtype=bool)
+        counted[:n_gold] = ~coders.str.split(";").map(
+            lambda names: ILLUSTRATIVE_CODER in names).to_numpy(dtype=bool)
     model = CodeClassifier(**params).fit(
-        texts, labels, leaf_ids, groups=groups, sample_weight=weights
+        texts, labels, leaf_ids, groups=groups, sample_weight=weights,
+        rule_codes=rule_codes, counted=counted,
     )
     model.codebook_sha256_ = codebook_fingerprint(codebook)
     model.definitions_ = definitions

@@ -26,8 +26,9 @@ def default_model_path() -> Path:
 def resolve_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> str | None:
     """The model file to use, or None for rules only.
 
-    ``"default"`` selects the shipped model when it exists and was trained for this codebook;
-    otherwise coding is rules only, with a warning when the user's codebook is not the default one.
+    ``"default"`` selects the shipped model when it exists and knows some of this codebook's
+    codes (an edited copy of the shipped codebook keeps it; :func:`~trustcode.classify.load_model`
+    says which codes it serves); otherwise coding is rules only, with a warning.
     """
     if model is None:
         return None
@@ -40,13 +41,14 @@ def resolve_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> s
     path = default_model_path()
     if not path.is_file():
         return None
-    from ..classify import model_codebook_sha256
+    from ..classify import model_metadata
 
-    if model_codebook_sha256(path) != codebook.sha256:
+    learned = set(model_metadata(path)["labels"])
+    if not learned & {c.id for c in codebook.leaf_codes}:
         warnings.warn(
-            "The default model was trained for the shipped codebook, not for "
-            f"{codebook.path or 'this codebook'}: coding with rules only. Train a model for it "
-            "with 'trustcode train' and pass it with --model.",
+            "The default model was trained for the shipped codebook's codes, and "
+            f"{codebook.path or 'this codebook'} has none of them: coding with rules only. "
+            "Train a model for it with 'trustcode train' and pass it with --model.",
             TrustcodeWarning,
             stacklevel=2,
         )
@@ -58,6 +60,15 @@ def _load_model(path: str, codebook: Codebook) -> Any:
     from ..classify import load_model
 
     return load_model(path, codebook)
+
+
+def _model_codebook(model_path: str | None) -> str | None:
+    """The hash of the codebook the model was trained for (the run's may be an edit of it)."""
+    if not model_path:
+        return None
+    from ..classify import model_codebook_sha256
+
+    return model_codebook_sha256(model_path)
 
 
 def _sha256_file(path: str) -> str:
@@ -89,6 +100,7 @@ def provenance(
             "default (shipped)" if model_path == str(default_model_path()) else model_path
         ),
         "model_sha256": _sha256_file(model_path) if model_path else None,
+        "model_codebook_sha256": _model_codebook(model_path),
         "unit": unit,
         "options": options,
         "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
