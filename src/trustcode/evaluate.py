@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from .classify import CodeClassifier, train_model
+from .classify import ILLUSTRATIVE_CODER, CodeClassifier, train_model
 from .combine import combine
 from .errors import GoldError, TrustcodeWarning, UsageError
 from .types import Codebook, Passage, RuleHit
@@ -53,6 +53,8 @@ class Fold:
     index: int
     train_docs: tuple[str, ...]
     test_docs: tuple[str, ...]
+    #: what the test part is, when the folds are grouped by a metadata column ("group=analysis")
+    label: str = ""
 
 
 @dataclass
@@ -205,6 +207,61 @@ def _folds(gold: pd.DataFrame, folds: int) -> list[Fold]:
     return out
 
 
+def _split_illustrative(
+    gold: pd.DataFrame, training_only: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The gold to test on, and what is only trained on: ``training_only`` plus the passages
+    written for the codebook (coder ``illustrative``), which are never a test fold."""
+    coders = gold["coder"].astype(str) if "coder" in gold.columns else None
+    if coders is None:
+        return gold, training_only
+    written = coders.str.split(";").map(lambda names: ILLUSTRATIVE_CODER in names).to_numpy(
+        dtype=bool)
+    if not written.any():
+        return gold, training_only
+    if written.all():
+        raise GoldError(
+            f"Every gold passage is of coder {ILLUSTRATIVE_CODER!r} (written for the codebook): "
+            "those are trained on, never tested on. Give gold coded on real documents too."
+        )
+    parts = [p for p in (training_only, gold[written]) if p is not None and not p.empty]
+    return gold[~written], pd.concat(parts, ignore_index=True)
+
+
+def _folds_by(gold: pd.DataFrame, column: str) -> list[Fold]:
+    """One fold per value of a document metadata column: its documents are tested on, the
+    others trained on (train on reports, test on the article; train on English, test on
+    Russian)."""
+    if column not in gold.columns:
+        extra = [c for c in gold.columns if c not in ("passage_id", "start", "end", "text",
+                                                      "codes", "coder")]
+        raise GoldError(
+            f"The gold has no column {column!r} to group the folds by; it has: "
+            f"{', '.join(extra)}. Put {column!r} in the documents' manifest.csv or in the "
+            "gold table."
+        )
+    values = gold[column]
+    lacking = sorted(set(gold["doc_id"].astype(str)[values.isna() | (values.astype(str) == "")]))
+    if lacking:
+        raise GoldError(
+            f"These gold documents have no {column!r} value, so no fold can hold them: "
+            f"{', '.join(lacking)}. Fill it in their manifest or gold table."
+        )
+    distinct = list(dict.fromkeys(values.astype(str)))
+    if len(distinct) < 2:
+        raise GoldError(
+            f"Grouping by {column!r} needs at least 2 values; the gold has "
+            f"{', '.join(distinct)}. Group by another column."
+        )
+    docs = gold["doc_id"].astype(str)
+    out = []
+    for k, value in enumerate(distinct):
+        inside = (values.astype(str) == value).to_numpy()
+        out.append(Fold(k, tuple(dict.fromkeys(docs[~inside])), tuple(dict.fromkeys(docs[inside])),
+                        label=f"{column}={value}"))
+    return out
+
+
 def _describe(found: Sequence[tuple[str, str, float | None]]) -> str:
     parts = []
     for code, source, score in found:
@@ -220,13 +277,18 @@ def evaluate(
     model: CodeClassifier | None = None,
     rules: RuleEngine | None = None,
     train_params: Mapping[str, Any] | None = None,
+    training_only: pd.DataFrame | None = None,
+    group_by: str | None = None,
 ) -> EvaluationResult:
     """Compare rules alone, classifier alone and combined against ``gold`` (from read_gold).
 
     Without ``model``, grouped ``folds``-fold cross-validation by document trains a classifier
     per fold (``train_params`` go to :func:`~trustcode.classify.train_model`); with a model, the
-    gold is its held-out test set. ``rules`` defaults to the codebook's
-    :class:`~trustcode.rules.RuleSet`.
+    gold is its held-out test set. ``group_by`` names a document metadata column of the gold
+    (``language``, ``group``, ...): then each value in turn is the test part, trained on the
+    others. ``training_only`` passages, and gold passages of coder ``illustrative`` (written
+    for the codebook), join every fold's training and are never tested on. ``rules``
+    defaults to the codebook's :class:`~trustcode.rules.RuleSet`.
 
     >>> result = evaluate(read_gold("corpus/gold/coding"), load_codebook())  # doctest: +SKIP
     >>> result.side_by_side()  # doctest: +SKIP
@@ -237,6 +299,7 @@ def evaluate(
                         "trustcode.gold.read_gold.")
     if gold.empty:
         raise GoldError("The gold table has no passages: nothing to evaluate.")
+    gold, training_only = _split_illustrative(gold, training_only)
     gold = gold.reset_index(drop=True)
     codes = [c.id for c in codebook.leaf_codes]
     fallback = codebook.languages[0] if codebook.languages else None
@@ -262,7 +325,7 @@ def evaluate(
         _predict(model, range(len(texts)), texts, scores, thresholds, classified)
         fold_of = [0] * len(texts)
     else:
-        fold_list = _folds(gold, folds)
+        fold_list = _folds(gold, folds) if group_by is None else _folds_by(gold, group_by)
         params = dict(train_params or {})
         params.setdefault("folds", 3)  # inner folds (calibration) only: keep it quick
         doc_ids = gold["doc_id"].astype(str)
@@ -270,9 +333,12 @@ def evaluate(
         for fold in fold_list:
             train_rows = doc_ids.isin(fold.train_docs).to_numpy()
             test_rows = np.flatnonzero(doc_ids.isin(fold.test_docs).to_numpy())
+            train_part = gold[train_rows]
+            if training_only is not None and not training_only.empty:
+                train_part = pd.concat([train_part, training_only], ignore_index=True)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", TrustcodeWarning)
-                fitted = train_model(gold[train_rows], codebook, **params)
+                fitted = train_model(train_part, codebook, **params)
             for w in caught:  # the same warning from every fold is said once
                 if str(w.message) not in seen_warnings:
                     seen_warnings.add(str(w.message))

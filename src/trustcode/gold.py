@@ -13,7 +13,9 @@ Four formats are read:
   (:mod:`trustcode.review`): accepted and added codes.
 
 Codes are ids separated by ``;`` (an empty cell: no code). Every format gives the same columns:
-:data:`GOLD_COLUMNS`, one row per passage, ``codes`` a sorted tuple.
+:data:`GOLD_COLUMNS`, one row per passage, ``codes`` a sorted tuple, then any document metadata
+found (a passage table's other columns; the manifest's columns such as ``title`` and ``group``
+for hand-coded offsets), which ``evaluate --group-by`` reads.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ GOLD_COLUMNS: tuple[str, ...] = (
 HAND_CODED_COLUMNS: tuple[str, ...] = ("doc_id", "index", "start", "end", "codes")
 PASSAGE_TABLE_COLUMNS: tuple[str, ...] = ("doc_id", "text", "codes")
 _TABLE_SUFFIXES = (".csv", ".xlsx")
+#: manifest columns the gold reads for itself; the others are document metadata it keeps
+_MANIFEST_OWN = ("doc_id", "path", "language")
 #: how many offending passages an error message lists before it says "and N more"
 _LIST_LIMIT = 20
 
@@ -198,6 +202,8 @@ class _Documents:
     def __init__(self) -> None:
         self._cache: dict[tuple[Path, ...], dict[str, tuple[Path, str | None]]] = {}
         self._docs: dict[Path, Document] = {}
+        #: the manifest's other columns (group, date, ...) for each doc_id found
+        self.metadata: dict[str, dict[str, str]] = {}
 
     def _index(self, search: tuple[Path, ...]) -> dict[str, tuple[Path, str | None]]:
         if search not in self._cache:
@@ -212,6 +218,10 @@ class _Documents:
                         if doc_id and rel.strip() and doc_id not in index:
                             lang = (row.get("language") or "").strip() or None
                             index[doc_id] = (folder / rel.strip(), lang)
+                            self.metadata[doc_id] = {
+                                k: (v or "").strip() for k, v in row.items()
+                                if k and k not in _MANIFEST_OWN and (v or "").strip()
+                            }
             self._cache[search] = index
         return self._cache[search]
 
@@ -274,6 +284,7 @@ def _hand_coded(
                 "language": language,
                 "codes": split_codes(record["codes"]),
                 "coder": str(record.get("coder", "") or "").strip(),
+                **documents.metadata.get(doc_id, {}),
                 "_line": _line(row),
             }
         )
@@ -296,6 +307,9 @@ def _hand_coded(
 
 def _passage_table(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     _require(frame, PASSAGE_TABLE_COLUMNS, path, "gold passage table")
+    # columns beyond the gold's own are document metadata (group, genre, ...), kept
+    extra = [c for c in frame.columns
+             if c not in GOLD_COLUMNS and c not in ("index", "passage_id") and str(c).strip()]
     rows = []
     counters: dict[str, int] = {}
     for row, record in enumerate(frame.to_dict("records")):
@@ -327,6 +341,7 @@ def _passage_table(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
                 "language": str(record.get("language", "") or "").strip() or None,
                 "codes": split_codes(record["codes"]),
                 "coder": str(record.get("coder", "") or "").strip(),
+                **{k: str(record[k]).strip() for k in extra if str(record[k]).strip()},
                 "_line": _line(row),
             }
         )
@@ -498,7 +513,8 @@ def finish_gold(*parts: pd.DataFrame) -> pd.DataFrame:
     """
     gold = pd.concat([p for p in parts if not p.empty] or [pd.DataFrame(columns=GOLD_COLUMNS)],
                      ignore_index=True)
-    gold = gold.reindex(columns=list(GOLD_COLUMNS))
+    metadata = [c for c in gold.columns if c not in GOLD_COLUMNS and not str(c).startswith("_")]
+    gold = gold.reindex(columns=[*GOLD_COLUMNS, *metadata])
     gold["start"] = pd.array(gold["start"], dtype="Int64")
     gold["end"] = pd.array(gold["end"], dtype="Int64")
     gold["coder"] = gold["coder"].fillna("").astype(str)

@@ -66,9 +66,13 @@ def evaluate_gold(
     model: PathLike | None = None,
     unreviewed: str = "reject",
     definitions: bool = False,
+    group_by: str | None = None,
 ) -> Any:
     """Grouped cross-validation (or a held-out test of ``model``) against gold codings.
-    ``definitions`` trains each fold's classifier with the codebook's descriptions of the codes.
+    ``definitions`` trains each fold's classifier with the codebook's descriptions of the codes;
+    ``group_by`` holds out one value of a document metadata column at a time (``language``,
+    ``group``, ...). Passages written for the codebook (coder ``illustrative``) are trained on
+    in every fold and never tested on.
 
     >>> result = evaluate_gold(["corpus/gold/coding"], folds=5)  # doctest: +SKIP
     >>> result.side_by_side().loc["micro"]  # doctest: +SKIP
@@ -89,7 +93,13 @@ def evaluate_gold(
     table = read_gold(list(gold), codebook=book, unreviewed=unreviewed)
     loaded = load_model(model, book) if model is not None else None
     params = {"definitions": True} if definitions else None
-    return evaluate(table, book, folds=folds, model=loaded, train_params=params)
+    if group_by is not None and model is not None:
+        raise UsageError(
+            "group_by chooses the folds cross-validation trains on; a saved model is tested on "
+            "all the gold. Drop --group-by, or --model to cross-validate."
+        )
+    return evaluate(table, book, folds=folds, model=loaded, train_params=params,
+                    group_by=group_by)
 
 
 def evaluation_frames(result: Any) -> dict[str, pd.DataFrame]:

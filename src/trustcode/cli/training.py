@@ -68,28 +68,38 @@ def train(
               help="Test this model on the gold instead of cross-validating.")
 @click.option("-o", "--output", default=None, type=click.Path(),
               help="Write the metrics and the disagreements (.xlsx or a CSV folder).")
+@click.option("--group-by", "group_by", default=None, metavar="COLUMN",
+              help="Hold out one value of this document metadata column at a time (e.g. "
+              "language, group): train on the others, test on it.")
 @definitions_option
 @unreviewed_option
 @force_option
 @handle_errors
 def evaluate(
     gold: tuple[str, ...], codebook: str | None, folds: int, model: str | None,
-    output: str | None, definitions: bool, unreviewed: str, force: bool,
+    output: str | None, group_by: str | None, definitions: bool, unreviewed: str, force: bool,
 ) -> None:
     """Measure rules alone, classifier alone and combined against gold codings.
 
-    Cross-validation is grouped by document: no passage of a test document is trained on.
+    Cross-validation is grouped by document (no passage of a test document is trained on), or
+    by a metadata column with --group-by. Passages written for the codebook (coder
+    'illustrative', as in corpus/illustrative) are trained on in every fold, never tested.
     Prints precision, recall, F1 and Krippendorff's alpha per code and overall, per language.
 
     \b
     Example:
-        trustcode evaluate corpus/gold/coding --folds 5 -o evaluation.xlsx
+        trustcode evaluate corpus/gold/coding corpus/illustrative -o evaluation.xlsx
+        trustcode evaluate corpus/gold/coding corpus/illustrative --group-by language
     """
     from ..workflows import evaluate_gold, evaluation_frames
 
     _refuse_existing(output, force)
     result = evaluate_gold(list(gold), codebook=codebook, folds=folds, model=model,
-                           unreviewed=unreviewed, definitions=definitions)
+                           unreviewed=unreviewed, definitions=definitions, group_by=group_by)
+    for fold in result.folds:
+        if fold.label:
+            click.echo(f"fold {fold.index}: tested on {fold.label} "
+                       f"({len(fold.test_docs)} document(s)), trained on the others")
     for language in dict.fromkeys(result.metrics["language"]):
         wide = result.side_by_side(language)
         f1 = wide.loc[:, [c for c in wide.columns if c[1] in ("f1", "alpha")]]
