@@ -3,8 +3,9 @@
 Run from anywhere:  python scripts/build_default_model.py [--check]
 
 It trains trustcode's classifier on every gold passage in corpus/gold/coding (the article in
-corpus/ and the OVD-Info reports in ../shared/corpus-sources) plus the examples of the shipped
-codebook, and writes src/trustcode/data/default-model.skops. The same gold, codebook and library
+corpus/ and the OVD-Info reports in ../shared/corpus-sources), the passages written for the
+codebook in corpus/illustrative (coder 'illustrative'), and the examples of the shipped codebook,
+and writes src/trustcode/data/default-model.skops. The same gold, codebook and library
 versions give the same bytes; with --check it only verifies that the shipped file is what this
 script builds, and exits 1 if not.
 """
@@ -29,7 +30,7 @@ def build(target: Path) -> Path:
 
     os.chdir(REPO)  # the model records the codebook path; keep it relative and stable
     codebook = load_codebook("codebook.yaml")
-    gold = read_gold(["corpus/gold/coding"], codebook=codebook)
+    gold = read_gold(["corpus/gold/coding", "corpus/illustrative"], codebook=codebook)
     model = train_model(gold, codebook)
     return save_model(model, target, codebook)
 
