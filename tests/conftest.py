@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,11 @@ def shared_dir() -> Path:
 @pytest.fixture
 def corpus_sources(shared_dir: Path) -> Path:
     return shared_dir / "corpus-sources"
+
+
+def write_zip(path: Path, members: dict[str, bytes]) -> Path:
+    """A zip archive at ``path`` holding ``members`` (name -> bytes), as hand-made projects are."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path

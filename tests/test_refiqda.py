@@ -32,6 +32,8 @@ from trustcode.refiqda import (
 )
 from trustcode.types import CODING_COLUMNS, DOCUMENT_COLUMNS, PASSAGE_COLUMNS, sha256_text
 
+from .conftest import write_zip
+
 NS = "urn:QDA-XML:project:1.0"
 Q = {"q": NS}
 WHEN = "2025-03-04T05:06:07Z"
@@ -446,13 +448,6 @@ def _xml(sources: str, *, codes: str = CODES, prolog: str = "") -> bytes:
     ).encode()
 
 
-def _zip(path: Path, members: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return path
-
-
 def _span(stored: str, needle: str) -> tuple[int, int]:
     start = stored.index(needle)
     return start, start + len(needle)
@@ -467,7 +462,7 @@ def test_import_variations_sources_folder_other_qde_bom_crlf_no_dates(tmp_path) 
         + _selection("sel2", *fear, "fear", user="oleg")
         + "</TextSource>"
     )
-    path = _zip(
+    path = write_zip(
         tmp_path / "hand.qdpx",
         {
             "My Study.qde": b"\xef\xbb\xbf" + _xml(source),
@@ -503,7 +498,7 @@ def test_import_inline_content_and_mid_paragraph_selections(tmp_path) -> None:
         + f'<CodeRef targetGUID="{G["aid"]}"/></Coding>'
         + "</TextSource>"
     )
-    path = _zip(tmp_path / "inline.qdpx", {"project.qde": _xml(source)})
+    path = write_zip(tmp_path / "inline.qdpx", {"project.qde": _xml(source)})
     tables = import_qdpx(path)
     passages = tables["passages"]
     assert passages["text"].tolist() == [inline, "They also shared", "shared fear"]
@@ -532,7 +527,7 @@ def test_import_warns_and_skips_bad_positions_and_unknown_codes(tmp_path) -> Non
         + _selection("sel3", *_span(text, "fear"), "fear")
         + "</TextSource>"
     )
-    path = _zip(tmp_path / "bad.qdpx", {"project.qde": _xml(source)})
+    path = write_zip(tmp_path / "bad.qdpx", {"project.qde": _xml(source)})
     with pytest.warns(TrustcodeWarning) as caught:
         tables = import_qdpx(path)
     messages = " ".join(str(w.message) for w in caught)
@@ -549,20 +544,20 @@ def test_import_skips_non_text_sources_with_a_warning(tmp_path) -> None:
         + _selection("sel1", 0, 4, "fear")
         + "</TextSource>"
     )
-    path = _zip(tmp_path / "mixed.qdpx", {"project.qde": _xml(sources)})
+    path = write_zip(tmp_path / "mixed.qdpx", {"project.qde": _xml(sources)})
     with pytest.warns(TrustcodeWarning, match="1 PDFSource"):
         tables = import_qdpx(path)
     assert tables["documents"]["doc_id"].tolist() == ["t"]
 
 
 def test_import_without_sources_is_an_error(tmp_path) -> None:
-    path = _zip(tmp_path / "empty.qdpx", {"project.qde": _xml("")})
+    path = write_zip(tmp_path / "empty.qdpx", {"project.qde": _xml("")})
     with pytest.raises(InputError, match="no readable text sources"):
         import_qdpx(path)
     missing_file = (
         f'<TextSource guid="{G["src"]}" name="lost" plainTextPath="internal://lost.txt"/>'
     )
-    path = _zip(tmp_path / "lost.qdpx", {"project.qde": _xml(missing_file)})
+    path = write_zip(tmp_path / "lost.qdpx", {"project.qde": _xml(missing_file)})
     with pytest.raises(InputError, match="'internal://lost.txt' is not in the archive"):
         import_qdpx(path)
 
@@ -572,10 +567,10 @@ def test_import_rejects_files_that_are_not_projects(tmp_path) -> None:
     not_zip.write_text("just text", encoding="utf-8")
     with pytest.raises(InputError, match="a .qdpx file is a zip archive"):
         import_qdpx(not_zip)
-    no_qde = _zip(tmp_path / "noqde.qdpx", {"sources/a.txt": b"x"})
+    no_qde = write_zip(tmp_path / "noqde.qdpx", {"sources/a.txt": b"x"})
     with pytest.raises(InputError, match="no .qde project file"):
         import_qdpx(no_qde)
-    broken = _zip(tmp_path / "broken.qdpx", {"project.qde": b"<Project><Sources></Project>"})
+    broken = write_zip(tmp_path / "broken.qdpx", {"project.qde": b"<Project><Sources></Project>"})
     with pytest.raises(InputError, match=r"project\.qde:1:\d+: not well-formed XML"):
         import_qdpx(broken)
 
@@ -585,7 +580,7 @@ def test_import_rejects_files_that_are_not_projects(tmp_path) -> None:
 
 @pytest.mark.parametrize("evil", ["../outside.txt", "/etc/evil.txt", "sources/../../x.txt"])
 def test_zip_slip_is_refused(tmp_path, evil: str) -> None:
-    path = _zip(tmp_path / "slip.qdpx", {"project.qde": _xml(""), evil: b"owned"})
+    path = write_zip(tmp_path / "slip.qdpx", {"project.qde": _xml(""), evil: b"owned"})
     with pytest.raises(InputError, match="points outside the project"):
         import_qdpx(path)
     assert not (tmp_path.parent / "outside.txt").exists()
@@ -603,7 +598,7 @@ def test_zip_bomb_is_refused_before_unpacking(tmp_path) -> None:
 
 def test_total_size_limit_is_refused(tmp_path) -> None:
     source = f'<TextSource guid="{G["src"]}" name="t"><PlainTextContent>x</PlainTextContent>'
-    path = _zip(tmp_path / "big.qdpx", {"project.qde": _xml(source + "</TextSource>")})
+    path = write_zip(tmp_path / "big.qdpx", {"project.qde": _xml(source + "</TextSource>")})
     with pytest.raises(InputError, match="more than 100 bytes"):
         read_qdpx(path, max_bytes=100)
 
@@ -614,7 +609,7 @@ def test_entity_expansion_is_refused(tmp_path) -> None:
         '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]>'
     )
     source = f'<TextSource guid="{G["src"]}" name="t"><PlainTextContent>&c;</PlainTextContent>'
-    path = _zip(
+    path = write_zip(
         tmp_path / "laughs.qdpx", {"project.qde": _xml(source + "</TextSource>", prolog=laughs)}
     )
     with pytest.raises(InputError, match="DTD or entities"):
@@ -624,7 +619,7 @@ def test_entity_expansion_is_refused(tmp_path) -> None:
 def test_external_entity_is_refused(tmp_path) -> None:
     external = '<!DOCTYPE Project [<!ENTITY secret SYSTEM "file:///etc/passwd">]>'
     source = f'<TextSource guid="{G["src"]}" name="t"><PlainTextContent>&secret;</PlainTextContent>'
-    path = _zip(
+    path = write_zip(
         tmp_path / "xxe.qdpx", {"project.qde": _xml(source + "</TextSource>", prolog=external)}
     )
     with pytest.raises(InputError, match="refusing this XML"):

@@ -459,7 +459,9 @@ def import_dictionary(path: _PathLike) -> dict[str, Any]:
     if suffix not in (".yml", ".yaml", ".dic"):
         raise InputError(
             f"{file}: unknown dictionary format {file.suffix or '(no suffix)'!r}; trustcode "
-            "reads quanteda-style YAML (.yml, .yaml) and LIWC dictionaries (.dic)."
+            "reads quanteda-style YAML (.yml, .yaml) and LIWC dictionaries (.dic); a REFI-QDA "
+            "codebook (.qdc) or project (.qdpx) is read by trustcode.refiqda.import_qdc, as "
+            "'trustcode codebook import' does."
         )
     try:
         raw = file.read_bytes()

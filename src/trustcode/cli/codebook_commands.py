@@ -116,18 +116,21 @@ def codebook_export(path: str | None, fmt: str, output: str, force: bool) -> Non
 @force_option
 @handle_errors
 def codebook_import(path: str, output: str, force: bool) -> None:
-    """Turn a REFI-QDA codebook (.qdc) or a dictionary (quanteda .yml, LIWC .dic) into a
-    codebook.yaml skeleton: codes from the .qdc, or codes with rules from a dictionary.
+    """Turn a REFI-QDA codebook (.qdc), the code tree of a REFI-QDA project (.qdpx) or a
+    dictionary (quanteda .yml, LIWC .dic) into a codebook.yaml skeleton: codes from the .qdc or
+    .qdpx, or codes with rules from a dictionary.
 
     \b
     Example:
         trustcode codebook import their-codebook.qdc -o codebook.yaml
+        trustcode codebook import their-project.qdpx -o codebook.yaml
         trustcode codebook import liwc.dic -o codebook.yaml
     """
     from ..dictionaries import import_dictionary, write_codebook_yaml
     from ..refiqda import import_qdc
 
-    reader = import_qdc if Path(path).suffix.lower() == ".qdc" else import_dictionary
+    refi = Path(path).suffix.lower() in (".qdc", ".qdpx", ".qde")
+    reader = import_qdc if refi else import_dictionary
     written = write_codebook_yaml(reader(path), output, force=force)
     click.echo(f"Wrote {written}; add definitions, examples and rules, then run "
                f"'trustcode codebook check {written}'.", err=True)

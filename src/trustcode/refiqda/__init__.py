@@ -4,7 +4,7 @@ REFI-QDA (QDA-XML 1.0) is the exchange format of QDA programs (ATLAS.ti, MAXQDA,
 QualCoder, ...). :func:`export_qdpx` writes a run's codings as a project those programs open;
 :func:`import_qdpx` reads a project coded by people into the codings table that ``train``,
 ``evaluate``, ``agree`` and ``compare`` read; :func:`export_qdc` / :func:`import_qdc` exchange
-codebooks.
+codebooks, and :func:`import_qdc` also takes the code tree out of a ``.qdpx`` project.
 
 Export:
 
@@ -35,8 +35,8 @@ The modules:
 
 - :mod:`.common`: namespaces, user names, stable GUIDs and small helpers both directions share;
 - :mod:`.archive`: reading untrusted files safely (zip checks, size limits, XML without DTDs);
-- :mod:`.codebooks`: codebooks <-> ``.qdc`` files (:func:`export_qdc`, :func:`import_qdc`) and
-  the ``Code`` tree projects share;
+- :mod:`.codebooks`: codebooks <-> ``.qdc`` files (:func:`export_qdc`, :func:`import_qdc`, which
+  reads a project's codebook too) and the ``Code`` tree projects share;
 - :mod:`.texts`: each document's full text for export (:func:`document_texts`);
 - :mod:`.writer`: coded tables -> a ``.qdpx`` project (:func:`export_qdpx`);
 - :mod:`.reader`: a ``.qdpx`` project -> tables, texts and codebook (:func:`read_qdpx`,

@@ -20,7 +20,7 @@ import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException
 
 from ..errors import InputError
-from .common import _listing
+from .common import _listing, _local
 
 #: Import limits: total uncompressed size of the archive, and the compression ratio an entry
 #: larger than RATIO_MIN_BYTES may have. Real projects are text and media, far below both.
@@ -150,3 +150,15 @@ def _project_member(archive: zipfile.ZipFile, file: Path) -> zipfile.ZipInfo:
         f"{file}: the archive holds several .qde files "
         f"({_listing([i.filename for i in candidates])}) and none is project.qde; keep one."
     )
+
+
+def _project_root(archive: zipfile.ZipFile, file: Path) -> Element:
+    """The checked archive's project file (``.qde``), parsed without DTDs: its ``<Project>``."""
+    qde = _project_member(archive, file)
+    root = _parse_xml(_read_member(archive, qde, file), f"{file}:{qde.filename}")
+    if _local(root.tag) != "Project":
+        raise InputError(
+            f"{file}:{qde.filename}: expected a REFI-QDA project (root element <Project>), "
+            f"found <{_local(root.tag)}>."
+        )
+    return root

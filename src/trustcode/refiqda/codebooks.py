@@ -2,7 +2,8 @@
 
 :func:`export_qdc` writes nested codes with colours and descriptions; a description ends with
 a ``trustcode id: <id>`` line, which :func:`import_qdc` reads back so that ids survive the
-round trip.
+round trip. :func:`import_qdc` also reads the code tree a project (``.qdpx``) carries, with the
+archive checks of :mod:`.archive`, so a team that starts in a QDA program can bring its codes.
 
 >>> from trustcode.codebook import load_codebook
 >>> export_qdc(load_codebook(), "codebook.qdc")  # doctest: +SKIP
@@ -12,6 +13,7 @@ PosixPath('codebook.qdc')
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -23,13 +25,14 @@ from ..codebook import CODE_ID_PATTERN, PALETTE
 from ..dictionaries import code_id_from_name, write_atomic
 from ..errors import InputError
 from ..types import Code, Codebook
-from .archive import _parse_xml, _read_file_bytes
+from .archive import MAX_TOTAL_BYTES, _open_archive, _parse_xml, _project_root, _read_file_bytes
 from .common import (
     CODEBOOK_NS,
     _checked_target,
     _child,
     _children,
     _guid,
+    _listing,
     _local,
     _norm_guid,
     _PathLike,
@@ -158,8 +161,64 @@ def _child_text(element: Element, name: str) -> str:
     return (found.text or "") if found is not None else ""
 
 
-def import_qdc(path: _PathLike) -> dict[str, Any]:
-    """Read a REFI-QDA codebook (``.qdc``) into a codebook skeleton dict.
+def _codebook_tree(root: Element, file: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """A ``<CodeBook>`` or ``<Project>`` root -> a codebook skeleton and code GUID -> id.
+
+    The skeleton's ``codes`` is empty when there are none (or a project has no ``<CodeBook>``):
+    a project's codings can still be read then, a codebook import says why there is nothing.
+    """
+    project = _local(root.tag) == "Project"
+    book = _child(root, "CodeBook") if project else root
+    codes = None
+    if book is not None:  # the schema wraps codes in <Codes>; take them straight in <CodeBook> too
+        codes = _child(book, "Codes")
+        codes = book if codes is None else codes
+    code_list, guids = _read_codes(codes)
+    origin = (root.get("origin") or "").strip()
+    description = f"Imported from the REFI-QDA {'project' if project else 'codebook'} " + (
+        f"{file.name} (made by {origin})." if origin else f"{file.name}."
+    )
+    name = (root.get("name") or "").strip() or file.stem
+    return {"name": name, "description": description, "codes": code_list}, guids
+
+
+def _codes_elsewhere(root: Element) -> list[str]:
+    """What a project without a ``<CodeBook>`` holds of codes: ``<Code>`` elements elsewhere
+    (counted by where they stand) and references that name codes by GUID alone."""
+    placed: dict[str, int] = {}
+    references = {"CodeRef": 0, "MemberCode": 0}
+    targets: set[str] = set()
+    stack: list[tuple[Element, str]] = [(root, f"<{_local(root.tag)}>")]
+    while stack:  # iterative, as in _read_codes
+        element, path = stack.pop()
+        for child in element:
+            kind = _local(child.tag)
+            if kind == "Code":
+                nested = sum(1 for e in child.iter() if _local(e.tag) == "Code")
+                placed[path] = placed.get(path, 0) + nested
+                continue
+            if kind in references:
+                references[kind] += 1
+                targets.add(_norm_guid(child.get("targetGUID")))
+            stack.append((child, f"{path}/<{kind}>"))
+    found = [f"{n} <Code> element(s) under {where}" for where, n in sorted(placed.items())]
+    named = [
+        f"{n} {what}"
+        for n, what in ((references["CodeRef"], "coding(s)"),
+                        (references["MemberCode"], "code set member(s)"))
+        if n
+    ]  # fmt: skip
+    if named:
+        found.append(
+            " and ".join(named)
+            + f" that name {len(targets - {''})} code(s) by GUID alone, without a name"
+        )
+    return found
+
+
+def import_qdc(path: _PathLike, *, max_bytes: int = MAX_TOTAL_BYTES) -> dict[str, Any]:
+    """Read a REFI-QDA codebook (``.qdc``), or the code tree of a project (``.qdpx``), into a
+    codebook skeleton dict.
 
     Codes keep their nesting (``parent``), names (``label``), colours and descriptions
     (``definition``, and ``include``/``exclude`` from paragraphs starting so). Ids are the
@@ -167,23 +226,37 @@ def import_qdc(path: _PathLike) -> dict[str, Any]:
     :func:`~trustcode.dictionaries.code_id_from_name`). There are no rules: add them, then save
     with :func:`write_codebook_yaml`.
 
+    A project is any zip archive (or a ``.qdpx`` file); it is checked as
+    :func:`~trustcode.refiqda.read_qdpx` checks it (entries outside the archive folder, zip
+    bombs, more than ``max_bytes`` unpacked), and no XML with a DTD or entities is read. A
+    project without a ``<CodeBook>`` raises :class:`InputError` saying what codes it holds
+    instead.
+
     >>> import_qdc("codebook.qdc")["codes"][0]["id"]  # doctest: +SKIP
     'strategy'
+    >>> import_qdc("their-project.qdpx")["codes"][0]["label"]  # doctest: +SKIP
+    'Trust'
     """
     file = Path(path)
-    root = _parse_xml(_read_file_bytes(file, "codebook"), str(file))
-    if _local(root.tag) == "Project":  # a project holds a codebook too: take it
-        root = _child(root, "CodeBook") or root
-    if _local(root.tag) != "CodeBook":
-        raise InputError(
-            f"{file}: expected a REFI-QDA codebook (root element <CodeBook>), found "
-            f"<{_local(root.tag)}>; export the codebook from its program as .qdc."
-        )
-    codes, _ = _read_codes(_child(root, "Codes"))
-    if not codes:
+    if file.suffix.lower() == ".qdpx" or zipfile.is_zipfile(file):
+        with _open_archive(file, max_bytes) as archive:
+            root = _project_root(archive, file)
+    else:
+        root = _parse_xml(_read_file_bytes(file, "codebook"), str(file))
+        if _local(root.tag) not in ("CodeBook", "Project"):
+            raise InputError(
+                f"{file}: expected a REFI-QDA codebook (root element <CodeBook>), found "
+                f"<{_local(root.tag)}>; export the codebook from its program as .qdc."
+            )
+    skeleton, _ = _codebook_tree(root, file)
+    if skeleton["codes"]:
+        return skeleton
+    if _local(root.tag) == "CodeBook" or _child(root, "CodeBook") is not None:
         raise InputError(f"{file}: the codebook holds no codes; export one that has codes.")
-    origin = (root.get("origin") or "").strip()
-    description = f"Imported from the REFI-QDA codebook {file.name}" + (
-        f" (made by {origin})." if origin else "."
+    found = _codes_elsewhere(root)
+    raise InputError(
+        f"{file}: the project has no <CodeBook>, so it carries no code tree to import; "
+        + (f"found instead {_listing(found)}. " if found else "it names no codes anywhere. ")
+        + "Export the project again with its codes (REFI-QDA keeps them in "
+        "<Project>/<CodeBook>/<Codes>), or export the codebook alone as a .qdc file."
     )
-    return {"name": file.stem, "description": description, "codes": codes}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import shlex
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,8 +24,8 @@ import pandas as pd
 from ..errors import InputError
 from ..io.readers import detect_language
 from ..types import CODING_COLUMNS, DOCUMENT_COLUMNS, PASSAGE_COLUMNS, sha256_text
-from .archive import MAX_TOTAL_BYTES, _open_archive, _parse_xml, _project_member, _read_member
-from .codebooks import _read_codes
+from .archive import MAX_TOTAL_BYTES, _open_archive, _project_root, _read_member
+from .codebooks import _codebook_tree
 from .common import (
     UNNAMED_CODER,
     _child,
@@ -261,29 +262,29 @@ def read_qdpx(path: _PathLike, *, max_bytes: int = MAX_TOTAL_BYTES) -> QdpxProje
     with archive:
         members = {i.filename.replace("\\", "/").lower(): i for i in archive.infolist()}
         reading = _Reading(file, members, archive)
-        qde = _project_member(archive, file)
-        root = _parse_xml(_read_member(archive, qde, file), f"{file}:{qde.filename}")
-        if _local(root.tag) != "Project":
-            raise InputError(
-                f"{file}:{qde.filename}: expected a REFI-QDA project (root element <Project>), "
-                f"found <{_local(root.tag)}>."
-            )
+        root = _project_root(archive, file)
         users = {
             _norm_guid(u.get("guid")): (u.get("name") or u.get("id") or u.get("guid") or "")
             for users_el in _children(root, "Users")
             for u in _children(users_el, "User")
         }
-        codebook_el = _child(root, "CodeBook")
-        code_list, code_guids = _read_codes(
-            _child(codebook_el, "Codes") if codebook_el is not None else None
-        )
+        codebook, code_guids = _codebook_tree(root, file)
         tables, texts = _read_sources(root, file, users, code_guids, reading)
+    if tables["documents"].empty:
+        skipped = (
+            f" Skipped: {_listing(reading.skipped_sources)}." if reading.skipped_sources else ""
+        )
+        codes_only = (
+            f" To take its {len(codebook['codes'])} codes alone, run: trustcode codebook import "
+            f"{shlex.quote(str(file))} -o codebook.yaml"
+            if codebook["codes"]
+            else ""
+        )
+        raise InputError(
+            f"{file}: the project has no readable text sources, so there is nothing to import."
+            f"{skipped} Export the project with its documents from the QDA program.{codes_only}"
+        )
     _warn_import_problems(reading, file)
-    codebook = {
-        "name": root.get("name") or file.stem,
-        "description": f"Imported from the REFI-QDA project {file.name}.",
-        "codes": code_list,
-    }
     return QdpxProject(tables=tables, texts=texts, codebook=codebook)
 
 
@@ -313,14 +314,6 @@ def _read_sources(
             texts[document["doc_id"]] = text
             passages.extend(doc_passages)
             codings.extend(doc_codings)
-    if not documents:
-        skipped = (
-            f" Skipped: {_listing(reading.skipped_sources)}." if reading.skipped_sources else ""
-        )
-        raise InputError(
-            f"{file}: the project has no readable text sources, so there is nothing to import."
-            f"{skipped} Export the project with its documents from the QDA program."
-        )
     tables = {
         "documents": _frame(documents, DOCUMENT_COLUMNS, ("n_chars",)),
         "passages": _frame(passages, PASSAGE_COLUMNS, ("index", "start", "end")),
