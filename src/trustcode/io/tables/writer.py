@@ -4,14 +4,20 @@ once."""
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
 
+from trustcode.atomic import (
+    close_quietly,
+    disk_size,
+    move_into_place,
+    remove_quietly,
+    temporary_beside,
+    write_failed,
+)
 from trustcode.errors import OutputError
 from trustcode.types import DOCUMENT_COLUMNS, MATRIX_KEY_COLUMNS, TABLE_NAMES, Codebook
 
@@ -22,10 +28,8 @@ from .targets import (
     _FOLDER_EXT,
     PARQUET_KEY,
     PROVENANCE_FILE,
-    TMP_PREFIX,
     _check_replaceable,
     _PathLike,
-    _remove,
     check_output,
     output_format,
 )
@@ -90,10 +94,8 @@ class TableWriter:
         self._handles: dict[str, IO[str]] = {}
         self._parquet: dict[str, Any] = {}
         self._state = "open"
-        self._tmp = self.path.parent / f"{TMP_PREFIX}{secrets.token_hex(8)}"
-        if self.format == "xlsx":
-            self._tmp = self._tmp.with_suffix(".xlsx")
-        else:
+        self._tmp = temporary_beside(self.path, ".xlsx" if self.format == "xlsx" else "")
+        if self.format != "xlsx":
             self._guard(lambda: self._tmp.mkdir())
 
     # public ----------------------------------------------------------------------------------
@@ -113,18 +115,20 @@ class TableWriter:
         return self.path
 
     def abort(self) -> None:
-        """Remove the temporary output; an earlier output at the path stays as it was."""
+        """Remove the temporary output; an earlier output at the path stays as it was.
+
+        It cannot fail: on a full or failing disk, closing a half-written file raises again,
+        and that error is dropped (the file is deleted next)."""
         if self._state != "open":
             return
         self._state = "aborted"
-        for handle in self._handles.values():
-            handle.close()
+        close_quietly(*self._handles.values(), *self._parquet.values())
         for writer in self._parquet.values():
-            try:
-                writer.close()
-            except Exception:  # the file is deleted next; its writer's state no longer matters
-                pass
-        _remove(self._tmp)
+            # a failed close leaves pyarrow's file open (holding the disk space of the deleted
+            # file) and its __del__ would retry the close and print that error later
+            close_quietly(getattr(writer, "file_handle", None))
+            writer.is_open = False
+        remove_quietly(self._tmp)
 
     def __enter__(self) -> TableWriter:
         return self
@@ -145,8 +149,9 @@ class TableWriter:
         try:
             step()
         except OSError as exc:
+            written = disk_size(self._tmp)
             self.abort()
-            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}.") from exc
+            raise write_failed(self.path, exc, written=written) from exc
         except BaseException:
             self.abort()
             raise
@@ -305,20 +310,7 @@ class TableWriter:
             if not self._force:
                 raise OutputError(f"{target} exists; pass --force to overwrite it.")
             _check_replaceable(target, self.format)
-            if self.format == "xlsx":
-                os.replace(self._tmp, target)
-                return
-            # keep the old output until the new one is in place, then remove it
-            old = target.parent / f"{TMP_PREFIX}old-{secrets.token_hex(8)}"
-            os.rename(target, old)
-            try:
-                os.rename(self._tmp, target)
-            except BaseException:
-                os.rename(old, target)
-                raise
-            _remove(old)
-        else:
-            os.rename(self._tmp, target)
+        move_into_place(self._tmp, target)
 
 
 
