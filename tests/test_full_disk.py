@@ -176,6 +176,20 @@ def _snapshot(root: Path) -> dict[str, bytes | None]:
     }
 
 
+def _open_under(root: Path) -> list[str]:
+    """The files under ``root`` this process holds open (Linux; elsewhere none are seen)."""
+    fds = Path(f"/proc/{os.getpid()}/fd")
+    found = []
+    for fd in fds.iterdir() if fds.is_dir() else []:
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile (the descriptor of this very listing)
+            continue
+        if target.startswith(f"{root}{os.sep}"):
+            found.append(target)
+    return found
+
+
 def _invoke(args: list[str]) -> Result:
     result = CliRunner().invoke(main, args)
     gc.collect()  # a file object the writer left open would be closed (and fail) here
@@ -187,6 +201,7 @@ def _check_clean_failure(result: Result, output: Path, cause: str, seen: list[An
     assert isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output and "Exception ignored" not in result.output
     assert not seen, [str(u.exc_value) for u in seen]
+    assert _open_under(output.parent) == []
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1, result.stderr
     # compare names its figures folder (OUTPUT-figures) when that is what failed
@@ -320,5 +335,8 @@ def test_a_real_tmpfs_that_fills(inputs: dict[str, Path], tmp_path: Path) -> Non
             assert "Traceback" not in result.output
             assert f"Error: cannot write {output}: the disk" in result.stderr, result.stderr
             assert list(mount.iterdir()) == []
+        # a file left open, though deleted, would still hold its space: umount would say busy
+        assert _open_under(mount) == []
     finally:
-        subprocess.run(["umount", str(mount)], check=False)
+        if subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "--lazy", str(mount)], capture_output=True)  # still busy

@@ -93,6 +93,7 @@ class TableWriter:
         self._document_rows = 0
         self._handles: dict[str, IO[str]] = {}
         self._parquet: dict[str, Any] = {}
+        self._sinks: list[Any] = []  # the parquet files, opened here so that we close them
         self._state = "open"
         self._tmp = temporary_beside(self.path, ".xlsx" if self.format == "xlsx" else "")
         if self.format != "xlsx":
@@ -122,12 +123,9 @@ class TableWriter:
         if self._state != "open":
             return
         self._state = "aborted"
-        close_quietly(*self._handles.values(), *self._parquet.values())
+        close_quietly(*self._handles.values(), *self._parquet.values(), *self._sinks)
         for writer in self._parquet.values():
-            # a failed close leaves pyarrow's file open (holding the disk space of the deleted
-            # file) and its __del__ would retry the close and print that error later
-            close_quietly(getattr(writer, "file_handle", None))
-            writer.is_open = False
+            writer.is_open = False  # else pyarrow's __del__ retries the failed close, and prints
         remove_quietly(self._tmp)
 
     def __enter__(self) -> TableWriter:
@@ -269,7 +267,10 @@ class TableWriter:
                 meta = dict(table.schema.metadata or {})
                 meta[PARQUET_KEY] = self._provenance_text.encode("utf-8")
                 table = table.replace_schema_metadata(meta)
-                self._parquet[name] = pq.ParquetWriter(file, table.schema)
+                # our own file: a writer that fails (even in its constructor) leaves it to us to
+                # close, rather than open on a deleted file, holding its disk space
+                self._sinks.append(pa.OSFile(str(file), "wb"))
+                self._parquet[name] = pq.ParquetWriter(self._sinks[-1], table.schema)
             else:
                 schema = self._parquet[name].schema
                 table = pa.Table.from_pandas(
@@ -298,6 +299,8 @@ class TableWriter:
                 handle.close()
             for writer in self._parquet.values():
                 writer.close()
+            for sink in self._sinks:
+                sink.close()
             provenance_text = self._provenance_text
             if self.format == "csv":  # tells read_tables to undo the escaping
                 provenance_text = _provenance_json({**self._provenance, CSV_ESCAPE_KEY: CSV_ESCAPE})
