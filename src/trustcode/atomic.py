@@ -129,6 +129,15 @@ def _errno(exc: OSError) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def is_write_failure(exc: OSError) -> bool:
+    """Whether ``exc`` is the disk's doing (full, over quota, or failing), not a path's.
+
+    >>> is_write_failure(OSError(errno.ENOSPC, "No space left on device"))
+    True
+    """
+    return _errno(exc) in _NO_SPACE | {errno.EIO}
+
+
 def _size(n: int) -> str:
     """A byte count as people read it.
 
