@@ -107,6 +107,8 @@ def move_into_place(tmp: Path, target: Path) -> None:
     A file replaces the target in one step. A folder cannot, so an earlier folder is first
     renamed aside, and put back if the new one cannot take its place; it is removed only once
     the new folder is in place.
+
+    >>> move_into_place(Path(".trustcode-tmp-1a2b"), Path("coded"))  # doctest: +SKIP
     """
     if not tmp.is_dir() or not (target.exists() or target.is_symlink()):
         os.replace(tmp, target)
@@ -146,11 +148,12 @@ def _size(n: int) -> str:
     """
     if n < 1000:
         return f"{n} bytes"
-    for unit, scale in (("KB", 1e3), ("MB", 1e6), ("GB", 1e9)):
-        if n < scale * 1000 or unit == "GB":
-            value = n / scale
-            return f"{value:.0f} {unit}" if value >= 100 else f"{value:.1f} {unit}"
-    raise AssertionError("unreachable")
+    value, unit = n / 1000, "KB"
+    for bigger in ("MB", "GB", "TB"):
+        if value < 999.5:  # what would not print as "1000"
+            break
+        value, unit = value / 1000, bigger
+    return f"{value:.0f} {unit}" if value >= 99.95 else f"{value:.1f} {unit}"
 
 
 def _free(folder: Path) -> int | None:
@@ -216,6 +219,9 @@ def atomic_output(
     :class:`OutputError` of :func:`write_failed`. Checks of the target (exists, ``force``) are
     the caller's, before the work starts. The caller closes what it opened before the block
     ends (:func:`close_quietly` on its failure path).
+
+    >>> with atomic_output("out/report.html", needed=len(page)) as tmp:  # doctest: +SKIP
+    ...     tmp.write_bytes(page)
     """
     final = Path(target)
     tmp = temporary_beside(final, suffix)
