@@ -44,7 +44,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pipeline", "evaluate", "review", "refiqda", "figures"),
     ("rules", "classify", "combine", "compare", "agreement", "gold", "dictionaries", "redact"),
     ("codebook", "segment", "io", "io.readers", "io.tables"),
-    ("nlp", "ngrams", "skopsfile", "embeddings"),
+    ("nlp", "ngrams", "skopsfile", "embeddings", "atomic"),
     ("types", "errors", "trustcode"),
 )
 

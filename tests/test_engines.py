@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -9,7 +12,7 @@ import pandas as pd
 import pytest
 
 import trustcode
-from trustcode.errors import DocumentSkipped, InputError
+from trustcode.errors import DocumentSkipped, InputError, OutputError
 from trustcode.io.tables import read_tables
 
 distributed = pytest.importorskip(
@@ -121,6 +124,23 @@ def test_dask_errors_leave_no_output(client: object, tmp_path: Path) -> None:
             code_with_dask(folder, tmp_path / "d.parquet", model=None, scheduler=client)
     with pytest.raises(InputError, match="no such file"):
         code_with_dask(tmp_path / "missing", tmp_path / "e.parquet", scheduler=client)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
+def test_dask_on_a_full_disk_fails_cleanly(
+    corpus: Path, client: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "d.parquet"
+    corpus_copy = tmp_path / "in"
+    shutil.copytree(corpus, corpus_copy)
+
+    def full(self: pd.DataFrame, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    # the workers are threads of this process: their staging parts hit the full disk
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    with pytest.raises(OutputError, match=r"cannot write .*d\.parquet: the disk is full"):
+        code_with_dask(corpus_copy, out, model=None, scheduler=client)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import unicodedata
 import warnings
 from collections.abc import Iterable
@@ -34,8 +33,9 @@ from typing import Any
 
 import yaml
 
+from .atomic import write_atomic
 from .codebook import codebook_problems
-from .errors import CodebookError, InputError, OutputError, TrustcodeWarning
+from .errors import CodebookError, InputError, TrustcodeWarning
 from .io.readers import decode_bytes
 
 __all__ = [
@@ -95,46 +95,6 @@ def code_id_from_name(name: str, taken: set[str] | None = None) -> str:
 
 
 # --- writing ------------------------------------------------------------------------------------
-
-
-def write_atomic(path: _PathLike, data: bytes, *, force: bool = False) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
-
-    A failure leaves no partial file and never damages an existing one. An existing file is
-    replaced only with ``force``; a folder never is.
-
-    >>> import tempfile, pathlib
-    >>> target = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
-    >>> write_atomic(target, b"ok").read_bytes()
-    b'ok'
-    """
-    target = Path(path)
-    parent = target.parent
-    if not parent.is_dir():
-        raise OutputError(
-            f"cannot write {target}: its folder {parent} does not exist; create it or choose "
-            "another output path."
-        )
-    if target.is_dir():
-        raise OutputError(f"cannot write {target}: it is a folder; choose a file name.")
-    if (target.exists() or target.is_symlink()) and not force:
-        raise OutputError(
-            f"{target} exists; pass --force to overwrite it (or choose another path)."
-        )
-    tmp = parent / f".trustcode-tmp-{secrets.token_hex(6)}-{target.name}"
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(
-            f"cannot write {target} ({exc.strerror}); check the folder's permissions and free "
-            "space, or choose another path."
-        ) from None
-    return target
 
 
 def write_codebook_yaml(data: dict[str, Any], path: _PathLike, *, force: bool = False) -> Path:

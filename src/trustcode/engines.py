@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from .atomic import is_write_failure, write_failed
 from .errors import DocumentSkipped, InputError, UsageError
 from .types import TABLE_NAMES, Codebook
 
@@ -322,6 +323,12 @@ def code_with_dask(
                 raise InputError(
                     f"No documents to code in {where}: {'; '.join(reasons) or 'no files'}"
                 )
+    except OSError as exc:
+        if not is_write_failure(exc):  # not the disk: a scheduler's closed connection, say
+            raise
+        # a worker's part of the staging folder beside the output, on a disk that filled
+        shutil.rmtree(staging, ignore_errors=True)
+        raise write_failed(output, exc) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if cluster is not None:

@@ -8,14 +8,13 @@ pyplot state, so importing trustcode stays fast and works without a display.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from trustcode.atomic import write_atomic
 from trustcode.compare import ComparisonResult
 from trustcode.errors import OutputError, UsageError
 
@@ -224,13 +223,9 @@ def _write(fig: Figure, path: str | Path, force: bool) -> list[Path]:
             f"figure: folder {base.parent} does not exist. Fix: create it or choose another path."
         )
     for target, fmt in zip(targets, FORMATS, strict=True):
-        # Write beside the target, then rename: a crash never leaves half a file behind.
-        handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                _save(fig, out, fmt)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # drawn in memory (a figure is small), then written beside the target and renamed:
+        # a crash or a full disk never leaves half a file behind
+        buffer = io.BytesIO()
+        _save(fig, buffer, fmt)
+        write_atomic(target, buffer.getvalue(), force=True)
     return targets

@@ -146,18 +146,53 @@ def comparison_frames(result: Any) -> dict[str, pd.DataFrame]:
 
 
 def write_comparison(result: Any, output: PathLike, *, force: bool = False) -> list[Path]:
-    """Write a comparison's tables (workbook or CSV folder) and its figures beside them."""
+    """Write a comparison's tables (workbook or CSV folder) and its figures beside them.
+
+    All or nothing: the figures are drawn into a temporary folder first, the tables are
+    written, and only then are the figures renamed into ``OUTPUT-figures/``; a failure at any
+    step (a full disk) leaves no new file behind and earlier outputs as they were.
+    """
     from . import figures
+    from .atomic import disk_size, move_into_place, remove_quietly, temporary_beside, write_failed
+    from .errors import OutputError
     from .io.tables import write_frames
 
-    out = write_frames(comparison_frames(result), output, force=force)
-    folder = out.parent / f"{out.stem if out.suffix else out.name}-figures"
-    folder.mkdir(exist_ok=True)
-    written = [out]
-    written += figures.heatmap_code_document(result, folder / "code_document", force=True)
-    written += figures.shares_by_group(result, folder / "shares_by_group", force=True)
-    written += figures.cooccurrence_heatmap(result, folder / "cooccurrence", force=True)
-    return written
+    target = Path(output)
+    folder = target.parent / f"{target.stem if target.suffix else target.name}-figures"
+    drawn = temporary_beside(folder)
+    try:
+        try:
+            drawn.mkdir()
+            names = [
+                p.name
+                for draw, name in (
+                    (figures.heatmap_code_document, "code_document"),
+                    (figures.shares_by_group, "shares_by_group"),
+                    (figures.cooccurrence_heatmap, "cooccurrence"),
+                )
+                for p in draw(result, drawn / name, force=True)
+            ]
+        except (OSError, OutputError) as exc:
+            cause = exc if isinstance(exc, OSError) else exc.__cause__
+            if not isinstance(cause, OSError):
+                raise
+            # name the figures folder the user asked for, not the temporary one
+            written = disk_size(drawn)
+            remove_quietly(drawn)
+            raise write_failed(folder, cause, written=written) from cause
+        out = write_frames(comparison_frames(result), target, force=force)
+        try:
+            if folder.is_dir():
+                for name in names:
+                    os.replace(drawn / name, folder / name)
+            else:
+                move_into_place(drawn, folder)
+        except OSError as exc:
+            remove_quietly(drawn)
+            raise write_failed(folder, exc) from exc
+    finally:
+        remove_quietly(drawn)
+    return [out, *(folder / name for name in names)]
 
 
 def agree_files(

@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from trustcode.atomic import write_atomic
 from trustcode.errors import OutputError
 from trustcode.types import Codebook
 
@@ -92,16 +92,8 @@ def write_report(
         )
     page = build_report(tables, codebook=codebook, provenance=provenance, by=by, gold=gold,
                         title=title)
-    # Write beside the target, then rename: a crash never leaves half a report behind.
-    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(page)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    # beside the target, then renamed: a crash or a full disk never leaves half a report
+    return write_atomic(target, page.encode("utf-8"), force=True)
 
 
 def _compare(tables: Tables, by: str | None, codebook: Codebook) -> Any:

@@ -32,7 +32,6 @@ PROPOSED = "coded"
 #: the coder of a row whose reviewer cell is empty
 DEFAULT_REVIEWER = "reviewer"
 
-_TMP_PREFIX = ".trustcode-tmp-"
 _MAX_CELL = 32_767
 _MAX_ROWS = 1_048_576
 # Excel refuses longer data-validation prompts and titles

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
+from ..atomic import atomic_output
 from ..errors import OutputError
 from ..types import Codebook
 from .layout import (
@@ -24,7 +24,6 @@ from .layout import (
     _MAX_ROWS,
     _PROMPT_LIMIT,
     _TITLE_LIMIT,
-    _TMP_PREFIX,
     _WIDTHS,
     _WRAPPED,
     BASE_COLUMNS,
@@ -234,6 +233,7 @@ def write_review(
     from openpyxl import Workbook
 
     from ..io.tables import check_output
+    from ..io.tables.xlsx import save_workbook
 
     target = Path(path)
     if target.suffix.lower() != ".xlsx":
@@ -254,11 +254,6 @@ def write_review(
     _write_codebook(wb.create_sheet(CODEBOOK_SHEET), codebook)
     _write_provenance(wb.create_sheet(PROVENANCE_SHEET), codebook, provenance)
 
-    tmp = target.parent / f"{_TMP_PREFIX}{secrets.token_hex(8)}.xlsx"
-    try:
-        wb.save(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_output(target, suffix=".xlsx") as tmp:
+        save_workbook(wb, tmp)
     return target

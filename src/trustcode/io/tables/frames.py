@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from trustcode.atomic import atomic_output
 from trustcode.errors import OutputError
 
 from .cells import CSV_ESCAPE, CSV_ESCAPE_KEY, _escape_csv_frame
 from .provenance import _provenance_json, _provenance_rows
-from .targets import PROVENANCE_FILE, TMP_PREFIX, _PathLike, _remove, check_output
-from .xlsx import _check_excel_limits, _write_sheet
+from .targets import PROVENANCE_FILE, _PathLike, check_output
+from .xlsx import _check_excel_limits, _write_sheet, save_workbook
 
 
 def write_frames(
@@ -51,8 +50,7 @@ def write_frames(
                 f"{target} holds files trustcode did not write ({', '.join(sorted(strange)[:5])}); "
                 "choose another output folder."
             )
-    tmp = target.parent / f"{TMP_PREFIX}{secrets.token_hex(8)}{target.suffix}"
-    try:
+    with atomic_output(target, suffix=target.suffix) as tmp:
         if fmt == "xlsx":
             from openpyxl import Workbook
 
@@ -62,7 +60,7 @@ def write_frames(
                 _write_sheet(wb, name[:31], frame)
             if provenance is not None:
                 _write_sheet(wb, "Provenance", _provenance_rows(provenance))
-            wb.save(tmp)
+            save_workbook(wb, tmp)
         else:
             tmp.mkdir()
             for name, frame in frames.items():
@@ -71,14 +69,4 @@ def write_frames(
             if provenance is not None:
                 marked = {**provenance, CSV_ESCAPE_KEY: CSV_ESCAPE}
                 (tmp / PROVENANCE_FILE).write_text(_provenance_json(marked) + "\n", "utf-8")
-        if target.exists():
-            old = target.parent / f"{TMP_PREFIX}old-{secrets.token_hex(8)}"
-            os.rename(target, old)
-            os.rename(tmp, target)
-            _remove(old)
-        else:
-            os.rename(tmp, target)
-    except BaseException:
-        _remove(tmp)
-        raise
     return target

@@ -1,17 +1,14 @@
 """The output's formats and file names, and checks of a target path before anything is
-written; removing a temporary output."""
+written."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import warnings
 from pathlib import Path
 
-from trustcode.errors import OutputError, TrustcodeWarning
+from trustcode.errors import OutputError
 from trustcode.types import TABLE_NAMES
 
-TMP_PREFIX = ".trustcode-tmp-"
 PROVENANCE_FILE = "provenance.json"
 PARQUET_KEY = b"trustcode"
 
@@ -97,19 +94,3 @@ def _check_replaceable(p: Path, fmt: str) -> None:
             f"{p} holds files trustcode did not write ({shown}); --force only replaces a "
             "trustcode output. Choose another path or remove the folder yourself."
         )
-
-
-
-def _remove(path: Path) -> None:
-    try:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
-    except OSError as exc:
-        warnings.warn(
-            f"could not remove the temporary {path} ({exc.strerror}); delete it by hand.",
-            TrustcodeWarning,
-            stacklevel=3,
-        )
-

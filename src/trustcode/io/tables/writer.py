@@ -4,14 +4,20 @@ once."""
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
 
+from trustcode.atomic import (
+    close_quietly,
+    disk_size,
+    move_into_place,
+    remove_quietly,
+    temporary_beside,
+    write_failed,
+)
 from trustcode.errors import OutputError
 from trustcode.types import DOCUMENT_COLUMNS, MATRIX_KEY_COLUMNS, TABLE_NAMES, Codebook
 
@@ -22,10 +28,8 @@ from .targets import (
     _FOLDER_EXT,
     PARQUET_KEY,
     PROVENANCE_FILE,
-    TMP_PREFIX,
     _check_replaceable,
     _PathLike,
-    _remove,
     check_output,
     output_format,
 )
@@ -89,11 +93,10 @@ class TableWriter:
         self._document_rows = 0
         self._handles: dict[str, IO[str]] = {}
         self._parquet: dict[str, Any] = {}
+        self._sinks: list[Any] = []  # the parquet files, opened here so that we close them
         self._state = "open"
-        self._tmp = self.path.parent / f"{TMP_PREFIX}{secrets.token_hex(8)}"
-        if self.format == "xlsx":
-            self._tmp = self._tmp.with_suffix(".xlsx")
-        else:
+        self._tmp = temporary_beside(self.path, ".xlsx" if self.format == "xlsx" else "")
+        if self.format != "xlsx":
             self._guard(lambda: self._tmp.mkdir())
 
     # public ----------------------------------------------------------------------------------
@@ -113,18 +116,17 @@ class TableWriter:
         return self.path
 
     def abort(self) -> None:
-        """Remove the temporary output; an earlier output at the path stays as it was."""
+        """Remove the temporary output; an earlier output at the path stays as it was.
+
+        It cannot fail: on a full or failing disk, closing a half-written file raises again,
+        and that error is dropped (the file is deleted next)."""
         if self._state != "open":
             return
         self._state = "aborted"
-        for handle in self._handles.values():
-            handle.close()
+        close_quietly(*self._handles.values(), *self._parquet.values(), *self._sinks)
         for writer in self._parquet.values():
-            try:
-                writer.close()
-            except Exception:  # the file is deleted next; its writer's state no longer matters
-                pass
-        _remove(self._tmp)
+            writer.is_open = False  # else pyarrow's __del__ retries the failed close, and prints
+        remove_quietly(self._tmp)
 
     def __enter__(self) -> TableWriter:
         return self
@@ -145,8 +147,9 @@ class TableWriter:
         try:
             step()
         except OSError as exc:
+            written = disk_size(self._tmp)
             self.abort()
-            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}.") from exc
+            raise write_failed(self.path, exc, written=written) from exc
         except BaseException:
             self.abort()
             raise
@@ -264,7 +267,10 @@ class TableWriter:
                 meta = dict(table.schema.metadata or {})
                 meta[PARQUET_KEY] = self._provenance_text.encode("utf-8")
                 table = table.replace_schema_metadata(meta)
-                self._parquet[name] = pq.ParquetWriter(file, table.schema)
+                # our own file: a writer that fails (even in its constructor) leaves it to us to
+                # close, rather than open on a deleted file, holding its disk space
+                self._sinks.append(pa.OSFile(str(file), "wb"))
+                self._parquet[name] = pq.ParquetWriter(self._sinks[-1], table.schema)
             else:
                 schema = self._parquet[name].schema
                 table = pa.Table.from_pandas(
@@ -293,6 +299,8 @@ class TableWriter:
                 handle.close()
             for writer in self._parquet.values():
                 writer.close()
+            for sink in self._sinks:
+                sink.close()
             provenance_text = self._provenance_text
             if self.format == "csv":  # tells read_tables to undo the escaping
                 provenance_text = _provenance_json({**self._provenance, CSV_ESCAPE_KEY: CSV_ESCAPE})
@@ -305,20 +313,7 @@ class TableWriter:
             if not self._force:
                 raise OutputError(f"{target} exists; pass --force to overwrite it.")
             _check_replaceable(target, self.format)
-            if self.format == "xlsx":
-                os.replace(self._tmp, target)
-                return
-            # keep the old output until the new one is in place, then remove it
-            old = target.parent / f"{TMP_PREFIX}old-{secrets.token_hex(8)}"
-            os.rename(target, old)
-            try:
-                os.rename(self._tmp, target)
-            except BaseException:
-                os.rename(old, target)
-                raise
-            _remove(old)
-        else:
-            os.rename(self._tmp, target)
+        move_into_place(self._tmp, target)
 
 
 

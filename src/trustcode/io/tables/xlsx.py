@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from trustcode.atomic import close_quietly, remove_quietly
 from trustcode.errors import InputError, OutputError, TrustcodeWarning
 from trustcode.types import TABLE_NAMES, Codebook
 
@@ -217,7 +218,47 @@ def _write_xlsx(
     if codebook is not None:
         _write_sheet(wb, "Codebook", _codebook_frame(codebook), cell_styles={"id": styles})
     _write_sheet(wb, "Provenance", _provenance_rows(provenance))
-    wb.save(file)
+    save_workbook(wb, file)
+
+
+def save_workbook(wb: Any, file: Path) -> None:
+    """Save an openpyxl workbook to ``file``, leaving nothing open if the save fails.
+
+    ``Workbook.save`` leaves its zip archive open when a write fails; the garbage collector
+    then closes it, which writes to the full disk again and prints a traceback ("Exception
+    ignored in ZipFile.__del__"). Here the archive is ours and is closed on every path, and the
+    temporary files of write-only sheets are removed.
+    """
+    import datetime
+    import zipfile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    if wb.write_only and not wb.worksheets:
+        wb.create_sheet()
+    archive = None
+    try:
+        archive = zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        # what Workbook.save sets before writing
+        wb.properties.modified = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+        ExcelWriter(wb, archive).save()
+    except BaseException:
+        close_quietly(archive)
+        _discard_sheet_files(wb)
+        raise
+
+
+def _discard_sheet_files(wb: Any) -> None:
+    """Close the write-only sheets a failed save left open and remove their temporary files
+    (openpyxl keeps each such sheet's rows in a file of its own until the save)."""
+    if not wb.write_only:
+        return
+    for ws in wb.worksheets:
+        if not ws.closed:
+            close_quietly(ws)
+        out = getattr(getattr(ws, "_writer", None), "out", None)
+        if isinstance(out, str):
+            remove_quietly(Path(out))
 
 
 def _read_xlsx(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
