@@ -31,7 +31,6 @@ estimates put the weighted mean in place of the draw: T = x + (N - n) p.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -97,15 +96,20 @@ def _ratio(num: float, den: float) -> float:
 
 
 def _kappa(machine: np.ndarray, person: np.ndarray) -> float:
-    """Cohen's kappa of two yes/no codings of the same passages; NaN where it is 0/0."""
-    if not len(machine) or len(set(machine.tolist()) | set(person.tolist())) < 2:
-        return float("nan")
-    from sklearn.metrics import cohen_kappa_score
+    """Cohen's kappa of two yes/no codings of the same passages; NaN where it is 0/0 (both
+    codings give one answer throughout). From the 2 x 2 table, without scikit-learn's import.
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        value = cohen_kappa_score(machine, person, labels=[False, True])
-    return float(value)
+    >>> import numpy as np
+    >>> _kappa(np.array([1, 1, 0, 0], dtype=bool), np.array([1, 0, 0, 0], dtype=bool))
+    0.5
+    """
+    n = len(machine)
+    if not n:
+        return float("nan")
+    observed = float((machine == person).mean())
+    m, p = float(machine.mean()), float(person.mean())
+    chance = m * p + (1 - m) * (1 - p)
+    return (observed - chance) / (1 - chance) if chance < 1 else float("nan")
 
 
 def _outward(low: float, high: float) -> tuple[float, float]:
