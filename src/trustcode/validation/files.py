@@ -28,7 +28,7 @@ from .design import (
 )
 from .estimate import ValidationResult, add_targets, estimate_codes
 from .plan import expected_sample, plan_sizes
-from .sheet import _design_error, check_rows, read_sample, write_sample
+from .sheet import _design_error, check_rows, check_sample_target, read_sample, write_sample
 
 PathLike = str | os.PathLike[str]
 
@@ -73,9 +73,7 @@ def draw(
     >>> draw("coded.xlsx", "sample.xlsx", per_code=20, seed=7).design.sample_size  # doctest: +SKIP
     183
     """
-    from ..io.tables import check_output
-
-    check_output(output, force=force)
+    check_sample_target(output, force=force)
     book = _book(codebook)
     codes = [c.id for c in book.leaf_codes]
     tables, provenance, coding = _coded(coded, codes)

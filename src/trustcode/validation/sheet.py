@@ -136,13 +136,7 @@ def write_sample(
     """
     from openpyxl import Workbook
 
-    from ..io.tables import check_output
-
-    target = Path(path)
-    if target.suffix.lower() != ".xlsx":
-        raise OutputError(f"{target}: a validation sample is an Excel workbook; give a name "
-                          f"ending in .xlsx (e.g. '{target.with_suffix('.xlsx')}').")
-    check_output(target, force=force)
+    target = check_sample_target(path, force=force)
     leaf_ids = [c.id for c in codebook.leaf_codes]
     if list(design.codes) != leaf_ids:
         raise InputError("the design's codes are not the codebook's leaf codes; draw with the "
@@ -172,6 +166,18 @@ def write_sample(
     _write_provenance(wb.create_sheet(PROVENANCE_SHEET), codebook, provenance)
     _write_design(wb.create_sheet(DESIGN_SHEET), design)
     return _save_atomically(wb, target)
+
+
+def check_sample_target(path: str | os.PathLike[str], *, force: bool) -> Path:
+    """Check, before any work, that a sample workbook can be written at ``path``."""
+    from ..io.tables import check_output
+
+    target = Path(path)
+    if target.suffix.lower() != ".xlsx":
+        raise OutputError(f"{target}: a validation sample is an Excel workbook; give a name "
+                          f"ending in .xlsx (e.g. '{target.with_suffix('.xlsx')}').")
+    check_output(target, force=force)
+    return target
 
 
 def _design_error(path: Path, what: str) -> InputError:
