@@ -3,6 +3,7 @@ and nothing written on bad input."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -71,6 +72,24 @@ def test_draw_estimate_plan(tmp_path: Path, coded: Path, codebook: Path, corpus)
     code, output = _invoke("validate", "estimate", done, coded, "-o", tmp_path / "est")
     assert code == 0, output
     assert (tmp_path / "est" / "estimates.csv").is_file()
+    provenance = json.loads((tmp_path / "est" / "provenance.json").read_text(encoding="utf-8"))
+    assert provenance["coded_sha256"] == design.coded_sha256 and provenance["seed"] == 4
+
+    # the report shows the validation beside the machine's counts
+    for validation in (tmp_path / "est.xlsx", tmp_path / "est"):
+        page = tmp_path / "report.html"
+        code, output = _invoke("report", coded, "-c", codebook, "--validation", validation,
+                               "-o", page, "--force")
+        assert code == 0, output
+        html = page.read_text(encoding="utf-8")
+        assert "Validation on a hand-coded sample" in html
+        common = estimates.set_index("code").loc["common"]
+        assert (f"{common['precision']:.2f} <span class=\"n\">[{common['precision_low']:.2f}, "
+                f"{common['precision_high']:.2f}]</span>") in html
+    code, output = _invoke("report", coded, "-c", codebook, "--validation", tmp_path / "x.xlsx",
+                           "-o", tmp_path / "r2.html")
+    assert code == 2 and "no such validation output" in output
+    assert not (tmp_path / "r2.html").exists()
 
     code, output = _invoke("validate", "plan", coded, "--half-width", 0.1, "-c", codebook)
     assert code == 0, output

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .common import _refuse_existing, _write_frames, codebook_option, force_option, handle_errors
+from .common import _refuse_existing, codebook_option, force_option, handle_errors
 from .group import main
 
 
@@ -85,7 +85,11 @@ def validate_estimate(sample: str, coded: str, output: str, target_precision: fl
              "recall_low", "recall_high", "prevalence", "kappa", "meets_target"]
     table = result.estimates[[c for c in shown if c in result.estimates]]
     click.echo(table.round(3).to_string(index=False))
-    _write_frames(validation_frames(result), output, force)
+    from ..io.tables import write_frames
+
+    path = write_frames(validation_frames(result), output, force=force,
+                        provenance=result.provenance)
+    click.echo(f"Wrote {path}.", err=True)
 
 
 @validate_group.command(name="plan")

@@ -108,8 +108,8 @@ class Design:
 def machine_coding(tables: Mapping[str, pd.DataFrame], codes: Sequence[str]) -> MachineCoding:
     """A coded output's ``passages`` and ``codings`` -> the passage x code matrix and its hash.
 
-    The hash covers each passage id and the codes of ``codes`` the machine gave it, in table
-    order, so the same coding hashes alike in every format trustcode writes.
+    The hash covers the codes, each passage id in table order and the matrix, so the same coding
+    hashes alike in every format trustcode writes.
 
     >>> import pandas as pd
     >>> passages = pd.DataFrame({"doc_id": ["d"], "passage_id": ["d#0"], "start": [0],
@@ -134,20 +134,17 @@ def machine_coding(tables: Mapping[str, pd.DataFrame], codes: Sequence[str]) -> 
     if ids.duplicated().any():
         raise InputError(f"the coded output names passage {ids[ids.duplicated()].iloc[0]} twice; "
                          "give the output of one 'trustcode code' run.")
-    position = pd.Series(np.arange(len(ids)), index=ids.to_numpy())
     codings = tables["codings"]
-    code_index = {c: k for k, c in enumerate(codes)}
-    k = codings["code"].astype(str).str.strip().map(code_index)
-    i = codings["passage_id"].astype(str).map(position)
-    keep = k.notna() & i.notna()
+    k = pd.Index(list(codes)).get_indexer(codings["code"].astype(str).str.strip())
+    i = pd.Index(ids).get_indexer(codings["passage_id"].astype(str))
+    keep = (k >= 0) & (i >= 0)
     machine = np.zeros((len(ids), len(codes)), dtype=bool)
-    machine[i[keep].astype(int).to_numpy(), k[keep].astype(int).to_numpy()] = True
-    lines = [
-        pid + "\t" + ";".join(c for c, on in zip(codes, row, strict=True) if on)
-        for pid, row in zip(ids, machine.tolist(), strict=True)
-    ]
-    digest = hashlib.sha256(("\n".join(lines) + "\n").encode("utf-8")).hexdigest()
-    return MachineCoding(passages, tuple(codes), machine, digest)
+    machine[i[keep], k[keep]] = True
+    digest = hashlib.sha256()
+    digest.update(json.dumps(list(codes), ensure_ascii=False).encode("utf-8"))
+    digest.update("\n".join(ids).encode("utf-8"))
+    digest.update(np.packbits(machine, axis=None).tobytes())
+    return MachineCoding(passages, tuple(codes), machine, digest.hexdigest())
 
 
 def draw_sample(

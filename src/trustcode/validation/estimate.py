@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,10 +57,11 @@ LEVEL = 0.95
 
 @dataclass(frozen=True)
 class ValidationResult:
-    """The estimates (one row per code) and the strata they rest on."""
+    """The estimates (one row per code), the strata they rest on, and what they came from."""
 
     estimates: pd.DataFrame
     strata: pd.DataFrame
+    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 def _side(

@@ -147,7 +147,20 @@ def estimate(
                             coded_sample.person[coded_sample.checked], inclusion,
                             seed=design.seed)
     estimates = add_targets(result.estimates, precision=target_precision, recall=target_recall)
-    return ValidationResult(estimates, result.strata)
+    from .. import __version__
+
+    provenance = {
+        "trustcode_version": __version__,
+        "sample": str(p),
+        "coded": str(coded),
+        "coded_sha256": design.coded_sha256,
+        "seed": design.seed,
+        "per_code": design.per_code,
+        "checked": len(checked),
+        "method": "inclusion-weighted finite-population Jeffreys (beta-binomial) posterior, "
+                  "Monte Carlo percentiles, 95 %",
+    }
+    return ValidationResult(estimates, result.strata, provenance)
 
 
 def validation_frames(result: ValidationResult) -> dict[str, pd.DataFrame]:

@@ -32,7 +32,7 @@ from ..review.layout import (
     REVIEW_SHEET,
     _missing,
 )
-from ..review.reading import _open_review, _Reader, _text
+from ..review.reading import _load_workbook, _offset, _open_review, _Reader, _text
 from ..review.rows import _review_rows
 from ..review.writing import (
     _check_fits,
@@ -131,8 +131,8 @@ def write_sample(
     """Write the sample workbook for the drawn ``rows`` of ``coding``: the review sheet (blind
     unless ``design.show_machine``), instructions, codebook, provenance and design.
 
-    >>> write_sample(coding, rows, design, "sample.xlsx", codebook=book, tables=tables)  # doctest: +SKIP
-    PosixPath('sample.xlsx')
+    >>> write_sample(coding, rows, design, "s.xlsx", codebook=book, tables=t)  # doctest: +SKIP
+    PosixPath('s.xlsx')
     """
     from openpyxl import Workbook
 
@@ -188,19 +188,6 @@ def _design_error(path: Path, what: str) -> InputError:
     )
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return None
-
-
 def read_design(path: str | os.PathLike[str]) -> Design:
     """The design stored in a sample workbook, checked against its own checksum.
 
@@ -209,15 +196,8 @@ def read_design(path: str | os.PathLike[str]) -> Design:
     """
     import json
 
-    from openpyxl import load_workbook
-
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: no such sample workbook; check the path.")
-    try:
-        wb = load_workbook(p, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
-        raise InputError(f"{p}: not a readable .xlsx workbook ({exc}).") from None
+    wb = _load_workbook(p, "sample workbook")
     try:
         if DESIGN_SHEET not in wb.sheetnames:
             raise InputError(f"{p}: not a validation sample: it has no {DESIGN_SHEET!r} sheet. "
@@ -239,7 +219,7 @@ def read_design(path: str | os.PathLike[str]) -> Design:
             entries[_text(cells[0])] = cells[1] if len(cells) > 1 else None
             continue
         code, name = _text(cells[0]), _text(cells[1])
-        size, drawn = _int(cells[2]), _int(cells[3])
+        size, drawn = _offset(cells[2]), _offset(cells[3])
         if size is None or drawn is None:
             raise _design_error(p, f"the stratum row for {code!r} ({name}) is not two counts")
         strata.append(Stratum(code, name, size, drawn))
@@ -248,7 +228,7 @@ def read_design(path: str | os.PathLike[str]) -> Design:
                                f"{entries.get('format')!r}")
     try:
         codes = tuple(str(c) for c in json.loads(_text(entries.get("codes"))))
-        numbers = {k: _int(entries.get(k)) for k in ("per_code", "seed", "passages",
+        numbers = {k: _offset(entries.get(k)) for k in ("per_code", "seed", "passages",
                                                       "sample_size")}
         if any(v is None for v in numbers.values()):
             raise ValueError
