@@ -40,7 +40,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli",),
     ("workflows",),
-    ("engines", "diagnose", "report", "coded"),
+    ("engines", "diagnose", "report", "coded", "validation"),
     ("pipeline", "evaluate", "review", "refiqda", "figures"),
     ("rules", "classify", "combine", "compare", "agreement", "gold", "dictionaries", "redact"),
     ("codebook", "segment", "io", "io.readers", "io.tables"),

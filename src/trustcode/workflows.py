@@ -231,19 +231,26 @@ def report(
     gold: PathLike | None = None,
     force: bool = False,
     redact: Any = None,
+    validation: PathLike | None = None,
 ) -> Path:
-    """Write the self-contained HTML report of a coded output (``redact``: a Redactor)."""
+    """Write the self-contained HTML report of a coded output (``redact``: a Redactor;
+    ``validation``: the output of ``trustcode validate estimate``)."""
     from .coded import read_coded
     from .report import write_report
 
     book = _book(codebook)
+    estimates = None
+    if validation is not None:
+        from .validation import read_estimates
+
+        estimates = read_estimates(validation)
     tables, provenance = read_coded(coded, codebook=book)
     gold_tables = read_coded(gold, codebook=book)[0] if gold is not None else None
     if redact is not None:
         tables = redact.redact_tables(tables)
         gold_tables = redact.redact_tables(gold_tables) if gold_tables is not None else None
     return write_report(tables, output, codebook=book, provenance=provenance, by=by,
-                        gold=gold_tables, force=force)
+                        gold=gold_tables, force=force, validation=estimates)
 
 
 # --- REFI-QDA ---------------------------------------------------------------------------------

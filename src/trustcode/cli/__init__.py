@@ -15,14 +15,16 @@ every module here imports only click and trustcode's light modules at the top. T
 - :mod:`.training`: ``trustcode train`` and ``trustcode evaluate``;
 - :mod:`.analysis`: ``trustcode compare``, ``agree`` and ``report``;
 - :mod:`.exchange`: ``trustcode export`` and ``trustcode import`` (REFI-QDA projects);
+- :mod:`.validation`: the ``trustcode validate`` group (draw, estimate, plan);
 - :mod:`.__main__`: ``python -m trustcode.cli``.
 
 Each command module registers its commands onto :func:`main` when it is imported; importing
 this package imports them all:
 
 >>> from trustcode.cli import main
->>> sorted(main.commands)
-['agree', 'code', 'codebook', 'compare', 'evaluate', 'export', 'import', 'report', 'train']
+>>> sorted(main.commands)  # doctest: +NORMALIZE_WHITESPACE
+['agree', 'code', 'codebook', 'compare', 'evaluate', 'export', 'import', 'report', 'train',
+ 'validate']
 >>> sorted(main.commands["codebook"].commands)
 ['check', 'diagnose', 'diff', 'export', 'import', 'schema', 'show']
 """
@@ -53,6 +55,7 @@ from .common import (
 from .exchange import export_cmd, import_cmd
 from .group import main, run
 from .training import definitions_option, evaluate, train
+from .validation import validate_draw, validate_estimate, validate_group, validate_plan
 
 __all__ = [
     "DEFAULT_OUTPUT",
@@ -81,4 +84,8 @@ __all__ = [
     "show",
     "train",
     "unreviewed_option",
+    "validate_draw",
+    "validate_estimate",
+    "validate_group",
+    "validate_plan",
 ]

@@ -97,13 +97,16 @@ def agree_cmd(
 @click.option("--by", default=None, help="Documents column to compare groups by.")
 @click.option("--gold", default=None, type=click.Path(),
               help="Gold codings to show agreement with.")
+@click.option("--validation", default=None, type=click.Path(),
+              help="The output of 'trustcode validate estimate' to show.")
 @click.option("-o", "--output", default="report.html", show_default=True, type=click.Path())
 @redact_options
 @force_option
 @handle_errors
 def report_cmd(
-    coded: str, codebook: str | None, by: str | None, gold: str | None, output: str,
-    redact: bool, redact_names: str | None, redact_model: str | None, force: bool,
+    coded: str, codebook: str | None, by: str | None, gold: str | None,
+    validation: str | None, output: str, redact: bool, redact_names: str | None,
+    redact_model: str | None, force: bool,
 ) -> None:
     """One self-contained HTML report: codebook, highlighted documents, frequencies, groups.
 
@@ -114,6 +117,7 @@ def report_cmd(
     from ..workflows import report
 
     path = report(coded, output, codebook=codebook, by=by, gold=gold, force=force,
-                  redact=_redactor(redact, redact_names, redact_model, codebook))
+                  redact=_redactor(redact, redact_names, redact_model, codebook),
+                  validation=validation)
     click.echo(f"Wrote {path}.", err=True)
 

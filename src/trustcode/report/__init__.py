@@ -17,6 +17,7 @@ The modules:
 - :mod:`.overview`: the overview, provenance and codebook sections;
 - :mod:`.documents`: the documents section, coded passages highlighted with their evidence;
 - :mod:`.summaries`: frequencies, group comparison, co-occurrence and agreement;
+- :mod:`.validation`: the estimates of a validation on a hand-coded sample, with intervals;
 - :mod:`.page`: the page shell with its Content-Security-Policy, CSS and JavaScript.
 """
 

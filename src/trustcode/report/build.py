@@ -18,6 +18,7 @@ from .documents import _documents
 from .overview import _codebook_section, _overview
 from .page import _page
 from .summaries import _agreement, _cooccurrence, _frequencies, _groups
+from .validation import _validation
 
 
 def build_report(
@@ -28,12 +29,14 @@ def build_report(
     by: str | None = None,
     gold: Tables | None = None,
     title: str | None = None,
+    validation: Any = None,
 ) -> str:
     """The report of coded ``tables`` as one self-contained HTML page.
 
     ``by`` names a documents column (e.g. ``group``) whose values are compared; ``gold`` is a
     tables dict of human codings of the same documents, compared with ``tables`` by
-    :func:`trustcode.agreement.agree`. The same inputs give the same bytes.
+    :func:`trustcode.agreement.agree`; ``validation`` is the ``estimates`` table of
+    ``trustcode validate estimate`` (a DataFrame). The same inputs give the same bytes.
 
     >>> page = build_report(run.tables, codebook=load_codebook())  # doctest: +SKIP
     >>> page.startswith("<!DOCTYPE html>")  # doctest: +SKIP
@@ -56,6 +59,9 @@ def build_report(
 
         result = agree([gold, tables], codes=[c.id for c in codebook.leaf_codes])
         sections.append(("agreement", "Agreement with the gold coding", _agreement(data, result)))
+    if validation is not None:
+        sections.append(("validation", "Validation on a hand-coded sample",
+                         _validation(data, validation)))
     return _page(title or f"Coding report: {codebook.name}", data, prov, sections)
 
 
@@ -69,6 +75,7 @@ def write_report(
     gold: Tables | None = None,
     title: str | None = None,
     force: bool = False,
+    validation: Any = None,
 ) -> Path:
     """Write :func:`build_report`'s page to ``path`` atomically; an existing file needs ``force``.
 
@@ -91,7 +98,7 @@ def write_report(
             f"report: folder {target.parent} does not exist. Fix: create it or choose another path."
         )
     page = build_report(tables, codebook=codebook, provenance=provenance, by=by, gold=gold,
-                        title=title)
+                        title=title, validation=validation)
     # beside the target, then renamed: a crash or a full disk never leaves half a report
     return write_atomic(target, page.encode("utf-8"), force=True)
 

@@ -98,7 +98,7 @@ def _header(ws: Any, path: Path) -> list[str]:
                       if n.endswith(DECISION_SUFFIX)]
     if not decision_codes:
         missing.append("'<code>: decision' columns")
-    missing += [code for code in decision_codes if code not in names]
+    # a code's own column (the machine's proposal) is optional: a blind sample sheet has none
     if missing:
         raise GoldError(
             f"{where}: the review sheet lacks the column(s) {', '.join(missing)} (it has: "
@@ -116,16 +116,21 @@ def _sheet_codes(wb: Any) -> set[str]:
     return {_text(r[0]) for r in rows if r and _text(r[0])}
 
 
-def _open_review(p: Path) -> tuple[list[str], set[str], list[tuple[Any, ...]]]:
-    """The review sheet's header, the codebook sheet's ids, and the data rows."""
+def _load_workbook(p: Path, kind: str = "review workbook") -> Any:
+    """Open a workbook read-only (values, not formulas), or say why it cannot be read."""
     from openpyxl import load_workbook
 
     if not p.is_file():
-        raise GoldError(f"{p}: no such review workbook; check the path.")
+        raise GoldError(f"{p}: no such {kind}; check the path.")
     try:
-        wb = load_workbook(p, read_only=True, data_only=True)
+        return load_workbook(p, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
         raise GoldError(f"{p}: not a readable .xlsx workbook ({exc}).") from None
+
+
+def _open_review(p: Path) -> tuple[list[str], set[str], list[tuple[Any, ...]]]:
+    """The review sheet's header, the codebook sheet's ids, and the data rows."""
+    wb = _load_workbook(p)
     try:
         if REVIEW_SHEET not in wb.sheetnames:
             raise GoldError(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,16 @@ def _prompt(text: str, fallback: str) -> str:
     return text if len(text) <= _PROMPT_LIMIT else fallback
 
 
-def _write_review_sheet(ws: Any, rows: list[dict[str, Any]], codebook: Codebook) -> None:
+def _write_review_sheet(
+    ws: Any,
+    rows: list[dict[str, Any]],
+    codebook: Codebook,
+    *,
+    base: Sequence[str] = BASE_COLUMNS,
+    proposals: bool = True,
+) -> None:
+    """The review sheet: ``base`` columns, then per leaf code its proposal column (unless
+    ``proposals`` is false: a blind validation sample shows none) and its decision column."""
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -76,9 +85,9 @@ def _write_review_sheet(ws: Any, rows: list[dict[str, Any]], codebook: Codebook)
     from ..io.tables.xlsx import code_styles
 
     leaf_ids = [c.id for c in codebook.leaf_codes]
-    columns = [*BASE_COLUMNS]
+    columns = [*base]
     for code in leaf_ids:
-        columns += [code, f"{code}{DECISION_SUFFIX}"]
+        columns += [code, f"{code}{DECISION_SUFFIX}"] if proposals else [f"{code}{DECISION_SUFFIX}"]
     columns += TAIL_COLUMNS
     index = {name: i for i, name in enumerate(columns, 1)}
     styles = code_styles(codebook)
@@ -97,11 +106,11 @@ def _write_review_sheet(ws: Any, rows: list[dict[str, Any]], codebook: Codebook)
     wrap = Alignment(wrap_text=True, vertical="top")
     top = Alignment(vertical="top")
     for r, row in enumerate(rows, 2):
-        for name in (*BASE_COLUMNS, "language"):
+        for name in (*base, "language"):
             value = row[name]
             cell = _set(ws, r, index[name], value if value != "" else None)
             cell.alignment = wrap if name in _WRAPPED else top
-        for code, (score, sources, evidences) in row["_proposals"].items():
+        for code, (score, sources, evidences) in (row["_proposals"] if proposals else {}).items():
             cell = _set(ws, r, index[code], PROPOSED)
             comment = Comment(_comment_text(score, sources, evidences), "trustcode")
             comment.width, comment.height = 320, 160
@@ -141,12 +150,14 @@ def _write_review_sheet(ws: Any, rows: list[dict[str, Any]], codebook: Codebook)
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
 
 
-def _write_instructions(ws: Any, codebook: Codebook) -> None:
+def _write_instructions(
+    ws: Any, codebook: Codebook, lines: Sequence[str] = INSTRUCTIONS
+) -> None:
     from openpyxl.styles import Alignment, Font
 
     example = "; ".join(c.id for c in codebook.leaf_codes[:2]) or "code_a; code_b"
     ws.column_dimensions["A"].width = 110
-    for r, line in enumerate(INSTRUCTIONS, 1):
+    for r, line in enumerate(lines, 1):
         cell = _set(ws, r, 1, line.replace("{example}", example) or None)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.cell(row=1, column=1).font = Font(bold=True, size=14)
@@ -233,7 +244,6 @@ def write_review(
     from openpyxl import Workbook
 
     from ..io.tables import check_output
-    from ..io.tables.xlsx import save_workbook
 
     target = Path(path)
     if target.suffix.lower() != ".xlsx":
@@ -253,6 +263,14 @@ def write_review(
     _write_instructions(wb.create_sheet(INSTRUCTIONS_SHEET), codebook)
     _write_codebook(wb.create_sheet(CODEBOOK_SHEET), codebook)
     _write_provenance(wb.create_sheet(PROVENANCE_SHEET), codebook, provenance)
+    return save_atomically(wb, target)
+
+
+
+def save_atomically(wb: Any, target: Path) -> Path:
+    """Save a workbook under a temporary name beside ``target`` and rename it into place (a
+    full disk leaves nothing behind)."""
+    from ..io.tables.xlsx import save_workbook
 
     with atomic_output(target, suffix=".xlsx") as tmp:
         save_workbook(wb, tmp)
