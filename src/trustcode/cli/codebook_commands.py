@@ -12,6 +12,7 @@ from .common import (
     _refuse_existing,
     _write_frames,
     codebook_option,
+    documents_option,
     force_option,
     handle_errors,
 )
@@ -138,6 +139,7 @@ def codebook_import(path: str, output: str, force: bool) -> None:
 @codebook_option
 @click.option("--gold", "gold", multiple=True, type=click.Path(),
               help="Gold codings to measure each rule's precision and recall against.")
+@documents_option
 @click.option("-m", "--model", default="default", show_default=True,
               help="Model for the classifier columns: 'default', a file, or 'none'.")
 @click.option("-u", "--unit", default="paragraph", show_default=True, help="Passage unit.")
@@ -146,22 +148,22 @@ def codebook_import(path: str, output: str, force: bool) -> None:
 @force_option
 @handle_errors
 def codebook_diagnose(
-    corpus: tuple[str, ...], codebook: str | None, gold: tuple[str, ...], model: str,
-    unit: str, output: str | None, force: bool,
+    corpus: tuple[str, ...], codebook: str | None, gold: tuple[str, ...],
+    documents: tuple[str, ...], model: str, unit: str, output: str | None, force: bool,
 ) -> None:
     """What each rule does on a corpus: coverage, overlap, conflicts, rules that never fire,
     precision and recall against gold, rule/classifier disagreements, suggested terms.
 
     \b
     Example:
-        trustcode codebook diagnose ../shared/corpus-sources --gold corpus/gold/coding \\
-            -o diagnosis.xlsx
+        trustcode codebook diagnose corpus/ --gold gold/ --documents corpus/ -o diagnosis.xlsx
     """
     from ..diagnose import diagnose
 
     _refuse_existing(output, force)
     result = diagnose(list(corpus), codebook=codebook, gold=list(gold) or None,
-                      model=None if model.lower() == "none" else model, unit=unit)
+                      model=None if model.lower() == "none" else model, unit=unit,
+                      documents=documents)
     click.echo(result.summary())
     _write_frames(result.frames(), output, force)
 
@@ -172,6 +174,7 @@ def codebook_diagnose(
 @click.argument("corpus", nargs=-1, required=True, type=click.Path())
 @click.option("--gold", "gold", multiple=True, type=click.Path(),
               help="Gold codings: report the change in agreement with them.")
+@documents_option
 @click.option("-m", "--model", default=None, type=click.Path(),
               help="A model file to code with on both sides (default: rules only).")
 @click.option("-u", "--unit", default="paragraph", show_default=True, help="Passage unit.")
@@ -180,8 +183,8 @@ def codebook_diagnose(
 @force_option
 @handle_errors
 def codebook_diff(
-    old: str, new: str, corpus: tuple[str, ...], gold: tuple[str, ...], model: str | None,
-    unit: str, output: str | None, force: bool,
+    old: str, new: str, corpus: tuple[str, ...], gold: tuple[str, ...],
+    documents: tuple[str, ...], model: str | None, unit: str, output: str | None, force: bool,
 ) -> None:
     """What an edit to a codebook changes: passages gained and lost per code, the change in the
     code x document table and in agreement with gold; codes renamed, added or removed.
@@ -194,7 +197,7 @@ def codebook_diff(
 
     _refuse_existing(output, force)
     result = diff_codebooks(old, new, list(corpus), gold=list(gold) or None, model=model,
-                            unit=unit)
+                            unit=unit, documents=documents)
     click.echo(result.summary())
     _write_frames(result.frames(), output, force)
 
