@@ -107,7 +107,12 @@ def test_evaluate_prints_and_writes_metrics(
     out = tmp_path / "evaluation.xlsx"
     result = runner.invoke(main, ["evaluate", str(gold_csv), "--folds", "2", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert "== all" in result.output and "combined f1" in result.output
+    assert "== all: precision, recall, F1 and Krippendorff's alpha" in result.output
+    # the metrics README and --help promise, side by side for each system
+    lines = result.output.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:1] == ["system"])
+    assert lines[at].split() == ["system", "rules", "classifier", "combined"]
+    assert lines[at + 1].split() == ["precision", "recall", "f1", "alpha"] * 3
     sheets = openpyxl.load_workbook(out, read_only=True).sheetnames
     assert {"metrics", "f1_all", "disagreements"} <= set(sheets)
 

@@ -97,9 +97,8 @@ def evaluate(
                            unreviewed=unreviewed, definitions=definitions, documents=documents)
     for language in dict.fromkeys(result.metrics["language"]):
         wide = result.side_by_side(language)
-        f1 = wide.loc[:, [c for c in wide.columns if c[1] in ("f1", "alpha")]]
-        f1.columns = [f"{system} {metric}" for system, metric in f1.columns]
-        click.echo(f"\n== {language}: F1 and Krippendorff's alpha against gold")
-        click.echo(f1.round(3).to_string())
+        click.echo(f"\n== {language}: precision, recall, F1 and Krippendorff's alpha against "
+                   "gold")
+        click.echo(wide.round(3).to_string())
     _write_frames(evaluation_frames(result), output, force)
 
