@@ -42,7 +42,7 @@ def check(path: str | None) -> None:
     Example:
         trustcode codebook check codebook.yaml
     """
-    from ..codebook import load_codebook
+    from ..codebook import count_codes, load_codebook
     from ..rules import check_examples
 
     book = load_codebook(path)
@@ -56,7 +56,7 @@ def check(path: str | None) -> None:
             click.echo(f"  - {f.code} ({f.polarity}): {_clip(f.example)} [{fired}]")
         sys.exit(1)
     click.echo(
-        f"{book.path}: valid; {len(book.leaf_codes)} codes, {n_rules} rules, "
+        f"{book.path}: valid; {count_codes(book)}, {n_rules} rules, "
         f"all {n_examples} examples pass."
     )
 
