@@ -415,3 +415,16 @@ def test_the_same_text_cut_differently_agrees():
     b = dict(coding(A, "sentences"), passages=other,
              documents=a["documents"].assign(sha256=None))
     assert agree([a, b], bootstrap=0).overall["percent_agreement"].iloc[0] == 1.0
+
+
+def test_control_characters_a_workbook_replaced_still_match():
+    a = coding(A, "gold")
+    passages = a["passages"].copy()
+    first = passages.index[0]
+    passages.loc[first, "text"] = "\x13" + passages.loc[first, "text"][1:]
+    # xlsx cannot hold U+0013: a coding read back from a workbook has U+FFFD in its place
+    b = coding(B, "trustcode")
+    b["passages"].loc[first, "text"] = "\ufffd" + passages.loc[first, "text"][1:]
+    a["passages"] = passages
+    result = agree([a, dict(b, documents=b["documents"].assign(sha256=None))], bootstrap=0)
+    assert result.overall["n_units"].iloc[0] == 10  # refused before this change
