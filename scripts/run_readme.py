@@ -29,6 +29,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 #: commands the script does not run: installing and testing are CI's job
 SKIPPED = ("python3 -m venv", ". .venv/bin/activate", "pip install", "python -m pytest")
+#: what the README says a command prints (by the start of the command)
+SAYS = {
+    "trustcode evaluate": "precision, recall, F1 and Krippendorff's alpha",
+    "trustcode codebook check codebook.yaml": "10 codes under 2 parents",
+    "trustcode codebook show codebook.yaml": "10 codes under 2 parents",
+    "trustcode agree": "krippendorff_alpha",
+}
+#: what no example may print: gold lined up with a text it was not coded on, or a traceback
+NEVER = ("do not fit", "Traceback")
 
 
 def readme_commands(readme: str) -> tuple[list[str], str]:
@@ -165,12 +174,18 @@ def run(folder: Path, benchmarks: bool) -> int:
                               capture_output=True, text=True)
         output = expected_output(command) if command.startswith("trustcode") else None
         written = output is None or (folder / output).exists()
-        verdict = "ok" if done.returncode == 0 and written else "FAIL"
+        printed = done.stdout + done.stderr
+        says = next((text for start, text in SAYS.items() if command.startswith(start)), "")
+        wrong = [text for text in NEVER if text in printed]
+        if says not in printed:
+            wrong.append(f"does not say {says!r}")
+        verdict = "ok" if done.returncode == 0 and written and not wrong else "FAIL"
         shown = command if len(command) < 120 else command[:117] + "..."
         print(f"{verdict:<5} {shown}  ({time.monotonic() - began:.0f} s)", flush=True)
         if verdict == "FAIL":
             failures += 1
-            why = f"exit {done.returncode}" + ("" if written else f"; {output} not written")
+            why = f"exit {done.returncode}" + ("" if written else f"; {output} not written") \
+                + "".join(f"; {w}" for w in wrong)
             tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
             print(f"      {why}\n      " + tail.replace("\n", "\n      "))
     print(f"{len(commands) + 1 - failures} of {len(commands) + 1} examples did what the README "
