@@ -220,9 +220,20 @@ def test_documents_that_do_not_exist_are_named(tmp_path: Path) -> None:
 
 def test_a_corpus_folder_given_as_gold_says_to_use_documents(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path / "corpus", {"en_doc": (EN_TEXT, "en")})
-    with pytest.raises(GoldError, match="looks like a folder of documents: give it with "
-                       "--documents"):
-        read_gold([corpus])
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "a.txt").write_text(EN_TEXT, encoding="utf-8")
+    for folder in (corpus, tmp_path / "texts"):  # with a manifest, or texts only
+        with pytest.raises(GoldError, match="looks like a folder of documents: give it with "
+                           "--documents"):
+            read_gold([folder])
+
+
+def test_gold_with_no_manifest_above_it_says_so(tmp_path: Path) -> None:
+    gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER,
+                           _hand_rows("en_doc", EN_TEXT, ["", "", ""]))
+    with pytest.raises(GoldError, match="Looked in: nowhere: no folder above the gold file "
+                       "holds a manifest.csv. Say where they are with --documents"):
+        read_gold(gold_file)
 
 
 @pytest.mark.parametrize(

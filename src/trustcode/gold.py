@@ -49,6 +49,8 @@ GOLD_COLUMNS: tuple[str, ...] = (
 HAND_CODED_COLUMNS: tuple[str, ...] = ("doc_id", "index", "start", "end", "codes")
 PASSAGE_TABLE_COLUMNS: tuple[str, ...] = ("doc_id", "text", "codes")
 _TABLE_SUFFIXES = (".csv", ".xlsx")
+#: files that hold one document each (a gold folder holds none)
+_DOCUMENT_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 #: how many offending passages an error message lists before it says "and N more"
 _LIST_LIMIT = 20
 
@@ -164,9 +166,10 @@ def _gold_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
                 and not p.name.startswith((".", "~$")) and p.name != "manifest.csv"
             )
             if not found:
-                hint = (" It holds a manifest.csv, so it looks like a folder of documents: give "
-                        "it with --documents (Python: documents=[...]), once per path."
-                        if (path / "manifest.csv").is_file() else "")
+                documents = (path / "manifest.csv").is_file() or any(
+                    p.suffix.lower() in _DOCUMENT_SUFFIXES for p in path.iterdir())
+                hint = (" It looks like a folder of documents: give it with --documents "
+                        "(Python: documents=[...]), once per path." if documents else "")
                 raise GoldError(
                     f"{path}: a gold folder needs .csv or .xlsx gold files, or a trustcode run's "
                     f"passages and codings tables; found none.{hint}"
@@ -198,7 +201,8 @@ def default_documents(gold_file: str | os.PathLike[str]) -> list[Path]:
 
 
 def _where(locations: Sequence[Path]) -> str:
-    return ", ".join(str(p) for p in locations) or "nowhere"
+    return ", ".join(str(p) for p in locations) or "nowhere: no folder above the gold file holds " \
+        "a manifest.csv"
 
 
 class _Documents:
