@@ -359,7 +359,7 @@ def test_train_and_evaluate_with_the_codebook_definitions(
 
     result = runner.invoke(main, ["evaluate", str(gold_csv), "--folds", "2", "--definitions"])
     assert result.exit_code == 0, result.output
-    assert "combined f1" in result.output
+    assert "== all: precision, recall, F1 and Krippendorff's alpha" in result.output
     result = runner.invoke(
         main, ["evaluate", str(gold_csv), "--definitions", "--model", str(described)]
     )
