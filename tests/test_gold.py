@@ -364,3 +364,14 @@ def test_a_csv_in_a_trustcode_output_folder_is_unescaped(tmp_path: Path) -> None
         "doc_id,text,codes\nd,'=Free them all,prisoner_support\n", encoding="utf-8"
     )
     assert read_gold(tmp_path / "gold.csv")["text"].tolist() == ["=Free them all"]
+
+
+def test_a_table_of_documents_is_refused_and_a_folders_tables_skipped(tmp_path: Path) -> None:
+    corpus = tmp_path / "texts"
+    corpus.mkdir()
+    (corpus / "en_doc.txt").write_text(EN_TEXT, encoding="utf-8")
+    gold_file = _write_csv(corpus / "g.csv", HAND_HEADER,  # a gold file among the texts
+                           _hand_rows("en_doc", EN_TEXT, ["", "letters", ""]))
+    assert read_gold(gold_file, documents=[corpus])["codes"].tolist() == [(), ("letters",), ()]
+    with pytest.raises(GoldError, match=r"g\.csv: a table of documents cannot give the gold's"):
+        read_gold(gold_file, documents=[gold_file])

@@ -206,70 +206,56 @@ def _where(locations: Sequence[Path]) -> str:
 
 
 class _Documents:
-    """Documents by doc_id, each read once, from files, folders (recursively, or as their
+    """Documents by doc_id, each read once, from text files, folders (recursively, or as their
     ``manifest.csv`` lists) and manifests, as ``trustcode code`` reads them; where several
-    locations hold a doc_id, the first listed wins."""
+    locations hold a doc_id, the first listed wins. Table files (one document per row) are left
+    out: a folder's are skipped, one given by name is refused."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[Path, ...], tuple[dict[str, CorpusEntry], list[CorpusEntry]]] = {}
+        self._cache: dict[tuple[Path, ...], dict[str, CorpusEntry]] = {}
         self._docs: dict[tuple[Path, str], Document] = {}
 
-    def _index(self, locations: tuple[Path, ...]) -> tuple[dict[str, CorpusEntry],
-                                                          list[CorpusEntry]]:
-        """doc_id -> entry of the files that hold one document; the table files (one document
-        per row), whose ids are only known once read."""
+    def _index(self, locations: tuple[Path, ...]) -> dict[str, CorpusEntry]:
         if locations not in self._cache:
             from .io.readers import CorpusEntry, folder_entries
 
-            entries: list[CorpusEntry] = []
+            index: dict[str, CorpusEntry] = {}
             for location in locations:
                 if not location.exists():
                     raise GoldError(
                         f"{location}: no such file or folder, given as where the gold's "
                         "documents are (documents=[...], CLI: --documents); check the path."
                     )
+                if location.suffix.lower() in _TABLE_SUFFIXES and location.name != "manifest.csv":
+                    raise GoldError(
+                        f"{location}: a table of documents cannot give the gold's documents; "
+                        "give the text files, their folder or its manifest.csv."
+                    )
                 try:
                     if location.is_dir() or location.name == "manifest.csv":
                         folder = location if location.is_dir() else location.parent
-                        entries.extend(folder_entries(folder)[0])
+                        entries = folder_entries(folder)[0]
                     else:
-                        entries.append(CorpusEntry(location, location.stem))
+                        entries = [CorpusEntry(location, location.stem)]
                 except InputError as exc:
                     raise GoldError(f"Cannot list the gold's documents: {exc}") from exc
-            index: dict[str, CorpusEntry] = {}
-            tables: list[CorpusEntry] = []
-            for entry in entries:
-                if entry.path.suffix.lower() in _TABLE_SUFFIXES:
-                    tables.append(entry)
-                else:
-                    index.setdefault(entry.doc_id, entry)
-            self._cache[locations] = (index, tables)
+                for entry in entries:
+                    if entry.path.suffix.lower() not in _TABLE_SUFFIXES:
+                        index.setdefault(entry.doc_id, entry)
+            self._cache[locations] = index
         return self._cache[locations]
 
-    def _read(self, entry: CorpusEntry) -> list[Document]:
-        try:
-            return entry.read(strict=True)[0]
-        except InputError as exc:
-            raise GoldError(f"Cannot read document {entry.doc_id!r} for the gold: {exc}") from exc
-
     def find(self, doc_id: str, locations: tuple[Path, ...]) -> Document | None:
-        from .io.readers import CorpusEntry
-
-        index, tables = self._index(locations)
-        entry = index.get(doc_id)
-        if entry is not None:
-            key = (entry.path, doc_id)
-            if key not in self._docs:
-                self._docs[key] = self._read(entry)[0]
-            return self._docs[key]
-        while tables:  # read the tables in order until one holds the id
-            for document in self._read(tables.pop(0)):
-                self._docs.setdefault((Path(document.source), document.doc_id), document)
-                index.setdefault(document.doc_id, CorpusEntry(Path(document.source),
-                                                              document.doc_id))
-            if doc_id in index:
-                return self.find(doc_id, locations)
-        return None
+        entry = self._index(locations).get(doc_id)
+        if entry is None:
+            return None
+        key = (entry.path, doc_id)
+        if key not in self._docs:
+            try:
+                self._docs[key] = entry.read(strict=True)[0][0]
+            except InputError as exc:
+                raise GoldError(f"Cannot read document {doc_id!r} for the gold: {exc}") from exc
+        return self._docs[key]
 
 
 # --- the three formats -------------------------------------------------------------------------
