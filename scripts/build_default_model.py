@@ -30,7 +30,10 @@ def build(target: Path) -> Path:
 
     os.chdir(REPO)  # the model records the codebook path; keep it relative and stable
     codebook = load_codebook("codebook.yaml")
-    gold = read_gold(["corpus/gold/coding", "corpus/illustrative"], codebook=codebook)
+    # the gold's documents: the article in corpus/, the OVD-Info reports in ../shared (the
+    # article's raw version there is not the text the gold was coded on: corpus/ comes first)
+    gold = read_gold(["corpus/gold/coding", "corpus/illustrative"], codebook=codebook,
+                     documents=["corpus", "../shared/corpus-sources"])
     model = train_model(gold, codebook)
     return save_model(model, target, codebook)
 

@@ -351,3 +351,80 @@ def test_character_length_falls_back_to_the_passages():
     # The last passage ends where the text ends, so the passages give the same lengths.
     assert without.per_code["n_units"].iloc[0] == a["passages"].groupby("doc_id")["end"].max().sum()
     pd.testing.assert_frame_equal(with_lengths.per_code, without.per_code)
+
+
+# --- the same texts -------------------------------------------------------------------------
+
+
+def _other_text(tables: dict[str, pd.DataFrame], doc_id: str) -> dict[str, pd.DataFrame]:
+    """The tables of a coding made on another version of ``doc_id``: the same offsets and codes,
+    other words in its passages, no sha256 (as gold read from passages has none)."""
+    passages = tables["passages"].copy()
+    rows = passages["doc_id"] == doc_id
+    passages.loc[rows, "text"] = [t.upper()[::-1] for t in passages.loc[rows, "text"]]
+    documents = tables["documents"].assign(sha256=None)
+    return dict(tables, passages=passages, documents=documents)
+
+
+def test_codings_of_other_texts_at_the_same_offsets_are_refused():
+    a = coding(A, "gold")
+    b = _other_text(coding(B, "trustcode"), "doc1")
+    with pytest.raises(InputError) as info:
+        agree([a, b])
+    message = str(info.value)
+    assert "refer to different texts" in message
+    first = a["passages"].set_index("passage_id").loc["doc1#0", "text"]
+    assert (f"doc1: at character 0 coding 1 (coder 'gold') reads {first[:30]!r}"
+            in message.replace("…", ""))
+    assert "coding 2 (coder 'trustcode') reads '" in message
+    assert "doc0" not in message  # its text is the same on both sides
+    assert "--documents" in message
+
+
+def test_codings_with_other_hashes_name_both_lengths():
+    a, b = coding(A, "ann"), coding(B, "boris")
+    b["documents"] = b["documents"].assign(
+        sha256=["f" * 64, b["documents"]["sha256"].iloc[1]], n_chars=[16838, 200])
+    with pytest.raises(InputError, match=r"doc0: coding 1 \(coder 'ann'\) has a text of "
+                       r"\d+ characters \(sha256 [0-9a-f]{12}\), coding 2 \(coder 'boris'\) has a "
+                       r"text of 16,838 characters \(sha256 ffffffffffff\)"):
+        agree([a, b])
+
+
+def test_missing_documents_and_other_texts_are_named_together():
+    a = coding(A, "ann")
+    b = _other_text(coding(B, "boris", n_docs=3), "doc0")
+    with pytest.raises(InputError) as info:
+        agree([a, b])
+    assert "coder 'ann' lacks doc2" in str(info.value)
+    assert "doc0: at character 0" in str(info.value)
+
+
+def test_the_same_text_cut_differently_agrees():
+    a = coding(A, "paragraphs")
+    passages = a["passages"]
+    # the second coder's passages: each paragraph cut in two, without the text between them
+    halves = []
+    for row in passages.itertuples():
+        middle = row.start + len(row.text) // 2
+        halves += [(row.doc_id, f"{row.passage_id}a", 0, row.start, middle,
+                    row.text[: middle - row.start]),
+                   (row.doc_id, f"{row.passage_id}b", 0, middle + 1, row.end,
+                    row.text[middle - row.start + 1:])]
+    other = pd.DataFrame(halves, columns=passages.columns)
+    b = dict(coding(A, "sentences"), passages=other,
+             documents=a["documents"].assign(sha256=None))
+    assert agree([a, b], bootstrap=0).overall["percent_agreement"].iloc[0] == 1.0
+
+
+def test_control_characters_a_workbook_replaced_still_match():
+    a = coding(A, "gold")
+    passages = a["passages"].copy()
+    first = passages.index[0]
+    passages.loc[first, "text"] = "\x13" + passages.loc[first, "text"][1:]
+    # xlsx cannot hold U+0013: a coding read back from a workbook has U+FFFD in its place
+    b = coding(B, "trustcode")
+    b["passages"].loc[first, "text"] = "\ufffd" + passages.loc[first, "text"][1:]
+    a["passages"] = passages
+    result = agree([a, dict(b, documents=b["documents"].assign(sha256=None))], bootstrap=0)
+    assert result.overall["n_units"].iloc[0] == 10  # refused before this change

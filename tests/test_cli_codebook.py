@@ -17,7 +17,16 @@ from .conftest import CODEBOOK
 def test_check_passes_on_the_shipped_codebook() -> None:
     result = CliRunner().invoke(main, ["codebook", "check", str(CODEBOOK)])
     assert result.exit_code == 0, result.output
-    assert "valid; 10 codes" in result.output and "examples pass" in result.output
+    assert "valid; 10 codes under 2 parents, " in result.output
+    assert "examples pass" in result.output
+
+
+def test_check_and_show_count_codes_the_same_way() -> None:
+    check = CliRunner().invoke(main, ["codebook", "check", str(CODEBOOK)])
+    show = CliRunner().invoke(main, ["codebook", "show", str(CODEBOOK)])
+    assert show.exit_code == 0, show.output
+    assert "; 10 codes under 2 parents, " in show.output.splitlines()[1]
+    assert "; 10 codes under 2 parents, " in check.output
 
 
 def test_check_lists_every_problem_of_a_broken_codebook(tmp_path: Path) -> None:

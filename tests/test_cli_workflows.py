@@ -107,7 +107,12 @@ def test_evaluate_prints_and_writes_metrics(
     out = tmp_path / "evaluation.xlsx"
     result = runner.invoke(main, ["evaluate", str(gold_csv), "--folds", "2", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert "== all" in result.output and "combined f1" in result.output
+    assert "== all: precision, recall, F1 and Krippendorff's alpha" in result.output
+    # the metrics README and --help promise, side by side for each system
+    lines = result.output.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:1] == ["system"])
+    assert lines[at].split() == ["system", "rules", "classifier", "combined"]
+    assert lines[at + 1].split() == ["precision", "recall", "f1", "alpha"] * 3
     sheets = openpyxl.load_workbook(out, read_only=True).sheetnames
     assert {"metrics", "f1_all", "disagreements"} <= set(sheets)
 
@@ -354,9 +359,95 @@ def test_train_and_evaluate_with_the_codebook_definitions(
 
     result = runner.invoke(main, ["evaluate", str(gold_csv), "--folds", "2", "--definitions"])
     assert result.exit_code == 0, result.output
-    assert "combined f1" in result.output
+    assert "== all: precision, recall, F1 and Krippendorff's alpha" in result.output
     result = runner.invoke(
         main, ["evaluate", str(gold_csv), "--definitions", "--model", str(described)]
     )
     assert result.exit_code == 2 and "Drop --definitions" in result.output
     assert "Traceback" not in result.output
+
+
+# --- gold kept outside any corpus folder, and codings of other texts ------------------------
+
+
+@pytest.fixture
+def outside_gold(tmp_path: Path, runner: CliRunner) -> dict[str, Path]:
+    """Hand-coded offsets (no text) in a folder of their own, the clean texts they were coded
+    on, another version of one of them (a header added), and each coded by rules."""
+    from trustcode.segment import paragraph_spans
+
+    texts = {"en": "\n\n".join(t for t, _ in EN), "ru": "\n\n".join(t for t, _ in RU)}
+    codes = {"en": [c for _, c in EN], "ru": [c for _, c in RU]}
+    clean, raw = tmp_path / "clean", tmp_path / "raw"
+    for folder, header in ((clean, ""), (raw, "Printed from the web site.\n\n")):
+        folder.mkdir()
+        for doc, text in texts.items():
+            (folder / f"{doc}.txt").write_text((header if doc == "en" else "") + text,
+                                               encoding="utf-8")
+    rows = ["doc_id,index,start,end,codes,coder"]
+    for doc, text in texts.items():
+        for i, (s, e) in enumerate(paragraph_spans(text)):
+            rows.append(f"{doc},{i},{s},{e},{codes[doc][i]},ann")
+    gold = tmp_path / "hand" / "gold.csv"
+    gold.parent.mkdir()
+    gold.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    paths = {"gold": gold, "clean": clean, "raw": raw}
+    for name in ("clean", "raw"):
+        out = tmp_path / f"{name}.xlsx"
+        result = runner.invoke(main, ["code", str(paths[name]), "-m", "none", "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        paths[f"{name}_coded"] = out
+    return paths
+
+
+@pytest.mark.parametrize("command", [
+    ["evaluate", "--folds", "2"], ["train", "-o", "{tmp}/m.skops"], ["agree", "{clean_coded}"],
+    ["report", "{clean_coded}", "--gold"], ["codebook", "diagnose", "{clean}", "--gold"],
+])
+def test_gold_outside_the_repository_finds_its_documents_with_documents_option(
+    runner: CliRunner, outside_gold: dict[str, Path], tmp_path: Path, command: list[str]
+) -> None:
+    places = {k: str(v) for k, v in outside_gold.items()} | {"tmp": str(tmp_path)}
+    args = [a.format(**places) for a in command] + [str(outside_gold["gold"])]
+    if args[0] == "report":
+        args += ["-o", str(tmp_path / "r.html")]
+    without = runner.invoke(main, args)
+    assert without.exit_code == 2, without.output
+    assert "the documents of these gold rows cannot be found: en (passages en#0" in \
+        without.output
+    assert "--documents PATH" in without.output and "Traceback" not in without.output
+    assert not (tmp_path / "r.html").exists() and not (tmp_path / "m.skops").exists()
+    with_documents = runner.invoke(main, [*args, "--documents", str(outside_gold["clean"])])
+    assert with_documents.exit_code == 0, with_documents.output
+
+
+def test_agree_refuses_gold_of_another_text_naming_it(
+    runner: CliRunner, outside_gold: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "agreement"
+    result = runner.invoke(main, ["agree", str(outside_gold["gold"]),
+                                  str(outside_gold["raw_coded"]), "--documents",
+                                  str(outside_gold["clean"]), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "refer to different texts of the same document(s)" in message
+    assert "en: at character 0 coding 1 (coder 'ann') reads 'Volunteers write letters" in message
+    assert "coding 2 (coder 'trustcode') reads 'Printed from the web site." in message
+    assert "ru:" not in message  # the same text on both sides
+    assert not out.exists()
+    same = runner.invoke(main, ["agree", str(outside_gold["gold"]),
+                                str(outside_gold["clean_coded"]), "--documents",
+                                str(outside_gold["clean"])])
+    assert same.exit_code == 0, same.output
+
+
+def test_report_refuses_gold_of_another_text(
+    runner: CliRunner, outside_gold: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "report.html"
+    result = runner.invoke(main, ["report", str(outside_gold["raw_coded"]), "--gold",
+                                  str(outside_gold["gold"]), "--documents",
+                                  str(outside_gold["clean"]), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "refer to different texts" in result.output and "en: at character 0" in result.output
+    assert not out.exists()

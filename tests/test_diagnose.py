@@ -595,7 +595,7 @@ def test_shipped_codebook_every_rule_with_coverage_and_precision(
 ) -> None:
     book = load_codebook()
     result = _quiet_diagnose(corpus_sources, codebook=book, gold=repo_dir / "corpus/gold/coding",
-                             model=None)
+                             model=None, documents=[repo_dir / "corpus", corpus_sources])
     assert result.rules["rule_id"].tolist() == [r.id for r in book.rules]
     assert (result.rules["coverage"] >= result.rules["unique"].fillna(0)).all()
     assert (result.rules["fired"] >= result.rules["coverage"]).all()

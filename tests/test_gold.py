@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trustcode.errors import GoldError
-from trustcode.gold import GOLD_COLUMNS, default_search, read_gold, split_codes
+from trustcode.gold import GOLD_COLUMNS, default_documents, read_gold, split_codes
 from trustcode.segment import paragraph_spans
 from trustcode.types import Code, Codebook
 
@@ -146,7 +146,7 @@ def test_hand_coded_text_resolved_from_documents(tmp_path: Path) -> None:
         _hand_rows("en_doc", EN_TEXT, ["", "letters", "arrests"])
         + _hand_rows("ru_doc", RU_TEXT, ["", "letters;arrests", "exile"]),
     )
-    gold = read_gold(gold_file, codebook=CODEBOOK, search=[corpus])
+    gold = read_gold(gold_file, codebook=CODEBOOK, documents=[corpus])
     assert len(gold) == 6
     for row in gold.itertuples():
         source = EN_TEXT if row.doc_id == "en_doc" else RU_TEXT
@@ -156,19 +156,84 @@ def test_hand_coded_text_resolved_from_documents(tmp_path: Path) -> None:
     assert set(gold["coder"]) == {"ann"}
 
 
-def test_hand_coded_default_search_finds_repo_corpus_and_shared(tmp_path: Path) -> None:
+def test_hand_coded_documents_default_to_the_manifests_above_the_gold(tmp_path: Path) -> None:
     repo = tmp_path / "main"
     _corpus(repo / "corpus", {"en_doc": (EN_TEXT, "en")})
-    shared = _corpus(tmp_path / "shared" / "corpus-sources", {"ru_doc": (RU_TEXT, "ru")})
+    # a folder beside the repository, as ../shared is to the development tree: never searched
+    _corpus(tmp_path / "shared" / "corpus-sources", {"ru_doc": (RU_TEXT, "ru")})
     gold_file = _write_csv(
         repo / "corpus" / "gold" / "coding" / "g.csv",
         HAND_HEADER,
         _hand_rows("en_doc", EN_TEXT, ["", "", "arrests"])
         + _hand_rows("ru_doc", RU_TEXT, ["", "", "exile"]),
     )
-    assert default_search(gold_file) == [(repo / "corpus").resolve(), shared.resolve()]
-    gold = read_gold(gold_file.parent)  # a folder of gold files
-    assert sorted(set(gold["doc_id"])) == ["en_doc", "ru_doc"]
+    assert default_documents(gold_file) == [(repo / "corpus").resolve()]
+    with pytest.raises(GoldError) as info:
+        read_gold(gold_file.parent)
+    message = str(info.value)
+    assert "the documents of these gold rows cannot be found: ru_doc (passages ru_doc#0" in message
+    assert f"Looked in: {(repo / 'corpus').resolve()}." in message
+    assert "--documents PATH" in message
+    assert "en_doc" not in message
+
+
+@pytest.mark.parametrize("how", ["folders", "files", "manifest"])
+def test_hand_coded_documents_given_as_folders_files_or_manifests(tmp_path: Path, how: str) -> None:
+    corpus = _corpus(tmp_path / "corpus", {"en_doc": (EN_TEXT, "en")})
+    elsewhere = _corpus(tmp_path / "elsewhere", {"ru_doc": (RU_TEXT, "ru")})
+    gold_file = _write_csv(
+        tmp_path / "outside" / "g.csv",
+        HAND_HEADER,
+        _hand_rows("en_doc", EN_TEXT, ["", "", "arrests"])
+        + _hand_rows("ru_doc", RU_TEXT, ["", "", "exile"]),
+    )
+    given = {
+        "folders": [corpus, elsewhere],
+        "files": [corpus / "en_doc.txt", elsewhere / "ru_doc.txt"],
+        "manifest": [corpus / "manifest.csv", elsewhere / "manifest.csv"],
+    }[how]
+    gold = read_gold(gold_file, documents=given)
+    assert gold["text"].tolist() == [EN_TEXT[s:e] for s, e in paragraph_spans(EN_TEXT)] + [
+        RU_TEXT[s:e] for s, e in paragraph_spans(RU_TEXT)]
+    assert gold["language"].tolist() == ["en"] * 3 + ["ru"] * 3
+
+
+def test_the_first_location_that_holds_a_document_gives_its_text(tmp_path: Path) -> None:
+    clean = _corpus(tmp_path / "clean", {"en_doc": (EN_TEXT, "en")})
+    raw = _corpus(tmp_path / "raw", {"en_doc": ("A header.\n\n" + EN_TEXT, "en")})
+    gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER,
+                           _hand_rows("en_doc", EN_TEXT, ["", "", "arrests"]))
+    assert len(read_gold(gold_file, documents=[clean, raw])) == 3
+    with pytest.raises(GoldError, match=r"stale offsets: 3 gold passage.*\(read from "
+                       + re.escape(str(raw / "en_doc.txt")) + r"\)\. The gold was coded on "
+                       r"another text: give that one with --documents"):
+        read_gold(gold_file, documents=[raw, clean])
+
+
+def test_documents_that_do_not_exist_are_named(tmp_path: Path) -> None:
+    gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER,
+                           _hand_rows("en_doc", EN_TEXT, ["", "", ""]))
+    with pytest.raises(GoldError, match=r"absent: no such file or folder, given as where the "
+                       r"gold's documents are"):
+        read_gold(gold_file, documents=[tmp_path / "absent"])
+
+
+def test_a_corpus_folder_given_as_gold_says_to_use_documents(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "corpus", {"en_doc": (EN_TEXT, "en")})
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "a.txt").write_text(EN_TEXT, encoding="utf-8")
+    for folder in (corpus, tmp_path / "texts"):  # with a manifest, or texts only
+        with pytest.raises(GoldError, match="looks like a folder of documents: give it with "
+                           "--documents"):
+            read_gold([folder])
+
+
+def test_gold_with_no_manifest_above_it_says_so(tmp_path: Path) -> None:
+    gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER,
+                           _hand_rows("en_doc", EN_TEXT, ["", "", ""]))
+    with pytest.raises(GoldError, match="Looked in: nowhere: no folder above the gold file "
+                       "holds a manifest.csv. Say where they are with --documents"):
+        read_gold(gold_file)
 
 
 @pytest.mark.parametrize(
@@ -186,7 +251,7 @@ def test_stale_offsets(tmp_path: Path, change, expected: str) -> None:
     change(rows)
     gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER, rows)
     with pytest.raises(GoldError, match="stale offsets") as info:
-        read_gold(gold_file, search=[corpus])
+        read_gold(gold_file, documents=[corpus])
     assert re.search(expected, str(info.value))
     # untouched passages are not named
     assert "en_doc#0" not in str(info.value)
@@ -196,15 +261,16 @@ def test_missing_document_names_its_passages(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path / "docs", {"en_doc": (EN_TEXT, "en")})
     rows = _hand_rows("gone", EN_TEXT, ["", "letters", ""])
     gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER, rows)
-    with pytest.raises(GoldError, match=r"stale offsets.*gone \(passages gone#0, gone#1, gone#2\)"):
-        read_gold(gold_file, search=[corpus])
+    with pytest.raises(GoldError, match=r"cannot be found: gone \(passages gone#0, gone#1, "
+                       r"gone#2\)\. Looked in: .*docs\. Say where they are with --documents"):
+        read_gold(gold_file, documents=[corpus])
 
 
 def test_hand_coded_missing_column_named(tmp_path: Path) -> None:
     header = ["doc_id", "index", "start", "codes"]
     gold_file = _write_csv(tmp_path / "g.csv", header, [["d", 0, 0, ""]])
     with pytest.raises(GoldError, match="missing end"):
-        read_gold(gold_file, search=[tmp_path])
+        read_gold(gold_file, documents=[tmp_path])
 
 
 def test_hand_coded_bad_number_says_where(tmp_path: Path) -> None:
@@ -213,7 +279,7 @@ def test_hand_coded_bad_number_says_where(tmp_path: Path) -> None:
     rows[1][2] = "twelve"
     gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER, rows)
     with pytest.raises(GoldError, match=r"g\.csv:3: column 'start' must be a whole number"):
-        read_gold(gold_file, search=[corpus])
+        read_gold(gold_file, documents=[corpus])
 
 
 # --- trustcode tables ---------------------------------------------------------------------------
@@ -275,7 +341,7 @@ def test_shipped_gold_reads_and_slices(shared_dir: Path, repo_dir: Path) -> None
     folder = repo_dir / "corpus" / "gold" / "coding"
     if not any(folder.glob("*.csv")):
         pytest.skip("no shipped gold yet")
-    gold = read_gold(folder)
+    gold = read_gold(folder, documents=[repo_dir / "corpus", shared_dir / "corpus-sources"])
     assert gold["passage_id"].is_unique
     assert (gold["text"].str.len() == gold["end"] - gold["start"]).all()
     assert set(gold["language"]) <= {"en", "ru"}
@@ -298,3 +364,14 @@ def test_a_csv_in_a_trustcode_output_folder_is_unescaped(tmp_path: Path) -> None
         "doc_id,text,codes\nd,'=Free them all,prisoner_support\n", encoding="utf-8"
     )
     assert read_gold(tmp_path / "gold.csv")["text"].tolist() == ["=Free them all"]
+
+
+def test_a_table_of_documents_is_refused_and_a_folders_tables_skipped(tmp_path: Path) -> None:
+    corpus = tmp_path / "texts"
+    corpus.mkdir()
+    (corpus / "en_doc.txt").write_text(EN_TEXT, encoding="utf-8")
+    gold_file = _write_csv(corpus / "g.csv", HAND_HEADER,  # a gold file among the texts
+                           _hand_rows("en_doc", EN_TEXT, ["", "letters", ""]))
+    assert read_gold(gold_file, documents=[corpus])["codes"].tolist() == [(), ("letters",), ()]
+    with pytest.raises(GoldError, match=r"g\.csv: a table of documents cannot give the gold's"):
+        read_gold(gold_file, documents=[gold_file])

@@ -136,8 +136,9 @@ def test_decode_bytes_binary_is_an_error() -> None:
 
 def test_decode_bytes_undecodable_is_an_error() -> None:
     junk = bytes(range(0x80, 0x100)) * 4 + bytes(range(1, 32)) * 8
-    with pytest.raises(InputError, match=r"junk\.txt: cannot be decoded as text"):
-        decode_bytes(junk, "junk.txt")
+    with pytest.raises(InputError, match=r"junk\.txt: cannot be decoded as text: it is not "
+                       r"UTF-8, UTF-16, cp1251, KOI8-R, cp866 or ISO-8859-5 and no other"):
+        decode_bytes(junk, "junk.txt")  # the six encodings detected, as the README lists them
 
 
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00")))
@@ -265,6 +266,50 @@ def test_pdf_without_text_needs_ocr(tmp_path: Path) -> None:
     _write(tmp_path / "scan.pdf", _pdf([]))
     with pytest.raises(InputError, match=r"scan\.pdf: has no extractable text.*scanned.*OCR"):
         read_document(tmp_path / "scan.pdf")
+
+
+def _truncated_pdf() -> bytes:
+    """A PDF cut short before its end-of-file marker, which pypdf cannot read."""
+    return _pdf(["Letters to prisoners went out weekly."]).replace(b"%%EOF\n", b"")
+
+
+def _pdf_with_a_wrong_xref_pointer() -> bytes:
+    """A PDF whose startxref points past its table: pypdf logs the fault and reads it anyway."""
+    data = _pdf(["Letters to prisoners went out weekly."])
+    at = data.index(b"xref\n0")
+    return data.replace(b"startxref\n%d" % at, b"startxref\n%d" % (at + 7))
+
+
+def test_what_pypdf_notices_comes_as_trustcode_warnings(tmp_path: Path) -> None:
+    _write(tmp_path / "odd.pdf", _pdf_with_a_wrong_xref_pointer())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        [document] = read_document(tmp_path / "odd.pdf")
+    said = [str(w.message) for w in caught if issubclass(w.category, TrustcodeWarning)]
+    assert f"{tmp_path / 'odd.pdf'}: pypdf: incorrect startxref pointer(3); read anyway, check " \
+        "its text" in said
+    assert document.text == "Letters to prisoners went out weekly."
+    _write(tmp_path / "cut.pdf", _truncated_pdf())
+    with pytest.raises(InputError, match=r"cut\.pdf: is not a valid PDF file \(.*EOF marker "
+                       r"not found\)"):
+        read_document(tmp_path / "cut.pdf")
+
+
+def test_a_broken_pdf_prints_nothing_but_trustcode_messages(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    _write(tmp_path / "cut.pdf", _truncated_pdf())
+    _write(tmp_path / "odd.pdf", _pdf_with_a_wrong_xref_pointer())
+    done = subprocess.run(
+        [sys.executable, "-m", "trustcode.cli", "code", "cut.pdf", "odd.pdf", "-q", "-m", "none",
+         "-o", "out"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert all(line.startswith(("warning: ", "Wrote ")) for line in lines), done.stderr
+    assert any("cut.pdf: is not a valid PDF" in line and "EOF marker not found" in line
+               for line in lines)
 
 
 def test_pdf_that_is_not_a_pdf(tmp_path: Path) -> None:

@@ -30,3 +30,30 @@ def test_every_command_the_readme_shows_exists() -> None:
     for command in sorted(shown):
         result = runner.invoke(main, [*command.split(), "--help"])
         assert result.exit_code == 0, f"README shows 'trustcode {command}', which does not exist"
+
+
+def _run_readme_script():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_readme", REPO / "scripts" / "run_readme.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_readme_examples_can_run_in_order_in_one_folder() -> None:
+    """scripts/run_readme.py runs them all (it needs ../shared and minutes); here, what can
+    be seen without running them: no example overwrites an earlier one's output (which would
+    stop it, without --force), and every example that reads the shipped gold says where its
+    documents are (the gold's own folder holds only the article)."""
+    script = _run_readme_script()
+    commands, python = script.readme_commands(README)
+    assert len(commands) >= 25 and "code_corpus" in python
+    outputs = [script.expected_output(c) for c in commands if c.startswith("trustcode")]
+    written = [o.rstrip("/") for o in outputs if o is not None]
+    assert len(written) == len(set(written)), sorted(o for o in written if written.count(o) > 1)
+    assert "codebook.yaml" not in written  # the shipped codebook is an input of later examples
+    for command in commands:
+        if "corpus/gold/coding" in command:
+            assert "--documents corpus/ --documents ../shared/corpus-sources" in command, command

@@ -25,7 +25,7 @@ def gold_to_tables(gold: pd.DataFrame) -> dict[str, pd.DataFrame]:
     Every code of a passage becomes a coding with ``source = human`` and the gold's coder.
 
     >>> from trustcode.gold import read_gold
-    >>> tables = gold_to_tables(read_gold("corpus/gold/coding"))  # doctest: +SKIP
+    >>> tables = gold_to_tables(read_gold("g.csv", documents=["corpus"]))  # doctest: +SKIP
     """
     gold = gold.reset_index(drop=True)
     docs = []
@@ -97,11 +97,13 @@ def read_coded(
     *,
     codebook: Codebook | None = None,
     unreviewed: str = "reject",
+    documents: Sequence[str | os.PathLike[str]] = (),
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Read one coding from any format trustcode knows; return its tables and provenance.
 
     ``unreviewed`` says what a review workbook's undecided machine codes count as (see
-    :func:`trustcode.review.read_review`).
+    :func:`trustcode.review.read_review`); ``documents`` where the documents of hand-coded gold
+    offsets are (see :func:`trustcode.gold.read_gold`).
 
     >>> tables, provenance = read_coded("coded.xlsx")  # doctest: +SKIP
     """
@@ -120,7 +122,7 @@ def read_coded(
         return read_tables(p)
     from .gold import read_gold
 
-    gold = read_gold([p], codebook=codebook, unreviewed=unreviewed)
+    gold = read_gold([p], codebook=codebook, unreviewed=unreviewed, documents=documents)
     if gold.empty:
         raise InputError(f"{p} holds no coded passages.")
     return gold_to_tables(gold), {"source": str(p), "format": "gold"}
@@ -131,6 +133,8 @@ def read_coded_many(
     *,
     codebook: Codebook | None = None,
     unreviewed: str = "reject",
+    documents: Sequence[str | os.PathLike[str]] = (),
 ) -> list[dict[str, pd.DataFrame]]:
     """:func:`read_coded` for each path, in order (tables only)."""
-    return [read_coded(p, codebook=codebook, unreviewed=unreviewed)[0] for p in paths]
+    return [read_coded(p, codebook=codebook, unreviewed=unreviewed, documents=documents)[0]
+            for p in paths]

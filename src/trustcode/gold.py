@@ -5,8 +5,9 @@ Four formats are read:
 - **trustcode tables**: a run's passages and codings (an ``.xlsx`` with one sheet per table, or
   a folder of CSV, Parquet or JSON Lines tables), codes of any source;
 - **hand-coded offsets**: ``doc_id,index,start,end,codes,coder``, one row per paragraph and no text;
-  the text comes from the document (looked up by ``doc_id`` in folders with a ``manifest.csv``),
-  and offsets that no longer fit it are refused as stale;
+  the text comes from the document (looked up by ``doc_id`` where ``documents`` says, by default
+  in the folders above the gold file that hold a ``manifest.csv``), and offsets that no longer
+  fit it are refused as stale;
 - **a passage table** made in a spreadsheet (``.csv``/``.xlsx``): ``doc_id``, ``text``, ``codes``,
   optionally ``start``, ``end``, ``coder``, ``language``.
 - **a review workbook** that ``trustcode code --review`` wrote and a person reviewed
@@ -20,17 +21,20 @@ for hand-coded offsets), which ``evaluate --group-by`` reads.
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .errors import GoldError, InputError
 from .segment import paragraph_spans
 from .types import Codebook, Document, passage_id
+
+if TYPE_CHECKING:
+    from .io.readers import CorpusEntry
 
 #: the columns of the table :func:`read_gold` returns
 GOLD_COLUMNS: tuple[str, ...] = (
@@ -47,8 +51,8 @@ GOLD_COLUMNS: tuple[str, ...] = (
 HAND_CODED_COLUMNS: tuple[str, ...] = ("doc_id", "index", "start", "end", "codes")
 PASSAGE_TABLE_COLUMNS: tuple[str, ...] = ("doc_id", "text", "codes")
 _TABLE_SUFFIXES = (".csv", ".xlsx")
-#: manifest columns the gold reads for itself; the others are document metadata it keeps
-_MANIFEST_OWN = ("doc_id", "path", "language")
+#: files that hold one document each (a gold folder holds none)
+_DOCUMENT_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 #: how many offending passages an error message lists before it says "and N more"
 _LIST_LIMIT = 20
 
@@ -164,9 +168,13 @@ def _gold_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
                 and not p.name.startswith((".", "~$")) and p.name != "manifest.csv"
             )
             if not found:
+                documents = (path / "manifest.csv").is_file() or any(
+                    p.suffix.lower() in _DOCUMENT_SUFFIXES for p in path.iterdir())
+                hint = (" It looks like a folder of documents: give it with --documents "
+                        "(Python: documents=[...]), once per path." if documents else "")
                 raise GoldError(
                     f"{path}: a gold folder needs .csv or .xlsx gold files, or a trustcode run's "
-                    "passages and codings tables; found none."
+                    f"passages and codings tables; found none.{hint}"
                 )
             files.extend(found)
         else:
@@ -179,78 +187,98 @@ def _gold_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 # --- documents for hand-coded offsets ----------------------------------------------------------
 
 
-def default_search(gold_file: Path) -> list[Path]:
-    """Folders where the documents of a hand-coded gold file are looked up: the nearest
-    ``corpus/`` holding a ``manifest.csv`` above it (or a folder above with a manifest), and
-    ``../shared/corpus-sources`` beside that repository, when they exist."""
-    found: list[Path] = []
-    for folder in Path(gold_file).resolve().parents:
-        if (folder / "manifest.csv").is_file():
-            found.append(folder)
-        if (folder / "corpus" / "manifest.csv").is_file():
-            found.append(folder / "corpus")
-            shared = folder.parent / "shared" / "corpus-sources"
-            if (shared / "manifest.csv").is_file():
-                found.append(shared)
-            break
-    return list(dict.fromkeys(found))
+def default_documents(gold_file: str | os.PathLike[str]) -> list[Path]:
+    """Where the documents of a hand-coded gold file are looked up when no ``documents`` are
+    given: the folders above it that hold a ``manifest.csv``, nearest first (for
+    ``corpus/gold/coding/x.csv``, the corpus folder ``corpus/`` with its manifest).
+
+    >>> import pathlib, tempfile
+    >>> corpus = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (corpus / "manifest.csv").write_text("doc_id,path\n", encoding="utf-8")
+    >>> default_documents(corpus / "gold" / "coding" / "g.csv") == [corpus.resolve()]
+    True
+    """
+    return [folder for folder in Path(gold_file).resolve().parents
+            if (folder / "manifest.csv").is_file()]
+
+
+def _where(locations: Sequence[Path]) -> str:
+    return ", ".join(str(p) for p in locations) or "nowhere: no folder above the gold file holds " \
+        "a manifest.csv"
 
 
 class _Documents:
-    """Documents by doc_id, read once, from the manifests of the search folders."""
+    """Documents by doc_id, each read once, from text files, folders (recursively, or as their
+    ``manifest.csv`` lists) and manifests, as ``trustcode code`` reads them; where several
+    locations hold a doc_id, the first listed wins. Table files (one document per row) are left
+    out: a folder's are skipped, one given by name is refused."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[Path, ...], dict[str, tuple[Path, str | None]]] = {}
-        self._docs: dict[Path, Document] = {}
-        #: the manifest's other columns (group, date, ...) for each doc_id found
-        self.metadata: dict[str, dict[str, str]] = {}
+        self._cache: dict[tuple[Path, ...], dict[str, CorpusEntry]] = {}
+        self._docs: dict[tuple[Path, str], Document] = {}
 
-    def _index(self, search: tuple[Path, ...]) -> dict[str, tuple[Path, str | None]]:
-        if search not in self._cache:
-            index: dict[str, tuple[Path, str | None]] = {}
-            for folder in search:
-                manifest = folder / "manifest.csv"
-                if not manifest.is_file():
-                    continue
-                with manifest.open(encoding="utf-8-sig", newline="") as handle:
-                    for row in csv.DictReader(handle):
-                        doc_id, rel = (row.get("doc_id") or "").strip(), (row.get("path") or "")
-                        if doc_id and rel.strip() and doc_id not in index:
-                            lang = (row.get("language") or "").strip() or None
-                            index[doc_id] = (folder / rel.strip(), lang)
-                            self.metadata[doc_id] = {
-                                k: (v or "").strip() for k, v in row.items()
-                                if k and k not in _MANIFEST_OWN and (v or "").strip()
-                            }
-            self._cache[search] = index
-        return self._cache[search]
+    def _index(self, locations: tuple[Path, ...]) -> dict[str, CorpusEntry]:
+        if locations not in self._cache:
+            from .io.readers import CorpusEntry, folder_entries
 
-    def find(self, doc_id: str, search: tuple[Path, ...]) -> tuple[Document, str | None] | None:
-        entry = self._index(search).get(doc_id)
-        if entry is None or not entry[0].is_file():
+            index: dict[str, CorpusEntry] = {}
+            for location in locations:
+                if not location.exists():
+                    raise GoldError(
+                        f"{location}: no such file or folder, given as where the gold's "
+                        "documents are (documents=[...], CLI: --documents); check the path."
+                    )
+                if location.suffix.lower() in _TABLE_SUFFIXES and location.name != "manifest.csv":
+                    raise GoldError(
+                        f"{location}: a table of documents cannot give the gold's documents; "
+                        "give the text files, their folder or its manifest.csv."
+                    )
+                try:
+                    if location.is_dir() or location.name == "manifest.csv":
+                        folder = location if location.is_dir() else location.parent
+                        entries = folder_entries(folder)[0]
+                    else:
+                        entries = [CorpusEntry(location, location.stem)]
+                except InputError as exc:
+                    raise GoldError(f"Cannot list the gold's documents: {exc}") from exc
+                for entry in entries:
+                    if entry.path.suffix.lower() not in _TABLE_SUFFIXES:
+                        index.setdefault(entry.doc_id, entry)
+            self._cache[locations] = index
+        return self._cache[locations]
+
+    def find(self, doc_id: str, locations: tuple[Path, ...]) -> Document | None:
+        entry = self._index(locations).get(doc_id)
+        if entry is None:
             return None
-        path, language = entry
-        if path not in self._docs:
-            from .io.readers import read_document
-
+        key = (entry.path, doc_id)
+        if key not in self._docs:
             try:
-                self._docs[path] = read_document(path)[0]
+                self._docs[key] = entry.read(strict=True)[0][0]
             except InputError as exc:
                 raise GoldError(f"Cannot read document {doc_id!r} for the gold: {exc}") from exc
-        document = self._docs[path]
-        return document, language or document.language
+        return self._docs[key]
 
 
 # --- the three formats -------------------------------------------------------------------------
 
 
+def _metadata(document: Document) -> dict[str, str]:
+    """What a document's manifest says of it beyond its text (``title``, ``group``, ``date``,
+    ...): kept with its gold passages, so an evaluation can group them."""
+    found = {"title": document.title} if document.title else {}
+    found.update({str(k): str(v) for k, v in document.metadata.items() if str(v).strip()})
+    return found
+
+
 def _hand_coded(
-    frame: pd.DataFrame, path: Path, search: tuple[Path, ...], documents: _Documents
+    frame: pd.DataFrame, path: Path, locations: tuple[Path, ...], documents: _Documents
 ) -> pd.DataFrame:
     _require(frame, HAND_CODED_COLUMNS, path, "hand-coded gold file")
     rows = []
     stale: list[str] = []
     spans_of: dict[str, list[tuple[int, int]]] = {}
+    sources: dict[str, str] = {}
     missing_docs: dict[str, list[str]] = {}
     for row, record in enumerate(frame.to_dict("records")):
         doc_id = str(record["doc_id"]).strip()
@@ -258,20 +286,21 @@ def _hand_coded(
         start = _int_cell(record["start"], path, row, "start")
         end = _int_cell(record["end"], path, row, "end")
         pid = passage_id(doc_id, index)
-        found = documents.find(doc_id, search)
-        if found is None:
+        document = documents.find(doc_id, locations)
+        if document is None:
             missing_docs.setdefault(doc_id, []).append(pid)
             continue
-        document, language = found
         text = document.text
         if doc_id not in spans_of:
             spans_of[doc_id] = paragraph_spans(text)
         paragraphs = spans_of[doc_id]
         if not 0 <= start < end <= len(text):
+            sources[doc_id] = document.source
             stale.append(f"{pid} ({start}-{end} is outside the text of {len(text)} characters)")
             continue
         if not 0 <= index < len(paragraphs) or paragraphs[index] != (start, end):
             now = paragraphs[index] if 0 <= index < len(paragraphs) else "no such paragraph"
+            sources[doc_id] = document.source
             stale.append(f"{pid} (gold {start}-{end}, document now {now})")
             continue
         rows.append(
@@ -281,26 +310,27 @@ def _hand_coded(
                 "start": start,
                 "end": end,
                 "text": text[start:end],
-                "language": language,
+                "language": document.language,
                 "codes": split_codes(record["codes"]),
                 "coder": str(record.get("coder", "") or "").strip(),
-                **documents.metadata.get(doc_id, {}),
+                **_metadata(document),
                 "_line": _line(row),
             }
         )
     if missing_docs:
         names = [f"{doc} (passages {_listing(pids)})" for doc, pids in missing_docs.items()]
-        where = ", ".join(str(s) for s in search) or "no folder"
         raise GoldError(
-            f"{path}: stale offsets: the documents of these gold rows cannot be found: "
-            f"{'; '.join(names)}. Looked in the manifest.csv of: {where}. Pass the folder that "
-            "holds them with search=[...] (CLI: --documents), or fix the doc_id."
+            f"{path}: the documents of these gold rows cannot be found: {'; '.join(names)}. "
+            f"Looked in: {_where(locations)}. Say where they are with --documents PATH (files, "
+            "folders or a manifest.csv; repeat it for each; Python: documents=[...]), or fix "
+            "the doc_id."
         )
     if stale:
         raise GoldError(
             f"{path}: stale offsets: {len(stale)} gold passage(s) no longer fit their document's "
-            f"paragraphs: {_listing(stale)}. The document changed after coding: recode these "
-            "passages or regenerate the gold offsets from the current text."
+            f"paragraphs: {_listing(stale)} (read from {', '.join(sorted(set(sources.values())))}"
+            "). The gold was coded on another text: give that one with --documents, or recode "
+            "these passages or regenerate the gold offsets from the current text."
         )
     return pd.DataFrame(rows)
 
@@ -455,13 +485,16 @@ def read_gold(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,
     codebook: Codebook | None = None,
-    search: Sequence[str | os.PathLike[str]] = (),
+    documents: Sequence[str | os.PathLike[str]] = (),
     unreviewed: str = "reject",
 ) -> pd.DataFrame:
     """Read gold codings from files or folders into one row per passage (:data:`GOLD_COLUMNS`).
 
-    ``search`` lists folders with a ``manifest.csv`` where the documents of hand-coded offsets
-    are looked up (default: see :func:`default_search`). With a ``codebook``, codes it does not
+    ``documents`` says where the documents of hand-coded offsets are: files, folders (read as
+    ``trustcode code`` reads them: recursively, or as their ``manifest.csv`` lists) or
+    manifests; the first that holds a doc_id gives its text. By default they are looked up in
+    the folders above each gold file that hold a ``manifest.csv`` (:func:`default_documents`).
+    With a ``codebook``, codes it does not
     know are a :class:`GoldError`. A review workbook (:mod:`trustcode.review`) is read with
     :func:`trustcode.review.read_review`; ``unreviewed`` says what its proposals left without a
     decision count as (``"reject"``: not confirmed, or ``"accept"``).
@@ -476,7 +509,7 @@ def read_gold(
 
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    documents = _Documents()
+    found = _Documents()
     parts = []
     for path in _gold_files(paths):
         if is_review_workbook(path):
@@ -488,8 +521,8 @@ def read_gold(
             if "text" in frame.columns:
                 table = _passage_table(frame, path)
             elif "index" in frame.columns and "start" in frame.columns:
-                folders = tuple(Path(s) for s in search) or tuple(default_search(path))
-                table = _hand_coded(frame, path, folders, documents)
+                locations = tuple(Path(d) for d in documents) or tuple(default_documents(path))
+                table = _hand_coded(frame, path, locations, found)
             else:
                 missing = [c for c in PASSAGE_TABLE_COLUMNS if c not in frame.columns]
                 raise GoldError(

@@ -37,12 +37,14 @@ def train(
     force: bool = False,
     unreviewed: str = "reject",
     definitions: bool = False,
+    documents: Sequence[PathLike] = (),
 ) -> tuple[Any, Path]:
     """Train a classifier on gold codings and the codebook's examples; save it with skops.
     With ``definitions``, the codebook's descriptions of the codes join the training passages
-    (see :func:`trustcode.classify.training_set`).
+    (see :func:`trustcode.classify.training_set`). ``documents``: where the documents of
+    hand-coded gold offsets are (see :func:`trustcode.gold.read_gold`).
 
-    >>> model, path = train(["corpus/gold/coding"], "model.skops")  # doctest: +SKIP
+    >>> model, path = train(["gold/"], "model.skops", documents=["reports/"])  # doctest: +SKIP
     """
     from .classify import save_model, train_model
     from .gold import read_gold
@@ -53,7 +55,7 @@ def train(
         from .errors import OutputError
 
         raise OutputError(f"{out} exists; pass --force to overwrite it.")
-    table = read_gold(list(gold), codebook=book, unreviewed=unreviewed)
+    table = read_gold(list(gold), codebook=book, unreviewed=unreviewed, documents=documents)
     model = train_model(table, book, definitions=definitions)
     return model, save_model(model, out, book)
 
@@ -67,14 +69,16 @@ def evaluate_gold(
     unreviewed: str = "reject",
     definitions: bool = False,
     group_by: str | None = None,
+    documents: Sequence[PathLike] = (),
 ) -> Any:
     """Grouped cross-validation (or a held-out test of ``model``) against gold codings.
     ``definitions`` trains each fold's classifier with the codebook's descriptions of the codes;
     ``group_by`` holds out one value of a document metadata column at a time (``language``,
     ``group``, ...). Passages written for the codebook (coder ``illustrative``) are trained on
-    in every fold and never tested on.
+    in every fold and never tested on. ``documents`` says where the gold's documents are (see
+    :func:`trustcode.gold.read_gold`).
 
-    >>> result = evaluate_gold(["corpus/gold/coding"], folds=5)  # doctest: +SKIP
+    >>> result = evaluate_gold(["gold/"], folds=5, documents=["reports/"])  # doctest: +SKIP
     >>> result.side_by_side().loc["micro"]  # doctest: +SKIP
     """
     from .classify import load_model
@@ -90,7 +94,7 @@ def evaluate_gold(
             "definitions applies to the models cross-validation trains; a saved model was "
             "trained as it was. Drop --definitions, or --model to cross-validate."
         )
-    table = read_gold(list(gold), codebook=book, unreviewed=unreviewed)
+    table = read_gold(list(gold), codebook=book, unreviewed=unreviewed, documents=documents)
     loaded = load_model(model, book) if model is not None else None
     params = {"definitions": True} if definitions else None
     if group_by is not None and model is not None:
@@ -121,13 +125,16 @@ def compare_files(
     *,
     by: str | None = None,
     codebook: Codebook | PathLike | None = None,
+    documents: Sequence[PathLike] = (),
 ) -> Any:
-    """:func:`trustcode.compare.compare` over coded outputs or gold files."""
+    """:func:`trustcode.compare.compare` over coded outputs or gold files (``documents``: where
+    the documents of hand-coded gold offsets are)."""
     from .coded import read_coded_many
     from .compare import compare
 
     book = _book(codebook)
-    return compare(read_coded_many(coded, codebook=book), by=by, codes=_codes_in_use(book))
+    return compare(read_coded_many(coded, codebook=book, documents=documents), by=by,
+                   codes=_codes_in_use(book))
 
 
 def _codes_in_use(book: Codebook) -> dict[str, str]:
@@ -202,15 +209,17 @@ def agree_files(
     coded_only: bool = False,
     codebook: Codebook | PathLike | None = None,
     unreviewed: str = "reject",
+    documents: Sequence[PathLike] = (),
 ) -> Any:
-    """:func:`trustcode.agreement.agree` over two or more codings read from files."""
+    """:func:`trustcode.agreement.agree` over two or more codings read from files
+    (``documents``: where the documents of hand-coded gold offsets are)."""
     from .agreement import agree
     from .coded import read_coded_many
 
     if len(coded) < 2:
         raise UsageError("agree needs two or more codings (for example gold.csv coded.xlsx).")
     book = _book(codebook)
-    codings = read_coded_many(coded, codebook=book, unreviewed=unreviewed)
+    codings = read_coded_many(coded, codebook=book, unreviewed=unreviewed, documents=documents)
     return agree(codings, unit=unit, coded_only=coded_only, codes=[c.id for c in book.leaf_codes])
 
 
@@ -232,9 +241,11 @@ def report(
     force: bool = False,
     redact: Any = None,
     validation: PathLike | None = None,
+    documents: Sequence[PathLike] = (),
 ) -> Path:
     """Write the self-contained HTML report of a coded output (``redact``: a Redactor;
-    ``validation``: the output of ``trustcode validate estimate``)."""
+    ``validation``: the output of ``trustcode validate estimate``; ``documents``: where the
+    documents of hand-coded gold offsets are)."""
     from .coded import read_coded
     from .report import write_report
 
@@ -244,8 +255,9 @@ def report(
         from .validation import read_estimates
 
         estimates = read_estimates(validation)
-    tables, provenance = read_coded(coded, codebook=book)
-    gold_tables = read_coded(gold, codebook=book)[0] if gold is not None else None
+    tables, provenance = read_coded(coded, codebook=book, documents=documents)
+    gold_tables = (read_coded(gold, codebook=book, documents=documents)[0]
+                   if gold is not None else None)
     if redact is not None:
         tables = redact.redact_tables(tables)
         gold_tables = redact.redact_tables(gold_tables) if gold_tables is not None else None

@@ -10,6 +10,7 @@ from .common import (
     _refuse_existing,
     _write_frames,
     codebook_option,
+    documents_option,
     force_option,
     handle_errors,
     redact_options,
@@ -24,10 +25,12 @@ from .group import main
 @codebook_option
 @click.option("-o", "--output", default="comparison.xlsx", show_default=True, type=click.Path(),
               help="Tables as .xlsx or a CSV folder; figures go to OUTPUT-figures/.")
+@documents_option
 @force_option
 @handle_errors
 def compare_cmd(
-    coded: tuple[str, ...], by: str | None, codebook: str | None, output: str, force: bool
+    coded: tuple[str, ...], by: str | None, codebook: str | None, output: str,
+    documents: tuple[str, ...], force: bool,
 ) -> None:
     """Compare codings across documents and groups: shares, tests, co-occurrence, figures.
 
@@ -42,7 +45,7 @@ def compare_cmd(
     from ..workflows import compare_files, write_comparison
 
     check_output(output, force=force)
-    result = compare_files(list(coded), by=by, codebook=codebook)
+    result = compare_files(list(coded), by=by, codebook=codebook, documents=documents)
     tests = result.tests
     if by is not None and not tests.empty:
         click.echo(f"Does each code's share differ between the groups of '{by}'? "
@@ -63,25 +66,30 @@ def compare_cmd(
 @codebook_option
 @click.option("-o", "--output", default=None, type=click.Path(),
               help="Write the agreement tables and the disagreements (.xlsx or a CSV folder).")
+@documents_option
 @unreviewed_option
 @force_option
 @handle_errors
 def agree_cmd(
     coded: tuple[str, ...], unit: str, coded_only: bool, codebook: str | None,
-    output: str | None, unreviewed: str, force: bool,
+    output: str | None, documents: tuple[str, ...], unreviewed: str, force: bool,
 ) -> None:
     """Agreement between two or more codings of the same documents: percent agreement,
     Cohen's kappa (two coders), Fleiss' kappa, Krippendorff's alpha with bootstrap intervals.
 
+    The codings must refer to the same text of each document; codings of different texts, or
+    of different documents, are refused.
+
     \b
     Example:
-        trustcode agree corpus/gold/coding coded.xlsx --unit passage -o agreement.xlsx
+        trustcode code corpus/ -o coded.xlsx
+        trustcode agree gold/ coded.xlsx --documents corpus/ --unit passage -o agreement.xlsx
     """
     from ..workflows import agree_files, agreement_frames
 
     _refuse_existing(output, force)
     result = agree_files(list(coded), unit=unit, coded_only=coded_only, codebook=codebook,
-                         unreviewed=unreviewed)
+                         unreviewed=unreviewed, documents=documents)
     columns = ["code", "n_units", "percent_agreement", "cohen_kappa", "krippendorff_alpha",
                "alpha_ci_low", "alpha_ci_high"]
     click.echo(f"Coders: {', '.join(result.coders)}; unit: {unit}")
@@ -96,16 +104,18 @@ def agree_cmd(
 @codebook_option
 @click.option("--by", default=None, help="Documents column to compare groups by.")
 @click.option("--gold", default=None, type=click.Path(),
-              help="Gold codings to show agreement with.")
+              help="Gold codings to show agreement with (of the same texts as CODED).")
 @click.option("--validation", default=None, type=click.Path(),
               help="The output of 'trustcode validate estimate' to show.")
+@documents_option
 @click.option("-o", "--output", default="report.html", show_default=True, type=click.Path())
 @redact_options
 @force_option
 @handle_errors
 def report_cmd(
     coded: str, codebook: str | None, by: str | None, gold: str | None,
-    validation: str | None, output: str, redact: bool, redact_names: str | None,
+    validation: str | None, documents: tuple[str, ...], output: str, redact: bool,
+    redact_names: str | None,
     redact_model: str | None, force: bool,
 ) -> None:
     """One self-contained HTML report: codebook, highlighted documents, frequencies, groups.
@@ -118,6 +128,6 @@ def report_cmd(
 
     path = report(coded, output, codebook=codebook, by=by, gold=gold, force=force,
                   redact=_redactor(redact, redact_names, redact_model, codebook),
-                  validation=validation)
+                  validation=validation, documents=documents)
     click.echo(f"Wrote {path}.", err=True)
 

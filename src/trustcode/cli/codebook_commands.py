@@ -12,6 +12,7 @@ from .common import (
     _refuse_existing,
     _write_frames,
     codebook_option,
+    documents_option,
     force_option,
     handle_errors,
 )
@@ -41,7 +42,7 @@ def check(path: str | None) -> None:
     Example:
         trustcode codebook check codebook.yaml
     """
-    from ..codebook import load_codebook
+    from ..codebook import count_codes, load_codebook
     from ..rules import check_examples
 
     book = load_codebook(path)
@@ -55,7 +56,7 @@ def check(path: str | None) -> None:
             click.echo(f"  - {f.code} ({f.polarity}): {_clip(f.example)} [{fired}]")
         sys.exit(1)
     click.echo(
-        f"{book.path}: valid; {len(book.leaf_codes)} codes, {n_rules} rules, "
+        f"{book.path}: valid; {count_codes(book)}, {n_rules} rules, "
         f"all {n_examples} examples pass."
     )
 
@@ -141,6 +142,7 @@ def codebook_import(path: str, output: str, force: bool) -> None:
 @codebook_option
 @click.option("--gold", "gold", multiple=True, type=click.Path(),
               help="Gold codings to measure each rule's precision and recall against.")
+@documents_option
 @click.option("-m", "--model", default="default", show_default=True,
               help="Model for the classifier columns: 'default', a file, or 'none'.")
 @click.option("-u", "--unit", default="paragraph", show_default=True, help="Passage unit.")
@@ -149,22 +151,22 @@ def codebook_import(path: str, output: str, force: bool) -> None:
 @force_option
 @handle_errors
 def codebook_diagnose(
-    corpus: tuple[str, ...], codebook: str | None, gold: tuple[str, ...], model: str,
-    unit: str, output: str | None, force: bool,
+    corpus: tuple[str, ...], codebook: str | None, gold: tuple[str, ...],
+    documents: tuple[str, ...], model: str, unit: str, output: str | None, force: bool,
 ) -> None:
     """What each rule does on a corpus: coverage, overlap, conflicts, rules that never fire,
     precision and recall against gold, rule/classifier disagreements, suggested terms.
 
     \b
     Example:
-        trustcode codebook diagnose ../shared/corpus-sources --gold corpus/gold/coding \\
-            -o diagnosis.xlsx
+        trustcode codebook diagnose corpus/ --gold gold/ --documents corpus/ -o diagnosis.xlsx
     """
     from ..diagnose import diagnose
 
     _refuse_existing(output, force)
     result = diagnose(list(corpus), codebook=codebook, gold=list(gold) or None,
-                      model=None if model.lower() == "none" else model, unit=unit)
+                      model=None if model.lower() == "none" else model, unit=unit,
+                      documents=documents)
     click.echo(result.summary())
     _write_frames(result.frames(), output, force)
 
@@ -175,6 +177,7 @@ def codebook_diagnose(
 @click.argument("corpus", nargs=-1, required=True, type=click.Path())
 @click.option("--gold", "gold", multiple=True, type=click.Path(),
               help="Gold codings: report the change in agreement with them.")
+@documents_option
 @click.option("-m", "--model", default=None, type=click.Path(),
               help="A model file to code with on both sides (default: rules only).")
 @click.option("-u", "--unit", default="paragraph", show_default=True, help="Passage unit.")
@@ -183,8 +186,8 @@ def codebook_diagnose(
 @force_option
 @handle_errors
 def codebook_diff(
-    old: str, new: str, corpus: tuple[str, ...], gold: tuple[str, ...], model: str | None,
-    unit: str, output: str | None, force: bool,
+    old: str, new: str, corpus: tuple[str, ...], gold: tuple[str, ...],
+    documents: tuple[str, ...], model: str | None, unit: str, output: str | None, force: bool,
 ) -> None:
     """What an edit to a codebook changes: passages gained and lost per code, the change in the
     code x document table and in agreement with gold; codes renamed, added or removed.
@@ -197,7 +200,7 @@ def codebook_diff(
 
     _refuse_existing(output, force)
     result = diff_codebooks(old, new, list(corpus), gold=list(gold) or None, model=model,
-                            unit=unit)
+                            unit=unit, documents=documents)
     click.echo(result.summary())
     _write_frames(result.frames(), output, force)
 

@@ -74,6 +74,15 @@ def codebook_option(func: F) -> F:
     )(func)
 
 
+def documents_option(func: F) -> F:
+    return click.option(
+        "--documents", multiple=True, type=click.Path(), metavar="PATH",
+        help="Where the documents of hand-coded gold offsets are: files, folders or a "
+        "manifest.csv; repeat it for each (the first that holds a doc_id gives its text). "
+        "Default: the folders above each gold file that hold a manifest.csv.",
+    )(func)
+
+
 def unreviewed_option(func: F) -> F:
     return click.option(
         "--unreviewed", type=click.Choice(["reject", "accept"]), default="reject",

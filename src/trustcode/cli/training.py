@@ -10,6 +10,7 @@ from .common import (
     _refuse_existing,
     _write_frames,
     codebook_option,
+    documents_option,
     force_option,
     handle_errors,
     unreviewed_option,
@@ -32,12 +33,13 @@ def definitions_option(func: F) -> F:
 @codebook_option
 @click.option("-o", "--output", required=True, type=click.Path(), help="The model file to write.")
 @definitions_option
+@documents_option
 @unreviewed_option
 @force_option
 @handle_errors
 def train(
-    gold: tuple[str, ...], codebook: str | None, output: str, definitions: bool, unreviewed: str,
-    force: bool,
+    gold: tuple[str, ...], codebook: str | None, output: str, definitions: bool,
+    documents: tuple[str, ...], unreviewed: str, force: bool,
 ) -> None:
     """Train the classifier on gold codings and the codebook's examples; save it with skops.
 
@@ -46,13 +48,14 @@ def train(
 
     \b
     Example:
-        trustcode train corpus/gold/coding -o model.skops
+        trustcode train gold/ --documents reports/ -o model.skops
         trustcode code reports/ --model model.skops -o coded.xlsx
     """
     from ..workflows import train as train_model
 
     model, path = train_model(list(gold), output, codebook=codebook, force=force,
-                              unreviewed=unreviewed, definitions=definitions)
+                              unreviewed=unreviewed, definitions=definitions,
+                              documents=documents)
     thresholds = ", ".join(f"{c} {t:.2f}" for c, t in model.thresholds_.items())
     click.echo(f"Trained on {model.n_training_} passages; classifier codes: "
                f"{thresholds or 'none (rules only)'}.")
@@ -72,12 +75,14 @@ def train(
               help="Hold out one value of this document metadata column at a time (e.g. "
               "language, group): train on the others, test on it.")
 @definitions_option
+@documents_option
 @unreviewed_option
 @force_option
 @handle_errors
 def evaluate(
     gold: tuple[str, ...], codebook: str | None, folds: int, model: str | None,
-    output: str | None, group_by: str | None, definitions: bool, unreviewed: str, force: bool,
+    output: str | None, group_by: str | None, definitions: bool, documents: tuple[str, ...],
+    unreviewed: str, force: bool,
 ) -> None:
     """Measure rules alone, classifier alone and combined against gold codings.
 
@@ -88,23 +93,24 @@ def evaluate(
 
     \b
     Example:
-        trustcode evaluate corpus/gold/coding corpus/illustrative -o evaluation.xlsx
-        trustcode evaluate corpus/gold/coding corpus/illustrative --group-by language
+        trustcode evaluate gold/ --documents reports/ --folds 5 -o evaluation.xlsx
+        trustcode evaluate corpus/gold/coding corpus/illustrative --documents corpus \\
+            --documents ../shared/corpus-sources --group-by language
     """
     from ..workflows import evaluate_gold, evaluation_frames
 
     _refuse_existing(output, force)
     result = evaluate_gold(list(gold), codebook=codebook, folds=folds, model=model,
-                           unreviewed=unreviewed, definitions=definitions, group_by=group_by)
+                           unreviewed=unreviewed, definitions=definitions, group_by=group_by,
+                           documents=documents)
     for fold in result.folds:
         if fold.label:
             click.echo(f"fold {fold.index}: tested on {fold.label} "
                        f"({len(fold.test_docs)} document(s)), trained on the others")
     for language in dict.fromkeys(result.metrics["language"]):
         wide = result.side_by_side(language)
-        f1 = wide.loc[:, [c for c in wide.columns if c[1] in ("f1", "alpha")]]
-        f1.columns = [f"{system} {metric}" for system, metric in f1.columns]
-        click.echo(f"\n== {language}: F1 and Krippendorff's alpha against gold")
-        click.echo(f1.round(3).to_string())
+        click.echo(f"\n== {language}: precision, recall, F1 and Krippendorff's alpha against "
+                   "gold")
+        click.echo(wide.round(3).to_string())
     _write_frames(evaluation_frames(result), output, force)
 

@@ -16,7 +16,7 @@ The modules, in the order a codebook passes through them:
 - :mod:`.rule_entries`: one rule entry of a code (matching text is :mod:`trustcode.rules`);
 - :mod:`.codes`: codes, the code tree and the codebook's top level;
 - :mod:`.loading`: :func:`parse_codebook`, :func:`load_codebook`, :func:`codebook_problems`;
-- :mod:`.export`: :func:`codebook_to_dict` and :func:`show_codebook`.
+- :mod:`.export`: :func:`codebook_to_dict`, :func:`show_codebook` and :func:`count_codes`.
 
 >>> DEFAULT_CODEBOOK.is_file() and DEFAULT_CODEBOOK.parent.name == "data"
 True
@@ -24,7 +24,7 @@ True
 
 from __future__ import annotations
 
-from .export import codebook_to_dict, show_codebook
+from .export import codebook_to_dict, count_codes, show_codebook
 from .loading import DEFAULT_CODEBOOK, codebook_problems, load_codebook, parse_codebook
 from .schema import (
     CODE_ID_PATTERN,
@@ -47,6 +47,7 @@ __all__ = [
     "codebook_problems",
     "codebook_schema",
     "codebook_to_dict",
+    "count_codes",
     "load_codebook",
     "parse_codebook",
     "show_codebook",

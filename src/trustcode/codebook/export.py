@@ -91,6 +91,20 @@ def _rule_line(rule: Rule) -> str:
     return f"{rule.id} {flags}: {what}"
 
 
+def count_codes(codebook: Codebook) -> str:
+    """How many codes a codebook has, said one way everywhere: the codes passages are coded
+    with, and the parents they are grouped under.
+
+    >>> from trustcode.codebook import parse_codebook
+    >>> count_codes(parse_codebook("name: x\ncodes:\n- {id: p, label: P}\n"
+    ...                            "- {id: a, label: A, parent: p}\n- {id: b, label: B}\n"))
+    '2 codes under 1 parent'
+    """
+    leaves, parents = len(codebook.leaf_codes), len(codebook.parent_ids)
+    said = f"{leaves} code{'s' if leaves != 1 else ''}"
+    return said + (f" under {parents} parent{'s' if parents != 1 else ''}" if parents else "")
+
+
 def show_codebook(codebook: Codebook) -> str:
     """A readable outline: codes as a tree under their parents, with their texts and rules.
 
@@ -103,7 +117,7 @@ def show_codebook(codebook: Codebook) -> str:
     lines = [
         head,
         f"languages: {', '.join(codebook.languages)}; exclusive: "
-        f"{'yes' if codebook.exclusive else 'no'}; {len(codebook.codes)} codes, "
+        f"{'yes' if codebook.exclusive else 'no'}; {count_codes(codebook)}, "
         f"{len(codebook.rules)} rules",
     ]
     if codebook.description:

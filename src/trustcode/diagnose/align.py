@@ -16,12 +16,13 @@ from .steps import _Corpus, _PathLike
 
 
 def _read_gold_frame(gold: pd.DataFrame | _PathLike | Sequence[_PathLike],
-                     codebook: Codebook | None) -> pd.DataFrame:
+                     codebook: Codebook | None,
+                     documents: Sequence[_PathLike] = ()) -> pd.DataFrame:
     if isinstance(gold, pd.DataFrame):
         return gold
     from ..gold import read_gold
 
-    return read_gold(gold, codebook=codebook)
+    return read_gold(gold, codebook=codebook, documents=documents)
 
 
 def _align_gold(gold: pd.DataFrame, corpus: _Corpus) -> tuple[list[frozenset[str] | None],

@@ -111,6 +111,7 @@ def diagnose(
     unit: str = "paragraph",
     max_terms: int = 20,
     max_disagreements: int = 200,
+    documents: Sequence[_PathLike] = (),
 ) -> Diagnosis:
     """Diagnose a codebook's rules (and a model) on a corpus; see :mod:`trustcode.diagnose`.
 
@@ -118,9 +119,10 @@ def diagnose(
     (read with :func:`trustcode.gold.read_gold`) or their table; ``model`` is ``"default"`` (the
     shipped model when it fits the codebook), a model file, a fitted
     :class:`~trustcode.classify.CodeClassifier`, or None (rules only). ``max_terms`` caps the
-    suggested terms per code, ``max_disagreements`` the disagreement rows.
+    suggested terms per code, ``max_disagreements`` the disagreement rows; ``documents`` says
+    where the documents of hand-coded gold offsets are (see :func:`trustcode.gold.read_gold`).
 
-    >>> report = diagnose("corpus", gold="corpus/gold/coding")  # doctest: +SKIP
+    >>> report = diagnose("corpus", gold="gold.csv", documents=["corpus"])  # doctest: +SKIP
     >>> report.rules[["rule_id", "coverage", "unique", "precision"]]  # doctest: +SKIP
     """
     for name, value in (("max_terms", max_terms), ("max_disagreements", max_disagreements)):
@@ -134,7 +136,7 @@ def diagnose(
     notes: list[str] = []
     aligned: list[frozenset[str] | None] = [None] * len(corpus.passages)
     if gold is not None:
-        aligned, gold_notes = _align_gold(_read_gold_frame(gold, book), corpus)
+        aligned, gold_notes = _align_gold(_read_gold_frame(gold, book, documents), corpus)
         notes.extend(gold_notes)
     fitted = _model(model, book)
     scored = _score(fitted, corpus)

@@ -178,6 +178,7 @@ def diff_codebooks(
     gold: pd.DataFrame | _PathLike | Sequence[_PathLike] | None = None,
     model: Any = None,
     unit: str = "paragraph",
+    documents: Sequence[_PathLike] = (),
 ) -> CodebookDiff:
     """Code a corpus with two codebooks and report what changed, per code.
 
@@ -186,7 +187,8 @@ def diff_codebooks(
     removed. In the ``matrix`` table a code absent from one codebook counts as missing (NA)
     there and as 0 in ``delta``. ``model`` (a file, ``"default"`` or a fitted classifier)
     adds the classifier to both sides when it fits either codebook; by default both are coded
-    by rules only.
+    by rules only. ``documents`` says where the documents of hand-coded gold offsets are (see
+    :func:`trustcode.gold.read_gold`).
 
     >>> change = diff_codebooks("codebook.yaml", "codebook-new.yaml", "corpus")  # doctest: +SKIP
     >>> change.passages[change.passages["change"] == "lost"]  # doctest: +SKIP
@@ -208,7 +210,7 @@ def diff_codebooks(
     new_sets, new_coded = _side(new_book, corpus, scored)
     aligned: list[frozenset[str] | None] = [None] * len(corpus.passages)
     if gold is not None:
-        aligned, gold_notes = _align_gold(_read_gold_frame(gold, None), corpus)
+        aligned, gold_notes = _align_gold(_read_gold_frame(gold, None, documents), corpus)
         notes.extend(gold_notes)
 
     code_rows, passage_rows, matrix_rows, agreement_rows = [], [], [], []

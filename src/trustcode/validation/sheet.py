@@ -36,12 +36,12 @@ from ..review.reading import _load_workbook, _offset, _open_review, _Reader, _te
 from ..review.rows import _review_rows
 from ..review.writing import (
     _check_fits,
-    save_atomically,
     _set,
     _write_codebook,
     _write_instructions,
     _write_provenance,
     _write_review_sheet,
+    save_atomically,
 )
 from ..types import Codebook
 from .design import DESIGN_FORMAT, Design, MachineCoding, Stratum

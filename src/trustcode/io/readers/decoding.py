@@ -32,7 +32,12 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _SNIFF_BYTES = 8192
-_CYRILLIC_CANDIDATES = ("cp1251", "koi8_r", "cp866", "iso8859_5")
+#: the Cyrillic single-byte encodings tried, by codec name, with the names people know them by
+_CYRILLIC_CANDIDATES: dict[str, str] = {
+    "cp1251": "cp1251", "koi8_r": "KOI8-R", "cp866": "cp866", "iso8859_5": "ISO-8859-5",
+}
+#: every encoding detected, as an error message names them
+_DETECTED = ("UTF-8", "UTF-16", *_CYRILLIC_CANDIDATES.values())
 # Approximate frequencies of Russian letters (per mille of letters in running text). A right
 # decoding of Russian text turns its non-ASCII bytes into frequent letters; a wrong one scrambles
 # them into rare letters, box-drawing signs or capitals inside words.
@@ -190,7 +195,8 @@ def _decode_with_charset_normalizer(data: bytes, source: str) -> str:
     if match is None or not _looks_like_text(text):
         raise _DocumentError(
             source,
-            "cannot be decoded as text: it is not UTF-8, UTF-16, cp1251 or KOI8-R and no other "
-            "encoding fits; save it as UTF-8 (or check that it is a text file)",
+            f"cannot be decoded as text: it is not {', '.join(_DETECTED[:-1])} or "
+            f"{_DETECTED[-1]} and no other encoding fits; save it as UTF-8 (or check that it "
+            "is a text file)",
         )
     return text

@@ -3,9 +3,15 @@ read into its text and title."""
 
 from __future__ import annotations
 
+import logging
 import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from trustcode.errors import TrustcodeWarning
 
 from .common import _Content, _DocumentError, _read_bytes, _require_text
 from .decoding import decode_bytes, normalize_newlines
@@ -123,7 +129,43 @@ def _read_docx(path: Path) -> _Content:
     return _Content(_require_text(text, str(path), "no paragraph or table holds text"), title)
 
 
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage().strip().rstrip(".")
+        if message and message not in self.messages:
+            self.messages.append(message)
+
+
+@contextmanager
+def _library_log(name: str) -> Iterator[list[str]]:
+    """Collect what a library logs (``name``: its logger) instead of letting Python print it
+    on stderr, where ``--quiet`` and trustcode's own warnings do not reach it."""
+    logger = logging.getLogger(name)
+    handler, propagate = _Collect(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
 def _read_pdf(path: Path) -> _Content:
+    with _library_log("pypdf") as said:
+        content = _read_pdf_pages(path, said)
+    for message in said:
+        warnings.warn(TrustcodeWarning(f"{path}: pypdf: {message}; read anyway, check its text"),
+                      stacklevel=2)
+    return content
+
+
+def _read_pdf_pages(path: Path, said: list[str]) -> _Content:
+    """The text of a PDF; ``said``: what pypdf has logged so far, which explains a failure."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -139,9 +181,8 @@ def _read_pdf(path: Path) -> _Content:
     except _DocumentError:
         raise
     except (PyPdfError, OSError, ValueError, KeyError) as err:
-        raise _DocumentError(
-            str(path), f"is not a valid PDF file ({type(err).__name__}: {err})"
-        ) from None
+        detail = "; ".join([f"{type(err).__name__}: {err}", *said])
+        raise _DocumentError(str(path), f"is not a valid PDF file ({detail})") from None
     text = normalize_newlines("\n\n".join(p.strip("\n") for p in pages if p.strip()))
     if not text.strip():
         raise _DocumentError(
