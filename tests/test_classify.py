@@ -235,7 +235,7 @@ def test_train_model_adds_codebook_examples() -> None:
     gold = pd.DataFrame({"doc_id": GROUPS, "text": TEXTS, "codes": LABELS})
     with warnings.catch_warnings():
         warnings.simplefilter("error", TrustcodeWarning)  # exile now has positives: no warning
-        fitted = train_model(gold, book, folds=3, min_positives=3)
+        fitted = train_model(gold, book, folds=3, min_positives=3, definitions=False)
     assert "exile" in fitted.classifier_codes_
     assert fitted.n_training_ == len(TEXTS) + 4
     assert fitted.predict(["They left for Tbilisi after the call-up."]) == [("exile",)]
@@ -579,11 +579,11 @@ def test_train_model_with_definitions_learns_a_code_without_gold(tmp_path: Path)
     gold = pd.DataFrame({"doc_id": GROUPS, "text": TEXTS, "codes": LABELS})
     book = _described_book()
     with pytest.warns(TrustcodeWarning, match="'exile' has no positive training passage"):
-        without = train_model(gold, book, folds=3, min_positives=1)
+        without = train_model(gold, book, folds=3, min_positives=1, definitions=False)
     assert "exile" not in without.classifier_codes_
     with warnings.catch_warnings():
         warnings.simplefilter("error", TrustcodeWarning)  # exile is described: no warning
-        fitted = train_model(gold, book, folds=3, min_positives=1, definitions=True)
+        fitted = train_model(gold, book, folds=3, min_positives=1)  # descriptions: the default
     assert fitted.classifier_codes_ == ("support", "arrests", "exile")
     assert fitted.predict(["Many people moved abroad to escape mobilization."])[0] == ("exile",)
     assert fitted.predict(NEW_TEXTS) == NEW_EXPECTED

@@ -348,8 +348,9 @@ def test_train_and_evaluate_with_the_codebook_definitions(
     from trustcode.codebook import load_codebook
 
     plain, described = tmp_path / "plain.skops", tmp_path / "described.skops"
-    assert runner.invoke(main, ["train", str(gold_csv), "-o", str(plain)]).exit_code == 0
-    result = runner.invoke(main, ["train", str(gold_csv), "--definitions", "-o", str(described)])
+    result = runner.invoke(main, ["train", str(gold_csv), "--no-definitions", "-o", str(plain)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["train", str(gold_csv), "-o", str(described)])  # the default
     assert result.exit_code == 0, result.output
     extra = sum(len(code_descriptions(c)) for c in load_codebook().leaf_codes)
     assert model_metadata(described)["definitions"] is True

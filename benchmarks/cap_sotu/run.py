@@ -108,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="add sentence embeddings (needs trustcode[embeddings])")
     parser.add_argument("--embedding-cache", type=Path, default=None,
                         help="an .npz file of encoded sentences: read if it exists, written after")
-    parser.add_argument("--definitions", action="store_true",
-                        help="also learn from the codebook's labels and definitions "
-                        "(train_model(definitions=True))")
+    parser.add_argument("--definitions", action=argparse.BooleanOptionalAction, default=True,
+                        help="learn from the codebook's labels and definitions too, as "
+                        "train_model does by default (--no-definitions: gold alone)")
     args = parser.parse_args(argv)
     if len(args.seeds) < 2:
         parser.error("give at least 2 seeds: the table reports mean +- sd")
@@ -131,8 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             from trustcode.embeddings import load_cache
 
             load_cache(args.embedding_cache)
-    if args.definitions:
-        params["definitions"] = True
+    params["definitions"] = args.definitions
     started = time.perf_counter()
     rows = []
     for seed in args.seeds:

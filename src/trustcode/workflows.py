@@ -36,12 +36,12 @@ def train(
     codebook: Codebook | PathLike | None = None,
     force: bool = False,
     unreviewed: str = "reject",
-    definitions: bool = False,
+    definitions: bool | None = None,
     documents: Sequence[PathLike] = (),
 ) -> tuple[Any, Path]:
     """Train a classifier on gold codings and the codebook's examples; save it with skops.
-    With ``definitions``, the codebook's descriptions of the codes join the training passages
-    (see :func:`trustcode.classify.training_set`). ``documents``: where the documents of
+    The codebook's descriptions of the codes join the training passages unless ``definitions``
+    is False (see :func:`trustcode.classify.training_set`). ``documents``: where the documents of
     hand-coded gold offsets are (see :func:`trustcode.gold.read_gold`).
 
     >>> model, path = train(["gold/"], "model.skops", documents=["reports/"])  # doctest: +SKIP
@@ -56,7 +56,7 @@ def train(
 
         raise OutputError(f"{out} exists; pass --force to overwrite it.")
     table = read_gold(list(gold), codebook=book, unreviewed=unreviewed, documents=documents)
-    model = train_model(table, book, definitions=definitions)
+    model = train_model(table, book, definitions=definitions is not False)
     return model, save_model(model, out, book)
 
 
@@ -67,12 +67,13 @@ def evaluate_gold(
     folds: int = 5,
     model: PathLike | None = None,
     unreviewed: str = "reject",
-    definitions: bool = False,
+    definitions: bool | None = None,
     group_by: str | None = None,
     documents: Sequence[PathLike] = (),
 ) -> Any:
     """Grouped cross-validation (or a held-out test of ``model``) against gold codings.
-    ``definitions`` trains each fold's classifier with the codebook's descriptions of the codes;
+    each fold's classifier learns from the codebook's descriptions of the codes too unless
+    ``definitions`` is False;
     ``group_by`` holds out one value of a document metadata column at a time (``language``,
     ``group``, ...). Passages written for the codebook (coder ``illustrative``) are trained on
     in every fold and never tested on. ``documents`` says where the gold's documents are (see
@@ -96,7 +97,7 @@ def evaluate_gold(
         )
     table = read_gold(list(gold), codebook=book, unreviewed=unreviewed, documents=documents)
     loaded = load_model(model, book) if model is not None else None
-    params = {"definitions": True} if definitions else None
+    params = {"definitions": definitions is not False}
     if group_by is not None and model is not None:
         raise UsageError(
             "group_by chooses the folds cross-validation trains on; a saved model is tested on "

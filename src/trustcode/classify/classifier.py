@@ -109,7 +109,7 @@ class CodeClassifier:
         char_ngrams: tuple[int, int] = (2, 5),
         min_df: int = 1,
         max_features: int | None = 60000,
-        min_threshold: float = 0.6,
+        min_threshold: float = 0.7,
         min_positives: int = 5,
         embeddings: str | None = None,
         stop_words: Sequence[str] | None = None,

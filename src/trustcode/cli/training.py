@@ -20,11 +20,11 @@ from .group import main
 
 def definitions_option(func: F) -> F:
     return click.option(
-        "--definitions",
-        is_flag=True,
-        help="Also learn from the codebook's descriptions of the codes (label, definition, "
-        "include), weighted like an average code's gold. Helps codebooks with little gold; "
-        "measure it with 'evaluate --definitions' first.",
+        "--definitions/--no-definitions",
+        default=None,
+        help="Learn from the codebook's descriptions of the codes too (label, definition, "
+        "include), weighted like an average code's gold [default: on]. Compare with "
+        "'evaluate --no-definitions' on your gold.",
     )(func)
 
 
@@ -38,7 +38,7 @@ def definitions_option(func: F) -> F:
 @force_option
 @handle_errors
 def train(
-    gold: tuple[str, ...], codebook: str | None, output: str, definitions: bool,
+    gold: tuple[str, ...], codebook: str | None, output: str, definitions: bool | None,
     documents: tuple[str, ...], unreviewed: str, force: bool,
 ) -> None:
     """Train the classifier on gold codings and the codebook's examples; save it with skops.
@@ -81,7 +81,7 @@ def train(
 @handle_errors
 def evaluate(
     gold: tuple[str, ...], codebook: str | None, folds: int, model: str | None,
-    output: str | None, group_by: str | None, definitions: bool, documents: tuple[str, ...],
+    output: str | None, group_by: str | None, definitions: bool | None, documents: tuple[str, ...],
     unreviewed: str, force: bool,
 ) -> None:
     """Measure rules alone, classifier alone and combined against gold codings.
