@@ -237,3 +237,53 @@ def test_progress_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> N
     assert _progress_bar(True, "Coding") == (None, None)  # --quiet
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal
     assert _progress_bar(False, "Coding") == (None, None)
+
+
+# --- the codebook in the working directory ---------------------------------------------------
+
+LOCAL_CODEBOOK = (
+    "name: my edit\n"
+    "codes:\n"
+    "  - id: correspondence\n"
+    "    label: Correspondence\n"
+    "    rules: [{phrases: [letters]}]\n"
+    "    examples: {positive: [We wrote letters.], negative: [We met.]}\n"
+)
+
+
+def test_code_uses_the_codebook_in_the_working_directory_and_names_it(
+    runner: CliRunner, docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "codebook.yaml").write_text(LOCAL_CODEBOOK, encoding="utf-8")
+    result = runner.invoke(main, ["code", str(docs), "-m", "none", "-o", "out"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "Wrote out (codebook codebook.yaml, model none (rules only))."
+    )
+    tables, _ = read_tables(tmp_path / "out")
+    assert set(tables["codings"]["code"]) == {"correspondence"}
+
+
+def test_code_without_a_local_codebook_uses_the_shipped_one(
+    runner: CliRunner, docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trustcode.codebook import DEFAULT_CODEBOOK
+
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["code", str(docs), "-m", "none", "-o", "out"])
+    assert result.exit_code == 0, result.output
+    assert f"(codebook {DEFAULT_CODEBOOK}," in result.output.strip().splitlines()[-1]
+    tables, _ = read_tables(tmp_path / "out")
+    assert "correspondence" not in set(tables["codings"]["code"])
+
+
+def test_a_named_codebook_wins_over_the_local_one(
+    runner: CliRunner, docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "codebook.yaml").write_text("not: [a codebook", encoding="utf-8")
+    (tmp_path / "mine.yaml").write_text(LOCAL_CODEBOOK, encoding="utf-8")
+    result = runner.invoke(main, ["code", str(docs), "-m", "none", "-o", "out", "-c", "mine.yaml"])
+    assert result.exit_code == 0, result.output
+    assert "(codebook mine.yaml," in result.output

@@ -11,6 +11,7 @@ import click
 from .common import (
     _refuse_existing,
     _write_frames,
+    codebook_argument,
     codebook_option,
     documents_option,
     force_option,
@@ -30,13 +31,14 @@ def codebook_group() -> None:
 
 
 @codebook_group.command()
-@click.argument("path", required=False, type=click.Path())
+@codebook_argument
 @handle_errors
 def check(path: str | None) -> None:
     """Validate a codebook and run its examples as tests.
 
     Every positive example must be coded with its code by the rules, and no negative example may
-    be. Exits 1 when an example fails, 2 when the codebook is invalid.
+    be. Exits 1 when an example fails, 2 when the codebook is invalid. PATH defaults to
+    ./codebook.yaml if there is one, else the shipped codebook, as -c does for every command.
 
     \b
     Example:
@@ -62,7 +64,7 @@ def check(path: str | None) -> None:
 
 
 @codebook_group.command()
-@click.argument("path", required=False, type=click.Path())
+@codebook_argument
 @handle_errors
 def show(path: str | None) -> None:
     """Print a codebook readably: codes under their parents, with rules and examples.
@@ -91,7 +93,7 @@ def schema() -> None:
 
 
 @codebook_group.command(name="export")
-@click.argument("path", required=False, type=click.Path())
+@codebook_argument
 @click.option("--to", "fmt", type=click.Choice(["qdc"]), default="qdc", show_default=True,
               help="Format: a REFI-QDA codebook.")
 @click.option("-o", "--output", required=True, type=click.Path(), help="The .qdc file to write.")

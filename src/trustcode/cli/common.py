@@ -64,13 +64,31 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _codebook_in_use(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    """The codebook named, or the one in the working directory, or the shipped one."""
+    from ..codebook import codebook_in_use
+
+    return str(codebook_in_use(value))
+
+
+CODEBOOK_DEFAULT_HELP = "default: ./codebook.yaml if there is one, else the shipped codebook"
+
+
 def codebook_option(func: F) -> F:
     return click.option(
         "-c",
         "--codebook",
         type=click.Path(dir_okay=False),
         default=None,
-        help="Codebook YAML file (default: the codebook shipped with trustcode).",
+        callback=_codebook_in_use,
+        help=f"Codebook YAML file ({CODEBOOK_DEFAULT_HELP}).",
+    )(func)
+
+
+def codebook_argument(func: F) -> F:
+    """The optional codebook PATH of the ``codebook`` commands, found as ``-c`` finds it."""
+    return click.argument(
+        "path", required=False, type=click.Path(dir_okay=False), callback=_codebook_in_use
     )(func)
 
 

@@ -22,6 +22,9 @@ from .yamltext import _NOTHING, _load_yaml
 #: beside this package's folder, in ``trustcode/``).
 DEFAULT_CODEBOOK: Path = Path(__file__).resolve().parent.parent / "data" / "codebook.yaml"
 
+#: The codebook the commands use when none is named, if the working directory holds one.
+LOCAL_CODEBOOK = "codebook.yaml"
+
 
 def _analyse(text: str, path: str) -> tuple[Codebook | None, list[str], list[str]]:
     rep = _Report(path)
@@ -73,6 +76,19 @@ def parse_codebook(text: str, path: str = "<string>") -> Codebook:
     for message in odd:
         warnings.warn(message, TrustcodeWarning, stacklevel=2)
     return codebook
+
+
+def codebook_in_use(path: str | os.PathLike[str] | None = None) -> Path:
+    """The codebook a command reads: ``path`` if given, else ``./codebook.yaml`` if the working
+    directory holds one (a researcher's edited copy), else :data:`DEFAULT_CODEBOOK`.
+
+    >>> codebook_in_use("my-codebook.yaml")
+    PosixPath('my-codebook.yaml')
+    """
+    if path is not None:
+        return Path(path)
+    local = Path(LOCAL_CODEBOOK)
+    return local if local.is_file() else DEFAULT_CODEBOOK
 
 
 def load_codebook(path: str | os.PathLike[str] | None = None) -> Codebook:
