@@ -287,3 +287,27 @@ def test_a_named_codebook_wins_over_the_local_one(
     result = runner.invoke(main, ["code", str(docs), "-m", "none", "-o", "out", "-c", "mine.yaml"])
     assert result.exit_code == 0, result.output
     assert "(codebook mine.yaml," in result.output
+
+
+# --- warnings that say something once ----------------------------------------------------------
+
+
+def test_codebook_advice_is_one_line_pointing_to_check_and_data_warnings_stay(
+    runner: CliRunner, docs: Path, tmp_path: Path
+) -> None:
+    codebook = tmp_path / "cb.yaml"
+    codes = "".join(
+        f"  - {{id: c{i}, label: C{i}, rules: [{{phrases: [word{i}]}}]}}\n" for i in range(5)
+    )
+    codebook.write_text(f"name: no examples\ncodes:\n{codes}", encoding="utf-8")
+    (docs / "broken.docx").write_bytes(b"not a zip")
+    result = runner.invoke(main, ["code", str(docs), "-c", str(codebook), "-m", "none",
+                                  "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "has no examples" not in result.output
+    pointers = [line for line in result.output.splitlines() if "codebook check" in line]
+    assert pointers == [
+        "note: 5 piece(s) of advice on writing the codebook (codes with no rules or no "
+        f"examples); 'trustcode codebook check {codebook}' lists them."
+    ]
+    assert re.search(r"warning: .*broken\.docx.*skipped", result.output), result.output

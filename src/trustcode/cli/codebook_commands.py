@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -45,9 +46,18 @@ def check(path: str | None) -> None:
         trustcode codebook check codebook.yaml
     """
     from ..codebook import count_codes, load_codebook
+    from ..errors import CodebookAdvice
     from ..rules import check_examples
 
-    book = load_codebook(path)
+    # the advice other commands only point to is read here, every piece of it
+    with warnings.catch_warnings(record=True) as advice:
+        warnings.simplefilter("always", CodebookAdvice)
+        book = load_codebook(path)
+    for note in advice:
+        if issubclass(note.category, CodebookAdvice):
+            click.echo(f"advice: {note.message}")
+        else:
+            warnings.warn_explicit(note.message, note.category, note.filename, note.lineno)
     failures = check_examples(book)
     n_examples = sum(len(c.positive_examples) + len(c.negative_examples) for c in book.codes)
     n_rules = len(book.rules)

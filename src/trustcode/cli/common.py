@@ -7,6 +7,7 @@ into a one-line message and its exit code and shows warnings on one line each.
 from __future__ import annotations
 
 import functools
+import shlex
 import sys
 import warnings
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..errors import TrustcodeError, TrustcodeWarning
+from ..errors import CodebookAdvice, TrustcodeError, TrustcodeWarning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,9 +25,14 @@ DEFAULT_OUTPUT = "coded"
 #: warnings shown in full before the rest are only counted
 WARNINGS_SHOWN = 20
 _warning_count = [0]
+#: codebook advice met by this command, by codebook file: one line points to `codebook check`
+_advice: dict[str, set[str]] = {}
 
 
 def _show_warning(message: Any, category: Any, filename: Any, lineno: Any, *args: Any) -> None:
+    if issubclass(category, CodebookAdvice):
+        _advice.setdefault(message.codebook, set()).add(str(message))
+        return
     _warning_count[0] += 1
     if _warning_count[0] > WARNINGS_SHOWN:
         return
@@ -43,6 +49,7 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         warnings.showwarning = _show_warning  # type: ignore[assignment]
         _warning_count[0] = 0
+        _advice.clear()
         try:
             return func(*args, **kwargs)
         except TrustcodeError as exc:
@@ -60,6 +67,7 @@ def handle_errors(func: F) -> F:
             hidden = _warning_count[0] - WARNINGS_SHOWN
             if hidden > 0:
                 click.echo(f"({hidden} more warnings not shown)", err=True)
+            _point_to_check()
 
     return wrapper  # type: ignore[return-value]
 
@@ -72,6 +80,16 @@ def _codebook_in_use(ctx: click.Context, param: click.Parameter, value: str | No
 
 
 CODEBOOK_DEFAULT_HELP = "default: ./codebook.yaml if there is one, else the shipped codebook"
+
+
+def _point_to_check() -> None:
+    """One line for all the codebook advice a command met: `codebook check` is where it is read."""
+    if not _advice:
+        return
+    count = sum(len(notes) for notes in _advice.values())
+    checks = " and ".join(f"'trustcode codebook check {shlex.quote(path)}'" for path in _advice)
+    click.echo(f"note: {count} piece(s) of advice on writing the codebook (codes with no rules or "
+               f"no examples); {checks} lists them.", err=True)
 
 
 def codebook_option(func: F) -> F:

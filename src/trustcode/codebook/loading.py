@@ -12,7 +12,7 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import CodebookError, TrustcodeWarning
+from ..errors import CodebookAdvice, CodebookError
 from ..types import Codebook
 from .codes import _codebook
 from .problems import _describe, _Report
@@ -60,8 +60,8 @@ def codebook_problems(text: str, path: str) -> list[str]:
 def parse_codebook(text: str, path: str = "<string>") -> Codebook:
     """Validate the YAML ``text`` of a codebook and build it; ``path`` names it in messages.
 
-    Raises :class:`CodebookError` listing every problem; warns (``TrustcodeWarning``) about legal
-    but odd codes.
+    Raises :class:`CodebookError` listing every problem; warns (:class:`CodebookAdvice`, a
+    ``TrustcodeWarning``) about legal but odd codes.
 
     >>> cb = parse_codebook("name: x\\ncodes:\\n- {id: a, label: A, rules: [{regex: 'b+'}]}\\n")
     >>> [r.id for r in cb.rules]
@@ -74,7 +74,7 @@ def parse_codebook(text: str, path: str = "<string>") -> Codebook:
             problems,
         )
     for message in odd:
-        warnings.warn(message, TrustcodeWarning, stacklevel=2)
+        warnings.warn(CodebookAdvice(message, path), stacklevel=2)
     return codebook
 
 
