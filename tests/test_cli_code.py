@@ -307,7 +307,8 @@ def test_codebook_advice_is_one_line_pointing_to_check_and_data_warnings_stay(
     assert "has no examples" not in result.output
     pointers = [line for line in result.output.splitlines() if "codebook check" in line]
     assert pointers == [
-        "note: 5 piece(s) of advice on writing the codebook (codes with no rules or no "
-        f"examples); 'trustcode codebook check {codebook}' lists them."
+        f"note: {codebook} has advice on how it is written (codes with no rules or no "
+        f"examples): 'trustcode codebook check {codebook}' lists it."
     ]
+    assert result.output.strip().splitlines()[-1].startswith("Wrote ")
     assert re.search(r"warning: .*broken\.docx.*skipped", result.output), result.output

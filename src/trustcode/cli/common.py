@@ -25,13 +25,19 @@ DEFAULT_OUTPUT = "coded"
 #: warnings shown in full before the rest are only counted
 WARNINGS_SHOWN = 20
 _warning_count = [0]
-#: codebook advice met by this command, by codebook file: one line points to `codebook check`
-_advice: dict[str, set[str]] = {}
+#: the codebooks whose advice this command has pointed to `codebook check` for
+_advised: set[str] = set()
 
 
 def _show_warning(message: Any, category: Any, filename: Any, lineno: Any, *args: Any) -> None:
     if issubclass(category, CodebookAdvice):
-        _advice.setdefault(message.codebook, set()).add(str(message))
+        # at its first piece, so that the run's last line stays the one that says what it wrote
+        if message.codebook not in _advised:
+            _advised.add(message.codebook)
+            path = shlex.quote(message.codebook)
+            click.echo(f"note: {message.codebook} has advice on how it is written (codes with no "
+                       f"rules or no examples): 'trustcode codebook check {path}' lists it.",
+                       err=True)
         return
     _warning_count[0] += 1
     if _warning_count[0] > WARNINGS_SHOWN:
@@ -49,7 +55,7 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         warnings.showwarning = _show_warning  # type: ignore[assignment]
         _warning_count[0] = 0
-        _advice.clear()
+        _advised.clear()
         try:
             return func(*args, **kwargs)
         except TrustcodeError as exc:
@@ -67,7 +73,6 @@ def handle_errors(func: F) -> F:
             hidden = _warning_count[0] - WARNINGS_SHOWN
             if hidden > 0:
                 click.echo(f"({hidden} more warnings not shown)", err=True)
-            _point_to_check()
 
     return wrapper  # type: ignore[return-value]
 
@@ -80,16 +85,6 @@ def _codebook_in_use(ctx: click.Context, param: click.Parameter, value: str | No
 
 
 CODEBOOK_DEFAULT_HELP = "default: ./codebook.yaml if there is one, else the shipped codebook"
-
-
-def _point_to_check() -> None:
-    """One line for all the codebook advice a command met: `codebook check` is where it is read."""
-    if not _advice:
-        return
-    count = sum(len(notes) for notes in _advice.values())
-    checks = " and ".join(f"'trustcode codebook check {shlex.quote(path)}'" for path in _advice)
-    click.echo(f"note: {count} piece(s) of advice on writing the codebook (codes with no rules or "
-               f"no examples); {checks} lists them.", err=True)
 
 
 def codebook_option(func: F) -> F:
