@@ -174,25 +174,42 @@ def force_option(func: F) -> F:
     )(func)
 
 class _Progress:
-    """A one-line progress display on stderr: documents done and the current one."""
+    """A tqdm bar on stderr: documents done of the total, documents and words per second,
+    the time left, and the document just coded."""
 
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.count = 0
+    def __init__(self, label: str, total: int) -> None:
+        import shutil
+
+        from tqdm import tqdm
+
+        # shutil falls back to $COLUMNS or 80x24 where a terminal reports no size (tqdm's own
+        # measure then draws nothing)
+        size = shutil.get_terminal_size()
+        self.bar = tqdm(total=total, desc=label, unit="doc", file=sys.stderr,
+                        ncols=size.columns, nrows=size.lines)
+        self.words = 0
 
     def __call__(self, document: Any) -> None:
-        self.count += 1
-        line = f"{self.label}: {self.count} documents ({document.doc_id[:50]})"
-        click.echo(f"\r{line:<80}", err=True, nl=False)
+        self.words += len(document.text.split())
+        elapsed = self.bar.format_dict["elapsed"]
+        rate = f"{self.words / elapsed:,.0f} words/s" if elapsed > 0 else "- words/s"
+        self.bar.set_postfix_str(f"{rate}, {document.doc_id[:24]}", refresh=False)
+        self.bar.update(1)
 
-    def render_finish(self) -> None:
-        if self.count:
-            click.echo(f"\r{self.label}: {self.count} documents done.{'':<40}", err=True)
+    def close(self) -> None:
+        self.bar.close()
 
 
-def _progress_bar(quiet: bool, label: str) -> tuple[Callable[[Any], None] | None, Any]:
-    """A progress callback drawing on stderr, or nothing when quiet or stderr is no terminal."""
-    if quiet or not sys.stderr.isatty():
+def _on_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def _progress_bar(
+    quiet: bool, label: str, total: Callable[[], int]
+) -> tuple[Callable[[Any], None] | None, _Progress | None]:
+    """A progress callback drawing on stderr, or nothing when quiet or stderr is no terminal;
+    ``total`` (how many documents there are) is only counted for a bar that is shown."""
+    if quiet or not _on_terminal():
         return None, None
-    bar = _Progress(label)
+    bar = _Progress(label, total())
     return bar, bar
