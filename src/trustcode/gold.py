@@ -462,23 +462,45 @@ def gold_from_tables(tables: dict[str, pd.DataFrame], source: str = "tables") ->
 # --- the public reader -------------------------------------------------------------------------
 
 
-def _check_codes(table: pd.DataFrame, codebook: Codebook, source: str) -> None:
-    known = set(codebook.code_ids)
+def _code_names(codebook: Codebook) -> dict[str, str | None]:
+    """Each way gold may name a code -> its id: the id, and its label without regard to case or
+    surrounding spaces (None where a label names two codes)."""
+    names: dict[str, str | None] = {}
+    for code in codebook.codes:
+        key = " ".join(code.label.split()).casefold()
+        if key:
+            names[key] = code.id if names.get(key, code.id) == code.id else None
+    for code in codebook.codes:
+        names[code.id.strip().casefold()] = code.id
+    return names
+
+
+def _resolve_codes(table: pd.DataFrame, codebook: Codebook, source: str) -> pd.DataFrame:
+    """The gold with each code named by its id, whether the gold gave the id or the label."""
+    names = _code_names(codebook)
     unknown: dict[str, list[str]] = {}
+    resolved = []
     for codes, line in zip(table["codes"], table["_line"], strict=True):
+        ids = set()
         for code in codes:
-            if code not in known:
+            found = names.get(" ".join(code.split()).casefold())
+            if found is None:
                 unknown.setdefault(code, []).append(str(line))
+            else:
+                ids.add(found)
+        resolved.append(tuple(sorted(ids)))
     if unknown:
         listed = "; ".join(
             f"{code!r} (line{'s' if len(lines) > 1 else ''} {_listing(lines)})"
             for code, lines in sorted(unknown.items())
         )
+        known = ", ".join(f"{c.id} ({c.label!r})" for c in codebook.codes)
         raise GoldError(
-            f"{source}: unknown code ids {listed}. The codebook {codebook.name!r} has: "
-            f"{', '.join(codebook.code_ids)}. Fix the gold codes or use the codebook they "
-            "were coded with."
+            f"{source}: unknown code ids {listed}, nor labels of one code. The "
+            f"codebook {codebook.name!r} has (id and label): {known}. Fix the gold codes or "
+            "use the codebook they were coded with."
         )
+    return table.assign(codes=resolved)
 
 
 def read_gold(
@@ -494,10 +516,12 @@ def read_gold(
     ``trustcode code`` reads them: recursively, or as their ``manifest.csv`` lists) or
     manifests; the first that holds a doc_id gives its text. By default they are looked up in
     the folders above each gold file that hold a ``manifest.csv`` (:func:`default_documents`).
-    With a ``codebook``, codes it does not
-    know are a :class:`GoldError`. A review workbook (:mod:`trustcode.review`) is read with
-    :func:`trustcode.review.read_review`; ``unreviewed`` says what its proposals left without a
-    decision count as (``"reject"``: not confirmed, or ``"accept"``).
+    With a ``codebook``, a code may be named
+    by its id or by its label (in any letter case, with any surrounding spaces: as people
+    name codes in a spreadsheet) and comes back as its id; a name it does not know is a
+    :class:`GoldError` listing the ids and labels. A review workbook (:mod:`trustcode.review`)
+    is read with :func:`trustcode.review.read_review`; ``unreviewed`` says what its proposals
+    left without a decision count as (``"reject"``: not confirmed, or ``"accept"``).
 
     >>> import pathlib, tempfile
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "gold.csv"
@@ -532,7 +556,7 @@ def read_gold(
                     f"{', '.join(frame.columns) or 'no header'}."
                 )
         if codebook is not None and not table.empty:
-            _check_codes(table, codebook, str(path))
+            table = _resolve_codes(table, codebook, str(path))
         parts.append(table)
     return finish_gold(*parts)
 

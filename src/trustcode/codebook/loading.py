@@ -12,7 +12,7 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import CodebookError, TrustcodeWarning
+from ..errors import CodebookAdvice, CodebookError
 from ..types import Codebook
 from .codes import _codebook
 from .problems import _describe, _Report
@@ -21,6 +21,9 @@ from .yamltext import _NOTHING, _load_yaml
 #: The codebook that ships inside the package; ``load_codebook()`` reads it (``data/`` sits
 #: beside this package's folder, in ``trustcode/``).
 DEFAULT_CODEBOOK: Path = Path(__file__).resolve().parent.parent / "data" / "codebook.yaml"
+
+#: The codebook the commands use when none is named, if the working directory holds one.
+LOCAL_CODEBOOK = "codebook.yaml"
 
 
 def _analyse(text: str, path: str) -> tuple[Codebook | None, list[str], list[str]]:
@@ -57,8 +60,8 @@ def codebook_problems(text: str, path: str) -> list[str]:
 def parse_codebook(text: str, path: str = "<string>") -> Codebook:
     """Validate the YAML ``text`` of a codebook and build it; ``path`` names it in messages.
 
-    Raises :class:`CodebookError` listing every problem; warns (``TrustcodeWarning``) about legal
-    but odd codes.
+    Raises :class:`CodebookError` listing every problem; warns (:class:`CodebookAdvice`, a
+    ``TrustcodeWarning``) about legal but odd codes.
 
     >>> cb = parse_codebook("name: x\\ncodes:\\n- {id: a, label: A, rules: [{regex: 'b+'}]}\\n")
     >>> [r.id for r in cb.rules]
@@ -71,8 +74,21 @@ def parse_codebook(text: str, path: str = "<string>") -> Codebook:
             problems,
         )
     for message in odd:
-        warnings.warn(message, TrustcodeWarning, stacklevel=2)
+        warnings.warn(CodebookAdvice(message, path), stacklevel=2)
     return codebook
+
+
+def codebook_in_use(path: str | os.PathLike[str] | None = None) -> Path:
+    """The codebook a command reads: ``path`` if given, else ``./codebook.yaml`` if the working
+    directory holds one (a researcher's edited copy), else :data:`DEFAULT_CODEBOOK`.
+
+    >>> codebook_in_use("my-codebook.yaml")
+    PosixPath('my-codebook.yaml')
+    """
+    if path is not None:
+        return Path(path)
+    local = Path(LOCAL_CODEBOOK)
+    return local if local.is_file() else DEFAULT_CODEBOOK
 
 
 def load_codebook(path: str | os.PathLike[str] | None = None) -> Codebook:

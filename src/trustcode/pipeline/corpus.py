@@ -33,17 +33,13 @@ class CodingRun:
     skipped: list[str] = field(default_factory=list)
 
 
-def _read(
-    reader: CorpusReader, redact: Any, progress: Callable[[Document], None] | None
-) -> Iterator[Document]:
+def _read(reader: CorpusReader, redact: Any) -> Iterator[Document]:
     """The corpus as :func:`~trustcode.io.readers.read_corpus` reads it, each document
-    redacted and reported as soon as it is read."""
+    redacted as soon as it is read."""
     for doc in reader.items():
         reader.accept(doc.doc_id, doc.source)
         if redact is not None:
             doc = redact.redact_document(doc)
-        if progress is not None:
-            progress(doc)
         yield doc
     reader.finish()
 
@@ -75,8 +71,8 @@ def code_corpus(
     (streaming keeps memory flat); without it, the tables are returned in full. ``redact`` (a
     :class:`trustcode.redact.Redactor`) replaces personal identifiers in each document's text as
     soon as it is read, so every table and offset refers to the redacted text. ``progress`` is
-    called with each document in corpus order: as it is read, or with ``jobs`` > 1 as its
-    tables come back from a worker.
+    called with each document in corpus order once it is coded (with ``jobs`` > 1, as its
+    tables come back from a worker).
 
     >>> run = code_corpus("corpus")  # doctest: +SKIP
     >>> run.tables["codings"].groupby("code").size()  # doctest: +SKIP
@@ -123,7 +119,8 @@ def code_corpus(
             reader=reader, progress=progress,
         )
     else:
-        batches = iter_tables(_read(reader, redact, progress), coder, batch_size=batch_size)
+        batches = iter_tables(_read(reader, redact), coder, batch_size=batch_size,
+                              progress=progress)
     if output is None:
         parts = [tables for _, tables in batches]
         if not parts:

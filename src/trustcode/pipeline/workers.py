@@ -90,9 +90,11 @@ def iter_tables(
     jobs: int = 1,
     model_path: str | None = None,
     batch_size: int = 64,
+    progress: Callable[[Document], None] | None = None,
 ) -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
     """Code documents in order, in this process or in ``jobs`` worker processes; yield
-    ``(number of documents, their tables)`` a batch at a time.
+    ``(number of documents, their tables)`` a batch at a time. ``progress`` is called with
+    each document once it is coded.
 
     In this process a batch is ``batch_size`` documents. Workers take a few documents each
     (at most ``batch_size``) and send back their tables rather than the coded documents: the
@@ -107,10 +109,16 @@ def iter_tables(
     """
     if jobs <= 1:
         for batch in _chunks(documents, batch_size):
-            yield len(batch), tables_for([coder.code_document(d) for d in batch], coder.leaf_ids)
+            coded = []
+            for document in batch:
+                coded.append(coder.code_document(document))
+                if progress is not None:
+                    progress(document)
+            yield len(batch), tables_for(coded, coder.leaf_ids)
         return
     yield from _pooled_tables(
-        documents, coder, jobs=jobs, model_path=model_path, batch_size=batch_size
+        documents, coder, jobs=jobs, model_path=model_path, batch_size=batch_size,
+        progress=progress,
     )
 
 

@@ -14,7 +14,8 @@ The modules:
 - :mod:`.table_files`: .csv and .xlsx files, one document per row;
 - :mod:`.entries`: :class:`CorpusEntry` and :func:`read_entry`, one file to its documents;
 - :mod:`.folders`: :func:`folder_entries`, a folder's files in order or by its manifest;
-- :mod:`.corpus`: :class:`CorpusReader`, :func:`read_corpus` and :func:`read_document`.
+- :mod:`.corpus`: :class:`CorpusReader`, :func:`read_corpus`, :func:`read_document` and
+  :func:`count_documents` (how many there are, before coding).
 
 >>> from trustcode.io.readers import normalize_newlines
 >>> normalize_newlines("\\ufeffone\\r\\ntwo\\rthree")
@@ -24,7 +25,7 @@ The modules:
 from __future__ import annotations
 
 from .common import SUPPORTED_SUFFIXES
-from .corpus import CorpusReader, read_corpus, read_document
+from .corpus import CorpusReader, count_documents, read_corpus, read_document
 from .decoding import decode_bytes, normalize_newlines
 from .entries import CorpusEntry, read_entry
 from .folders import folder_entries
@@ -34,6 +35,7 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "CorpusEntry",
     "CorpusReader",
+    "count_documents",
     "decode_bytes",
     "detect_language",
     "folder_entries",
