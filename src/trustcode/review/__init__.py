@@ -6,12 +6,16 @@ column for codes the reviewer adds. :func:`read_review` reads the reviewed workb
 gold format (:data:`trustcode.gold.GOLD_COLUMNS`), so ``train``, ``evaluate`` and ``agree`` take it
 like any other human coding (``read_gold`` recognises a review workbook by itself).
 
-What becomes a human coding of a passage:
+Which rows count: a row on which the reviewer filled in nothing (no decision, no added code,
+no reviewer) is not reviewed and is left out: it is no one's coding, neither training data nor a
+coder's coding for ``agree`` and ``evaluate``. A sheet with no reviewed row is refused. On a
+reviewed row, what becomes the human coding of the passage:
 
 - every code whose decision is ``accept`` (accepting a code the machine did not propose adds it);
 - every code typed into ``added_codes``;
 - a machine proposal left without a decision only with ``unreviewed="accept"``; by default
-  (``"reject"``) an unreviewed proposal is not confirmed and is dropped, with a warning.
+  (``"reject"``) an unreviewed proposal is not confirmed and is dropped, with a warning;
+- every other code is a "no" for the passage.
 
 The modules:
 
