@@ -23,6 +23,8 @@ The modules:
   instructions and Excel's limits;
 - :mod:`.rows`: a run's tables -> the review sheet's rows, least sure first
   (:func:`uncertainty`);
+- :mod:`.selection`: which passages a sheet puts first, those whose review teaches the model
+  most (:func:`review_order`, :func:`choose_for_review`);
 - :mod:`.writing`: :func:`write_review` and the four sheets it writes;
 - :mod:`.reading`: :func:`is_review_workbook`, :func:`review_table` and :func:`read_review`.
 
@@ -44,11 +46,13 @@ from .layout import (
     PROVENANCE_SHEET,
     REQUIRED_COLUMNS,
     REVIEW_SHEET,
+    REVIEW_SIZE,
     TAIL_COLUMNS,
     UNREVIEWED_CHOICES,
 )
 from .reading import is_review_workbook, read_review, review_table
 from .rows import uncertainty
+from .selection import choose_for_review, review_order
 from .writing import write_review
 
 __all__ = [
@@ -65,8 +69,11 @@ __all__ = [
     "REVIEW_SHEET",
     "TAIL_COLUMNS",
     "UNREVIEWED_CHOICES",
+    "REVIEW_SIZE",
+    "choose_for_review",
     "is_review_workbook",
     "read_review",
+    "review_order",
     "review_table",
     "uncertainty",
     "write_review",

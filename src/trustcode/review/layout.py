@@ -27,6 +27,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("passage_id", "doc_id", "start", "end", "te
 DECISION_SUFFIX = ": decision"
 DECISIONS: tuple[str, ...] = ("accept", "reject")
 UNREVIEWED_CHOICES: tuple[str, ...] = ("reject", "accept")
+#: how many passages a review sheet chooses to teach the model most (``code --review-size``)
+REVIEW_SIZE = 50
 #: what a code cell says when the machine proposes the code
 PROPOSED = "coded"
 #: the coder of a row whose reviewer cell is empty
