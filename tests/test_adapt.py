@@ -151,6 +151,16 @@ def test_choice_spreads_over_documents_and_skips_near_duplicates() -> None:
     assert choose_for_review(value, docs, ["en"] * 5, words, 0) == []
 
 
+def test_choice_prefers_passages_unlike_those_chosen() -> None:
+    from scipy.sparse import csr_matrix
+
+    value = np.array([0.9, 0.85, 0.5])
+    features = csr_matrix(np.array([[1.0, 0.1, 0.0], [1.0, 0.2, 0.0], [0.0, 0.1, 1.0]]))
+    words = [{"a"}, {"b"}, {"c"}]
+    assert choose_for_review(value, ["d"] * 3, ["en"] * 3, words, 2) == [0, 1]
+    assert choose_for_review(value, ["d"] * 3, ["en"] * 3, words, 2, features=features) == [0, 2]
+
+
 def test_review_order_is_deterministic_and_prefers_unsure_codes(base) -> None:  # type: ignore[no-untyped-def]
     texts = list(TEXTS[:40]) + [t for _, t, _ in NEW]
     docs = [f"d{i % 4}" for i in range(len(texts))]

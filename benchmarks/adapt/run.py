@@ -12,8 +12,9 @@ writes its review sheet's order (``code --review``); a simulated researcher revi
 rows (N = 0, 20, 40, 80, 160), deciding every code as the gold says, and the base is adapted to
 them (``train review.xlsx --base BASE``, the same function). Krippendorff's alpha (micro, rules
 plus classifier combined) is measured on D's passages not reviewed. Beside it: N passages of D
-chosen at random (the mean of three seeds), and a second round (40 then 40 more, each round
-adapting the model of the round before). Nothing touches the network.
+chosen at random (the mean of three seeds); the unadapted base on the passages the sheet's
+rounds leave ("base"); and a second round (40 reviewed and adapted to, then 40 more from the
+adapted model's new sheet). Nothing touches the network.
 """
 
 from __future__ import annotations
@@ -137,6 +138,11 @@ def main() -> int:
                 totals.setdefault((weight, label), []).append(row)
                 print(f"{name:<28} {weight:>4g} {label:<8} "
                       + " ".join(f"{v:6.3f}" for v in row) + f"  {second:6.3f}", flush=True)
+            # the unadapted base on the same passages the sheet's rounds leave
+            row = [_alpha(base, part.iloc[order[n:]], codebook) for n in SIZES]
+            totals.setdefault((weight, "base"), []).append(row)
+            print(f"{name:<28} {weight:>4g} {'base':<8} "
+                  + " ".join(f"{v:6.3f}" for v in row), flush=True)
     print("\nmean over what was held out")
     for (weight, label), rows in totals.items():
         mean = np.mean(np.array(rows), axis=0)

@@ -4,9 +4,10 @@
 A passage's value is the sum over the classifier's codes of how unsure its score is about that
 code (1 at the code's threshold, 0 at a sure 0 or 1), each code weighted by how rarely the run
 proposes it (a code with few positives gains most from each one found). Passages are then taken
-greedily, the most valuable first, with a passage's value damped while its document or language
-already has more than its share of the chosen, and a near-duplicate of a chosen passage (same
-content words) skipped. Ties go to the earlier passage, so the order is deterministic.
+greedily, the most valuable first, a passage's value multiplied by how unlike it is to those
+already chosen (cosine distance of the model's features, cubed) and damped while its document or
+language already has more than its share of the chosen; a near-duplicate of a chosen passage
+(same content words) is skipped. Ties go to the earlier passage, so the order is deterministic.
 
 >>> choose_for_review(np.array([[0.9], [0.2], [0.8]]), ["a", "a", "b"], ["en"] * 3,
 ...                   [{"x"}, {"y"}, {"x"}], 2)
@@ -47,10 +48,14 @@ def choose_for_review(
     languages: Sequence[str],
     words: Sequence[set[str]],
     size: int,
+    features: Any | None = None,
 ) -> list[int]:
     """Up to ``size`` passage indices, in the order to review them: greedy by ``value`` (one
     number per passage, or a passage x code matrix summed), damped for a document or language
-    over its share of the chosen, near-duplicates of chosen passages skipped."""
+    over its share of the chosen, near-duplicates of chosen passages skipped. With
+    ``features`` (one row per passage), a passage's value is also multiplied by the cube of its
+    cosine distance to the nearest passage already chosen: what is unlike the chosen teaches
+    more (measured in benchmarks/adapt: unsure passages alone are too alike)."""
     value = np.asarray(value, dtype=np.float64)
     if value.ndim == 2:
         value = value.sum(axis=1)
@@ -64,6 +69,12 @@ def choose_for_review(
     taken_lang: dict[str, int] = {}
     chosen: list[int] = []
     left = list(range(n))
+    distance = np.ones(n)
+    rows = None
+    if features is not None and n:
+        from sklearn.preprocessing import normalize
+
+        rows = normalize(features)
 
 
     def damped(i: int, k: int) -> float:
@@ -71,7 +82,7 @@ def choose_for_review(
         would hold more than its share of the ``k``."""
         over_doc = max(0.0, taken_doc.get(docs[i], 0) + 1 - share_doc[docs[i]] * k)
         over_lang = max(0.0, taken_lang.get(langs[i], 0) + 1 - share_lang[langs[i]] * k)
-        return float(value[i]) / (1.0 + over_doc) / (1.0 + over_lang)
+        return float(value[i]) * distance[i] ** 3 / (1.0 + over_doc) / (1.0 + over_lang)
 
     while len(chosen) < size and left:
         k = len(chosen) + 1
@@ -80,6 +91,9 @@ def choose_for_review(
         if any(_near(words[best], words[j]) for j in chosen):
             continue
         chosen.append(best)
+        if rows is not None:
+            similarity = np.asarray(rows @ rows[best].T.toarray()).reshape(-1)
+            distance = np.minimum(distance, np.clip(1.0 - similarity, 0.0, 1.0))
         taken_doc[docs[best]] = taken_doc.get(docs[best], 0) + 1
         taken_lang[langs[best]] = taken_lang.get(langs[best], 0) + 1
     return chosen
@@ -118,7 +132,8 @@ def review_order(
     value = teaching_value(scores, [model.thresholds_[c] for c in codes]).reshape(len(texts), -1)
     stop = frozenset(getattr(model, "stop_words", None) or ())
     words = [content_words(str(t), stop) for t in texts]
-    chosen = choose_for_review(value, doc_ids, languages, words, size)
+    features = model.features(list(texts)) if len(texts) else None
+    chosen = choose_for_review(value, doc_ids, languages, words, size, features=features)
     taken = set(chosen)
     unsure = value.max(axis=1) if value.shape[1] else np.zeros(len(texts))
     rest = sorted((i for i in range(len(texts)) if i not in taken), key=lambda i: (-unsure[i], i))
