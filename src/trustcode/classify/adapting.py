@@ -30,7 +30,7 @@ from .calibration import _sigmoid
 from .classifier import CodeClassifier
 
 #: how much one reviewed passage counts against one of the base's training passages (measured:
-#: benchmarks/adapt/README.md)
+#: benchmarks/README.md, "The review loop")
 ADAPT_WEIGHT = 30.0
 
 
