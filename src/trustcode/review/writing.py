@@ -296,7 +296,7 @@ def _teaching_order(
     texts = [r["text"] for r in rows]
     docs = [r["doc_id"] for r in rows]
     languages = [r["language"] for r in rows]
-    if model is not None and getattr(model, "classifier_codes_", ()):
+    if model is not None and len(model.classifier_codes_) > 0:
         order, chosen = review_order(model, texts, docs, languages, size)
     else:
         value = np.array([r["uncertainty"] or 0.0 for r in rows], dtype=np.float64)
