@@ -237,6 +237,7 @@ def test_text_starting_with_equals_stays_text(tmp_path: Path) -> None:
     path = write_review(tables, tmp_path / "f.xlsx", codebook=BOOK)
     cell = load_workbook(path)["review"]["E2"]
     assert cell.data_type == "s" and cell.value == "=1+1 is what the leaflet said."
+    path = _edit(path, tmp_path / "g.xlsx", {("f#0", "reviewer"): "Anna"})
     assert _quiet_read(path)["text"].tolist() == ["=1+1 is what the leaflet said."]
 
 
@@ -283,6 +284,7 @@ REVIEWED = {
     ("en1#2", "reviewer"): "Boris",
     ("en1#2", "note"): "not sure about this one",
     ("ru1#2", "exile: decision"): "accept",  # accepting a code nobody proposed adds it
+    ("ru1#1", "reviewer"): "Anna",  # reviewed, its proposal left without a decision
 }
 
 
@@ -301,7 +303,7 @@ def test_round_trip(sheet: Path, tmp_path: Path, run: dict[str, pd.DataFrame]) -
     }
     coders = dict(zip(gold["passage_id"], gold["coder"], strict=True))
     assert coders == {"en1#0": "reviewer", "en1#1": "Anna", "en1#2": "Boris",
-                      "ru1#0": "Anna", "ru1#1": "reviewer", "ru1#2": "reviewer"}
+                      "ru1#0": "Anna", "ru1#1": "Anna", "ru1#2": "reviewer"}
     # document order again, offsets and texts as the run had them
     passages = run["passages"]
     assert gold["passage_id"].tolist() == passages["passage_id"].tolist()
@@ -322,13 +324,31 @@ def test_unreviewed_accept(sheet: Path, tmp_path: Path) -> None:
     assert codes["ru1#0"] == ("exile",)  # a rejection still counts
 
 
-def test_untouched_sheet(sheet: Path) -> None:
-    with pytest.warns(TrustcodeWarning, match="5 machine proposal"):
-        rejected = read_review(sheet)
-    assert all(codes == () for codes in rejected["codes"])
-    accepted = _codes(read_review(sheet, unreviewed="accept"))
-    assert accepted == {"en1#0": ("letters",), "en1#1": ("arrests",), "en1#2": (),
-                        "ru1#0": ("exile", "letters"), "ru1#1": ("arrests",), "ru1#2": ()}
+def test_untouched_sheet_is_refused(sheet: Path) -> None:
+    for unreviewed in ("reject", "accept"):
+        with pytest.raises(GoldError, match=r"nothing was reviewed: none of its 6 passage"):
+            read_review(sheet, unreviewed=unreviewed)
+        with pytest.raises(GoldError, match="nothing was reviewed"):
+            read_gold(sheet, unreviewed=unreviewed)
+
+
+def test_partial_review_reads_only_the_reviewed_rows(sheet: Path, tmp_path: Path) -> None:
+    """Rows left as trustcode wrote them are nobody's coding, whatever --unreviewed says; a
+    note alone does not make a row reviewed (trustcode does not read notes)."""
+    path = _edit(sheet, tmp_path / "part.xlsx", {
+        ("en1#1", "arrests: decision"): "reject",
+        ("ru1#2", "added_codes"): "exile",
+        ("ru1#0", "reviewer"): "Anna",
+        ("en1#0", "note"): "later",
+    })
+    for unreviewed in ("reject", "accept"):
+        gold = _quiet_read(path, unreviewed=unreviewed)
+        assert sorted(gold["passage_id"]) == ["en1#1", "ru1#0", "ru1#2"]
+    assert _codes(_quiet_read(path))["ru1#0"] == ()
+    assert _codes(_quiet_read(path, unreviewed="accept"))["ru1#0"] == ("exile", "letters")
+    # only the reviewed row's proposals are reported as unconfirmed
+    with pytest.warns(TrustcodeWarning, match=r"2 machine proposal\(s\).*\(letters, exile\)\);"):
+        read_review(path)
 
 
 def test_rejected_and_added_warns_and_keeps_added(sheet: Path, tmp_path: Path) -> None:
@@ -340,7 +360,7 @@ def test_rejected_and_added_warns_and_keeps_added(sheet: Path, tmp_path: Path) -
 
 
 def test_blank_rows_are_skipped(sheet: Path, tmp_path: Path) -> None:
-    wb = load_workbook(sheet)
+    wb = load_workbook(_edit(sheet, tmp_path / "reviewed.xlsx", REVIEWED))
     wb["review"].insert_rows(3)
     wb.save(tmp_path / "gap.xlsx")
     assert len(_quiet_read(tmp_path / "gap.xlsx")) == 6
@@ -360,6 +380,8 @@ def test_decisions_property(decisions: list[str], unreviewed: str) -> None:
             min_row=2, values_only=True) for code in LEAVES if code in str(r[5] or "")}
         edits: dict[tuple[str, str], object] = {}
         expected: dict[str, set[str]] = {p: set() for p in SHEET_ORDER}
+        touched = {p for p in SHEET_ORDER for c in LEAVES
+                   if decisions[SHEET_ORDER.index(p) * len(LEAVES) + LEAVES.index(c)].strip()}
         for i, (passage, code) in enumerate((p, c) for p in SHEET_ORDER for c in LEAVES):
             decision = decisions[i]
             if decision:
@@ -370,8 +392,14 @@ def test_decisions_property(decisions: list[str], unreviewed: str) -> None:
             ):
                 expected[passage].add(code)
         path = _edit(base, Path(folder) / "edited.xlsx", edits)
+        if not touched:
+            with pytest.raises(GoldError, match="nothing was reviewed"):
+                _quiet_read(path, unreviewed=unreviewed)
+            return
         gold = _quiet_read(path, unreviewed=unreviewed)
-    assert {p: set(c) for p, c in _codes(gold).items()} == expected
+    # a row without any decision is not reviewed and is left out
+    assert {p: set(c) for p, c in _codes(gold).items()} == {
+        p: codes for p, codes in expected.items() if p in touched}
 
 
 # --- bad input -----------------------------------------------------------------------------------
@@ -531,5 +559,5 @@ def test_only_review_workbooks_are_recognised(sheet: Path, tmp_path: Path) -> No
 def test_empty_run(tmp_path: Path) -> None:
     tables = tables_for([], LEAVES)
     path = write_review(tables, tmp_path / "empty.xlsx", codebook=BOOK)
-    gold = read_review(path)
-    assert gold.empty and list(gold.columns) == list(GOLD_COLUMNS)
+    with pytest.raises(GoldError, match="nothing was reviewed: none of its 0 passage"):
+        read_review(path)

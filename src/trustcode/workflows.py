@@ -49,16 +49,20 @@ def train(
     definitions: bool | None = None,
     documents: Sequence[PathLike] = (),
     embeddings: str | None = None,
+    base: PathLike | None = None,
 ) -> tuple[Any, Path]:
     """Train a classifier on gold codings and the codebook's examples; save it with skops.
     The codebook's descriptions of the codes join the training passages unless ``definitions``
     is False (see :func:`trustcode.classify.training_set`). ``documents``: where the documents of
     hand-coded gold offsets are (see :func:`trustcode.gold.read_gold`). ``embeddings`` names a
-    sentence encoder whose features join the n-grams (see :mod:`trustcode.embeddings`).
+    sentence encoder whose features join the n-grams (see :mod:`trustcode.embeddings`). With
+    ``base`` (``"default"`` for the shipped model, or a model file) the base model is adapted to
+    the gold instead, without its own training texts (:func:`trustcode.classify.adapt_model`).
 
     >>> model, path = train(["gold/"], "model.skops", documents=["reports/"])  # doctest: +SKIP
+    >>> model, path = train(["review.xlsx"], "adapted.skops", base="default")  # doctest: +SKIP
     """
-    from .classify import save_model, train_model
+    from .classify import adapt_model, load_model, save_model, train_model
     from .gold import read_gold
 
     book = _book(codebook)
@@ -67,9 +71,31 @@ def train(
         from .errors import OutputError
 
         raise OutputError(f"{out} exists; pass --force to overwrite it.")
+    if base is not None and (definitions or embeddings is not None):
+        raise UsageError("--definitions and --embeddings train a new model; an adapted model "
+                         "keeps its base's training: leave them out, or leave out --base.")
     params = _encoder_params(embeddings)
+    base_model = None
+    if base is not None:
+        from .classify import model_metadata
+        from .classify.adapting import check_base_codes
+        from .pipeline import DEFAULT_MODEL, default_model_path
+
+        is_default = str(base) == DEFAULT_MODEL
+        base_path = default_model_path() if is_default else Path(base)
+        if not base_path.is_file():
+            from .errors import ModelError
+
+            raise ModelError(f"Base model {base_path} does not exist: pass 'default' or a model "
+                             "written by 'trustcode train'.")
+        check_base_codes(model_metadata(base_path)["labels"], book, str(base_path))
+        base_model = load_model(base_path, book)
     table = read_gold(list(gold), codebook=book, unreviewed=unreviewed, documents=documents)
-    model = train_model(table, book, definitions=definitions is not False, **params)
+    if base_model is not None:
+        name = "default (shipped)" if is_default else str(base)
+        model = adapt_model(base_model, table, book, base_name=name)
+    else:
+        model = train_model(table, book, definitions=definitions is not False, **params)
     return model, save_model(model, out, book)
 
 

@@ -35,6 +35,8 @@ The modules:
 - :mod:`.training`: training passages from gold, codebook examples and descriptions
   (:func:`training_set`, :func:`code_descriptions`, :func:`description_weights`),
   :func:`train_model` and :func:`codebook_fingerprint`;
+- :mod:`.adapting`: :func:`adapt_model`, a trained model adapted to reviewed passages without
+  its training texts (the base's coefficients as the prior);
 - :mod:`.saving`: :func:`model_bytes` and :func:`save_model` (:data:`MODEL_FORMAT`);
 - :mod:`.loading`: :func:`load_model`, :func:`model_metadata` and
   :func:`model_codebook_sha256`.
@@ -42,6 +44,7 @@ The modules:
 
 from __future__ import annotations
 
+from .adapting import ADAPT_WEIGHT, adapt_model
 from .classifier import C_GRID, CodeClassifier
 from .evidence import format_evidence
 from .loading import load_model, model_codebook_sha256, model_metadata
@@ -58,11 +61,13 @@ from .training import (
 )
 
 __all__ = [
+    "ADAPT_WEIGHT",
     "C_GRID",
     "ILLUSTRATIVE_CODER",
     "MODEL_FORMAT",
     "MODEL_FORMAT_VERSION",
     "CodeClassifier",
+    "adapt_model",
     "code_descriptions",
     "codebook_fingerprint",
     "description_weights",

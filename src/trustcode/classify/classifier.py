@@ -96,6 +96,16 @@ class CodeClassifier:
     codebook_sha256_: str
     definitions_: bool  # whether the codebook's descriptions of the codes joined training
     metadata_: dict[str, Any]
+    # set by adapt_model (classify.adapting) on an adapted model only: the prior, the reviewed
+    # passages as feature rows with their codes and keys, the weight, the base's names
+    prior_coef_: np.ndarray
+    prior_intercept_: np.ndarray
+    adapt_features_: Any
+    adapt_labels_: np.ndarray
+    adapt_keys_: list[str]
+    adapt_weight_: float
+    base_name_: str
+    prior_: dict[str, Any]
 
     def __init__(
         self,

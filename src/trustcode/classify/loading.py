@@ -156,4 +156,35 @@ def load_model(path: str | os.PathLike[str], codebook: Codebook) -> CodeClassifi
     model.codebook_sha256_ = meta["codebook_sha256"]
     model.definitions_ = bool(meta.get("definitions", False))
     model.metadata_ = meta
+    if "adapt_keys" in state:
+        _restore_adaptation(model, state, meta, trained, kept)
     return model
+
+
+def _restore_adaptation(
+    model: CodeClassifier, state: dict[str, Any], meta: dict[str, Any], trained: list[str],
+    kept: list[int],
+) -> None:
+    """An adapted model's prior and reviewed passages (see :mod:`.adapting`), for the codes
+    the codebook keeps."""
+    from scipy.sparse import csr_matrix
+
+    n_features = len(model.feature_names_)
+    prior = np.asarray(state["prior_coef"], dtype=np.float64).reshape(len(trained), -1)
+    model.prior_coef_ = np.ascontiguousarray(prior[kept])
+    model.prior_intercept_ = np.asarray(state["prior_intercept"], dtype=np.float64)[kept]
+    keys = [str(k) for k in state["adapt_keys"].tolist()]
+    model.adapt_features_ = csr_matrix(
+        (state["adapt_data"], state["adapt_indices"], state["adapt_indptr"]),
+        shape=(len(keys), n_features),
+    )
+    labels = np.asarray(state["adapt_labels"], dtype=bool).reshape(len(keys), len(meta["labels"]))
+    model.adapt_labels_ = np.column_stack(
+        [labels[:, meta["labels"].index(c)] if c in meta["labels"]
+         else np.zeros(len(keys), dtype=bool) for c in model.codes_]
+    ).reshape(len(keys), len(model.codes_))
+    model.adapt_keys_ = keys
+    adapted = meta["adapted"]
+    model.adapt_weight_ = float(adapted["weight"])
+    model.base_name_ = str(adapted["base"])
+    model.prior_ = dict(adapted["prior"])

@@ -59,6 +59,14 @@ def _model_state(model: CodeClassifier, codebook: Codebook) -> dict[str, Any]:
     }
     if getattr(model, "definitions_", False):  # only then, so older model files keep their bytes
         metadata["definitions"] = True
+    adapted = _adaptation_state(model)
+    if adapted:  # only an adapted model: a trained one keeps its bytes
+        metadata["adapted"] = {
+            "base": model.base_name_,
+            "prior": model.prior_,
+            "weight": float(model.adapt_weight_),
+            "reviewed_passages": len(model.adapt_keys_),
+        }
     return {
         "format": MODEL_FORMAT,
         "format_version": MODEL_FORMAT_VERSION,
@@ -72,6 +80,26 @@ def _model_state(model: CodeClassifier, codebook: Codebook) -> dict[str, Any]:
         "intercept": model.intercept_,
         "platt": model.platt_,
         "stop_words": np.asarray(sorted(stop_words), dtype=str),
+        **adapted,
+    }
+
+
+def _adaptation_state(model: CodeClassifier) -> dict[str, np.ndarray]:
+    """What a further round of adaptation needs (see :mod:`.adapting`): the prior coefficients
+    and the reviewed passages as a sparse matrix's CSR arrays, their codes and keys."""
+    keys = getattr(model, "adapt_keys_", None)
+    if keys is None:
+        return {}
+    x = model.adapt_features_.tocsr()
+    x.sort_indices()
+    return {
+        "prior_coef": np.asarray(model.prior_coef_, dtype=np.float64),
+        "prior_intercept": np.asarray(model.prior_intercept_, dtype=np.float64),
+        "adapt_data": np.asarray(x.data, dtype=np.float64),
+        "adapt_indices": np.asarray(x.indices, dtype=np.int64),
+        "adapt_indptr": np.asarray(x.indptr, dtype=np.int64),
+        "adapt_labels": np.asarray(model.adapt_labels_, dtype=bool),
+        "adapt_keys": np.asarray(keys, dtype=str),
     }
 
 

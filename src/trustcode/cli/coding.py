@@ -48,6 +48,10 @@ from .group import main
 @click.option("--review", is_flag=True,
               help="Write a review workbook (-o NAME.xlsx): machine codes with accept/reject "
               "drop-downs, least sure passages first; train and agree read it back.")
+@click.option("--review-size", "review_size", default=50, show_default=True,
+              type=click.IntRange(min=0),
+              help="With --review: how many passages the sheet puts first, chosen to teach the "
+              "model most (unsure and rare codes, spread over documents and languages).")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
               show_default=True, help="Where to code: this machine, or a Dask cluster.")
 @click.option("--scheduler", default=None,
@@ -69,6 +73,7 @@ def code(
     strict: bool,
     quiet: bool,
     review: bool,
+    review_size: int,
     engine: str,
     scheduler: str | None,
     redact: bool,
@@ -86,6 +91,7 @@ def code(
         trustcode code corpus/ -o coded.xlsx
         trustcode code reports/ -c my-codebook.yaml -u sentence -o coded.parquet
         trustcode code reports/ --review -o review.xlsx
+        trustcode code reports/ --review --review-size 40 -o review.xlsx
         trustcode code reports/ -o project.qdpx
         trustcode code archive/ --engine dask --scheduler tcp://10.0.0.5:8786 -o coded.parquet
     """
@@ -139,10 +145,13 @@ def code(
             bar.close()
     if review:
         from ..codebook import load_codebook
+        from ..pipeline import review_model
         from ..review import write_review
 
-        run.output = write_review(run.tables, out, codebook=load_codebook(codebook),
-                                  force=force, provenance=run.provenance)
+        book = load_codebook(codebook)
+        run.output = write_review(run.tables, out, codebook=book, force=force,
+                                  provenance=run.provenance, review_size=review_size,
+                                  model=review_model(model, book))
     elif qdpx:
         from ..codebook import load_codebook
         from ..refiqda import export_qdpx

@@ -40,6 +40,9 @@ def embeddings_option(func: F) -> F:
 @click.argument("gold", nargs=-1, required=True, type=click.Path())
 @codebook_option
 @click.option("-o", "--output", required=True, type=click.Path(), help="The model file to write.")
+@click.option("--base", default=None, metavar="default|MODEL",
+              help="Adapt this model (default: the shipped one) to the gold instead of "
+              "training anew; its training texts are not needed.")
 @definitions_option
 @embeddings_option
 @documents_option
@@ -47,24 +50,30 @@ def embeddings_option(func: F) -> F:
 @force_option
 @handle_errors
 def train(
-    gold: tuple[str, ...], codebook: str | None, output: str, definitions: bool | None,
-    embeddings: str | None, documents: tuple[str, ...], unreviewed: str, force: bool,
+    gold: tuple[str, ...], codebook: str | None, output: str, base: str | None,
+    definitions: bool | None, embeddings: str | None, documents: tuple[str, ...],
+    unreviewed: str, force: bool,
 ) -> None:
     """Train the classifier on gold codings and the codebook's examples; save it with skops.
 
-    GOLD: hand-coded offset files, passage tables (doc_id, text, codes), trustcode outputs, or
-    folders of them.
+    GOLD: hand-coded offset files, passage tables (doc_id, text, codes), trustcode outputs,
+    review workbooks, or folders of them. With --base, adapt a model to them instead.
 
     \b
     Example:
         trustcode train gold/ --documents reports/ -o model.skops
         trustcode code reports/ --model model.skops -o coded.xlsx
+        trustcode train review.xlsx --base default -o adapted.skops
+        trustcode train review-2.xlsx --base adapted.skops -o adapted-2.skops
     """
     from ..workflows import train as train_model
 
     model, path = train_model(list(gold), output, codebook=codebook, force=force,
                               unreviewed=unreviewed, definitions=definitions,
-                              documents=documents, embeddings=embeddings)
+                              documents=documents, embeddings=embeddings, base=base)
+    if base is not None:
+        click.echo(f"Adapted {base} to {len(model.adapt_keys_)} reviewed passage(s), each "
+                   f"weighing {model.adapt_weight_:g} base passages.")
     thresholds = ", ".join(f"{c} {t:.2f}" for c, t in model.thresholds_.items())
     click.echo(f"Trained on {model.n_training_} passages; classifier codes: "
                f"{thresholds or 'none (rules only)'}.")

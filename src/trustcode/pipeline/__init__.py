@@ -28,7 +28,13 @@ from .frames import (
     summary_frame,
     tables_for,
 )
-from .models import DEFAULT_MODEL, default_model_path, provenance, resolve_model
+from .models import (
+    DEFAULT_MODEL,
+    default_model_path,
+    provenance,
+    resolve_model,
+    review_model,
+)
 from .workers import iter_tables
 
 __all__ = [
@@ -46,6 +52,7 @@ __all__ = [
     "passage_frame",
     "provenance",
     "resolve_model",
+    "review_model",
     "summary_frame",
     "tables_for",
 ]

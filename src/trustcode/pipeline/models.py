@@ -56,6 +56,22 @@ def resolve_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> s
     return str(path)
 
 
+def review_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> Any:
+    """The model a run coded with (``--model``: ``"default"``, a file, or ``"none"``), loaded,
+    or None: what a review sheet asks which passages teach it most.
+
+    >>> review_model("default", load_codebook()).classifier_codes_  # doctest: +SKIP
+    """
+    if model is None or str(model).lower() == "none":
+        return None
+    path = resolve_model(model, codebook)
+    if path is None:
+        return None
+    with warnings.catch_warnings():  # the run has said what the model serves already
+        warnings.simplefilter("ignore", TrustcodeWarning)
+        return _load_model(path, codebook)
+
+
 def _load_model(path: str, codebook: Codebook) -> Any:
     from ..classify import load_model
 

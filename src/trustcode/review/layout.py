@@ -27,6 +27,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("passage_id", "doc_id", "start", "end", "te
 DECISION_SUFFIX = ": decision"
 DECISIONS: tuple[str, ...] = ("accept", "reject")
 UNREVIEWED_CHOICES: tuple[str, ...] = ("reject", "accept")
+#: how many passages a review sheet chooses to teach the model most (``code --review-size``)
+REVIEW_SIZE = 50
 #: what a code cell says when the machine proposes the code
 PROPOSED = "coded"
 #: the coder of a row whose reviewer cell is empty
@@ -54,9 +56,13 @@ INSTRUCTIONS: tuple[str, ...] = (
     "evidence (which rule matched which words, or which words drove the classifier).",
     "The second, '<code>: decision', is yours. Pick 'accept' when the code applies to the "
     "passage, 'reject' when it does not. Accepting a code the machine did not propose adds it.",
-    "A decision cell left empty means you did not review that code. Such a machine proposal is "
-    "NOT confirmed: it is dropped when the sheet is read back, unless it is read with the option "
-    "to accept unreviewed proposals (trustcode: --unreviewed accept).",
+    "Which rows count: a row on which you fill in nothing (no decision, no added code, no "
+    "reviewer) is NOT reviewed and is left out: trustcode neither learns from it nor counts it "
+    "as your coding. You may review only the first rows and leave the rest as they are.",
+    "On a row you reviewed, a decision cell left empty means you did not review that code. Such "
+    "a machine proposal is NOT confirmed: it is dropped when the sheet is read back, unless it is "
+    "read with the option to accept unreviewed proposals (trustcode: --unreviewed accept). A "
+    "code neither proposed nor accepted nor added counts as 'does not apply'.",
     "'added_codes': type the ids of further codes that apply, separated by ';' "
     "(for example: {example}). The ids are listed on the 'codebook' sheet.",
     "'reviewer': your name or initials; it becomes the coder of the row (default: reviewer).",

@@ -202,6 +202,7 @@ class _Reader:
                     f"row {r}, column {self.letter(name)} ({name!r}): expected a whole number, "
                     f"found {cell(name)!r}; restore the offset"
                 )
+        reviewed = self.reviewed(values)
         chosen: set[str] = set()
         for code in self.codes:
             header = f"{code}{DECISION_SUFFIX}"
@@ -213,7 +214,7 @@ class _Reader:
                 )
             elif decision == "accept":
                 chosen.add(code)
-            elif not decision and _text(cell(code)):
+            elif not decision and _text(cell(code)) and reviewed:
                 if self.unreviewed == "accept":
                     chosen.add(code)
                 else:
@@ -235,7 +236,16 @@ class _Reader:
             "codes": tuple(sorted(chosen)),
             "coder": _text(cell("reviewer")) or DEFAULT_REVIEWER,
             "_line": r,
+            "_reviewed": reviewed,
         }
+
+    def reviewed(self, values: tuple[Any, ...]) -> bool:
+        """Whether the reviewer filled in anything on a row: a decision, an added code or the
+        reviewer's name. A row left as trustcode wrote it is not a coding of anyone's."""
+        cells = [f"{code}{DECISION_SUFFIX}" for code in self.codes]
+        cells += ["added_codes", "reviewer"]
+        at = [self.col[name] for name in cells if name in self.col]
+        return any(i < len(values) and _text(values[i]) for i in at)
 
     def raise_problems(self, where: str) -> None:
         problems = list(self.problems)
@@ -302,9 +312,17 @@ def review_table(
     reader = _Reader(names, known, sheet_codes, unreviewed)
     if codebook is not None:
         reader.check_codebook(codebook)
-    rows = [row for r, values in enumerate(data, 2) if (row := reader.read(r, values))]
+    read = [row for r, values in enumerate(data, 2) if (row := reader.read(r, values))]
     where = f"{p}, sheet {REVIEW_SHEET!r}"
     reader.raise_problems(where)
+    # a row nobody touched is no one's coding: not training data, not a coder in agree/evaluate
+    rows = [row for row in read if row["_reviewed"]]
+    if not rows:
+        raise GoldError(
+            f"{where}: nothing was reviewed: none of its {len(read)} passage row(s) has a "
+            "decision, an added code or a reviewer. Decide some codes (accept/reject) first; "
+            "nothing was read."
+        )
     reader.warn(where)
     # back to document order: the sheet's order (least sure first) means nothing to a coding
     rows.sort(key=lambda x: (x["doc_id"], x["start"], x["end"], x["passage_id"]))

@@ -13,11 +13,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import __version__
 from ..atomic import atomic_output
-from ..errors import OutputError
+from ..errors import OutputError, UsageError
 from ..types import Codebook
 from .layout import (
     _MAX_CELL,
@@ -35,6 +36,7 @@ from .layout import (
     PROPOSED,
     PROVENANCE_SHEET,
     REVIEW_SHEET,
+    REVIEW_SIZE,
     TAIL_COLUMNS,
 )
 from .rows import _check_tables, _review_rows
@@ -230,11 +232,19 @@ def write_review(
     codebook: Codebook,
     force: bool = False,
     provenance: Mapping[str, Any] | None = None,
+    model: Any | None = None,
+    review_size: int = REVIEW_SIZE,
 ) -> Path:
     """Write a review workbook for a coding run's tables (``passages``, ``codings``, and
     ``documents`` for the languages); return its path.
 
-    Sheets: ``review`` (one row per passage, least sure first), ``instructions``, ``codebook``
+    The first ``review_size`` rows are the passages whose review teaches the model most
+    (:func:`~trustcode.review.selection.review_order`: with the run's ``model``, how unsure
+    it is per code, rare codes first, spread over documents and languages, no near-duplicates;
+    without one, the least sure passages, spread the same way); the other rows follow, least
+    sure first.
+
+    Sheets: ``review`` (one row per passage, in that order), ``instructions``, ``codebook``
     and ``provenance`` (the run's ``provenance`` when given, and the codebook's hash). The file
     is written to a temporary name beside ``path`` and renamed into place.
 
@@ -253,17 +263,49 @@ def write_review(
         )
     check_output(target, force=force)
     _check_tables(tables)
+    if isinstance(review_size, bool) or not isinstance(review_size, int) or review_size < 0:
+        raise UsageError(f"The 'review_size' parameter of write_review must be an int in "
+                         f"[0, inf). Got {review_size!r} instead.")
     rows = _review_rows(tables, [c.id for c in codebook.leaf_codes])
     _check_fits(rows, target)
+    rows, chosen = _teaching_order(rows, model, review_size)
 
     wb = Workbook()
     ws = wb.active
     ws.title = REVIEW_SHEET
     _write_review_sheet(ws, rows, codebook)
-    _write_instructions(wb.create_sheet(INSTRUCTIONS_SHEET), codebook)
+    count = (f"This sheet holds {len(rows)} passage(s). The first {chosen} were chosen to "
+             "teach the model most (unsure codes, rare codes, spread over documents and "
+             "languages, no near-duplicates); the rest follow, least sure first. Review from "
+             "the top: rows you leave untouched do not count.")
+    _write_instructions(wb.create_sheet(INSTRUCTIONS_SHEET), codebook,
+                        (INSTRUCTIONS[0], "", count, *INSTRUCTIONS[1:]))
     _write_codebook(wb.create_sheet(CODEBOOK_SHEET), codebook)
-    _write_provenance(wb.create_sheet(PROVENANCE_SHEET), codebook, provenance)
+    _write_provenance(wb.create_sheet(PROVENANCE_SHEET), codebook,
+                      {**(provenance or {}), "review_passages": len(rows),
+                       "review_chosen": chosen})
     return save_atomically(wb, target)
+
+
+def _teaching_order(
+    rows: list[dict[str, Any]], model: Any | None, size: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The rows with the ``size`` that teach most first, and how many were chosen."""
+    from .selection import choose_for_review, content_words, review_order
+
+    texts = [r["text"] for r in rows]
+    docs = [r["doc_id"] for r in rows]
+    languages = [r["language"] for r in rows]
+    if model is not None and len(model.classifier_codes_) > 0:
+        order, chosen = review_order(model, texts, docs, languages, size)
+    else:
+        value = np.array([r["uncertainty"] or 0.0 for r in rows], dtype=np.float64)
+        picked = choose_for_review(value, docs, languages,
+                                   [content_words(t) for t in texts], size)
+        taken = set(picked)
+        order = picked + [i for i in range(len(rows)) if i not in taken]
+        chosen = len(picked)
+    return [rows[i] for i in order], chosen
 
 
 
