@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -165,32 +166,56 @@ def _read_pdf(path: Path) -> _Content:
 
 
 def _read_pdf_pages(path: Path, said: list[str]) -> _Content:
-    """The text of a PDF; ``said``: what pypdf has logged so far, which explains a failure."""
+    """The paragraphs of a PDF; ``said``: what pypdf has logged so far, which explains a
+    failure. pypdf checks the file's structure, password and page count (its messages are the
+    ones users know); PDFium then reads where each letter stands, for the layout."""
+    import pypdfium2
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
+    from .pdf_layout import MAX_PDF_PAGES, PdfTooLarge, read_pdf_layout
+
+    started = time.monotonic()
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
             raise _DocumentError(
                 str(path), "is an encrypted PDF; save a copy without a password and read that"
             )
-        pages = [page.extract_text() or "" for page in reader.pages]
+        n_pages = len(reader.pages)
         meta = reader.metadata
         title = str(meta.title or "").strip() if meta is not None else ""
     except _DocumentError:
         raise
-    except (PyPdfError, OSError, ValueError, KeyError) as err:
+    except (PyPdfError, OSError, ValueError, KeyError, RecursionError) as err:
         detail = "; ".join([f"{type(err).__name__}: {err}", *said])
         raise _DocumentError(str(path), f"is not a valid PDF file ({detail})") from None
-    text = normalize_newlines("\n\n".join(p.strip("\n") for p in pages if p.strip()))
+    if n_pages > MAX_PDF_PAGES:
+        raise _DocumentError(str(path), f"is too large to read: it has {n_pages:,} pages; "
+                             f"trustcode reads at most {MAX_PDF_PAGES:,} (split it first)")
+    try:
+        document = pypdfium2.PdfDocument(str(path), password="")
+    except pypdfium2.PdfiumError as err:
+        raise _DocumentError(str(path), f"is not a valid PDF file (PDFium: {err})") from None
+    try:
+        layout = read_pdf_layout(document, started=started)
+    except PdfTooLarge as err:
+        raise _DocumentError(str(path), f"is too large to read: {err}") from None
+    finally:
+        document.close()
+    text = "\n\n".join(layout.paragraphs)
     if not text.strip():
         raise _DocumentError(
             str(path),
             "has no extractable text: it may be a scanned PDF, which needs OCR first "
             "(e.g. ocrmypdf) before trustcode can read it",
         )
-    return _Content(text, title)
+    metadata = {}
+    if layout.apparatus:
+        metadata["apparatus"] = "\n".join(layout.apparatus)
+    if layout.footnotes:
+        metadata["footnotes"] = "\n".join(layout.footnotes)
+    return _Content(text, title, metadata)
 
 
 _FORMATS = {
