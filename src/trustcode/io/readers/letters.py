@@ -12,7 +12,7 @@ import unicodedata
 _PRESENTATION = re.compile("[\ufb00-\ufb4f\ufe70-\ufefe\uff01-\uff5e]")
 _ODD_SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"\w+(?:-\w+)*")
 
 #: the characters that may end a line with a word cut in two: hyphen-minus, the hyphen, the soft
 #: hyphen, and the control character PDFium reports for a hyphen it found at a line end
@@ -32,14 +32,21 @@ def clean_letters(text: str) -> str:
 
 
 def known_words(texts: list[str]) -> set[str]:
-    """The words (case-folded) that occur in ``texts``, to decide how to join a cut word."""
-    return {word.casefold() for text in texts for word in _WORD.findall(text)}
+    """The words (case-folded) that occur in ``texts``, hyphenated compounds both whole and in
+    their parts, to decide how to join a word cut at a line end."""
+    found: set[str] = set()
+    for text in texts:
+        for word in _WORD.findall(text):
+            found.add(word.casefold())
+            if "-" in word:
+                found.update(word.casefold().split("-"))
+    return found
 
 
 def join_lines(lines: list[str], words: set[str]) -> str:
     """The lines of one paragraph as one text. A word cut at a line end by a hyphen is joined
-    without it when the document knows the joined word (``words``, from :func:`known_words`);
-    otherwise the hyphen stays, as in 'self-organization'. A soft hyphen always joins.
+    without it when the document knows the joined word and not the hyphenated one (``words``,
+    from :func:`known_words`); otherwise the hyphen stays, as in 'self-organization'. A soft hyphen always joins.
 
     >>> join_lines(["a self-", "organization"], set())
     'a self-organization'
@@ -54,13 +61,15 @@ def join_lines(lines: list[str], words: set[str]) -> str:
             pieces.append(line)
             continue
         last = pieces[-1]
-        if last[-1] not in LINE_END_HYPHENS:
+        if last[-1] not in LINE_END_HYPHENS or len(last) < 2 or last[-2].isspace():
             pieces.append(" " + line)
             continue
         head = re.search(r"(\w+)$", last[:-1])
         tail = re.match(r"\w+", line)
         joined = head is not None and tail is not None and (
-            last[-1] == "\u00ad" or (head.group(1) + tail.group()).casefold() in words
+            last[-1] == "\u00ad"
+            or ((head.group(1) + tail.group()).casefold() in words
+                and f"{head.group(1)}-{tail.group()}".casefold() not in words)
         )
         hyphen = "" if joined else ("-" if last[-1] in "\u00ad\x02" else last[-1])
         pieces[-1] = last[:-1] + hyphen

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .letters import clean_letters, join_lines, known_words
+from .letters import LINE_END_HYPHENS, clean_letters, join_lines, known_words
 
 #: at most this many pages are read from one PDF (a PDF bomb can declare millions)
 MAX_PDF_PAGES = 5_000
@@ -63,6 +63,7 @@ class _Line:
     height: float
     size: float
     text: str
+    first_word: float  # the width of its first word: would it have fitted on the line above?
 
 
 @dataclass
@@ -87,9 +88,12 @@ class _LineBuilder:
         self._baseline = 0.0
         self._height = 0.0
         self._last_x1 = 0.0
+        self._first_word = 0.0
+        self._in_first_word = True
 
     def space(self) -> None:
         self._space = bool(self._chars)
+        self._in_first_word = not self._chars
 
     def add(self, char: str, left: float, right: float, top: float, bottom: float,
             baseline: float, size: float) -> None:
@@ -104,6 +108,7 @@ class _LineBuilder:
         if not self._chars:
             self._box = [left, right, top, bottom]
             self._baseline, self._height = baseline, height
+            self._in_first_word = True
         elif self._space:
             self._chars.append(" ")
         self._space = False
@@ -115,6 +120,8 @@ class _LineBuilder:
         if height > self._height:  # the line's baseline is that of its tallest letters
             self._baseline, self._height = baseline, height
         self._last_x1 = right
+        if self._in_first_word:
+            self._first_word = right - box[0]
 
     def close(self) -> None:
         text = "".join(self._chars).strip()
@@ -122,8 +129,9 @@ class _LineBuilder:
             x0, x1, top, bottom = self._box
             size = self._sizes.most_common(1)[0][0]
             self.lines.append(_Line(self.page, x0, x1, top, bottom, self._baseline,
-                                    self._height, size, text))
+                                    self._height, size, text, self._first_word))
         self._chars, self._sizes, self._space = [], Counter(), False
+        self._in_first_word = True
 
 
 def _page_lines(page: Any, number: int, budget: list[int]) -> list[_Line]:
@@ -332,26 +340,28 @@ def _typical_pitches(pages: list[list[_Line]]) -> dict[float, float]:
 def _starts_paragraph(above: _Line, line: _Line, edges: dict[int, tuple[float, float]],
                       pitches: dict[float, float], bottom: float) -> bool:
     height = max(above.height, line.height, 1e-6)
-    left, right = edges[id(line)]
+    left, _ = edges[id(line)]
     a_left, a_right = edges[id(above)]
     if abs(above.size - line.size) > 0.12 * max(above.size, line.size):
         return True
-    if _BULLET.match(line.text):
-        return True
     indented = line.x0 > left + 0.8 * height
     terminal = bool(_TERMINAL.search(above.text))
-    full = above.x1 >= a_right - 2.0 * height
+    # lines wrap where the next word no longer fits: if it would have, the paragraph ended
+    short = (above.x1 + 0.5 * height + line.first_word < a_right
+             and above.text[-1] not in LINE_END_HYPHENS)
+    if _BULLET.match(line.text) and short:
+        return True
     if line.page != above.page or line.top < above.top - 0.5 * height:
         # a new page or column: continue unless the paragraph visibly closed
-        if indented:
+        if indented or short:
             return True
         if not terminal or line.text[:1].islower():
             return False
-        return not full or above.bottom + 1.5 * height < bottom
+        return above.bottom + 1.5 * height < bottom
     pitch = line.baseline - above.baseline
     usual = pitches.get(above.size, 1.25 * height)
     if pitch > usual + 0.3 * height:
         return True
     if indented and not (above.x0 > a_left + 0.8 * height or _BULLET.match(above.text)):
         return True
-    return terminal and above.x1 < a_right - 0.2 * (a_right - a_left)
+    return short
