@@ -12,6 +12,7 @@ import unicodedata
 _PRESENTATION = re.compile("[\ufb00-\ufb4f\ufe70-\ufefe\uff01-\uff5e]")
 _ODD_SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
+_DASHES = "\u2013\u2014"
 _WORD = re.compile(r"\w+(?:-\w+)*")
 
 #: the characters that may end a line with a word cut in two: hyphen-minus, the hyphen, the soft
@@ -52,6 +53,8 @@ def join_lines(lines: list[str], words: set[str]) -> str:
     'a self-organization'
     >>> join_lines(["the orga-", "nization grew"], {"organization"})
     'the organization grew'
+    >>> join_lines(["in 2011", "\u20142014"], set())
+    'in 2011\u20142014'
     """
     pieces: list[str] = []
     for line in (line.strip() for line in lines):
@@ -61,6 +64,11 @@ def join_lines(lines: list[str], words: set[str]) -> str:
             pieces.append(line)
             continue
         last = pieces[-1]
+        if last[-1] in _DASHES and not last[-2:-1].isspace() or (
+            line[0] in _DASHES and line[1:2].isalnum()
+        ):  # a line may break before or after a dash that has no space ('2011—2014')
+            pieces.append(line)
+            continue
         if last[-1] not in LINE_END_HYPHENS or len(last) < 2 or last[-2].isspace():
             pieces.append(" " + line)
             continue

@@ -37,7 +37,8 @@ MAX_PDF_SECONDS = 300.0
 
 _MARGIN_SHARE = 0.15  # the top and bottom share of a page where running heads and feet stand
 _EDGE_SHARE = 0.06  # the outer strip where a lone small line is taken for a printer's stamp
-_TERMINAL = re.compile(r"[.!?…:;]['\"’”»)\]]*$")
+# a sentence's end, perhaps inside quotes or brackets, perhaps with a note mark after it
+_TERMINAL = re.compile(r"[.!?…:;]['\"’”»)\]]*[*†‡¹²³⁴-⁹]*$")
 _BULLET = re.compile(r"^([•◦▪▫●○■□‣⁃–—·*-]\s|\(?\d{1,3}[.)]\s|\(?[a-zа-я][.)]\s)")
 _PAGE_NUMBER = re.compile(
     r"^[-–—\s]*((page|p\.|стр\.?|страница|seite|página)\s*)?(\d{1,5}|[ivxlcdm]{1,8})"
@@ -83,7 +84,7 @@ class _LineBuilder:
         self.lines: list[_Line] = []
         self._chars: list[str] = []
         self._sizes: Counter[float] = Counter()
-        self._space = False
+        self._space: bool | str = False
         self._box = [0.0, 0.0, 0.0, 0.0]  # x0, x1, top, bottom
         self._baseline = 0.0
         self._height = 0.0
@@ -91,8 +92,10 @@ class _LineBuilder:
         self._first_word = 0.0
         self._in_first_word = True
 
-    def space(self) -> None:
-        self._space = bool(self._chars)
+    def space(self, generated: bool = False) -> None:
+        """A space before the next letter; ``generated``: PDFium's guess from a gap, which
+        is checked against the gap itself (it puts one between '2011' and '—', touching)."""
+        self._space = bool(self._chars) and (self._space is True or not generated or "guess")
         self._in_first_word = not self._chars
 
     def add(self, char: str, left: float, right: float, top: float, bottom: float,
@@ -109,7 +112,7 @@ class _LineBuilder:
             self._box = [left, right, top, bottom]
             self._baseline, self._height = baseline, height
             self._in_first_word = True
-        elif self._space:
+        elif self._space is True or (self._space and left > self._last_x1 + 0.1 * height):
             self._chars.append(" ")
         self._space = False
         self._chars.append(char)
@@ -159,7 +162,7 @@ def _page_lines(page: Any, number: int, budget: list[int]) -> list[_Line]:
             high = 0
             char = chr(code)
             if code == 0 or char in "\r\n" or (char.isspace() and char != "\u00a0"):
-                builder.space()
+                builder.space(bool(pdfium_c.FPDFText_IsGenerated(handle, index)))
                 continue
             pdfium_c.FPDFText_GetLooseCharBox(handle, index, rect)
             pdfium_c.FPDFText_GetCharOrigin(handle, index, ox, oy)
