@@ -47,6 +47,7 @@ _PAGE_NUMBER = re.compile(
 )
 _NOTE_MARKER = re.compile(r"^(\d{1,3}|[*†‡§¶]{1,3})(?=\s*\S)")
 _DIGITS = re.compile(r"\d+")
+_MARKS = frozenset("0123456789*†‡§¶abcdefghijklmnopqrstuvwxyz")
 
 
 class PdfTooLarge(Exception):
@@ -91,6 +92,7 @@ class _LineBuilder:
         self._last_x1 = 0.0
         self._first_word = 0.0
         self._in_first_word = True
+        self._in_mark = False
 
     def space(self, generated: bool = False) -> None:
         """A space before the next letter; ``generated``: PDFium's guess from a gap, which
@@ -112,8 +114,17 @@ class _LineBuilder:
             self._box = [left, right, top, bottom]
             self._baseline, self._height = baseline, height
             self._in_first_word = True
-        elif self._space is True or (self._space and left > self._last_x1 + 0.1 * height):
+        raised = (bool(self._chars) and char in _MARKS and height < 0.85 * self._height
+                  and baseline < self._baseline - 0.2 * self._height)
+        if self._in_mark and not raised:
+            self._chars.append("]")
+            self._in_mark = False
+        if self._chars and (self._space is True
+                            or (self._space and left > self._last_x1 + 0.1 * height)):
             self._chars.append(" ")
+        if raised and not self._in_mark:  # a note mark set high and small: 'fined[1]'
+            self._chars.append("[")
+            self._in_mark = True
         self._space = False
         self._chars.append(char)
         self._sizes[round(size, 1)] += 1
@@ -127,6 +138,9 @@ class _LineBuilder:
             self._first_word = right - box[0]
 
     def close(self) -> None:
+        if self._in_mark:
+            self._chars.append("]")
+            self._in_mark = False
         text = "".join(self._chars).strip()
         if text:
             x0, x1, top, bottom = self._box
