@@ -105,7 +105,7 @@ class _LineBuilder:
         height = bottom - top
         if self._chars:
             rise = abs(baseline - self._baseline)
-            reach = max(height, self._height)
+            reach = height if height > self._height else self._height
             back = left < self._last_x1 - 0.3 * reach
             far = left > self._last_x1 + 3.0 * reach
             if rise > 0.8 * reach or (back and rise > 0.15 * reach) or far:
@@ -127,10 +127,16 @@ class _LineBuilder:
             self._in_mark = True
         self._space = False
         self._chars.append(char)
-        self._sizes[round(size, 1)] += 1
-        box = self._box
-        box[0], box[1] = min(box[0], left), max(box[1], right)
-        box[2], box[3] = min(box[2], top), max(box[3], bottom)
+        self._sizes[size] += 1
+        box = self._box  # min and max spelt out: this runs once per letter of the document
+        if left < box[0]:
+            box[0] = left
+        if right > box[1]:
+            box[1] = right
+        if top < box[2]:
+            box[2] = top
+        if bottom > box[3]:
+            box[3] = bottom
         if height > self._height:  # the line's baseline is that of its tallest letters
             self._baseline, self._height = baseline, height
         self._last_x1 = right
@@ -144,7 +150,7 @@ class _LineBuilder:
         text = "".join(self._chars).strip()
         if text:
             x0, x1, top, bottom = self._box
-            size = self._sizes.most_common(1)[0][0]
+            size = round(self._sizes.most_common(1)[0][0], 1)
             self.lines.append(_Line(self.page, x0, x1, top, bottom, self._baseline,
                                     self._height, size, text, self._first_word))
         self._chars, self._sizes, self._space = [], Counter(), False
@@ -165,9 +171,12 @@ def _page_lines(page: Any, number: int, budget: list[int]) -> list[_Line]:
         builder = _LineBuilder(number)
         rect = pdfium_c.FS_RECTF()
         ox, oy = ctypes.c_double(), ctypes.c_double()
+        unicode_of, box_of = pdfium_c.FPDFText_GetUnicode, pdfium_c.FPDFText_GetLooseCharBox
+        origin_of, size_of = pdfium_c.FPDFText_GetCharOrigin, pdfium_c.FPDFText_GetFontSize
+        add = builder.add
         high = 0
         for index in range(count):
-            code = pdfium_c.FPDFText_GetUnicode(handle, index)
+            code = unicode_of(handle, index)
             if 0xD800 <= code < 0xDC00:  # the first half of a letter beyond the BMP
                 high = code
                 continue
@@ -178,11 +187,10 @@ def _page_lines(page: Any, number: int, budget: list[int]) -> list[_Line]:
             if code == 0 or char in "\r\n" or (char.isspace() and char != "\u00a0"):
                 builder.space(bool(pdfium_c.FPDFText_IsGenerated(handle, index)))
                 continue
-            pdfium_c.FPDFText_GetLooseCharBox(handle, index, rect)
-            pdfium_c.FPDFText_GetCharOrigin(handle, index, ox, oy)
-            size = pdfium_c.FPDFText_GetFontSize(handle, index)
-            builder.add(char, rect.left, rect.right, height - rect.top, height - rect.bottom,
-                        height - oy.value, size)
+            box_of(handle, index, rect)
+            origin_of(handle, index, ox, oy)
+            add(char, rect.left, rect.right, height - rect.top, height - rect.bottom,
+                height - oy.value, size_of(handle, index))
         builder.close()
         return builder.lines
     finally:
@@ -231,8 +239,8 @@ def read_pdf_layout(document: Any, *, started: float | None = None) -> PdfText:
 def _layout(pages: list[list[_Line]], heights: list[float]) -> PdfText:
     furniture = _furniture(pages, heights)
     apparatus = [f"page {line.page + 1}: {line.text}" for line in furniture]
-    body_pages = [[line for line in lines if id(line) not in {id(f) for f in furniture}]
-                  for lines in pages]
+    apart = {id(line) for line in furniture}
+    body_pages = [[line for line in lines if id(line) not in apart] for lines in pages]
     body_size = _body_size(body_pages)
     footnotes: list[str] = []
     if body_size:
@@ -259,8 +267,7 @@ def _furniture(pages: list[list[_Line]], heights: list[float]) -> list[_Line]:
     for lines in pages:
         pages_with.update({key(line) for line in lines if in_margin(line, _MARGIN_SHARE)})
     repeated = max(2, len(pages) // 2) if len(pages) > 2 else 2
-    sizes = Counter(line.size for lines in pages for line in lines for _ in line.text)
-    common_size = sizes.most_common(1)[0][0] if sizes else 0.0
+    common_size = _body_size(pages)
     found: list[_Line] = []
     for lines in pages:
         for line in lines:
@@ -290,7 +297,11 @@ def _outermost(line: _Line, lines: list[_Line]) -> bool:
 
 
 def _body_size(pages: list[list[_Line]]) -> float:
-    sizes = Counter(line.size for lines in pages for line in lines for _ in line.text)
+    """The font size most of the letters are set in."""
+    sizes: Counter[float] = Counter()
+    for lines in pages:
+        for line in lines:
+            sizes[line.size] += len(line.text)
     return sizes.most_common(1)[0][0] if sizes else 0.0
 
 
