@@ -344,12 +344,15 @@ def _paragraphs(pages: list[list[_Line]]) -> Iterator[list[_Line]]:
 
 
 def _column_edges(line: _Line, lines: list[_Line]) -> tuple[float, float]:
-    """The left and right edges of the column ``line`` stands in: those of the page's lines
-    that share some of its width."""
+    """The left and right edges of the column ``line`` stands in, from the page's lines that
+    share some of its width: the commonest left edge, and a right edge that one word too long
+    for the column (a long address running past it) does not move."""
     beside = [o for o in lines if not (o.x1 < line.x0 or o.x0 > line.x1)]
     lefts = Counter(round(o.x0) for o in beside)
     left = min(x for x, n in lefts.items() if n == max(lefts.values()))
-    return min(left, line.x0), max(o.x1 for o in beside)
+    rights = sorted(o.x1 for o in beside)
+    right = rights[-1] if len(rights) < 8 else rights[int(0.95 * (len(rights) - 1))]
+    return min(left, line.x0), right
 
 
 def _typical_pitches(pages: list[list[_Line]]) -> dict[float, float]:
