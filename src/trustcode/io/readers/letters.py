@@ -47,7 +47,8 @@ def known_words(texts: list[str]) -> set[str]:
 def join_lines(lines: list[str], words: set[str]) -> str:
     """The lines of one paragraph as one text. A word cut at a line end by a hyphen is joined
     without it when the document knows the joined word and not the hyphenated one (``words``,
-    from :func:`known_words`); otherwise the hyphen stays, as in 'self-organization'. A soft hyphen always joins.
+    from :func:`known_words`); otherwise the hyphen stays, as in 'self-organization'. A soft
+    hyphen always joins; a line that breaks at a dash without spaces keeps none.
 
     >>> join_lines(["a self-", "organization"], set())
     'a self-organization'

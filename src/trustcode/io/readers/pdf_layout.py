@@ -359,7 +359,7 @@ def _typical_pitches(pages: list[list[_Line]]) -> dict[float, float]:
     """The usual baseline-to-baseline distance of each font size, within a paragraph."""
     seen: dict[float, list[float]] = {}
     for lines in pages:
-        for above, below in zip(lines, lines[1:]):
+        for above, below in zip(lines, lines[1:], strict=False):
             pitch = below.baseline - above.baseline
             if above.size == below.size and 0 < pitch < 3 * above.height:
                 seen.setdefault(above.size, []).append(pitch)
