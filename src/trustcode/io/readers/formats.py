@@ -94,40 +94,22 @@ def _read_html(path: Path) -> _Content:
 
 def _read_docx(path: Path) -> _Content:
     import docx
-    from docx.table import Table
+
+    from .word import read_word
 
     try:
         document = docx.Document(str(path))
+        word = read_word(document)
     except Exception as err:  # python-docx raises zipfile/KeyError/lxml errors on bad files
         raise _DocumentError(
             str(path), f"is not a valid .docx file ({type(err).__name__}: {err})"
         ) from None
-    paragraphs: list[str] = []
-
-    def add_table(table: Table) -> None:
-        for row in table.rows:
-            seen: set[int] = set()
-            cells: list[str] = []
-            for cell in row.cells:
-                if id(cell._tc) in seen:  # a merged cell repeats across the columns it spans
-                    continue
-                seen.add(id(cell._tc))
-                for block in cell.iter_inner_content():
-                    if isinstance(block, Table):
-                        add_table(block)
-                    elif block.text.strip():
-                        cells.append(block.text.strip())
-            if cells:
-                paragraphs.append("\t".join(cells))
-
-    for block in document.iter_inner_content():
-        if isinstance(block, Table):
-            add_table(block)
-        elif block.text.strip():
-            paragraphs.append(block.text.strip())
-    text = normalize_newlines("\n\n".join(paragraphs))
-    title = (document.core_properties.title or "").strip()
-    return _Content(_require_text(text, str(path), "no paragraph or table holds text"), title)
+    text = normalize_newlines("\n\n".join(word.paragraphs))
+    metadata = {name: "\n".join(lines) for name, lines in (
+        ("footnotes", word.footnotes), ("comments", word.comments),
+        ("apparatus", word.apparatus)) if lines}
+    return _Content(_require_text(text, str(path), "no paragraph or table holds text"),
+                    word.title, metadata)
 
 
 class _Collect(logging.Handler):
