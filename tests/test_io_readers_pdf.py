@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trustcode.errors import InputError
 from trustcode.io.readers import pdf_layout, read_document
@@ -98,10 +100,10 @@ def test_twelve_paragraphs_over_three_pages_come_back_as_twelve_passages(tmp_pat
     # the browser's stamps are not passages, but they are kept, page by page
     assert not any("Twelve" in p or "file:" in p or "/3" in p for p in passages)
     apparatus = document.metadata["apparatus"].splitlines()
-    for page in (1, 2, 3):
-        assert f"page {page}: {pdf.with_suffix('.html').as_uri()}" in apparatus
-        assert f"page {page}: {page}/3" in apparatus
-        assert f"page {page}: Twelve" in apparatus
+    assert f"pages 1-3: {pdf.with_suffix('.html').as_uri()}" in apparatus
+    assert "pages 1-3: 1/3 … 3/3" in apparatus
+    assert "pages 1-3: Twelve" in apparatus
+    assert len(apparatus) == 4  # and the date and time of printing
 
 
 @needs_chromium
@@ -206,6 +208,12 @@ def test_words_cut_at_a_line_end_are_joined_only_when_the_document_knows_them() 
     assert join_lines(["legal entity -", "70,000 roubles"], words) == (
         "legal entity - 70,000 roubles")
     assert join_lines(["в 2011", "—2014 годах"], words) == "в 2011—2014 годах"
+
+
+@given(st.lists(st.text(st.characters(categories=["L", "N"]), min_size=1), min_size=1))
+def test_lines_without_hyphens_join_with_one_space(words: list[str]) -> None:
+    lines = [" ".join(words[i:i + 3]) for i in range(0, len(words), 3)]
+    assert join_lines(lines, known_words(lines)) == " ".join(words)
 
 
 # --- bad input -------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ column's first line is not indented and the line before did not close the paragr
 
 Lines that repeat in the top or bottom margin across pages (running headers, printer stamps such
 as a browser's date and address), page numbers, and small lines at the page's very edge are
-the page's furniture: not body text, but kept, page by page, as the document's ``apparatus``.
+the page's furniture: not body text, but kept as the document's ``apparatus``, one line for each
+text that repeats with the pages it stands on ('pages 1-3: 1/3 … 3/3' for numbers that change).
 Small-type notes under the body of a page that start with a marker are its ``footnotes``,
 kept apart from the body, marker and all.
 """
@@ -238,7 +239,7 @@ def read_pdf_layout(document: Any, *, started: float | None = None) -> PdfText:
 
 def _layout(pages: list[list[_Line]], heights: list[float]) -> PdfText:
     furniture = _furniture(pages, heights)
-    apparatus = [f"page {line.page + 1}: {line.text}" for line in furniture]
+    apparatus = _apparatus(furniture)
     apart = {id(line) for line in furniture}
     body_pages = [[line for line in lines if id(line) not in apart] for lines in pages]
     body_size = _body_size(body_pages)
@@ -251,6 +252,27 @@ def _layout(pages: list[list[_Line]], heights: list[float]) -> PdfText:
     paragraphs = [join_lines([line.text for line in group], words)
                   for group in _paragraphs(body_pages)]
     return PdfText([p for p in paragraphs if p.strip()], apparatus, footnotes)
+
+
+def _apparatus(furniture: list[_Line]) -> list[str]:
+    """The furniture as a short record: a line per text (numbers aside), with its pages."""
+    groups: dict[str, list[_Line]] = {}
+    for line in furniture:
+        groups.setdefault(_DIGITS.sub("#", line.text).casefold(), []).append(line)
+    record = []
+    for lines in groups.values():
+        pages = sorted({line.page + 1 for line in lines})
+        spans: list[list[int]] = []
+        for page in pages:
+            if spans and page == spans[-1][1] + 1:
+                spans[-1][1] = page
+            else:
+                spans.append([page, page])
+        where = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+        first, last = lines[0].text, lines[-1].text
+        text = first if first == last else f"{first} … {last}"
+        record.append(f"page{'s' if len(pages) > 1 else ''} {where}: {text}")
+    return record
 
 
 def _furniture(pages: list[list[_Line]], heights: list[float]) -> list[_Line]:
