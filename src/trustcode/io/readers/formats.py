@@ -155,7 +155,7 @@ def _read_pdf_pages(path: Path, said: list[str]) -> _Content:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
-    from .pdf_layout import MAX_PDF_PAGES, PdfTooLarge, read_pdf_layout
+    from .pdf_layout import MAX_PDF_PAGES, PDFIUM_LOCK, PdfTooLarge, read_pdf_layout
 
     started = time.monotonic()
     try:
@@ -175,16 +175,17 @@ def _read_pdf_pages(path: Path, said: list[str]) -> _Content:
     if n_pages > MAX_PDF_PAGES:
         raise _DocumentError(str(path), f"is too large to read: it has {n_pages:,} pages; "
                              f"trustcode reads at most {MAX_PDF_PAGES:,} (split it first)")
-    try:
-        document = pypdfium2.PdfDocument(str(path), password="")
-    except pypdfium2.PdfiumError as err:
-        raise _DocumentError(str(path), f"is not a valid PDF file (PDFium: {err})") from None
-    try:
-        layout = read_pdf_layout(document, started=started)
-    except PdfTooLarge as err:
-        raise _DocumentError(str(path), f"is too large to read: {err}") from None
-    finally:
-        document.close()
+    with PDFIUM_LOCK:  # PDFium is not thread-safe, and Dask workers may run threads
+        try:
+            document = pypdfium2.PdfDocument(str(path), password="")
+        except pypdfium2.PdfiumError as err:
+            raise _DocumentError(str(path), f"is not a valid PDF file (PDFium: {err})") from None
+        try:
+            layout = read_pdf_layout(document, started=started)
+        except PdfTooLarge as err:
+            raise _DocumentError(str(path), f"is too large to read: {err}") from None
+        finally:
+            document.close()
     text = "\n\n".join(layout.paragraphs)
     if not text.strip():
         raise _DocumentError(

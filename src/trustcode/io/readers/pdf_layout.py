@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import re
 import statistics
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -35,6 +36,8 @@ MAX_PDF_PAGES = 5_000
 MAX_PDF_CHARS = 50_000_000
 #: the longest one PDF may take to read, in seconds
 MAX_PDF_SECONDS = 300.0
+#: held while PDFium works: one thread at a time (the library is not thread-safe)
+PDFIUM_LOCK = threading.Lock()
 
 _MARGIN_SHARE = 0.15  # the top and bottom share of a page where running heads and feet stand
 _EDGE_SHARE = 0.06  # the outer strip where a lone small line is taken for a printer's stamp
