@@ -178,6 +178,19 @@ def test_footnotes_are_kept_apart_with_their_marks(tmp_path: Path) -> None:
 
 
 @needs_chromium
+def test_small_print_that_starts_with_a_year_is_no_footnote(tmp_path: Path) -> None:
+    parts = [
+        "Officials fined the protesters after the march and the court upheld every fine. The "
+        "lawyers of the coalition appealed, and the appeals took the rest of the year.",
+        "2014 saw the number of arrests double, as the volunteers counted them.",
+    ]
+    body = f"<p>{parts[0]}</p><p style='font-size: 10px'>{parts[1]}</p>"
+    [document] = read_document(_print_pdf(tmp_path, "small", body))
+    assert [p.text for p in segment(document)] == parts
+    assert "footnotes" not in document.metadata
+
+
+@needs_chromium
 def test_a_word_too_long_for_its_column_does_not_cut_paragraphs(tmp_path: Path) -> None:
     text = ("The coalition's self-organization grew. Every organization of volunteers kept an "
             "organization chart and a record of internationalization work, and each organization "

@@ -49,9 +49,9 @@ _PAGE_NUMBER = re.compile(
     r"(\s*(/|of|из|von|de)\s*\d{1,5})?[-–—\s]*$",
     re.IGNORECASE,
 )
-_NOTE_MARKER = re.compile(r"^(\d{1,3}|[*†‡§¶]{1,3})(?=\s*\S)")
+_NOTE_MARKER = re.compile(r"^(\d{1,3}|[*†‡§¶]{1,3})(?![\d.,])(?=\s*\S)")
 _DIGITS = re.compile(r"\d+")
-_MARKS = frozenset("0123456789*†‡§¶abcdefghijklmnopqrstuvwxyz")
+_MARKS = frozenset("0123456789*†‡§¶")  # not letters: a raised ordinal ('5th') is no mark
 
 
 class PdfTooLarge(Exception):
@@ -292,7 +292,10 @@ def _furniture(pages: list[list[_Line]], heights: list[float]) -> list[_Line]:
     for lines in pages:
         pages_with.update({key(line) for line in lines if in_margin(line, _MARGIN_SHARE)})
     repeated = max(2, len(pages) // 2) if len(pages) > 2 else 2
-    common_size = _body_size(pages)
+    # the body's size, from the lines away from the page's edges, where stamps stand
+    common_size = _body_size(
+        [[line for line in lines if not in_margin(line, _EDGE_SHARE)] for lines in pages]
+    )
     found: list[_Line] = []
     for lines in pages:
         for line in lines:
