@@ -154,6 +154,16 @@ def test_headings_stay_their_own_passages(tmp_path: Path) -> None:
 
 
 @needs_chromium
+def test_a_numbered_heading_atop_every_page_is_no_running_head(tmp_path: Path) -> None:
+    parts = _paragraphs(EN_WORDS, 3, 20, 40, seed=8)
+    body = "".join(f"<h1 style='break-before: page'>Chapter {n}</h1><p>{part}</p>"
+                   for n, part in enumerate(parts, start=1))
+    pdf = _print_pdf(tmp_path, "chapters", body)
+    assert _page_count(pdf) == 3
+    assert _passages(pdf) == ["Chapter 1", parts[0], "Chapter 2", parts[1], "Chapter 3", parts[2]]
+
+
+@needs_chromium
 def test_footnotes_are_kept_apart_with_their_marks(tmp_path: Path) -> None:
     body = (
         "<p>Officials fined the protesters after the march<sup>1</sup> and the court upheld "

@@ -4,9 +4,10 @@ PDFium (through ``pypdfium2``) gives every character with its box, baseline and 
 From those this module builds lines (a line ends where the baseline moves and the text goes
 back to the left, or jumps far right), then paragraphs: consecutive lines of one column join
 unless the gap between them is wider than the line spacing, the font size changes (a heading),
-the new line is indented or starts a list item, or the line before ends a sentence well short
-of the column's right edge. At a page or column break a paragraph continues when the next
-column's first line is not indented and the line before did not close the paragraph.
+the new line is indented or starts a list item, or the new line's first word would have fitted
+on the line before (lines wrap only where the next word does not fit). At a page or column break
+a paragraph continues when the next column's first line is not indented and the line before
+did not close the paragraph.
 
 Lines that repeat in the top or bottom margin across pages (running headers, printer stamps such
 as a browser's date and address), page numbers, and small lines at the page's very edge are
@@ -299,7 +300,8 @@ def _furniture(pages: list[list[_Line]], heights: list[float]) -> list[_Line]:
     found: list[_Line] = []
     for lines in pages:
         for line in lines:
-            if in_margin(line, _MARGIN_SHARE) and (
+            # a heading set larger than the body ('Chapter 2' atop its page) is no running head
+            if in_margin(line, _MARGIN_SHARE) and line.size <= 1.05 * common_size and (
                 pages_with[key(line)] >= repeated or _PAGE_NUMBER.match(line.text)
             ):
                 found.append(line)
