@@ -121,3 +121,23 @@ def test_docx_nested_table_rows_follow_their_row(tmp_path: Path) -> None:
     document.save(tmp_path / "nested.docx")
     [read] = read_document(tmp_path / "nested.docx")
     assert read.text.split("\n\n") == ["Group\tAnswers", "Stayed\t30", "yes\t12"]
+
+
+def test_docx_with_a_damaged_notes_part_is_named(tmp_path: Path) -> None:
+    import docx
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+
+    from trustcode.errors import InputError
+
+    document = docx.Document()
+    document.add_paragraph("Letters to prisoners went out weekly.")
+    content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
+    part = Part(PackURI("/word/footnotes.xml"), content_type, b"<w:footnotes broken",
+                document.part.package)
+    document.part.relate_to(part, RT.FOOTNOTES)
+    document.save(tmp_path / "notes.docx")
+    with pytest.raises(InputError, match=r"notes\.docx: is not a valid \.docx file "
+                       r"\(XMLSyntaxError: "):
+        read_document(tmp_path / "notes.docx")

@@ -94,13 +94,19 @@ def _read_html(path: Path) -> _Content:
 
 def _read_docx(path: Path) -> _Content:
     import docx
+    from lxml.etree import XMLSyntaxError
 
     from .word import read_word
 
     try:
         document = docx.Document(str(path))
-        word = read_word(document)
     except Exception as err:  # python-docx raises zipfile/KeyError/lxml errors on bad files
+        raise _DocumentError(
+            str(path), f"is not a valid .docx file ({type(err).__name__}: {err})"
+        ) from None
+    try:
+        word = read_word(document)
+    except (XMLSyntaxError, KeyError, ValueError) as err:  # a damaged notes or comments part
         raise _DocumentError(
             str(path), f"is not a valid .docx file ({type(err).__name__}: {err})"
         ) from None
