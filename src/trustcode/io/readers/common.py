@@ -3,7 +3,8 @@ reading a file's bytes and text."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,8 @@ class _DocumentError(InputError):
 class _Content:
     text: str
     title: str = ""
+    #: what the file says of itself beyond its text (a PDF's page furniture and footnotes)
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -45,7 +45,7 @@ def _read_file(
             source=str(path),
             title=title or content.title or path.stem,
             language=file_language or detect_language(content.text) or language,
-            metadata=MappingProxyType(dict(metadata or {})),
+            metadata=MappingProxyType({**content.metadata, **(metadata or {})}),
         )
     ]
 

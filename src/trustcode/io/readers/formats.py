@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,7 +94,9 @@ def _read_html(path: Path) -> _Content:
 
 def _read_docx(path: Path) -> _Content:
     import docx
-    from docx.table import Table
+    from lxml.etree import XMLSyntaxError
+
+    from .word import read_word
 
     try:
         document = docx.Document(str(path))
@@ -101,32 +104,18 @@ def _read_docx(path: Path) -> _Content:
         raise _DocumentError(
             str(path), f"is not a valid .docx file ({type(err).__name__}: {err})"
         ) from None
-    paragraphs: list[str] = []
-
-    def add_table(table: Table) -> None:
-        for row in table.rows:
-            seen: set[int] = set()
-            cells: list[str] = []
-            for cell in row.cells:
-                if id(cell._tc) in seen:  # a merged cell repeats across the columns it spans
-                    continue
-                seen.add(id(cell._tc))
-                for block in cell.iter_inner_content():
-                    if isinstance(block, Table):
-                        add_table(block)
-                    elif block.text.strip():
-                        cells.append(block.text.strip())
-            if cells:
-                paragraphs.append("\t".join(cells))
-
-    for block in document.iter_inner_content():
-        if isinstance(block, Table):
-            add_table(block)
-        elif block.text.strip():
-            paragraphs.append(block.text.strip())
-    text = normalize_newlines("\n\n".join(paragraphs))
-    title = (document.core_properties.title or "").strip()
-    return _Content(_require_text(text, str(path), "no paragraph or table holds text"), title)
+    try:
+        word = read_word(document)
+    except (XMLSyntaxError, KeyError, ValueError) as err:  # a damaged notes or comments part
+        raise _DocumentError(
+            str(path), f"is not a valid .docx file ({type(err).__name__}: {err})"
+        ) from None
+    text = normalize_newlines("\n\n".join(word.paragraphs))
+    metadata = {name: "\n".join(lines) for name, lines in (
+        ("footnotes", word.footnotes), ("comments", word.comments),
+        ("apparatus", word.apparatus)) if lines}
+    return _Content(_require_text(text, str(path), "no paragraph or table holds text"),
+                    word.title, metadata)
 
 
 class _Collect(logging.Handler):
@@ -165,32 +154,57 @@ def _read_pdf(path: Path) -> _Content:
 
 
 def _read_pdf_pages(path: Path, said: list[str]) -> _Content:
-    """The text of a PDF; ``said``: what pypdf has logged so far, which explains a failure."""
+    """The paragraphs of a PDF; ``said``: what pypdf has logged so far, which explains a
+    failure. pypdf checks the file's structure, password and page count (its messages are the
+    ones users know); PDFium then reads where each letter stands, for the layout."""
+    import pypdfium2
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
+    from .pdf_layout import MAX_PDF_PAGES, PDFIUM_LOCK, PdfTooLarge, read_pdf_layout
+
+    started = time.monotonic()
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
             raise _DocumentError(
                 str(path), "is an encrypted PDF; save a copy without a password and read that"
             )
-        pages = [page.extract_text() or "" for page in reader.pages]
+        n_pages = len(reader.pages)
         meta = reader.metadata
         title = str(meta.title or "").strip() if meta is not None else ""
     except _DocumentError:
         raise
-    except (PyPdfError, OSError, ValueError, KeyError) as err:
+    except (PyPdfError, OSError, ValueError, KeyError, RecursionError) as err:
         detail = "; ".join([f"{type(err).__name__}: {err}", *said])
         raise _DocumentError(str(path), f"is not a valid PDF file ({detail})") from None
-    text = normalize_newlines("\n\n".join(p.strip("\n") for p in pages if p.strip()))
+    if n_pages > MAX_PDF_PAGES:
+        raise _DocumentError(str(path), f"is too large to read: it has {n_pages:,} pages; "
+                             f"trustcode reads at most {MAX_PDF_PAGES:,} (split it first)")
+    with PDFIUM_LOCK:  # PDFium is not thread-safe, and Dask workers may run threads
+        try:
+            document = pypdfium2.PdfDocument(str(path), password="")
+        except pypdfium2.PdfiumError as err:
+            raise _DocumentError(str(path), f"is not a valid PDF file (PDFium: {err})") from None
+        try:
+            layout = read_pdf_layout(document, started=started)
+        except PdfTooLarge as err:
+            raise _DocumentError(str(path), f"is too large to read: {err}") from None
+        finally:
+            document.close()
+    text = "\n\n".join(layout.paragraphs)
     if not text.strip():
         raise _DocumentError(
             str(path),
             "has no extractable text: it may be a scanned PDF, which needs OCR first "
             "(e.g. ocrmypdf) before trustcode can read it",
         )
-    return _Content(text, title)
+    metadata = {}
+    if layout.apparatus:
+        metadata["apparatus"] = "\n".join(layout.apparatus)
+    if layout.footnotes:
+        metadata["footnotes"] = "\n".join(layout.footnotes)
+    return _Content(text, title, metadata)
 
 
 _FORMATS = {
