@@ -125,8 +125,13 @@ def test_uses_every_kind_of_rule_and_a_veto(codebook: Codebook) -> None:
 def test_the_top_level_codebook_is_the_shipped_file_not_a_copy(codebook_path: Path) -> None:
     # one file, so that the two cannot drift: the top-level codebook.yaml links to the one the
     # package ships (a copy, even an identical one, would fail here)
+    from .conftest import REPO
+
     assert codebook_path.is_symlink()
-    assert codebook_path.resolve() == codebook_module.DEFAULT_CODEBOOK.resolve()
+    assert codebook_path.resolve() == (REPO / "src" / "trustcode" / "data" / "codebook.yaml")
+    # and the package, installed editable or not, ships that very file
+    installed = codebook_module.DEFAULT_CODEBOOK
+    assert installed.read_bytes() == codebook_path.read_bytes()
 
 
 # --- the rules at work ------------------------------------------------------------------------
