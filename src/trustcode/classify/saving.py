@@ -76,7 +76,9 @@ def _model_state(model: CodeClassifier, codebook: Codebook) -> dict[str, Any]:
         "word_idf": np.asarray(word.idf_, dtype=np.float64),
         "char_vocabulary": np.asarray(char.get_feature_names_out(), dtype=str),
         "char_idf": np.asarray(char.idf_, dtype=np.float64),
-        "coef": model.coef_,
+        # single precision: a score moves by about 1e-7, and the file (nine codes over 120,000
+        # n-grams) shrinks by half; the loader reads it back as float64
+        "coef": np.asarray(model.coef_, dtype=np.float32),
         "intercept": model.intercept_,
         "platt": model.platt_,
         "stop_words": np.asarray(sorted(stop_words), dtype=str),
