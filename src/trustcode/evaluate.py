@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .classify import ILLUSTRATIVE_CODER, CodeClassifier, train_model
+from .classify.training import written_for_codebook
 from .combine import combine
 from .errors import GoldError, TrustcodeWarning, UsageError
 from .types import Codebook, Passage, RuleHit
@@ -212,11 +213,7 @@ def _split_illustrative(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The gold to test on, and what is only trained on: ``training_only`` plus the passages
     written for the codebook (coder ``illustrative``), which are never a test fold."""
-    coders = gold["coder"].astype(str) if "coder" in gold.columns else None
-    if coders is None:
-        return gold, training_only
-    written = coders.str.split(";").map(lambda names: ILLUSTRATIVE_CODER in names).to_numpy(
-        dtype=bool)
+    written = written_for_codebook(gold)
     if not written.any():
         return gold, training_only
     if written.all():

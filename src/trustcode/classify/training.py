@@ -151,6 +151,19 @@ def description_weights(
 ILLUSTRATIVE_CODER = "illustrative"
 
 
+def written_for_codebook(gold: pd.DataFrame) -> np.ndarray:
+    """Which gold passages were written for the codebook (a coder of the passage is
+    :data:`ILLUSTRATIVE_CODER`; coders are joined by ``;``).
+
+    >>> written_for_codebook(pd.DataFrame({"coder": ["ann", "illustrative", "ann;bob"]})).tolist()
+    [False, True, False]
+    """
+    if "coder" not in gold.columns:
+        return np.zeros(len(gold), dtype=bool)
+    coders = gold["coder"].fillna("").astype(str).str.split(";")
+    return coders.map(lambda names: ILLUSTRATIVE_CODER in names).to_numpy(dtype=bool)
+
+
 def rule_codes_of(
     texts: Sequence[str], languages: Sequence[str | None], codebook: Codebook
 ) -> list[frozenset[str]]:
@@ -216,11 +229,9 @@ def train_model(
         languages = [v if isinstance(v, str) and v else None for v in languages]
         languages += [None] * (len(texts) - n_gold)
         rule_codes = rule_codes_of(texts, languages, codebook)
-        coders = gold["coder"].astype(str) if "coder" in gold.columns else pd.Series([""] * n_gold)
         # real gold decides; passages written for the codebook and its examples only teach
         counted = np.zeros(len(texts), dtype=bool)
-        counted[:n_gold] = ~coders.str.split(";").map(
-            lambda names: ILLUSTRATIVE_CODER in names).to_numpy(dtype=bool)
+        counted[:n_gold] = ~written_for_codebook(gold)
     model = CodeClassifier(**params).fit(
         texts, labels, leaf_ids, groups=groups, sample_weight=weights,
         rule_codes=rule_codes, counted=counted,
