@@ -19,6 +19,8 @@ from trustcode.io.readers import (
     read_document,
 )
 
+from .conftest import minimal_pdf
+
 # Our own test texts.
 EN = (
     "The volunteers answered letters from people who stayed behind.\n\n"
@@ -33,39 +35,6 @@ RU = (
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _pdf(lines: list[str], title: str | None = None) -> bytes:
-    """A minimal one-page PDF: Helvetica text objects and a correct cross-reference table."""
-    ops = ["BT", "/F1 12 Tf", "72 720 Td"]
-    for i, line in enumerate(lines):
-        if i:
-            ops.append("0 -16 Td")
-        ops.append(f"({line}) Tj")
-    ops.append("ET")
-    content = "\n".join(ops).encode("latin-1") if lines else b""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-    ]
-    if title is not None:
-        objects.append(b"<< /Title (" + title.encode("latin-1") + b") >>")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref_at = len(out)
-    out += b"xref\n0 %d\n" % (len(objects) + 1)
-    out += b"0000000000 65535 f \n"
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    info = b" /Info %d 0 R" % len(objects) if title is not None else b""
-    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\n" % (len(objects) + 1, info)
-    out += b"startxref\n%d\n%%%%EOF\n" % xref_at
-    return bytes(out)
 
 
 def _write(path: Path, data: str | bytes) -> Path:
@@ -255,7 +224,8 @@ def test_docx_without_title_uses_stem_and_corrupt_docx_fails(tmp_path: Path) -> 
 
 
 def test_pdf_text_and_title(tmp_path: Path) -> None:
-    _write(tmp_path / "report.pdf", _pdf(["Trust across borders", "grows slowly."], "Report"))
+    pdf = minimal_pdf(["Trust across borders", "grows slowly."], "Report")
+    _write(tmp_path / "report.pdf", pdf)
     [doc] = read_document(tmp_path / "report.pdf")
     assert doc.title == "Report"
     assert "Trust across borders" in doc.text and "grows slowly." in doc.text
@@ -263,19 +233,19 @@ def test_pdf_text_and_title(tmp_path: Path) -> None:
 
 
 def test_pdf_without_text_needs_ocr(tmp_path: Path) -> None:
-    _write(tmp_path / "scan.pdf", _pdf([]))
+    _write(tmp_path / "scan.pdf", minimal_pdf([]))
     with pytest.raises(InputError, match=r"scan\.pdf: has no extractable text.*scanned.*OCR"):
         read_document(tmp_path / "scan.pdf")
 
 
 def _truncated_pdf() -> bytes:
     """A PDF cut short before its end-of-file marker, which pypdf cannot read."""
-    return _pdf(["Letters to prisoners went out weekly."]).replace(b"%%EOF\n", b"")
+    return minimal_pdf(["Letters to prisoners went out weekly."]).replace(b"%%EOF\n", b"")
 
 
 def _pdf_with_a_wrong_xref_pointer() -> bytes:
     """A PDF whose startxref points past its table: pypdf logs the fault and reads it anyway."""
-    data = _pdf(["Letters to prisoners went out weekly."])
+    data = minimal_pdf(["Letters to prisoners went out weekly."])
     at = data.index(b"xref\n0")
     return data.replace(b"startxref\n%d" % at, b"startxref\n%d" % (at + 7))
 

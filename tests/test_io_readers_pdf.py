@@ -20,6 +20,8 @@ from trustcode.io.readers import pdf_layout, read_document
 from trustcode.io.readers.letters import clean_letters, join_lines, known_words
 from trustcode.segment import segment
 
+from .conftest import minimal_pdf
+
 CHROMIUM = shutil.which("chromium")
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="no `chromium` binary on PATH (apt-get install chromium); CI has it")
@@ -243,28 +245,7 @@ def test_lines_without_hyphens_join_with_one_space(words: list[str]) -> None:
 
 
 def _minimal_pdf(pages: int = 1) -> bytes:
-    """A PDF with a line of Helvetica text on each of its ``pages``, all one page object: a
-    small file can hold a great many pages this way."""
-    content = b"BT /F1 12 Tf 72 720 Td (Letters to prisoners went out weekly.) Tj ET"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join([b"3 0 R"] * pages), pages),
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref_at = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref_at)
-    return bytes(out)
+    return minimal_pdf(["Letters to prisoners went out weekly."], pages=pages)
 
 
 def _encrypted(tmp_path: Path, name: str, user_password: str) -> Path:
