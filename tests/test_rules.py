@@ -737,15 +737,19 @@ def test_catastrophic_regex_times_out_naming_code_rule_and_passage() -> None:
     assert isinstance(caught.value, CodebookError)
 
 
-def test_bounded_regex_matches_like_unbounded_one() -> None:
+def test_bounded_regex_matches_like_unbounded_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trustcode.rules import linear
+
     rules = [rule(f"r{i}.r", "regex", pattern=p, case_sensitive=cs) for i, (p, cs)
              in enumerate(REGEXES)]
     text = "Cell phones, human  rights; ЯЧЕЙКИ, Ячейки; without any names; xx 7 subcell phone."
+    on_re2 = hits_in(RuleSet(book(*rules)), text, "ru")
+    monkeypatch.setattr(linear, "re2_module", lambda: None)  # the engines without RE2
     bounded = RuleSet(book(*rules))
     plain = RuleSet(book(*rules), regex_timeout=None)
     assert bounded._bounded and not plain._bounded  # noqa: SLF001 - both engines really ran
-    assert hits_in(bounded, text, "ru") == hits_in(plain, text, "ru")
-    assert len(hits_in(bounded, text, "ru")) >= 6
+    assert hits_in(bounded, text, "ru") == hits_in(plain, text, "ru") == on_re2
+    assert len(on_re2) >= 6
 
 
 def test_regex_runs_only_on_passages_holding_its_string() -> None:

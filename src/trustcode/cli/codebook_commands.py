@@ -47,7 +47,7 @@ def check(path: str | None) -> None:
     """
     from ..codebook import count_codes, load_codebook
     from ..errors import CodebookAdvice
-    from ..rules import check_examples
+    from ..rules import RuleSet, check_examples
 
     # the advice other commands only point to is read here, every piece of it
     with warnings.catch_warnings(record=True) as advice:
@@ -58,7 +58,8 @@ def check(path: str | None) -> None:
             click.echo(f"advice: {note.message}")
         else:
             warnings.warn_explicit(note.message, note.category, note.filename, note.lineno)
-    failures = check_examples(book)
+    ruleset = RuleSet(book)
+    failures = check_examples(book, ruleset)
     n_examples = sum(len(c.positive_examples) + len(c.negative_examples) for c in book.codes)
     n_rules = len(book.rules)
     if failures:
@@ -66,11 +67,15 @@ def check(path: str | None) -> None:
         for f in failures:
             fired = ", ".join(f.found) if f.found else "no rule fired"
             click.echo(f"  - {f.code} ({f.polarity}): {_clip(f.example)} [{fired}]")
+        for line in ruleset.regex_report():
+            click.echo(line)
         sys.exit(1)
     click.echo(
         f"{book.path}: valid; {count_codes(book)}, {n_rules} rules, "
         f"all {n_examples} examples pass."
     )
+    for line in ruleset.regex_report():  # which engine runs each regex, and why
+        click.echo(line)
 
 
 @codebook_group.command()

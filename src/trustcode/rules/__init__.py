@@ -32,6 +32,10 @@ against plain matching. The modules:
   (:data:`REGEX_TIMEOUT` per rule and passage; a catastrophic pattern raises
   :class:`RegexTimeoutError` rather than hanging the run or skipping the rule, since results
   must not depend on how fast the machine is);
+- :mod:`.linear`: regexes written for RE2 (``google-re2``, the ``re2`` extra), which matches in
+  linear time with the spans Python's engine finds; a pattern RE2 cannot run with the same
+  meaning (a lookbehind, a backreference) stays on the time-limited engine, and
+  :meth:`RuleSet.regex_report` says why;
 - :mod:`.tokens`: token patterns and proximity rules, tokenizing only the text they need;
 - :mod:`.ruleset`: :class:`RuleSet`, which compiles and runs them all, and
   :func:`check_examples`.

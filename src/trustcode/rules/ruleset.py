@@ -17,6 +17,7 @@ from ..errors import CodebookError, TrustcodeWarning
 from ..nlp import normalize_language, tokenizer
 from ..types import RULE_KINDS, Codebook, Passage, Rule, RuleHit
 from .lemmas import _MORPHOLOGY_LANGUAGES, expand_lemma, fold
+from .linear import compile_linear, linear_spans, missing_reason
 from .regexes import (
     REGEX_TIMEOUT,
     RegexTimeoutError,
@@ -107,6 +108,10 @@ class RuleSet:
         self._regex: dict[int, re.Pattern[str]] = {}
         #: the same regexes compiled by the ``regex`` package, whose matching takes a timeout
         self._bounded: dict[int, Any] = {}
+        #: the same regexes written for RE2 (linear time, Python's spans), where it can run them
+        self._linear: dict[int, Any] = {}
+        #: rule id -> why its regex runs on Python's engine rather than RE2
+        self.regex_fallbacks: dict[str, str] = {}
         #: seconds one regex rule may run on one passage (None: unbounded)
         self.regex_timeout: float | None = regex_timeout
         for index, rule in enumerate(self.rules):
@@ -116,7 +121,20 @@ class RuleSet:
         # matchers hold a language's vocab; worker processes rebuild them on first use
         state = self.__dict__.copy()
         state["_compiled"] = {}
+        state["_linear"] = {}  # RE2's regexes do not pickle: compiled again on arrival
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        for index, regex in self._regex.items():
+            if self.rules[index].id not in self.regex_fallbacks:
+                linear, reason = compile_linear(regex.pattern, regex.flags & re.IGNORECASE)
+                if linear is not None:
+                    self._linear[index] = linear
+                else:  # this process has no RE2
+                    self.regex_fallbacks[self.rules[index].id] = str(reason)
+                    if self.regex_timeout is not None:
+                        self._bounded[index] = _bounded_regex(regex)
 
     def _prepare(self, index: int, rule: Rule) -> None:
         if rule.kind not in RULE_KINDS:
@@ -139,8 +157,13 @@ class RuleSet:
                     f"({exc}). Expected a Python regular expression; fix it or escape special "
                     "characters with a backslash."
                 ) from exc
-            if self.regex_timeout is not None:
-                self._bounded[index] = _bounded_regex(self._regex[index])
+            linear, reason = compile_linear(rule.pattern, flags)
+            if linear is not None:
+                self._linear[index] = linear
+            else:
+                self.regex_fallbacks[rule.id] = str(reason)
+                if self.regex_timeout is not None:
+                    self._bounded[index] = _bounded_regex(self._regex[index])
         elif rule.kind == "globs":
             if not any(t.strip() for t in rule.terms):
                 self._warn_empty(rule)
@@ -401,7 +424,13 @@ class RuleSet:
     def _run_regex(
         self, index: int, regex: Any, passage: Passage
     ) -> Iterator[tuple[int, int, int]]:
-        """A regex rule's spans in one passage, stopped after :attr:`regex_timeout` seconds."""
+        """A regex rule's spans in one passage: by RE2 in linear time, where it can run the
+        regex; else stopped after :attr:`regex_timeout` seconds."""
+        linear = self._linear.get(index)
+        if linear is not None:
+            for start, end in linear_spans(linear, passage.text):
+                yield index, start, end  # never empty: RE2 runs no pattern that matches empty
+            return
         bounded = self._bounded.get(index)
         if bounded is None:
             yield from _regex_spans(index, regex, passage.text)
@@ -423,6 +452,32 @@ class RuleSet:
         for start, end in matches:
             if end > start:
                 yield index, start, end
+
+    def regex_report(self) -> list[str]:
+        """Lines saying which engine runs the regex rules: RE2 (linear time) where it can,
+        else Python's with a time limit, with the reason for each such rule.
+
+        >>> from trustcode.types import Code
+        >>> rule = Rule(id="c.regex-1", code="c", kind="regex", pattern=r"\\bcell")
+        >>> ruleset = RuleSet(Codebook(name="x", codes=(Code(id="c", label="C", rules=(rule,)),)))
+        >>> print("\\n".join(ruleset.regex_report()))  # doctest: +ELLIPSIS
+        regexes: 0 of 1 run on RE2 (linear time); the others on Python's engine with a time limit:
+          - c.regex-1: ...
+        """
+        total = len(self._regex)
+        if not total:
+            return []
+        reasons = list(dict.fromkeys(self.regex_fallbacks.values()))
+        if len(reasons) == 1 and reasons[0] == missing_reason():
+            return [f"regexes: {reasons[0]}."]
+        lines = [f"regexes: {len(self._linear)} of {total} run on RE2 (linear time)"
+                 + ("." if not self.regex_fallbacks else
+                    "; the others on Python's engine with a time limit:")]
+        by_reason: dict[str, list[str]] = {}
+        for rule_id, reason in self.regex_fallbacks.items():
+            by_reason.setdefault(reason, []).append(rule_id)
+        lines += [f"  - {', '.join(ids)}: {reason}" for reason, ids in by_reason.items()]
+        return lines
 
     def codes(self, hits: Sequence[RuleHit]) -> dict[str, list[RuleHit]]:
         """Code -> its non-veto hits, leaving out codes that a veto rule removed.
