@@ -19,6 +19,14 @@ ARTICLE = REPO / "corpus" / "fridman_trust_building_across_borders_en.txt"
 CODEBOOK = REPO / "codebook.yaml"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _rules_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Compiled rules are cached in a folder of the test session's, never the user's."""
+    import os
+
+    os.environ["TRUSTCODE_CACHE_DIR"] = str(tmp_path_factory.mktemp("rules-cache"))
+
+
 @pytest.fixture
 def repo_dir() -> Path:
     return REPO

