@@ -78,7 +78,9 @@ def check_output(
         _check_replaceable(p, fmt, tables)
 
 
-def _check_replaceable(p: Path, fmt: str, tables: Iterable[str] | None) -> None:
+def _check_replaceable(
+    p: Path, fmt: str, tables: Iterable[str] | None = TABLE_NAMES
+) -> None:
     # --force must never delete a folder of the user's own files (a corpus, a home folder).
     if fmt == "xlsx":
         if p.is_dir():
