@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = [REPO / "corpus", REPO.parent / "shared" / "corpus-sources"]
@@ -40,6 +41,7 @@ CONFIGS = {
     "c": "trustcode, rules only, Parquet",
     "d": "trustcode, rules + classifier, Parquet",
     "e": "trustcode, rules + classifier, --jobs 2",
+    "f": "trustcode code (CLI): the whole process",
 }
 
 
@@ -248,6 +250,61 @@ def _codebook_worker(corpus: Path, codebook: str) -> dict[str, float]:
             "hits": hits}
 
 
+def _whole_process(corpus: Path, scratch: Path, codebook: str | None) -> dict[str, float]:
+    """``trustcode code`` as a user runs it, timed from outside: the interpreter's start-up,
+    imports, reading, coding and writing Parquet (rules + the default model)."""
+    import resource
+
+    command = [sys.executable, "-m", "trustcode.cli", "code", str(corpus), "-o",
+               str(scratch / "f.parquet"), "-q", "--force"]
+    if codebook:
+        command += ["-c", codebook]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True,
+                   env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"seconds": seconds, "rss_mb": peak, "children_rss_mb": 0.0}
+
+
+def _hits_worker() -> dict[str, Any]:
+    """A hash of every rule hit of the shipped codebook on ``corpus/`` and ``../shared``'s
+    texts, with regexes on RE2 where it runs them and all on Python's engine: they must be
+    equal, and equal to the hash measured before RE2 came (benchmarks/README.md)."""
+    import hashlib
+
+    from trustcode.codebook import load_codebook
+    from trustcode.rules import RuleSet, linear
+    from trustcode.types import Passage
+
+    texts = []
+    for folder in SOURCES:
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if path.suffix in (".txt", ".md"):
+                text = path.read_text(encoding="utf-8", errors="replace")
+                texts += [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+    def digest() -> tuple[str, int]:
+        ruleset = RuleSet(load_codebook())
+        found = hashlib.sha256()
+        count = 0
+        for language in ("en", "ru"):
+            passages = [Passage("d", i, 0, len(t), t) for i, t in enumerate(texts)]
+            for first in range(0, len(passages), 64):
+                for hits in ruleset.match(passages[first:first + 64], language):
+                    for h in hits:
+                        found.update(f"{language}|{h.start}|{h.end}|{h.rule_id}\n".encode())
+                        count += 1
+        return found.hexdigest(), count
+
+    on_re2, count = digest()
+    re2 = linear.re2_module() is not None
+    linear.re2_module = lambda: None  # this process only: every regex on Python's engine
+    on_python, _ = digest()
+    return {"re2": on_re2, "python": on_python, "hits": count, "passages": len(texts),
+            "re2_installed": re2}
+
+
 def measure(args: list[str]) -> dict[str, float]:
     """Run this script as a worker in a fresh interpreter; return what it reports."""
     out = subprocess.run(
@@ -290,7 +347,7 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=None, help="main corpus size (default 20)")
     parser.add_argument("--quick", action="store_true",
                         help="5 MB corpus, memory scaling at 2 MB vs 20 MB: a few minutes")
-    parser.add_argument("--only", default="abcde", help="configurations to run, e.g. 'ac'")
+    parser.add_argument("--only", default="abcdef", help="configurations to run, e.g. 'ac'")
     parser.add_argument("--repeat", type=int, default=1,
                         help="rounds of every timing; each keeps its fastest (default 1)")
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling checks")
@@ -304,7 +361,11 @@ def main() -> None:
         parser.error(f"--repeat must be an int in [1, inf), got {args.repeat}")
 
     if args.worker:
-        if args.worker == "codebook":
+        if args.worker == "hits":
+            print(json.dumps(_hits_worker()))
+        elif args.worker == "f":
+            print(json.dumps(_whole_process(args.corpus, args.scratch, args.codebook)))
+        elif args.worker == "codebook":
             print(json.dumps(_codebook_worker(args.corpus, args.codebook)))
         else:
             print(json.dumps(_worker(args.worker, args.corpus, args.scratch, args.codebook)))
@@ -362,6 +423,17 @@ def main() -> None:
         if name_in(speed, "be"):
             targets.check("(e) --jobs 2 vs (b) pandas script", speed["e"] / speed["b"], 1.0,
                           at_least=True, unit="x")
+        if name_in(speed, "af"):
+            targets.check("(f) whole process vs (a) tokenizer", speed["f"] / speed["a"], 0.45,
+                          at_least=True, unit="x")
+        hits = measure(["--worker", "hits"])
+        same = hits["re2"] == hits["python"]
+        print(f"\nRule hits on corpus/ and ../shared ({hits['passages']:,} paragraphs, "
+              f"{hits['hits']:,} hits): sha256 {hits['re2'][:16]} with RE2"
+              + ("" if hits["re2_installed"] else " (google-re2 not installed)")
+              + f", {hits['python'][:16]} on Python's engine")
+        targets.check("rule hits: RE2 = Python's engine (1 = equal)", float(same), 1.0,
+                      at_least=True, unit="")
 
         if not args.no_scaling:
             scaling(root, scratch, small, large, extra, targets, repeat=args.repeat)
