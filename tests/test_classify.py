@@ -88,9 +88,9 @@ TEXTS, LABELS, GROUPS = _synthetic()
 CODES = ["support", "arrests", "exile"]
 NEW_TEXTS = [
     "Volunteers wrote letters to a retired doctor.",
-    "Police detained a young musician at the rally.",
+    "Police detained and searched a young musician at the rally.",
     "Волонтёры написали письма инженеру.",
-    "Суд приговорил музыканта к штрафу.",
+    "Суд приговорил и оштрафовал музыканта.",
 ]
 NEW_EXPECTED = [("support",), ("arrests",), ("support",), ("arrests",)]
 
@@ -117,6 +117,20 @@ def model() -> CodeClassifier:
 
 def test_predicts_new_passages_in_both_languages(model: CodeClassifier) -> None:
     assert model.predict(NEW_TEXTS) == NEW_EXPECTED
+
+
+def test_a_score_that_rests_on_too_few_words_proposes_nothing(model: CodeClassifier) -> None:
+    from trustcode.classify.evidence import MIN_EVIDENCE_WORDS, thin_evidence
+
+    assert MIN_EVIDENCE_WORDS == 3
+    # the same two words of arrest, alone and with a third the model knows
+    two, three = "Суд приговорил музыканта.", "Суд приговорил и оштрафовал музыканта."
+    arrests = list(model.classifier_codes_).index("arrests")
+    x = model.features([two, three])
+    values = model.score_matrix([two, three], features=x)
+    assert (values[:, arrests] >= model.thresholds_["arrests"]).all()  # both score high
+    assert thin_evidence(model, x, values)[:, arrests].tolist() == [True, False]
+    assert model.predict([two, three]) == [(), ("arrests",)]
 
 
 def test_scores_are_calibrated_probabilities(model: CodeClassifier) -> None:
@@ -241,7 +255,7 @@ def test_train_model_adds_codebook_examples() -> None:
         fitted = train_model(gold, book, folds=3, min_positives=3, definitions=False)
     assert "exile" in fitted.classifier_codes_
     assert fitted.n_training_ == len(TEXTS) + 4
-    assert fitted.predict(["They left for Tbilisi after the call-up."]) == [("exile",)]
+    assert fitted.predict(["They left for Tbilisi and Yerevan after the call-up."]) == [("exile",)]
 
 
 # --- persistence --------------------------------------------------------------------------------
