@@ -690,3 +690,20 @@ def test_embedding_cache_round_trips_through_a_file(tmp_path: Path) -> None:
     (tmp_path / "bad.npz").write_text("not a cache", encoding="utf-8")
     with pytest.raises(UsageError, match=r"Cannot read the embedding cache .*bad\.npz"):
         embeddings.load_cache(tmp_path / "bad.npz")
+
+
+def test_coder_and_evaluate_leave_a_two_word_score_uncoded(model: CodeClassifier) -> None:
+    from trustcode.evaluate import evaluate
+    from trustcode.pipeline import Coder
+    from trustcode.types import Document
+
+    book = _codebook()
+    text = "Суд приговорил музыканта.\n\nСуд приговорил и оштрафовал музыканта."
+    coded = Coder(book, model=model).code_document(Document("d", text, language="ru"))
+    found = {(c.passage_id, c.code) for c in coded.codings}
+    assert found == {("d#1", "arrests")}
+    gold = pd.DataFrame({"doc_id": ["d", "d"], "passage_id": ["d#0", "d#1"],
+                         "text": text.split("\n\n"), "codes": [("arrests",), ("arrests",)]})
+    result = evaluate(gold, book, model=model)
+    assert list(result.predictions["combined"]) == [(), ("arrests",)]
+    assert list(result.predictions["classifier"]) == [(), ("arrests",)]

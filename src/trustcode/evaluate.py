@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .classify import ILLUSTRATIVE_CODER, CodeClassifier, train_model
-from .classify.evidence import thin_evidence
+from .classify.evidence import passage_thresholds
 from .classify.training import written_for_codebook
 from .combine import combine
 from .errors import GoldError, TrustcodeWarning, UsageError
@@ -418,10 +418,9 @@ def _predict(
     values = model.score_matrix(chosen, features=features)
     codes = list(model.classifier_codes_)
     # as the coder does: a score at its threshold on too few words proposes nothing
-    thin = thin_evidence(model, features, values)
+    cuts = passage_thresholds(model, features, values)
     predicted = model.predict(chosen)
     for k, i in enumerate(rows):
         scores[i] = dict(zip(codes, values[k].tolist(), strict=True))
-        thresholds[i] = {**model.thresholds_,
-                         **{codes[j]: np.inf for j in np.flatnonzero(thin[k])}}
+        thresholds[i] = cuts[k]
         classified[i] = predicted[k]

@@ -183,3 +183,17 @@ def thin_evidence(model: Any, features: Any, values: np.ndarray) -> np.ndarray:
         words = {word for term, weight in found if weight > 0 for word in term.split()}
         thin[row, col] = len(words) < MIN_EVIDENCE_WORDS
     return thin
+
+
+def passage_thresholds(model: Any, features: Any, values: np.ndarray) -> list[dict[str, float]]:
+    """Each passage's thresholds: the model's, with those of codes whose score reaches its
+    threshold on too few words (:func:`thin_evidence`) set out of reach. What the coder,
+    ``evaluate`` and ``diagnose`` hand to :func:`trustcode.combine.combine`, so that all three
+    code alike."""
+    thin = thin_evidence(model, features, values)
+    codes = list(model.classifier_codes_)
+    base = dict(model.thresholds_)
+    return [
+        {**base, **{codes[j]: float("inf") for j in np.flatnonzero(row)}} if row.any() else base
+        for row in thin
+    ]
