@@ -14,6 +14,12 @@ class TrustcodeError(Exception):
     #: process exit code the CLI uses for this error
     exit_code: int = 2
 
+    def __init__(self, *args: object, params: tuple[str, ...] = ()) -> None:
+        super().__init__(*args)
+        #: the parameters (by their Python names) that the message says to change; the command
+        #: line names its options for them
+        self.params = tuple(params)
+
 
 class InputError(TrustcodeError):
     """A document or table that cannot be read: missing, empty, binary, undecodable, malformed."""

@@ -20,6 +20,7 @@ from xml.etree.ElementTree import Element
 import pandas as pd
 from lxml import etree
 
+from ..atomic import check_target
 from ..errors import OutputError, TrustcodeWarning
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -80,11 +81,7 @@ def _checked_target(path: _PathLike, suffix: str, force: bool) -> Path:
             f"{target}: a REFI-QDA {'project' if suffix == '.qdpx' else 'codebook'} is a "
             f"'{suffix}' file; name it e.g. '{target.with_suffix(suffix).name}'."
         )
-    if (target.exists() or target.is_symlink()) and not force:
-        raise OutputError(
-            f"{target} exists; pass --force to overwrite it (or choose another path)."
-        )
-    return target
+    return check_target(target, force=force)
 
 
 def _int(value: Any) -> int | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from trustcode.atomic import check_target
 from trustcode.errors import OutputError
 from trustcode.types import TABLE_NAMES
 
@@ -33,6 +34,11 @@ def output_format(path: _PathLike) -> str:
         return _SUFFIX_FORMAT[suffix]
     if suffix == "" or p.is_dir():
         return "csv"
+    if suffix == ".qdpx":
+        raise OutputError(
+            f"{p}: a REFI-QDA project is not a table output; trustcode.workflows.code_files "
+            "codes documents into one, and trustcode.refiqda.export_qdpx writes tables as one."
+        )
     raise OutputError(
         f"{p}: unknown output format '{suffix}'. Expected a name ending in .xlsx (one workbook), "
         ".parquet or .jsonl (a folder with one file per table), or a name without suffix "
@@ -51,29 +57,13 @@ def check_output(path: _PathLike, *, force: bool) -> None:
     """
     p = Path(path)
     fmt = output_format(p)
-    parent = p.parent
-    if not parent.exists():
-        raise OutputError(
-            f"cannot write {p}: its folder {parent} does not exist; create it or choose another "
-            "output path."
-        )
-    if not parent.is_dir():
-        raise OutputError(
-            f"cannot write {p}: {parent} is not a folder; choose another output path."
-        )
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(
-            f"cannot write {p}: its folder {parent} is not writable; choose another output path "
-            "or change the folder's permissions."
-        )
+    check_target(p, force=force)
     if p.exists() or p.is_symlink():
-        if not force:
-            raise OutputError(f"{p} exists; pass --force to overwrite it (or choose another path).")
         _check_replaceable(p, fmt)
 
 
 def _check_replaceable(p: Path, fmt: str) -> None:
-    # --force must never delete a folder of the user's own files (a corpus, a home folder).
+    # force must never delete a folder of the user's own files (a corpus, a home folder).
     if fmt == "xlsx":
         if p.is_dir():
             raise OutputError(
@@ -91,6 +81,6 @@ def _check_replaceable(p: Path, fmt: str) -> None:
     if foreign:
         shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
         raise OutputError(
-            f"{p} holds files trustcode did not write ({shown}); --force only replaces a "
+            f"{p} holds files trustcode did not write ({shown}); force only replaces a "
             "trustcode output. Choose another path or remove the folder yourself."
         )

@@ -11,6 +11,7 @@ from typing import IO, Any
 import pandas as pd
 
 from trustcode.atomic import (
+    check_target,
     close_quietly,
     disk_size,
     move_into_place,
@@ -310,8 +311,7 @@ class TableWriter:
     def _move_into_place(self) -> None:
         target = self.path
         if target.exists() or target.is_symlink():
-            if not self._force:
-                raise OutputError(f"{target} exists; pass --force to overwrite it.")
+            check_target(target, force=self._force)
             _check_replaceable(target, self.format)
         move_into_place(self._tmp, target)
 
