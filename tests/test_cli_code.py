@@ -96,7 +96,8 @@ def test_existing_output_needs_force(runner: CliRunner, docs: Path, tmp_path: Pa
     out.write_bytes(b"keep me")
     result = runner.invoke(main, ["code", str(docs), "-o", str(out), "-m", "none"])
     assert result.exit_code == 2
-    assert "exists; pass --force" in result.output
+    assert ("exists; pass force=True to overwrite it (or choose another path). "
+            "Command line: --force.") in result.output
     assert out.read_bytes() == b"keep me"
     _no_traceback(result)
     result = runner.invoke(main, ["code", str(docs), "-o", str(out), "-m", "none", "--force"])
@@ -348,3 +349,21 @@ def test_codebook_advice_is_one_line_pointing_to_check_and_data_warnings_stay(
     ]
     assert result.output.strip().splitlines()[-1].startswith("Wrote ")
     assert re.search(r"warning: .*broken\.docx.*skipped", result.output), result.output
+
+
+def test_a_command_leaves_the_process_warning_display_as_it_found_it(
+    runner: CliRunner, docs: Path, tmp_path: Path
+) -> None:
+    import warnings
+
+    before = warnings.showwarning
+    filters = list(warnings.filters)
+    (docs / "broken.txt").write_bytes(b"\x00\x01binary")  # a skipped document warns
+    result = runner.invoke(main, ["code", str(docs), "-o", str(tmp_path / "o"), "-m", "none"])
+    assert result.exit_code == 0, result.output
+    assert "warning: " in result.output and "broken.txt" in result.output
+    assert warnings.showwarning is before
+    assert warnings.filters == filters
+    # a warning after the command is not shown the command's way
+    with pytest.warns(UserWarning, match="after the command"):
+        warnings.warn("after the command", UserWarning, stacklevel=1)
