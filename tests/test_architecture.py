@@ -326,3 +326,17 @@ def test_imports_resolve_relative_and_absolute_alike() -> None:
         "io.tables",
         "types",
     ]
+
+
+def test_the_library_does_not_know_the_development_tree() -> None:
+    """Nothing under src/ names ``../shared`` (the project's development data beside the
+    checkout): an installed trustcode has no such folder, and its help and messages must not
+    point there."""
+    named = [
+        f"{path.relative_to(SRC.parent)}:{number}"
+        for path in sorted(SRC.rglob("*"))
+        if path.is_file() and path.suffix in {".py", ".yaml", ".md", ".json"}
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+        if "../shared" in line or "corpus-sources" in line
+    ]
+    assert not named, f"src/ names the development tree at: {', '.join(named)}"

@@ -170,11 +170,12 @@ def _gold_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
             if not found:
                 documents = (path / "manifest.csv").is_file() or any(
                     p.suffix.lower() in _DOCUMENT_SUFFIXES for p in path.iterdir())
-                hint = (" It looks like a folder of documents: give it with --documents "
-                        "(Python: documents=[...]), once per path." if documents else "")
+                hint = (" It looks like a folder of documents: give it in documents=[...], "
+                        "where the gold's documents are." if documents else "")
                 raise GoldError(
                     f"{path}: a gold folder needs .csv or .xlsx gold files, or a trustcode run's "
-                    f"passages and codings tables; found none.{hint}"
+                    f"passages and codings tables; found none.{hint}",
+                    params=("documents",) if documents else (),
                 )
             files.extend(found)
         else:
@@ -226,7 +227,7 @@ class _Documents:
                 if not location.exists():
                     raise GoldError(
                         f"{location}: no such file or folder, given as where the gold's "
-                        "documents are (documents=[...], CLI: --documents); check the path."
+                        "documents are (documents=[...]); check the path.", params=("documents",)
                     )
                 if location.suffix.lower() in _TABLE_SUFFIXES and location.name != "manifest.csv":
                     raise GoldError(
@@ -321,16 +322,17 @@ def _hand_coded(
         names = [f"{doc} (passages {_listing(pids)})" for doc, pids in missing_docs.items()]
         raise GoldError(
             f"{path}: the documents of these gold rows cannot be found: {'; '.join(names)}. "
-            f"Looked in: {_where(locations)}. Say where they are with --documents PATH (files, "
-            "folders or a manifest.csv; repeat it for each; Python: documents=[...]), or fix "
-            "the doc_id."
+            f"Looked in: {_where(locations)}. Say where they are in documents=[...] (files, "
+            "folders or a manifest.csv, as many as needed), or fix the doc_id.",
+            params=("documents",),
         )
     if stale:
         raise GoldError(
             f"{path}: stale offsets: {len(stale)} gold passage(s) no longer fit their document's "
             f"paragraphs: {_listing(stale)} (read from {', '.join(sorted(set(sources.values())))}"
-            "). The gold was coded on another text: give that one with --documents, or recode "
-            "these passages or regenerate the gold offsets from the current text."
+            "). The gold was coded on another text: give that one in documents=[...], or "
+            "recode these passages or regenerate the gold offsets from the current text.",
+            params=("documents",),
         )
     return pd.DataFrame(rows)
 

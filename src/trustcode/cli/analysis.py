@@ -38,8 +38,8 @@ def compare_cmd(
 
     \b
     Example:
-        trustcode code ../shared/corpus-sources -o sources.xlsx
-        trustcode compare sources.xlsx --by group -o comparison.xlsx
+        trustcode code reports/ -o reports.xlsx
+        trustcode compare reports.xlsx --by group -o comparison.xlsx
     """
     from ..io.tables import check_output
     from ..workflows import compare_files, write_comparison

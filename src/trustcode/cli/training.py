@@ -114,7 +114,7 @@ def evaluate(
     Example:
         trustcode evaluate gold/ --documents reports/ --folds 5 -o evaluation.xlsx
         trustcode evaluate corpus/gold/coding corpus/illustrative --documents corpus \\
-            --documents ../shared/corpus-sources --group-by language
+            --documents reports/ --group-by language
     """
     from ..workflows import evaluate_gold, evaluation_frames
 

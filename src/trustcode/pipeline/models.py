@@ -35,8 +35,9 @@ def resolve_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> s
     if str(model) != DEFAULT_MODEL:
         path = Path(model)
         if not path.is_file():
-            raise UsageError(f"Model file {path} does not exist: pass a model written by "
-                             "'trustcode train', or leave --model out to use the default model.")
+            raise UsageError(f"Model file {path} does not exist: pass a model file that train "
+                             f"wrote, or model={DEFAULT_MODEL!r} for the shipped model.",
+                             params=("model",))
         return str(path)
     path = default_model_path()
     if not path.is_file():
@@ -48,7 +49,7 @@ def resolve_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> s
         warnings.warn(
             "The default model was trained for the shipped codebook's codes, and "
             f"{codebook.path or 'this codebook'} has none of them: coding with rules only. "
-            "Train a model for it with 'trustcode train' and pass it with --model.",
+            "Train a model for it and code with that model.",
             TrustcodeWarning,
             stacklevel=2,
         )
@@ -57,7 +58,7 @@ def resolve_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> s
 
 
 def review_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> Any:
-    """The model a run coded with (``--model``: ``"default"``, a file, or ``"none"``), loaded,
+    """The model a run coded with (``"default"``, a file, or ``"none"``/None), loaded,
     or None: what a review sheet asks which passages teach it most.
 
     >>> review_model("default", load_codebook()).classifier_codes_  # doctest: +SKIP
