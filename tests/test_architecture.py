@@ -340,3 +340,27 @@ def test_the_library_does_not_know_the_development_tree() -> None:
         if "../shared" in line or "corpus-sources" in line
     ]
     assert not named, f"src/ names the development tree at: {', '.join(named)}"
+
+
+def test_a_score_becomes_a_coding_in_one_place() -> None:
+    """Comparing a score with a code's threshold is :func:`trustcode.types.meets_threshold`'s
+    job alone: a comparison with a threshold (or its array, ``cut``) anywhere else is a second
+    copy of the rule, which a change of ``>=`` would miss."""
+    copies = []
+    for name, path in _modules().items():
+        if name == "trustcode.types":
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.Compare):
+                continue
+            if not all(isinstance(op, (ast.Gt, ast.GtE, ast.Lt, ast.LtE)) for op in node.ops):
+                continue
+            sides = [ast.unparse(side) for side in (node.left, *node.comparators)]
+            text = " ".join(sides)
+            if re.search(r"\bthresholds?\b", text) or (
+                re.search(r"\bcut\b", text) and re.search(r"score|value", text)
+            ):
+                copies.append(f"{path.relative_to(SRC.parent)}:{node.lineno}: {ast.unparse(node)}")
+    assert not copies, "compare a score with its threshold through meets_threshold:\n" + "\n".join(
+        copies
+    )

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .errors import GoldError, InputError
+from .errors import GoldError, InputError, listing
 from .segment import paragraph_spans
 from .types import Codebook, Document, passage_id
 
@@ -53,8 +53,6 @@ PASSAGE_TABLE_COLUMNS: tuple[str, ...] = ("doc_id", "text", "codes")
 _TABLE_SUFFIXES = (".csv", ".xlsx")
 #: files that hold one document each (a gold folder holds none)
 _DOCUMENT_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
-#: how many offending passages an error message lists before it says "and N more"
-_LIST_LIMIT = 20
 
 
 def split_codes(cell: object) -> tuple[str, ...]:
@@ -66,12 +64,6 @@ def split_codes(cell: object) -> tuple[str, ...]:
     if cell is None or (isinstance(cell, float) and pd.isna(cell)):
         return ()
     return tuple(sorted({c.strip() for c in str(cell).split(";") if c.strip()}))
-
-
-def _listing(items: Sequence[str]) -> str:
-    shown = ", ".join(items[:_LIST_LIMIT])
-    more = len(items) - _LIST_LIMIT
-    return f"{shown} and {more} more" if more > 0 else shown
 
 
 # --- reading the files -------------------------------------------------------------------------
@@ -319,7 +311,7 @@ def _hand_coded(
             }
         )
     if missing_docs:
-        names = [f"{doc} (passages {_listing(pids)})" for doc, pids in missing_docs.items()]
+        names = [f"{doc} (passages {listing(pids)})" for doc, pids in missing_docs.items()]
         raise GoldError(
             f"{path}: the documents of these gold rows cannot be found: {'; '.join(names)}. "
             f"Looked in: {_where(locations)}. Say where they are in documents=[...] (files, "
@@ -329,7 +321,7 @@ def _hand_coded(
     if stale:
         raise GoldError(
             f"{path}: stale offsets: {len(stale)} gold passage(s) no longer fit their document's "
-            f"paragraphs: {_listing(stale)} (read from {', '.join(sorted(set(sources.values())))}"
+            f"paragraphs: {listing(stale)} (read from {', '.join(sorted(set(sources.values())))}"
             "). The gold was coded on another text: give that one in documents=[...], or "
             "recode these passages or regenerate the gold offsets from the current text.",
             params=("documents",),
@@ -493,7 +485,7 @@ def _resolve_codes(table: pd.DataFrame, codebook: Codebook, source: str) -> pd.D
         resolved.append(tuple(sorted(ids)))
     if unknown:
         listed = "; ".join(
-            f"{code!r} (line{'s' if len(lines) > 1 else ''} {_listing(lines)})"
+            f"{code!r} (line{'s' if len(lines) > 1 else ''} {listing(lines)})"
             for code, lines in sorted(unknown.items())
         )
         known = ", ".join(f"{c.id} ({c.label!r})" for c in codebook.codes)

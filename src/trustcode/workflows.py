@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -430,31 +431,39 @@ def export_project(
     return export_qdpx(tables, book, output, provenance=provenance, force=force)
 
 
+@dataclass(frozen=True)
+class _ImportedPassage:
+    """A passage of a .qdpx project: its own id, not one made from an index."""
+
+    doc_id: str
+    passage_id: str
+
+
 def import_project(
     project: PathLike, output: PathLike, *, force: bool = False
 ) -> Path:
     """A REFI-QDA project from another tool as trustcode tables with human codings."""
     from .io.tables import write_tables
+    from .pipeline import matrix_frame, summary_frame
     from .refiqda import read_qdpx
+    from .types import Coding, Document
 
-    read = read_qdpx(project)
-    tables = read.tables
-    codes = sorted(set(tables["codings"]["code"]))
-    passages = tables["passages"]
-    coded = {(p, c) for p, c in zip(tables["codings"]["passage_id"], tables["codings"]["code"],
-                                   strict=True)}
-    matrix = pd.DataFrame(
-        [[d, p, *(int((p, c) in coded) for c in codes)]
-         for d, p in zip(passages["doc_id"], passages["passage_id"], strict=True)],
-        columns=["doc_id", "passage_id", *codes],
-    )
-    counts = matrix.groupby("doc_id")[codes].sum() if codes else pd.DataFrame()
-    sizes = matrix.groupby("doc_id").size()
-    summary = pd.DataFrame(
-        [(d, c, int(counts.loc[d, c]), float(counts.loc[d, c] / sizes[d]))
-         for d in sizes.index for c in codes],
-        columns=["doc_id", "code", "passages", "share"],
-    )
-    full = {**tables, "matrix": matrix, "summary": summary}
+    tables = read_qdpx(project).tables
+    passages = [
+        _ImportedPassage(d, p)
+        for d, p in zip(tables["passages"]["doc_id"], tables["passages"]["passage_id"],
+                        strict=True)
+    ]
+    frame = tables["codings"]
+    codings = [
+        Coding(d, p, s, e, c, "human")
+        for d, p, s, e, c in zip(frame["doc_id"], frame["passage_id"], frame["start"],
+                                 frame["end"], frame["code"], strict=True)
+    ]
+    codes = sorted({c.code for c in codings})
+    # the summary covers the documents with coded passages, in doc_id order
+    documents = [Document(d, "") for d in sorted({p.doc_id for p in passages})]
+    full = {**tables, "matrix": matrix_frame(passages, codings, codes),
+            "summary": summary_frame(documents, passages, codings, codes)}
     provenance = {"imported_from": str(project), "format": "REFI-QDA"}
     return write_tables(full, output, provenance=provenance, force=force)

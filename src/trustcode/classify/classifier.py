@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..errors import GoldError, TrustcodeWarning, UsageError
 from ..ngrams import NgramFeatures, NgramTfidf, drop_stop_chunks
+from ..types import meets_threshold
 from .calibration import _best_threshold, _check_weights, _fit_platt, _sigmoid
 from .evidence import _best_distinct, _contributions, _entries, _Names
 
@@ -57,7 +58,7 @@ def _gain_over_rules(
         # written while reading those very passages: the classifier stays
         return None
     chosen = counted
-    said = _sigmoid(platt[0] * oof + platt[1]) >= threshold
+    said = meets_threshold(_sigmoid(platt[0] * oof + platt[1]), threshold)
     with_it = float(f1_score(y[chosen], (rules | said)[chosen], zero_division=0))
     alone = float(f1_score(y[chosen], rules[chosen], zero_division=0))
     return None if with_it >= alone else (with_it, alone)
@@ -549,7 +550,8 @@ class CodeClassifier:
             return [(self.classifier_codes_[i],) for i in best]
         cut = np.array([self.thresholds_[c] for c in self.classifier_codes_])
         return [
-            tuple(c for c, hit in zip(self.classifier_codes_, row >= cut, strict=True) if hit)
+            tuple(c for c, hit in zip(self.classifier_codes_, meets_threshold(row, cut),
+                                      strict=True) if hit)
             for row in values
         ]
 

@@ -91,7 +91,7 @@ def handle_errors(func: F) -> F:
         ctx = click.get_current_context(silent=True)
         try:
             with warnings.catch_warnings():
-                warnings.showwarning = display
+                warnings.showwarning = display  # type: ignore[assignment]
                 return func(*args, **kwargs)
         except TrustcodeError as exc:
             advice = option_advice(exc, ctx.command if ctx is not None else None)

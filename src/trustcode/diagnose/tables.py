@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..types import Codebook
+from ..types import Codebook, meets_threshold
 from .steps import _Coded, _Corpus, _prf, _Scored, _trim
 
 RULE_COLUMNS: tuple[str, ...] = (
@@ -277,7 +277,7 @@ def _disagreements(
         for code, score in scores.items():
             threshold = float(scored.thresholds.get(code, 0.5))
             rule = code in coded.rule_codes[i]
-            if rule == (score >= threshold):
+            if rule == meets_threshold(score, threshold):
                 continue
             passage = corpus.passages[i]
             gold_codes = aligned[i]

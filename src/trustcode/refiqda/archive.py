@@ -19,8 +19,8 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException
 
-from ..errors import InputError
-from .common import _listing, _local
+from ..errors import InputError, listing
+from .common import _local
 
 #: Import limits: total uncompressed size of the archive, and the compression ratio an entry
 #: larger than RATIO_MIN_BYTES may have. Real projects are text and media, far below both.
@@ -148,7 +148,7 @@ def _project_member(archive: zipfile.ZipFile, file: Path) -> zipfile.ZipInfo:
         )
     raise InputError(
         f"{file}: the archive holds several .qde files "
-        f"({_listing([i.filename for i in candidates])}) and none is project.qde; keep one."
+        f"({listing([i.filename for i in candidates])}) and none is project.qde; keep one."
     )
 
 

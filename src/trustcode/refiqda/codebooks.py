@@ -23,7 +23,7 @@ from lxml import etree
 from .. import __version__
 from ..codebook import CODE_ID_PATTERN, PALETTE
 from ..dictionaries import code_id_from_name, write_atomic
-from ..errors import InputError
+from ..errors import InputError, listing
 from ..types import Code, Codebook
 from .archive import MAX_TOTAL_BYTES, _open_archive, _parse_xml, _project_root, _read_file_bytes
 from .common import (
@@ -32,7 +32,6 @@ from .common import (
     _child,
     _children,
     _guid,
-    _listing,
     _local,
     _norm_guid,
     _PathLike,
@@ -256,7 +255,7 @@ def import_qdc(path: _PathLike, *, max_bytes: int = MAX_TOTAL_BYTES) -> dict[str
     found = _codes_elsewhere(root)
     raise InputError(
         f"{file}: the project has no <CodeBook>, so it carries no code tree to import; "
-        + (f"found instead {_listing(found)}. " if found else "it names no codes anywhere. ")
+        + (f"found instead {listing(found)}. " if found else "it names no codes anywhere. ")
         + "Export the project again with its codes (REFI-QDA keeps them in "
         "<Project>/<CodeBook>/<Codes>), or export the codebook alone as a .qdc file."
     )

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
 
-import pandas as pd
 from lxml import etree
 
 from ..atomic import check_target
 from ..errors import OutputError, TrustcodeWarning
+from ..io.tables import is_missing
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
@@ -32,7 +32,6 @@ CLASSIFIER_USER = "trustcode classifier"
 EXPORT_USER = "trustcode"
 UNNAMED_CODER = "unnamed coder"
 
-_LIST_LIMIT = 10
 _PathLike = str | os.PathLike[str]
 
 
@@ -42,11 +41,6 @@ _PathLike = str | os.PathLike[str]
 def _guid(kind: str, *key: object) -> str:
     name = "\x1f".join([kind, *(str(k) for k in key)])
     return str(uuid.uuid5(GUID_NAMESPACE, name)).upper()
-
-
-def _listing(items: list[str]) -> str:
-    shown = ", ".join(items[:_LIST_LIMIT])
-    return shown + (f" and {len(items) - _LIST_LIMIT} more" if len(items) > _LIST_LIMIT else "")
 
 
 def _warn(message: str) -> None:
@@ -85,7 +79,7 @@ def _checked_target(path: _PathLike, suffix: str, force: bool) -> Path:
 
 
 def _int(value: Any) -> int | None:
-    if _missing(value):
+    if is_missing(value):
         return None
     try:
         return int(value)
@@ -93,12 +87,5 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _missing(value: Any) -> bool:
-    try:
-        return value is None or bool(pd.isna(value))  # None, NaN, pd.NA, NaT
-    except (TypeError, ValueError):  # a list or other non-scalar is a value
-        return False
-
-
 def _present(value: Any) -> bool:
-    return not _missing(value) and bool(str(value).strip())
+    return not is_missing(value) and bool(str(value).strip())

@@ -21,7 +21,7 @@ from xml.etree.ElementTree import Element
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, listing
 from ..io.readers import detect_language
 from ..types import CODING_COLUMNS, DOCUMENT_COLUMNS, PASSAGE_COLUMNS, sha256_text
 from .archive import MAX_TOTAL_BYTES, _open_archive, _project_root, _read_member
@@ -31,7 +31,6 @@ from .common import (
     _child,
     _children,
     _int,
-    _listing,
     _local,
     _norm_guid,
     _PathLike,
@@ -272,7 +271,7 @@ def read_qdpx(path: _PathLike, *, max_bytes: int = MAX_TOTAL_BYTES) -> QdpxProje
         tables, texts = _read_sources(root, file, users, code_guids, reading)
     if tables["documents"].empty:
         skipped = (
-            f" Skipped: {_listing(reading.skipped_sources)}." if reading.skipped_sources else ""
+            f" Skipped: {listing(reading.skipped_sources)}." if reading.skipped_sources else ""
         )
         codes_only = (
             f" To take its {len(codebook['codes'])} codes alone, run: trustcode codebook import "
@@ -324,20 +323,20 @@ def _read_sources(
 
 def _warn_import_problems(reading: _Reading, file: Path) -> None:
     if reading.skipped_sources:
-        _warn(f"{file}: sources skipped: {_listing(reading.skipped_sources)}.")
+        _warn(f"{file}: sources skipped: {listing(reading.skipped_sources)}.")
     if reading.other_kinds:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(reading.other_kinds.items()))
         _warn(f"{file}: trustcode reads text sources only; skipped {kinds}.")
     if reading.bad_selections:
         _warn(
             f"{file}: selections with positions that do not fit their text were skipped: "
-            f"{_listing(reading.bad_selections)}."
+            f"{listing(reading.bad_selections)}."
         )
     if reading.unknown_codes:
         listed = [f"{g} ({n}x)" for g, n in reading.unknown_codes.items()]
         _warn(
             f"{file}: codings that reference codes missing from the project's codebook were "
-            f"skipped: {_listing(listed)}."
+            f"skipped: {listing(listed)}."
         )
 
 

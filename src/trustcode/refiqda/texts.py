@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import TrustcodeError, TrustcodeWarning
+from ..errors import TrustcodeError, TrustcodeWarning, listing
 from ..io.readers import read_document
-from .common import _int, _listing, _warn
+from .common import _int, _warn
 
 
 def _reread(row: Mapping[str, Any]) -> str | None:
@@ -101,7 +101,7 @@ def document_texts(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     if rebuilt:
         _warn(
             f"the source of {len(rebuilt)} document(s) could not be read again or has changed "
-            f"({_listing(rebuilt)}); their texts are rebuilt from the passages, with line "
+            f"({listing(rebuilt)}); their texts are rebuilt from the passages, with line "
             "breaks in the gaps. Pass texts=... or keep the corpus where the run read it to "
             "export the full texts."
         )

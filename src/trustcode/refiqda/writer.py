@@ -22,7 +22,8 @@ from lxml import etree
 
 from .. import __version__
 from ..dictionaries import write_atomic
-from ..errors import InputError
+from ..errors import InputError, listing
+from ..io.tables import is_missing
 from ..types import Codebook
 from .codebooks import _add_codes
 from .common import (
@@ -34,8 +35,6 @@ from .common import (
     _checked_target,
     _guid,
     _int,
-    _listing,
-    _missing,
     _PathLike,
     _present,
     _warn,
@@ -108,7 +107,7 @@ def _selections(
         strict=True,
     )
     for doc_id, start, end, code, source, coder, pid in rows:
-        pid = "" if _missing(pid) else str(pid)
+        pid = "" if is_missing(pid) else str(pid)
         where = pid or f"{doc_id}:{start}-{end}"
         text = texts.get(doc_id)
         s, e = _int(start), _int(end)
@@ -154,7 +153,7 @@ def _warn_export_problems(problems: dict[str, list[str]]) -> None:
     for kind, items in problems.items():
         if items:
             unique = list(dict.fromkeys(items))
-            _warn("export_qdpx: " + messages[kind].format(_listing(unique)) + ".")
+            _warn("export_qdpx: " + messages[kind].format(listing(unique)) + ".")
 
 
 def export_qdpx(
@@ -231,7 +230,7 @@ def _export_texts(
     without = [d for d in order if d not in found]
     if without:
         _warn(
-            f"export_qdpx: no text for {len(without)} document(s) ({_listing(without)}); "
+            f"export_qdpx: no text for {len(without)} document(s) ({listing(without)}); "
             "they are left out. Pass their texts or the passages table."
         )
     order = [d for d in order if d in found]

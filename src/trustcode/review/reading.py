@@ -16,11 +16,11 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import GoldError, TrustcodeWarning, UsageError
+from ..errors import LIST_LIMIT, GoldError, TrustcodeWarning, UsageError
 from ..gold import GOLD_COLUMNS, _fill_languages, split_codes
+from ..io.tables import is_missing
 from ..types import Codebook
 from .layout import (
-    _LIST_LIMIT,
     CODEBOOK_SHEET,
     DECISION_SUFFIX,
     DECISIONS,
@@ -29,7 +29,6 @@ from .layout import (
     REQUIRED_COLUMNS,
     REVIEW_SHEET,
     UNREVIEWED_CHOICES,
-    _missing,
 )
 
 
@@ -61,7 +60,7 @@ def is_review_workbook(path: str | os.PathLike[str]) -> bool:
 
 
 def _text(value: Any) -> str:
-    if _missing(value):
+    if is_missing(value):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -182,10 +181,10 @@ class _Reader:
             i = self.col.get(name)
             return values[i] if i is not None and i < len(values) else None
 
-        if all(_missing(v) or (isinstance(v, str) and not v.strip()) for v in values):
+        if all(is_missing(v) or (isinstance(v, str) and not v.strip()) for v in values):
             return None
         pid, doc_id, text = _text(cell("passage_id")), _text(cell("doc_id")), cell("text")
-        text = "" if _missing(text) else str(text)
+        text = "" if is_missing(text) else str(text)
         if not pid or not doc_id or not text.strip():
             self.problems.append(f"row {r}: passage_id, doc_id and text must not be empty; "
                                  "restore them from the workbook trustcode wrote")
@@ -251,7 +250,7 @@ class _Reader:
         problems = list(self.problems)
         if self.unknown:
             listed = "; ".join(
-                f"{code!r} (row{'s' if len(rows) > 1 else ''} {', '.join(rows[:_LIST_LIMIT])})"
+                f"{code!r} (row{'s' if len(rows) > 1 else ''} {', '.join(rows[:LIST_LIMIT])})"
                 for code, rows in sorted(self.unknown.items())
             )
             problems.append(
@@ -259,7 +258,7 @@ class _Reader:
                 f"{listed}; valid ids are {', '.join(sorted(self.known))}"
             )
         if problems:
-            shown = problems[:_LIST_LIMIT]
+            shown = problems[:LIST_LIMIT]
             more = len(problems) - len(shown)
             raise GoldError(
                 f"{where}: {len(problems)} problem(s) in the review sheet; fix them and read it "
@@ -271,7 +270,7 @@ class _Reader:
         if self.contradictions:
             warnings.warn(
                 f"{where}: code(s) both rejected and added on rows "
-                f"{', '.join(self.contradictions[:_LIST_LIMIT])}; the added code is kept. Clear "
+                f"{', '.join(self.contradictions[:LIST_LIMIT])}; the added code is kept. Clear "
                 "one of the two cells.",
                 TrustcodeWarning,
                 stacklevel=4,
@@ -281,7 +280,7 @@ class _Reader:
             listed = [f"{r} ({', '.join(codes)})" for r, codes in self.unconfirmed.items()]
             warnings.warn(
                 f"{where}: {count} machine proposal(s) were left without a decision (rows "
-                f"{', '.join(listed[:_LIST_LIMIT])}{', …' if len(listed) > _LIST_LIMIT else ''}"
+                f"{', '.join(listed[:LIST_LIMIT])}{', …' if len(listed) > LIST_LIMIT else ''}"
                 "); they count as not confirmed. Review them, or read with unreviewed='accept' "
                 "(CLI: --unreviewed accept) to keep them.",
                 TrustcodeWarning,

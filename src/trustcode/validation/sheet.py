@@ -22,15 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import GoldError, InputError, OutputError, TrustcodeWarning
+from ..errors import LIST_LIMIT, GoldError, InputError, OutputError, TrustcodeWarning
+from ..io.tables import is_missing
 from ..review.layout import (
-    _LIST_LIMIT,
     CODEBOOK_SHEET,
     DECISION_SUFFIX,
     INSTRUCTIONS_SHEET,
     PROVENANCE_SHEET,
     REVIEW_SHEET,
-    _missing,
 )
 from ..review.reading import _load_workbook, _offset, _open_review, _Reader, _text
 from ..review.rows import _review_rows
@@ -209,7 +208,7 @@ def read_design(path: str | os.PathLike[str]) -> Design:
     strata: list[Stratum] = []
     in_strata = False
     for row in values[1:]:
-        cells = [None if _missing(v) else v for v in row]
+        cells = [None if is_missing(v) else v for v in row]
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in cells):
             continue
         if not in_strata and tuple(_text(v) for v in cells[:5]) == _STRATA_HEADER:
@@ -319,10 +318,10 @@ def check_rows(path: Path, sample: CodedSample, expected: list[str]) -> None:
         return
     parts = []
     if added:
-        parts.append(f"{len(added)} row(s) that were not drawn ({', '.join(added[:_LIST_LIMIT])})")
+        parts.append(f"{len(added)} row(s) that were not drawn ({', '.join(added[:LIST_LIMIT])})")
     if removed:
         parts.append(f"{len(removed)} drawn passage(s) are missing "
-                     f"({', '.join(removed[:_LIST_LIMIT])})")
+                     f"({', '.join(removed[:LIST_LIMIT])})")
     raise InputError(
         f"{path}, sheet {REVIEW_SHEET!r}: the sample's rows were changed: "
         + "; ".join(parts) + ". Restore the rows 'trustcode validate draw' wrote; a row you do "

@@ -46,14 +46,27 @@ def _kind(table: str, column: str) -> str | None:
     return None
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
+    """Whether a table cell holds no value: None, NaN, ``pd.NA`` or ``NaT``. A list or other
+    non-scalar is a value.
+
+    >>> [is_missing(v) for v in (None, float("nan"), pd.NA, "", 0, [None])]
+    [True, True, True, False, False, False]
+    """
     if value is None or value is pd.NA or value is pd.NaT:
         return True
-    return isinstance(value, float) and math.isnan(value)
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, (str, int)):
+        return False
+    try:
+        return bool(pd.isna(value))  # numpy's NaN and NaT of every width
+    except (TypeError, ValueError):
+        return False
 
 
 def _text(value: Any) -> str:
-    if _is_missing(value):
+    if is_missing(value):
         return ""
     if isinstance(value, str):
         return value
@@ -78,7 +91,7 @@ def _as_int(value: Any) -> int:
 
 
 def _as_float(value: Any) -> float:
-    if _is_missing(value) or (isinstance(value, str) and not value.strip()):
+    if is_missing(value) or (isinstance(value, str) and not value.strip()):
         return math.nan
     if isinstance(value, bool):
         raise ValueError(value)

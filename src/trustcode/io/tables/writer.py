@@ -23,7 +23,7 @@ from trustcode.errors import OutputError
 from trustcode.types import DOCUMENT_COLUMNS, MATRIX_KEY_COLUMNS, TABLE_NAMES, Codebook
 
 from .cells import CSV_ESCAPE, CSV_ESCAPE_KEY, _escape_csv_frame
-from .contract import _REQUIRED, _check_columns, _coerce, _empty, _is_missing
+from .contract import _REQUIRED, _check_columns, _coerce, _empty, is_missing
 from .provenance import _provenance_json
 from .targets import (
     _FOLDER_EXT,
@@ -252,7 +252,7 @@ class TableWriter:
                 self._handles[name] = open(file, "w", encoding="utf-8", newline="\n")
             handle = self._handles[name]
             for record in frame.to_dict("records"):
-                clean = {k: (None if _is_missing(v) else v) for k, v in record.items()}
+                clean = {k: (None if is_missing(v) else v) for k, v in record.items()}
                 handle.write(json.dumps(clean, ensure_ascii=False, default=str) + "\n")
         else:
             self._write_parquet(name, file, frame, first)

@@ -15,7 +15,7 @@ from trustcode.errors import InputError, OutputError, TrustcodeWarning
 from trustcode.types import TABLE_NAMES, Codebook
 
 from .cells import _is_formula_like
-from .contract import _finish_read, _is_missing, _text
+from .contract import _finish_read, _text, is_missing
 from .provenance import _provenance_from_rows, _provenance_rows, _warn_no_provenance
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -161,7 +161,7 @@ def _write_sheet(
     for row in zip(*values, strict=True):
         out: list[Any] = []
         for column, value in zip(columns, row, strict=True):
-            if _is_missing(value):
+            if is_missing(value):
                 out.append(None)
                 continue
             styled = column in wrapped or (column in cell_styles and value in cell_styles[column])
