@@ -234,9 +234,8 @@ def train_model(
         counted[:n_gold] = ~written_for_codebook(gold)
     model = CodeClassifier(**params).fit(
         texts, labels, leaf_ids, groups=groups, sample_weight=weights,
-        rule_codes=rule_codes, counted=counted,
+        rule_codes=rule_codes, counted=counted, codebook_sha256=codebook_fingerprint(codebook),
+        definitions=definitions,
     )
-    model.codebook_sha256_ = codebook_fingerprint(codebook)
-    model.definitions_ = definitions
     return model
 
