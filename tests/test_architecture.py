@@ -364,3 +364,17 @@ def test_a_score_becomes_a_coding_in_one_place() -> None:
     assert not copies, "compare a score with its threshold through meets_threshold:\n" + "\n".join(
         copies
     )
+
+
+def test_one_check_refuses_an_existing_output() -> None:
+    """Every writer refuses an existing output through :func:`trustcode.atomic.check_target`,
+    so the condition has one message and one error class; no other module words it."""
+    worded = [
+        f"{path.relative_to(SRC.parent)}:{node.lineno}"
+        for name, path in _modules().items()
+        if name != "trustcode.atomic"
+        for node in ast.walk(ast.parse(path.read_text("utf-8")))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and re.search(r"\b(exists;|already exists?)\b", node.value)
+    ]
+    assert not worded, f"refuse an existing output with atomic.check_target: {', '.join(worded)}"

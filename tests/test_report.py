@@ -465,7 +465,7 @@ def test_write_report_is_atomic_and_needs_force(tables: Any, tmp_path: Path) -> 
     first = target.read_text(encoding="utf-8")
     assert first.startswith("<!DOCTYPE html>") and "berlin#0" in first
     target.write_text("kept", encoding="utf-8")
-    with pytest.raises(OutputError, match="already exists.*force=True"):
+    with pytest.raises(OutputError, match="exists; pass force=True to overwrite it"):
         write_report(tables, target, codebook=BOOK)
     assert target.read_text(encoding="utf-8") == "kept"
     write_report(tables, target, codebook=BOOK, force=True, title="Second")

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from trustcode.atomic import write_atomic
+from trustcode.atomic import check_target, write_atomic
 from trustcode.errors import OutputError
 from trustcode.types import Codebook
 
@@ -88,15 +88,7 @@ def write_report(
             f"report: {target} is a folder. Expected a file path such as {target / 'report.html'}; "
             "fix: name the HTML file to write."
         )
-    if target.exists() and not force:
-        raise OutputError(
-            f"report: {target} already exists. Expected a new path; fix: choose another path or "
-            "pass force=True (--force) to overwrite it."
-        )
-    if not target.parent.is_dir():
-        raise OutputError(
-            f"report: folder {target.parent} does not exist. Fix: create it or choose another path."
-        )
+    check_target(target, force=force)
     page = build_report(tables, codebook=codebook, provenance=provenance, by=by, gold=gold,
                         title=title, validation=validation)
     # beside the target, then renamed: a crash or a full disk never leaves half a report
