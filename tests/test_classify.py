@@ -31,7 +31,7 @@ from trustcode.classify import (
     train_model,
     training_set,
 )
-from trustcode.classify.calibration import _best_threshold
+from trustcode.classify.calibration import best_threshold
 from trustcode.errors import GoldError, ModelError, TrustcodeWarning, UsageError
 from trustcode.types import Code, Codebook
 
@@ -160,9 +160,9 @@ def test_thresholds_never_below_min_threshold(model: CodeClassifier) -> None:
 def test_best_threshold_cuts_halfway_below_the_best_f1() -> None:
     scores = np.array([0.9, 0.2, 0.8, 0.3, 0.6])
     truth = np.array([1, 0, 1, 0, 0])
-    assert _best_threshold(scores, truth) == pytest.approx((0.8 + 0.6) / 2)
+    assert best_threshold(scores, truth) == pytest.approx((0.8 + 0.6) / 2)
     # equal scores are never split: all three tied passages fall on one side
-    assert _best_threshold(np.array([0.5, 0.5, 0.5, 0.1]), np.array([1, 0, 1, 0])) == 0.3
+    assert best_threshold(np.array([0.5, 0.5, 0.5, 0.1]), np.array([1, 0, 1, 0])) == 0.3
 
 
 def test_exclusive_gives_exactly_one_code() -> None:
@@ -402,7 +402,7 @@ def test_best_threshold_reaches_the_best_f1(pairs: list[tuple[int, bool]]) -> No
         return 2 * tp / (kept.sum() + truth.sum())
 
     best = max(f1(s) for s in scores)
-    assert f1(_best_threshold(scores, truth)) == pytest.approx(best)
+    assert f1(best_threshold(scores, truth)) == pytest.approx(best)
 
 
 # --- regularization chosen by inner cross-validation ----------------------------------------------

@@ -221,7 +221,7 @@ def test_progress_shows_done_of_total_rate_and_time_left_on_a_terminal_only(
     import io
     import sys
 
-    from trustcode.cli.common import _progress_bar
+    from trustcode.cli.common import progress_bar
     from trustcode.types import Document
 
     class Terminal(io.StringIO):
@@ -230,7 +230,7 @@ def test_progress_shows_done_of_total_rate_and_time_left_on_a_terminal_only(
 
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    step, bar = _progress_bar(False, "Coding", lambda: 3)
+    step, bar = progress_bar(False, "Coding", lambda: 3)
     assert step is not None and bar is not None
     step(Document("report-1", "four words of text"))
     step(Document("report-2", "two words"))
@@ -240,9 +240,9 @@ def test_progress_shows_done_of_total_rate_and_time_left_on_a_terminal_only(
     assert re.match(r"Coding:  67%\|.*\| 2/3 \[\d\d:\d\d<\d\d:\d\d, +\S+ ?doc/s, "
                     r"\S+ words/s, report-2\]", last), last
     counted: list[int] = []
-    assert _progress_bar(True, "Coding", lambda: counted.append(1) or 3) == (None, None)
+    assert progress_bar(True, "Coding", lambda: counted.append(1) or 3) == (None, None)
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal
-    assert _progress_bar(False, "Coding", lambda: counted.append(1) or 3) == (None, None)
+    assert progress_bar(False, "Coding", lambda: counted.append(1) or 3) == (None, None)
     assert counted == []  # nothing is counted for a bar that is not shown
 
 

@@ -130,7 +130,7 @@ def _int_cell(value: str, path: Path, row: int, column: str) -> int:
         ) from None
 
 
-def _is_trustcode_tables(path: Path) -> bool:
+def is_trustcode_tables(path: Path) -> bool:
     if path.is_dir():
         names = {p.stem for p in path.iterdir() if p.is_file()}
         return {"passages", "codings"} <= names
@@ -153,7 +153,7 @@ def _gold_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         path = Path(raw)
         if not path.exists():
             raise GoldError(f"{path}: no such gold file or folder; check the path.")
-        if path.is_dir() and not _is_trustcode_tables(path):
+        if path.is_dir() and not is_trustcode_tables(path):
             found = sorted(
                 p for p in path.iterdir()
                 if p.is_file() and p.suffix.lower() in _TABLE_SUFFIXES
@@ -370,11 +370,11 @@ def _passage_table(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
             }
         )
     table = pd.DataFrame(rows)
-    _fill_languages(table)
+    fill_languages(table)
     return table
 
 
-def _fill_languages(table: pd.DataFrame) -> None:
+def fill_languages(table: pd.DataFrame) -> None:
     """Guess a document's language from all its passages when no language column says it."""
     from .io.readers import detect_language
 
@@ -449,7 +449,7 @@ def gold_from_tables(tables: dict[str, pd.DataFrame], source: str = "tables") ->
             }
         )
     table = pd.DataFrame(rows)
-    _fill_languages(table)
+    fill_languages(table)
     return table
 
 
@@ -532,7 +532,7 @@ def read_gold(
     for path in _gold_files(paths):
         if is_review_workbook(path):
             table = review_table(path, codebook=codebook, unreviewed=unreviewed)
-        elif _is_trustcode_tables(path):
+        elif is_trustcode_tables(path):
             table = gold_from_tables(_load_tables(path), str(path))
         else:
             frame = _read_sheet(path)

@@ -14,8 +14,8 @@ import pandas as pd
 from ..errors import GoldError, TrustcodeWarning, UsageError
 from ..ngrams import NgramFeatures, NgramTfidf, drop_stop_chunks
 from ..types import meets_threshold
-from .calibration import _best_threshold, _check_weights, _fit_platt, _sigmoid
-from .evidence import _best_distinct, _contributions, _entries, _Names
+from .calibration import best_threshold, check_weights, fit_platt, sigmoid
+from .evidence import Names, best_distinct, contributions, evidence_entries
 
 if TYPE_CHECKING:
     from scipy.sparse import spmatrix
@@ -59,7 +59,7 @@ def _gain_over_rules(
         # written while reading those very passages: the classifier stays
         return None
     chosen = counted
-    said = meets_threshold(_sigmoid(platt[0] * oof + platt[1]), threshold)
+    said = meets_threshold(sigmoid(platt[0] * oof + platt[1]), threshold)
     with_it = float(f1_score(y[chosen], (rules | said)[chosen], zero_division=0))
     alone = float(f1_score(y[chosen], rules[chosen], zero_division=0))
     return None if with_it >= alone else (with_it, alone)
@@ -327,7 +327,7 @@ class CodeClassifier:
             )
         if groups is not None and len(groups) != len(texts):
             raise UsageError(f"fit got {len(texts)} texts but {len(groups)} groups.")
-        weights = _check_weights(sample_weight, len(texts))
+        weights = check_weights(sample_weight, len(texts))
         rules_say = _rule_matrix(rule_codes, codes, len(texts))
         counts_in = (np.ones(len(texts), dtype=bool) if counted is None
                      else np.asarray(counted, dtype=bool).reshape(-1))
@@ -391,9 +391,9 @@ class CodeClassifier:
             if oof is None:  # too few examples to calibrate: the model's own sigmoid, cut at 0.5
                 platt, threshold = (1.0, 0.0), 0.5
             else:
-                platt = _fit_platt(oof, y, self.random_state)
+                platt = fit_platt(oof, y, self.random_state)
                 if platt[0] > 0:
-                    threshold = _best_threshold(_sigmoid(platt[0] * oof + platt[1]), y)
+                    threshold = best_threshold(sigmoid(platt[0] * oof + platt[1]), y)
                     threshold = max(threshold, self.min_threshold)
                 else:  # out-of-fold scores rank backwards (too little data): do not trust them
                     platt, threshold = (1.0, 0.0), 0.5
@@ -610,7 +610,7 @@ class CodeClassifier:
         x = self._features(texts) if features is None else features
         coef_t, _ = self._prediction_arrays()
         raw = x @ coef_t + self.intercept_
-        return np.asarray(_sigmoid(raw * self.platt_[:, 0] + self.platt_[:, 1]), dtype=np.float64)
+        return np.asarray(sigmoid(raw * self.platt_[:, 0] + self.platt_[:, 1]), dtype=np.float64)
 
     def _prediction_arrays(self) -> tuple[np.ndarray, pd.Index]:
         """The coefficients as features x codes in row order, and the score columns, kept
@@ -700,8 +700,8 @@ class CodeClassifier:
         names = self._readable_names(n_words)
         picked = np.asarray(rows, dtype=np.int64)
         n_rows = len(picked)
-        best = _best_distinct(
-            *_contributions(x, *_entries(x, picked, lambda c: c < n_words), coef, code_of,
+        best = best_distinct(
+            *contributions(x, *evidence_entries(x, picked, lambda c: c < n_words), coef, code_of,
                             names.readable), k,
             None if n_words <= names.distinct_upto else (names.ids, names.n_names),
         )
@@ -711,9 +711,9 @@ class CodeClassifier:
             out[i].append((text[col], round(val, 4)))
         return out
 
-    def _readable_names(self, n_grams: int) -> _Names:
+    def _readable_names(self, n_grams: int) -> Names:
         """The features' names, kept while the model's feature names stay the same."""
         cached = getattr(self, "_readable_cache", None)
         if cached is None or len(cached.text) != len(self.feature_names_):
-            cached = self._readable_cache = _Names.of(self.feature_names_, n_grams)
+            cached = self._readable_cache = Names.of(self.feature_names_, n_grams)
         return cached

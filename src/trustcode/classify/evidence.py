@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 
-class _Names(NamedTuple):
+class Names(NamedTuple):
     """What :meth:`CodeClassifier.explain` needs of the feature names."""
 
     text: list[str]  # each feature's name, stripped
@@ -23,10 +23,10 @@ class _Names(NamedTuple):
     distinct_upto: int  # the leading features with distinct names
 
     @classmethod
-    def of(cls, feature_names: np.ndarray, n_grams: int) -> _Names:
+    def of(cls, feature_names: np.ndarray, n_grams: int) -> Names:
         """The names of ``feature_names``, of which the first ``n_grams`` are n-grams.
 
-        >>> _Names.of(np.array(["abc", " abc", "x1", "<dim 0>"]), 3).ids.tolist()
+        >>> Names.of(np.array(["abc", " abc", "x1", "<dim 0>"]), 3).ids.tolist()
         [0, 0, 1, 2]
         """
         text = [str(name).strip() for name in feature_names.tolist()]
@@ -42,7 +42,7 @@ class _Names(NamedTuple):
         return cls(text, readable, ids, len(numbers), distinct_upto)
 
 
-def _entries(
+def evidence_entries(
     x: Any, rows: np.ndarray | None, wanted: Callable[[np.ndarray], np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """The positions in the CSR matrix ``x``'s data of the entries whose columns are
@@ -59,7 +59,7 @@ def _entries(
     return entries[keep], np.repeat(np.arange(len(rows)), sizes)[keep]
 
 
-def _contributions(
+def contributions(
     x: Any, entries: np.ndarray, rows: np.ndarray, coef: np.ndarray, code_of: np.ndarray,
     readable: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -72,7 +72,7 @@ def _contributions(
     return rows[keep], cols[keep], vals[keep]
 
 
-def _best_distinct(
+def best_distinct(
     rows: np.ndarray,
     cols: np.ndarray,
     vals: np.ndarray,

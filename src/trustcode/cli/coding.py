@@ -6,12 +6,12 @@ import click
 
 from .common import (
     DEFAULT_OUTPUT,
-    _progress_bar,
-    _redactor,
     codebook_option,
     force_option,
     handle_errors,
+    progress_bar,
     redact_options,
+    redactor,
 )
 from .group import main
 
@@ -100,14 +100,14 @@ def code(
 
     book = load_codebook(codebook)
     # the Dask engine reports no progress here
-    progress, bar = _progress_bar(quiet or engine == "dask", "Coding",
+    progress, bar = progress_bar(quiet or engine == "dask", "Coding",
                                   lambda: count_documents(paths))
     try:
         run = code_files(
             paths, output, codebook=book, unit=unit,
             model=None if model.lower() == "none" else model, language=language,
             text_column=text_column, id_column=id_column, strict=strict, jobs=jobs, force=force,
-            progress=progress, redact=_redactor(redact, redact_names, redact_model, book),
+            progress=progress, redact=redactor(redact, redact_names, redact_model, book),
             review=review, review_size=review_size, engine=engine, scheduler=scheduler,
         )
     finally:

@@ -171,7 +171,7 @@ def redact_options(func: F) -> F:
     )(func)
 
 
-def _redactor(
+def redactor(
     redact: bool, names: str | None, model: str | None, codebook: Any
 ) -> Any:
     """The redactor the ``--redact`` options ask for, or None; ``codebook`` is a path or a
@@ -188,7 +188,7 @@ def _redactor(
     return redactor_for(book, names, spacy_model=model)
 
 
-def _refuse_existing(output: str | None, force: bool) -> None:
+def refuse_existing(output: str | None, force: bool) -> None:
     """Before any work: an optional table output must be writable and new (or forced); what a
     forced folder may hold is checked when its tables are written."""
     if output is not None:
@@ -197,7 +197,7 @@ def _refuse_existing(output: str | None, force: bool) -> None:
         check_output(output, force=force, tables=None)
 
 
-def _write_frames(frames: Any, output: str | None, force: bool) -> None:
+def write_optional_frames(frames: Any, output: str | None, force: bool) -> None:
     """Write an optional table output (workbook or CSV folder) and say where."""
     if output is not None:
         from ..io.tables import write_frames
@@ -241,7 +241,7 @@ def _on_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-def _progress_bar(
+def progress_bar(
     quiet: bool, label: str, total: Callable[[], int]
 ) -> tuple[Callable[[Any], None] | None, _Progress | None]:
     """A progress callback drawing on stderr, or nothing when quiet or stderr is no terminal;

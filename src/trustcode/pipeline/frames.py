@@ -189,7 +189,7 @@ def tables_for(coded: Sequence[CodedDocument], code_ids: Sequence[str]) -> dict[
     }
 
 
-def _concat_tables(parts: Sequence[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+def concat_tables(parts: Sequence[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
     """Batches' tables as one batch's; a metadata column some batch lacks is empty text there,
     as in the documents table of one batch."""
     if len(parts) == 1:

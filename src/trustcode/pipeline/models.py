@@ -89,10 +89,10 @@ def review_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> An
         return None
     with warnings.catch_warnings():  # the run has said what the model serves already
         warnings.simplefilter("ignore", TrustcodeWarning)
-        return _load_model(path, codebook)
+        return load_run_model(path, codebook)
 
 
-def _load_model(path: str, codebook: Codebook) -> Any:
+def load_run_model(path: str, codebook: Codebook) -> Any:
     from ..classify import load_model
 
     return load_model(path, codebook)

@@ -32,43 +32,43 @@ CLASSIFIER_USER = "trustcode classifier"
 EXPORT_USER = "trustcode"
 UNNAMED_CODER = "unnamed coder"
 
-_PathLike = str | os.PathLike[str]
+PathLike = str | os.PathLike[str]
 
 
 # --- small helpers ------------------------------------------------------------------------------
 
 
-def _guid(kind: str, *key: object) -> str:
+def make_guid(kind: str, *key: object) -> str:
     name = "\x1f".join([kind, *(str(k) for k in key)])
     return str(uuid.uuid5(GUID_NAMESPACE, name)).upper()
 
 
-def _warn(message: str) -> None:
+def warn(message: str) -> None:
     warnings.warn(message, TrustcodeWarning, stacklevel=3)
 
 
-def _local(tag: object) -> str:
+def local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _children(element: Element, name: str) -> list[Element]:
-    return [child for child in element if _local(child.tag) == name]
+def children_named(element: Element, name: str) -> list[Element]:
+    return [child for child in element if local(child.tag) == name]
 
 
-def _child(element: Element, name: str) -> Element | None:
-    found = _children(element, name)
+def first_child(element: Element, name: str) -> Element | None:
+    found = children_named(element, name)
     return found[0] if found else None
 
 
-def _norm_guid(value: str | None) -> str:
+def norm_guid(value: str | None) -> str:
     return (value or "").strip().strip("{}").lower()
 
 
-def _xml_bytes(root: Any) -> bytes:
+def xml_bytes(root: Any) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _checked_target(path: _PathLike, suffix: str, force: bool) -> Path:
+def checked_target(path: PathLike, suffix: str, force: bool) -> Path:
     target = Path(path)
     if target.suffix.lower() != suffix:
         raise OutputError(
@@ -78,7 +78,7 @@ def _checked_target(path: _PathLike, suffix: str, force: bool) -> Path:
     return check_target(target, force=force)
 
 
-def _int(value: Any) -> int | None:
+def int_or_none(value: Any) -> int | None:
     if is_missing(value):
         return None
     try:
@@ -87,5 +87,5 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _present(value: Any) -> bool:
+def present(value: Any) -> bool:
     return not is_missing(value) and bool(str(value).strip())

@@ -29,16 +29,16 @@ PROPOSED = "coded"
 #: the coder of a row whose reviewer cell is empty
 DEFAULT_REVIEWER = "reviewer"
 
-_MAX_CELL = 32_767
-_MAX_ROWS = 1_048_576
+MAX_CELL = 32_767
+MAX_ROWS = 1_048_576
 # Excel refuses longer data-validation prompts and titles
-_PROMPT_LIMIT = 255
-_TITLE_LIMIT = 32
-_WIDTHS = {
+PROMPT_LIMIT = 255
+TITLE_LIMIT = 32
+WIDTHS = {
     "passage_id": 16, "doc_id": 14, "start": 8, "end": 8, "text": 70, "machine_codes": 26,
     "uncertainty": 12, "added_codes": 26, "reviewer": 14, "note": 40, "language": 10,
 }
-_WRAPPED = {"text", "machine_codes", "note"}
+WRAPPED = {"text", "machine_codes", "note"}
 
 INSTRUCTIONS: tuple[str, ...] = (
     "How to review these codings",

@@ -52,7 +52,7 @@ def uncertainty(scores: Sequence[float | None]) -> float | None:
 
 
 
-def _check_tables(tables: Mapping[str, pd.DataFrame]) -> None:
+def check_run_tables(tables: Mapping[str, pd.DataFrame]) -> None:
     for name, columns in (
         ("passages", ("doc_id", "passage_id", "start", "end", "text")),
         ("codings", ("passage_id", "code")),
@@ -70,7 +70,7 @@ def _check_tables(tables: Mapping[str, pd.DataFrame]) -> None:
             )
 
 
-def _review_rows(
+def review_rows(
     tables: Mapping[str, pd.DataFrame], leaf_ids: Sequence[str]
 ) -> list[dict[str, Any]]:
     """One dict per passage, least sure first."""

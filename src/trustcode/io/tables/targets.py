@@ -14,13 +14,13 @@ from trustcode.types import TABLE_NAMES
 PROVENANCE_FILE = "provenance.json"
 PARQUET_KEY = b"trustcode"
 
-_SUFFIX_FORMAT = {".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jsonl"}
-_FOLDER_EXT = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl"}
+SUFFIX_FORMAT = {".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jsonl"}
+FOLDER_EXT = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl"}
 
-_PathLike = str | os.PathLike[str]
+PathLike = str | os.PathLike[str]
 
 
-def output_format(path: _PathLike) -> str:
+def output_format(path: PathLike) -> str:
     """The output format a path asks for, by its suffix.
 
     ``.xlsx`` is one workbook; ``.parquet`` and ``.jsonl`` are folders with one file per table;
@@ -31,8 +31,8 @@ def output_format(path: _PathLike) -> str:
     """
     p = Path(path)
     suffix = p.suffix.lower()
-    if suffix in _SUFFIX_FORMAT:
-        return _SUFFIX_FORMAT[suffix]
+    if suffix in SUFFIX_FORMAT:
+        return SUFFIX_FORMAT[suffix]
     if suffix == "" or p.is_dir():
         return "csv"
     if suffix == ".qdpx":
@@ -48,7 +48,7 @@ def output_format(path: _PathLike) -> str:
 
 
 def check_output(
-    path: _PathLike, *, force: bool, tables: Iterable[str] | None = TABLE_NAMES
+    path: PathLike, *, force: bool, tables: Iterable[str] | None = TABLE_NAMES
 ) -> None:
     """Check, before any work starts, that ``path`` can be written.
 
@@ -65,10 +65,10 @@ def check_output(
     fmt = output_format(p)
     check_target(p, force=force)
     if p.exists() or p.is_symlink():
-        _check_replaceable(p, fmt, tables)
+        check_replaceable(p, fmt, tables)
 
 
-def _check_replaceable(
+def check_replaceable(
     p: Path, fmt: str, tables: Iterable[str] | None = TABLE_NAMES
 ) -> None:
     # force must never delete a folder of the user's own files (a corpus, a home folder).
@@ -86,7 +86,7 @@ def _check_replaceable(
         )
     if tables is None:
         return
-    own = {f"{t}{ext}" for t in tables for ext in _FOLDER_EXT.values()} | {PROVENANCE_FILE}
+    own = {f"{t}{ext}" for t in tables for ext in FOLDER_EXT.values()} | {PROVENANCE_FILE}
     foreign = sorted(e.name for e in p.iterdir() if e.name not in own or not e.is_file())
     if foreign:
         shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
