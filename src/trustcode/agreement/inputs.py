@@ -122,14 +122,14 @@ def shared_documents(coders: list[Coder]) -> tuple[list[str], dict[str, int]]:
             fixes.append("restrict every coding to the shared documents")
         if differ:
             fixes.append("code the very texts the other coding was made on (for gold: the "
-                         "documents its offsets were coded on, which --documents names)")
+                         "documents its offsets were coded on, given in documents=[...])")
         what = ("cover different documents or different texts of them" if lacking and differ
                 else "cover different documents" if lacking
                 else "refer to different texts of the same document(s)")
         raise InputError(
             f"agree: the codings {what}, so their offsets do not line up: "
             f"{'; '.join(problems)}. Agreement compares codings of the same texts; fix: "
-            f"{' and '.join(fixes)}."
+            f"{' and '.join(fixes)}.", params=("documents",) if differ else (),
         )
     n_chars: dict[str, int] = {}
     for c in coders:

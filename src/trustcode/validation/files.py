@@ -84,7 +84,7 @@ def draw(
              if 0 < s.passages < per_code]
     if small:
         warnings.warn(
-            f"--per-code {per_code} is more than the stratum holds for {', '.join(small)}; the "
+            f"per_code={per_code} is more than the stratum holds for {', '.join(small)}; the "
             "whole stratum is taken (its estimate there is exact).",
             TrustcodeWarning, stacklevel=2,
         )

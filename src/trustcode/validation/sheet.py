@@ -182,7 +182,7 @@ def check_sample_target(path: str | os.PathLike[str], *, force: bool) -> Path:
 def design_error(path: Path, what: str) -> InputError:
     return InputError(
         f"{path}, sheet {DESIGN_SHEET!r}: {what}. The design sheet must stay as 'trustcode "
-        "validate draw' wrote it; draw the sample again (same --seed and --per-code) and copy "
+        "validate draw' wrote it; draw the sample again (same seed and per_code) and copy "
         "your decisions over."
     )
 

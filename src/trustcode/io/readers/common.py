@@ -28,14 +28,14 @@ class DocumentError(InputError):
     """One document (or one table file) that cannot be read; ``reason`` omits the source so
     that a skip warning can say ``{source}: {reason}; skipped`` without repeating it."""
 
-    def __init__(self, source: str, reason: str) -> None:
+    def __init__(self, source: str, reason: str, *, params: tuple[str, ...] = ()) -> None:
         self.source = source
         self.reason = reason
-        super().__init__(f"{source}: {reason}")
+        super().__init__(f"{source}: {reason}", params=params)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # a worker process sends it back pickled; the default would call __init__(message)
-        return (type(self), (self.source, self.reason))
+        return (type(self), (self.source, self.reason), {"params": self.params})
 
 
 @dataclass(frozen=True)

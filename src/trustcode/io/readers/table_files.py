@@ -62,15 +62,16 @@ def read_table_rows(path: Path) -> list[list[str]]:
     return [[normalize_newlines(v) for v in row] for row in rows]
 
 
-def _column(header: list[str], name: str | None, role: str, option: str, source: str) -> int:
+def _column(header: list[str], name: str | None, role: str, param: str, source: str) -> int:
     columns = ", ".join(repr(c) for c in header)
     if name is None:
         if "text" in header:
             return header.index("text")
         raise DocumentError(
             source,
-            f"has no column named 'text'; name the {role} column with {option} "
+            f"has no column named 'text'; name the {role} column with {param}=... "
             f"(columns: {columns})",
+            params=(param,),
         )
     if name not in header:
         raise DocumentError(source, f"has no {role} column {name!r}; its columns are: {columns}")
@@ -85,9 +86,9 @@ def read_table(
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise DocumentError(source, "is empty: it has no header row")
     header = [h.strip() or f"column_{i + 1}" for i, h in enumerate(rows[0])]
-    text_at = _column(header, text_column, "text", "--text-column (text_column=)", source)
+    text_at = _column(header, text_column, "text", "text_column", source)
     id_at = (
-        _column(header, id_column, "id", "--id-column", source) if id_column is not None else None
+        _column(header, id_column, "id", "id_column", source) if id_column is not None else None
     )
     documents: list[Document] = []
     seen: dict[str, str] = {}
