@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..errors import GoldError, ModelError
 from ..types import Codebook
-from .calibration import _sigmoid
+from .calibration import sigmoid
 from .classifier import CodeClassifier
 
 #: how much one reviewed passage counts against one of the base's training passages (measured:
@@ -94,7 +94,7 @@ def _fit_correction(
 
     current = objective(theta)
     for _ in range(100):
-        p = _sigmoid(margin + design @ theta)
+        p = sigmoid(margin + design @ theta)
         grad = strength * design.T @ (p - y) + theta
         hessian = strength * (design.T * (p * (1.0 - p))) @ design + np.eye(len(theta))
         step = np.linalg.solve(hessian, grad)

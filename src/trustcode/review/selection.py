@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ..types import meets_threshold
+
 #: passages whose content words overlap this much (Jaccard) count as near-duplicates
 _DUPLICATE = 0.8
 _WORD = re.compile(r"\w\w+")
@@ -110,9 +112,10 @@ def teaching_value(scores: np.ndarray, thresholds: Sequence[float]) -> np.ndarra
     cut = np.asarray(thresholds, dtype=np.float64).reshape(1, -1)
     if scores.size == 0:
         return scores
-    span = np.where(scores >= cut, 1.0 - cut, cut)
+    coded = meets_threshold(scores, cut)
+    span = np.where(coded, 1.0 - cut, cut)
     unsure = 1.0 - np.abs(scores - cut) / np.maximum(span, 1e-9)
-    positives = (scores >= cut).sum(axis=0)
+    positives = coded.sum(axis=0)
     return np.clip(unsure, 0.0, 1.0) / np.sqrt(1.0 + positives)
 
 
