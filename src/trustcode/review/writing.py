@@ -1,5 +1,5 @@
-"""Writing the review workbook: :func:`write_review` and the four sheets it holds (review,
-instructions, codebook, provenance), saved under a temporary name and renamed into place.
+"""Writing the review workbook: :func:`write_review` and the five sheets it holds (review,
+instructions, codebook, provenance, documents), saved under a temporary name and renamed into place.
 
 >>> write_review(run.tables, "review.xlsx", codebook=book)  # doctest: +SKIP
 PosixPath('review.xlsx')
@@ -31,6 +31,7 @@ from .layout import (
     CODEBOOK_SHEET,
     DECISION_SUFFIX,
     DECISIONS,
+    DOCUMENTS_SHEET,
     INSTRUCTIONS,
     INSTRUCTIONS_SHEET,
     PROPOSED,
@@ -40,6 +41,7 @@ from .layout import (
     TAIL_COLUMNS,
 )
 from .rows import _check_tables, _review_rows
+from .staleness import write_documents_sheet
 
 
 def _comment_text(score: float | None, sources: list[str], evidences: list[str]) -> str:
@@ -244,8 +246,10 @@ def write_review(
     without one, the least sure passages, spread the same way); the other rows follow, least
     sure first.
 
-    Sheets: ``review`` (one row per passage, in that order), ``instructions``, ``codebook``
-    and ``provenance`` (the run's ``provenance`` when given, and the codebook's hash). The file
+    Sheets: ``review`` (one row per passage, in that order), ``instructions``, ``codebook``,
+    ``provenance`` (the run's ``provenance`` when given, and the codebook's hash) and
+    ``documents`` (each document's source and text hash, from the ``documents`` table, by
+    which a stale row is told when the sheet is read back). The file
     is written to a temporary name beside ``path`` and renamed into place.
 
     >>> write_review(run.tables, "review.xlsx", codebook=book)  # doctest: +SKIP
@@ -284,6 +288,7 @@ def write_review(
     _write_provenance(wb.create_sheet(PROVENANCE_SHEET), codebook,
                       {**(provenance or {}), "review_passages": len(rows),
                        "review_chosen": chosen})
+    write_documents_sheet(wb.create_sheet(DOCUMENTS_SHEET), tables.get("documents"))
     return save_atomically(wb, target)
 
 
