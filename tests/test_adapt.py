@@ -268,3 +268,47 @@ def test_train_base_bad_input_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "codes the base lacks:" in result.output and "exile" in result.output
     assert not out.exists()
+
+
+def _spoil(sheet: Path, out: Path, how: str) -> tuple[Path, str]:
+    """A reviewed sheet spoiled one way, and what the error must say."""
+    wb = load_workbook(sheet)
+    ws = wb["review"]
+    header = [c.value for c in ws[1]]
+    decisions = [i for i, name in enumerate(header) if name and name.endswith(": decision")]
+    added = header.index("added_codes") + 1
+    if how == "renamed column":
+        ws.cell(row=1, column=added).value = "extra codes"
+        expected = r"lacks the column\(s\) added_codes"
+    elif how == "bad decision":
+        ws.cell(row=3, column=decisions[0] + 1).value = "maybe"
+        expected = rf"row 3, column .*\({header[decisions[0]]!r}\): unknown decision 'maybe'"
+    elif how == "unknown added code":
+        ws.cell(row=2, column=added).value = "hunger_strike"
+        expected = r"unknown code id\(s\) 'hunger_strike' \(row 2\)"
+    elif how == "another codebook":
+        ws.cell(row=1, column=decisions[0] + 1).value = "strikes: decision"
+        expected = r"'strikes: decision'\): code 'strikes' is not in the codebook"
+    else:  # stale: the document was edited after the sheet was written
+        doc = sheet.parent / "docs" / f"{ws.cell(row=2, column=2).value}.txt"
+        doc.write_text("A line written later.\n\n" + doc.read_text("utf-8"), "utf-8")
+        expected = rf"stale passages: .*row 2 \(passage .*{doc.stem} \({doc}\)"
+    wb.save(out)
+    return out, expected
+
+
+@pytest.mark.parametrize("how", ["renamed column", "bad decision", "unknown added code",
+                                 "another codebook", "stale"])
+def test_train_base_refuses_a_spoiled_review_sheet(tmp_path: Path, how: str) -> None:
+    """Each bad review sheet of issue 16: a clear error naming the problem, exit code 2, and
+    no model written."""
+    import re
+
+    runner = CliRunner()
+    reviewed = _decide(_review_sheet(tmp_path, runner), tmp_path / "reviewed.xlsx", 3)
+    spoiled, expected = _spoil(reviewed, tmp_path / "spoiled.xlsx", how)
+    out = tmp_path / "adapted.skops"
+    result = runner.invoke(main, ["train", str(spoiled), "--base", "default", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert re.search(expected, " ".join(result.output.split())), result.output
+    assert not out.exists()
