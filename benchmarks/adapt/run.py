@@ -95,12 +95,15 @@ def _base(gold, name: str, held_out, codebook, keep: Path | None):
     return model
 
 
-def _order(model, part, size: int) -> list[int]:
-    """The rows of ``part`` in the order its review sheet lists them."""
+def _order(model, part, size: int, codebook) -> list[int]:
+    """The rows of ``part`` in the order its review sheet lists them (the rules' codes as the
+    run's codings carry them)."""
+    from trustcode.classify.adapting import rule_flags
     from trustcode.review.selection import review_order
 
+    rules = rule_flags(part, codebook, list(model.classifier_codes_))
     return review_order(model, list(part["text"]), list(part["doc_id"]),
-                        list(part["language"]), size)[0]
+                        list(part["language"]), size, rules)[0]
 
 
 def targets(gold) -> dict[str, object]:
@@ -166,7 +169,7 @@ def main() -> int:
         part = gold[mask & real].reset_index(drop=True)
         judge = Judge(part, codebook)
         sizes = [n for n in SIZES if len(part) - n >= MIN_REST]
-        order = _order(base, part, max(sizes))
+        order = _order(base, part, max(sizes), codebook)
         seeds = [list(np.random.default_rng(seed).permutation(len(part)))
                  for seed in range(args.seeds)]
         for weight in weights:
@@ -191,9 +194,10 @@ def main() -> int:
             first = adapt_model(base, part.iloc[order[:40]], codebook, weight=weight)
             took = time.perf_counter() - started
             remaining = part.iloc[order[40:]].reset_index(drop=True)
-            again = _order(first, remaining, 40)
+            again = _order(first, remaining, 40, codebook)
             second_model = adapt_model(first, remaining.iloc[again[:40]], codebook, weight=weight)
-            second = Judge(remaining, codebook).alpha(second_model, again[40:])
+            second = (Judge(remaining, codebook).alpha(second_model, again[40:])
+                      if len(part) - 80 >= MIN_REST else float("nan"))
             base_row = [judge.alpha(base, order[n:]) if n in sizes else None for n in SIZES]
             sheet_gain = [None if v is None else v - b
                           for v, b in zip(sheet, base_row, strict=True)]
@@ -205,7 +209,7 @@ def main() -> int:
             for k, n in enumerate(SIZES):
                 if n and n in sizes:
                     wins.setdefault(weight, []).append((int(sheet[k] > mean[k]), 1))
-            print(f"{name:<42} {weight:>4g} {'sheet':<10} {_row(sheet)}  {second:6.3f}")
+            print(f"{name:<42} {weight:>4g} {'sheet':<10} {_row(sheet)}  {_row([second])}")
             print(f"{'':<42} {weight:>4g} {'random':<10} {_row(mean)}")
             print(f"{'':<42} {weight:>4g} {'random sd':<10} {_row(spread)}")
             print(f"{'':<42} {weight:>4g} {'seeds won':<10} "

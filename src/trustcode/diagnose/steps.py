@@ -98,6 +98,7 @@ class _Scored:
     thresholds: Mapping[str, float]
     predicted: list[frozenset[str]]
     codes: tuple[str, ...]
+    rule_cuts: Mapping[str, float] | None = None
 
 
 def _score(model: Any, corpus: _Corpus) -> _Scored:
@@ -107,7 +108,8 @@ def _score(model: Any, corpus: _Corpus) -> _Scored:
     frame = model.predict_scores(texts)
     scores = [{str(c): float(v) for c, v in row.items()} for row in frame.to_dict("records")]
     predicted = [frozenset(codes) for codes in model.predict(texts)]
-    return _Scored(scores, dict(model.thresholds_), predicted, tuple(model.classifier_codes_))
+    return _Scored(scores, dict(model.thresholds_), predicted, tuple(model.classifier_codes_),
+                   getattr(model, "rule_cuts_", None))
 
 
 def _combined(codebook: Codebook, coded: _Coded, scored: _Scored) -> list[frozenset[str]]:
@@ -115,7 +117,8 @@ def _combined(codebook: Codebook, coded: _Coded, scored: _Scored) -> list[frozen
     out = []
     for i, (rule_codes, vetoed) in enumerate(zip(coded.rule_codes, coded.vetoed, strict=True)):
         scores = {c: s for c, s in scored.scores[i].items() if c in leaf} or None
-        found = combine(codebook, rule_codes, vetoed, scores, scored.thresholds or None)
+        found = combine(codebook, rule_codes, vetoed, scores, scored.thresholds or None,
+                        scored.rule_cuts)
         out.append(frozenset(code for code, _, _ in found))
     return out
 

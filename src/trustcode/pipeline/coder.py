@@ -58,6 +58,8 @@ class Coder:
         codings: list[Coding] = []
         explain_rows: dict[str, list[int]] = {}
         thresholds = None if self.model is None else self.model.thresholds_
+        # an adapted model's cuts under which a code's rule hits do not stand (classify.adapting)
+        rule_cuts = getattr(self.model, "rule_cuts_", None)
         columns: list[str] = []
         values = None  # the classifier's scores: a row per passage, a column per code
         may_code = None  # passages the classifier may code (None: any)
@@ -79,7 +81,7 @@ class Coder:
                 None if values is None else dict(zip(columns, values[row].tolist(), strict=True))
             )
             for code, source, score in combine(
-                self.codebook, rule_codes, vetoed, passage_scores, thresholds
+                self.codebook, rule_codes, vetoed, passage_scores, thresholds, rule_cuts
             ):
                 evidence = _rule_evidence(rule_codes.get(code, []), passage)
                 if "classifier" in source:

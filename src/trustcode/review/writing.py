@@ -302,7 +302,11 @@ def _teaching_order(
     docs = [r["doc_id"] for r in rows]
     languages = [r["language"] for r in rows]
     if model is not None and len(model.classifier_codes_) > 0:
-        order, chosen = review_order(model, texts, docs, languages, size)
+        # the codes the run's rules gave each passage (its proposals with a rule among sources)
+        rules = np.array([[any("rule" in s for s in r["_proposals"].get(c, (None, [], []))[1])
+                           for c in model.classifier_codes_] for r in rows], dtype=bool)
+        order, chosen = review_order(model, texts, docs, languages, size,
+                                     rules.reshape(len(rows), -1))
     else:
         value = np.array([r["uncertainty"] or 0.0 for r in rows], dtype=np.float64)
         picked = choose_for_review(value, docs, languages,
