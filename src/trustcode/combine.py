@@ -10,9 +10,11 @@ Policies (``Code.combine``):
 A code the classifier has no score for (no model, or a rules-only code without training
 examples) cannot be confirmed by it: ``both`` then acts as ``rules_only`` and ``classifier_only``
 never codes it. With no model at all, every policy but ``classifier_only`` is the rules alone.
-A veto removes its code under every policy. In an ``exclusive`` codebook the classifier proposes
-only its best-scoring code (thresholds do not apply) and a passage keeps at most one code, the
-one with the highest score (a rule-only candidate counts as scoring lowest; ties: codebook order).
+A model adapted to a researcher's review may carry rule cuts: under ``union``, a rule hit whose
+code its classifier scores below the code's cut does not stand. A veto removes its code under
+every policy. In an ``exclusive`` codebook the classifier proposes only its best-scoring code
+(thresholds do not apply) and a passage keeps at most one code, the one with the highest score
+(a rule-only candidate counts as scoring lowest; ties: codebook order).
 """
 
 from __future__ import annotations
