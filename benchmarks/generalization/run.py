@@ -4,6 +4,7 @@ Run from the repository, with ../shared beside it:
 
     python benchmarks/generalization/run.py            # everything (about 10 minutes)
     python benchmarks/generalization/run.py --quick    # by document and unrelated text only
+    python benchmarks/generalization/run.py --embeddings muse   # with the sentence encoder
 
 It measures the default training (the gold of corpus/gold/coding plus the passages written for
 the codebook in corpus/illustrative, which are trained on and never tested on) four ways:
@@ -77,6 +78,8 @@ def unrelated(model, codebook) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="by document and unrelated only")
+    parser.add_argument("--embeddings", default=None, metavar="NAME",
+                        help="add a sentence encoder's features (needs trustcode[embeddings])")
     args = parser.parse_args()
     if not (SHARED / "corpus-sources").is_dir():
         print(f"needs {SHARED}/corpus-sources beside the repository", file=sys.stderr)
@@ -90,16 +93,17 @@ def main() -> int:
     codebook = load_codebook(REPO / "codebook.yaml")
     gold = read_gold([REPO / "corpus" / "gold" / "coding", REPO / "corpus" / "illustrative"],
                      codebook=codebook, documents=[REPO / "corpus", SHARED / "corpus-sources"])
-    print("micro-F1 / macro-F1 / alpha, for rules | classifier | combined")
+    params = {"embeddings": args.embeddings} if args.embeddings else {}
+    print("micro-F1 / macro-F1 / alpha, for rules | classifier | combined", params)
     runs = [("by document (5 folds)", None)]
     if not args.quick:
         runs += [("by group (reports <-> article)", "group"),
                  ("by language (en <-> ru)", "language")]
     for label, group_by in runs:
         started = time.perf_counter()
-        result = evaluate(gold, codebook, group_by=group_by)
+        result = evaluate(gold, codebook, group_by=group_by, train_params=params)
         print(_line(label, result), f"({time.perf_counter() - started:.0f} s)", flush=True)
-    model = train_model(gold, codebook)
+    model = train_model(gold, codebook, **params)
     for line in unrelated(model, codebook):
         print(line, flush=True)
     return 0

@@ -37,8 +37,9 @@ __all__ = ["code_with_dask"]
 #: tasks in flight at once per worker thread, so a huge corpus does not flood the scheduler
 _IN_FLIGHT_PER_THREAD = 4
 
-#: the model path the workers resolve to their own copy of the shipped model
-_SHIPPED = "trustcode:default"
+#: the prefix of a model "path" that names a shipped model (``trustcode:muse``): each worker
+#: resolves it to its own installation's copy
+_SHIPPED = "trustcode:"
 
 
 @dataclass(frozen=True)
@@ -73,15 +74,18 @@ _LOCAL = threading.local()
 
 
 def _coder(codebook: Codebook, model_path: str | None, unit: str) -> Any:
-    from .pipeline import Coder, default_model_path
+    from .pipeline import Coder, shipped_model_path
     from .pipeline.models import _load_model
 
     coders: dict[tuple[str, str | None, str], Any] = _LOCAL.__dict__.setdefault("coders", {})
     key = (codebook.sha256, model_path, unit)
     coder = coders.get(key)
     if coder is None:
-        # the shipped model lives in the worker's own installation, wherever that is
-        path = str(default_model_path()) if model_path == _SHIPPED else model_path
+        # a shipped model lives in the worker's own installation, wherever that is
+        if model_path and model_path.startswith(_SHIPPED):
+            path: str | None = str(shipped_model_path(model_path.removeprefix(_SHIPPED)))
+        else:
+            path = model_path
         model = _load_model(path, codebook) if path else None
         coder = Coder(codebook, model=model, unit=unit)
         coders[key] = coder
@@ -233,7 +237,7 @@ def code_with_dask(
     """
     from .codebook import load_codebook
     from .io.tables import TableWriter, check_output
-    from .pipeline import default_model_path, provenance, resolve_model
+    from .pipeline import provenance, resolve_model, shipped_model_name
     from .segment import parse_unit
 
     if batch_size < 1:
@@ -260,8 +264,9 @@ def code_with_dask(
         {"paths": [str(p) for p in roots], **options, "strict": strict, "jobs": 1,
          "redacted": False, "engine": "dask"},
     )
-    worker_model = _SHIPPED if model_path == str(default_model_path()) else model_path
-    if worker_model not in (None, _SHIPPED):
+    shipped = shipped_model_name(model_path)
+    worker_model = _SHIPPED + shipped if shipped else model_path
+    if worker_model is not None and not shipped:
         worker_model = str(Path(worker_model).resolve())
     staging = output.resolve().parent / f".{output.name}.parts-{secrets.token_hex(6)}"
     client, cluster = _client(scheduler)

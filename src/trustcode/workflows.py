@@ -79,20 +79,20 @@ def train(
     if base is not None:
         from .classify import model_metadata
         from .classify.adapting import check_base_codes
-        from .pipeline import DEFAULT_MODEL, default_model_path
+        from .pipeline import SHIPPED_MODELS, shipped_model_path
 
-        is_default = str(base) == DEFAULT_MODEL
-        base_path = default_model_path() if is_default else Path(base)
+        shipped = str(base) if str(base) in SHIPPED_MODELS else None
+        base_path = shipped_model_path(shipped) if shipped else Path(base)
         if not base_path.is_file():
             from .errors import ModelError
 
-            raise ModelError(f"Base model {base_path} does not exist: pass 'default' or a model "
-                             "written by 'trustcode train'.")
+            raise ModelError(f"Base model {base_path} does not exist: pass 'default', 'muse' or "
+                             "a model written by 'trustcode train'.")
         check_base_codes(model_metadata(base_path)["labels"], book, str(base_path))
         base_model = load_model(base_path, book)
     table = read_gold(list(gold), codebook=book, unreviewed=unreviewed, documents=documents)
     if base_model is not None:
-        name = "default (shipped)" if is_default else str(base)
+        name = f"{shipped} (shipped)" if shipped else str(base)
         model = adapt_model(base_model, table, book, base_name=name)
     else:
         model = train_model(table, book, definitions=definitions is not False, **params)

@@ -1,7 +1,7 @@
 """The classifier: passage text -> calibrated per-code scores, trained from gold codings.
 
 Features are word (1-2) and character (2-5, ``char_wb``) n-gram TF-IDF, joined, and optionally
-sentence embeddings (``embeddings="minilm"``, the ``trustcode[embeddings]`` extra, see
+sentence embeddings (``embeddings="muse"``, the ``trustcode[embeddings]`` extra, see
 :mod:`trustcode.embeddings`); one linear model per code (one-vs-rest logistic regression,
 liblinear). Its regularization strength is chosen per code (``C="auto"``, the default) from
 :data:`C_GRID` by inner cross-validation on the training passages: the value whose out-of-fold

@@ -44,7 +44,7 @@ def compare_cmd(
     from ..io.tables import check_output
     from ..workflows import compare_files, write_comparison
 
-    check_output(output, force=force)
+    check_output(output, force=force, tables=None)  # its tables are named when written
     result = compare_files(list(coded), by=by, codebook=codebook, documents=documents)
     tests = result.tests
     if by is not None and not tests.empty:

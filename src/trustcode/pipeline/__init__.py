@@ -30,16 +30,20 @@ from .frames import (
 )
 from .models import (
     DEFAULT_MODEL,
+    SHIPPED_MODELS,
     default_model_path,
     provenance,
     resolve_model,
     review_model,
+    shipped_model_name,
+    shipped_model_path,
 )
 from .workers import iter_tables
 
 __all__ = [
     "DEFAULT_MODEL",
     "EVIDENCE_FEATURES",
+    "SHIPPED_MODELS",
     "CodedDocument",
     "Coder",
     "CodingRun",
@@ -53,6 +57,8 @@ __all__ = [
     "provenance",
     "resolve_model",
     "review_model",
+    "shipped_model_name",
+    "shipped_model_path",
     "summary_frame",
     "tables_for",
 ]

@@ -15,30 +15,49 @@ from ..types import Codebook
 
 #: the name that selects the model shipped in the package
 DEFAULT_MODEL = "default"
+#: the models shipped in the package, by the name that selects them -> their file in data/:
+#: ``default`` (word and character n-grams) and ``muse`` (the same plus the multilingual sentence
+#: encoder of the ``trustcode[embeddings]`` extra: better on new text, slower)
+SHIPPED_MODELS: dict[str, str] = {DEFAULT_MODEL: "default-model.skops", "muse": "muse-model.skops"}
+
+
+def shipped_model_path(name: str) -> Path:
+    """Where the shipped model ``name`` (a key of :data:`SHIPPED_MODELS`) lives."""
+    # trustcode/data: this module is one folder below the package's root
+    return Path(__file__).parent.parent / "data" / SHIPPED_MODELS[name]
 
 
 def default_model_path() -> Path:
     """Where the model shipped in the package lives."""
-    # trustcode/data: this module is one folder below the package's root
-    return Path(__file__).parent.parent / "data" / "default-model.skops"
+    return shipped_model_path(DEFAULT_MODEL)
+
+
+def shipped_model_name(path: str | os.PathLike[str] | None) -> str | None:
+    """The name of the shipped model at ``path``, or None if it is not one of them."""
+    if path is None:
+        return None
+    return next((name for name in SHIPPED_MODELS if str(shipped_model_path(name)) == str(path)),
+                None)
 
 
 def resolve_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> str | None:
     """The model file to use, or None for rules only.
 
-    ``"default"`` selects the shipped model when it exists and knows some of this codebook's
-    codes (an edited copy of the shipped codebook keeps it; :func:`~trustcode.classify.load_model`
-    says which codes it serves); otherwise coding is rules only, with a warning.
+    ``"default"`` (or another name in :data:`SHIPPED_MODELS`) selects a shipped model when it
+    exists and knows some of this codebook's codes (an edited copy of the shipped codebook keeps
+    it; :func:`~trustcode.classify.load_model` says which codes it serves); otherwise coding is
+    rules only, with a warning.
     """
     if model is None:
         return None
-    if str(model) != DEFAULT_MODEL:
+    name = str(model)
+    if name not in SHIPPED_MODELS:
         path = Path(model)
         if not path.is_file():
             raise UsageError(f"Model file {path} does not exist: pass a model written by "
                              "'trustcode train', or leave --model out to use the default model.")
         return str(path)
-    path = default_model_path()
+    path = shipped_model_path(name)
     if not path.is_file():
         return None
     from ..classify import model_metadata
@@ -46,7 +65,7 @@ def resolve_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> s
     learned = set(model_metadata(path)["labels"])
     if not learned & {c.id for c in codebook.leaf_codes}:
         warnings.warn(
-            "The default model was trained for the shipped codebook's codes, and "
+            f"The {name} model was trained for the shipped codebook's codes, and "
             f"{codebook.path or 'this codebook'} has none of them: coding with rules only. "
             "Train a model for it with 'trustcode train' and pass it with --model.",
             TrustcodeWarning,
@@ -113,7 +132,7 @@ def provenance(
         "codebook_name": codebook.name,
         "codebook_sha256": codebook.sha256,
         "model": (
-            "default (shipped)" if model_path == str(default_model_path()) else model_path
+            f"{shipped} (shipped)" if (shipped := shipped_model_name(model_path)) else model_path
         ),
         "model_sha256": _sha256_file(model_path) if model_path else None,
         "model_codebook_sha256": _model_codebook(model_path),

@@ -41,15 +41,7 @@ def write_frames(
             f"(one workbook) or a name without suffix (a folder of CSV files, e.g. "
             f"'{target.with_suffix('')}')."
         )
-    check_output(target, force=force)
-    if target.exists() and fmt == "csv":
-        known = {f"{name}.csv" for name in frames} | {PROVENANCE_FILE}
-        strange = [p.name for p in target.iterdir() if p.name not in known]
-        if strange:
-            raise OutputError(
-                f"{target} holds files trustcode did not write ({', '.join(sorted(strange)[:5])}); "
-                "choose another output folder."
-            )
+    check_output(target, force=force, tables=frames)
     with atomic_output(target, suffix=target.suffix) as tmp:
         if fmt == "xlsx":
             from openpyxl import Workbook

@@ -4,6 +4,7 @@ written."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from trustcode.errors import OutputError
@@ -40,12 +41,17 @@ def output_format(path: _PathLike) -> str:
     )
 
 
-def check_output(path: _PathLike, *, force: bool) -> None:
+def check_output(
+    path: _PathLike, *, force: bool, tables: Iterable[str] | None = TABLE_NAMES
+) -> None:
     """Check, before any work starts, that ``path`` can be written.
 
     Raises :class:`OutputError` for an unknown format, a missing or read-only parent folder, or
     an existing output without ``force``. With ``force`` an existing output may be replaced only
-    if it is an .xlsx file or a folder holding nothing but trustcode's own table files.
+    if it is an .xlsx file or a folder holding nothing but trustcode's own table files: those of
+    ``tables`` (a run's five by default; a comparison or an evaluation names its own) and the
+    provenance. ``tables=None`` leaves a folder's contents to a later check, by a writer that
+    knows its table names.
 
     >>> check_output("coded.xlsx", force=False)  # doctest: +SKIP
     """
@@ -69,10 +75,12 @@ def check_output(path: _PathLike, *, force: bool) -> None:
     if p.exists() or p.is_symlink():
         if not force:
             raise OutputError(f"{p} exists; pass --force to overwrite it (or choose another path).")
-        _check_replaceable(p, fmt)
+        _check_replaceable(p, fmt, tables)
 
 
-def _check_replaceable(p: Path, fmt: str) -> None:
+def _check_replaceable(
+    p: Path, fmt: str, tables: Iterable[str] | None = TABLE_NAMES
+) -> None:
     # --force must never delete a folder of the user's own files (a corpus, a home folder).
     if fmt == "xlsx":
         if p.is_dir():
@@ -86,7 +94,9 @@ def _check_replaceable(p: Path, fmt: str) -> None:
             f"{p} is a file, but the {fmt} output is a folder; remove it yourself or choose "
             "another path."
         )
-    own = {f"{t}{ext}" for t in TABLE_NAMES for ext in _FOLDER_EXT.values()} | {PROVENANCE_FILE}
+    if tables is None:
+        return
+    own = {f"{t}{ext}" for t in tables for ext in _FOLDER_EXT.values()} | {PROVENANCE_FILE}
     foreign = sorted(e.name for e in p.iterdir() if e.name not in own or not e.is_file())
     if foreign:
         shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
