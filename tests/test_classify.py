@@ -88,9 +88,9 @@ TEXTS, LABELS, GROUPS = _synthetic()
 CODES = ["support", "arrests", "exile"]
 NEW_TEXTS = [
     "Volunteers wrote letters to a retired doctor.",
-    "Police detained a young musician at the rally.",
+    "Police detained and searched a young musician at the rally.",
     "Волонтёры написали письма инженеру.",
-    "Суд приговорил музыканта к штрафу.",
+    "Суд приговорил и оштрафовал музыканта.",
 ]
 NEW_EXPECTED = [("support",), ("arrests",), ("support",), ("arrests",)]
 
@@ -117,6 +117,20 @@ def model() -> CodeClassifier:
 
 def test_predicts_new_passages_in_both_languages(model: CodeClassifier) -> None:
     assert model.predict(NEW_TEXTS) == NEW_EXPECTED
+
+
+def test_a_score_that_rests_on_too_few_words_proposes_nothing(model: CodeClassifier) -> None:
+    from trustcode.classify.evidence import MIN_EVIDENCE_WORDS, thin_evidence
+
+    assert MIN_EVIDENCE_WORDS == 3
+    # the same two words of arrest, alone and with a third the model knows
+    two, three = "Суд приговорил музыканта.", "Суд приговорил и оштрафовал музыканта."
+    arrests = list(model.classifier_codes_).index("arrests")
+    x = model.features([two, three])
+    values = model.score_matrix([two, three], features=x)
+    assert (values[:, arrests] >= model.thresholds_["arrests"]).all()  # both score high
+    assert thin_evidence(model, x, values)[:, arrests].tolist() == [True, False]
+    assert model.predict([two, three]) == [(), ("arrests",)]
 
 
 def test_scores_are_calibrated_probabilities(model: CodeClassifier) -> None:
@@ -241,7 +255,7 @@ def test_train_model_adds_codebook_examples() -> None:
         fitted = train_model(gold, book, folds=3, min_positives=3, definitions=False)
     assert "exile" in fitted.classifier_codes_
     assert fitted.n_training_ == len(TEXTS) + 4
-    assert fitted.predict(["They left for Tbilisi after the call-up."]) == [("exile",)]
+    assert fitted.predict(["They left for Tbilisi and Yerevan after the call-up."]) == [("exile",)]
 
 
 # --- persistence --------------------------------------------------------------------------------
@@ -676,3 +690,20 @@ def test_embedding_cache_round_trips_through_a_file(tmp_path: Path) -> None:
     (tmp_path / "bad.npz").write_text("not a cache", encoding="utf-8")
     with pytest.raises(UsageError, match=r"Cannot read the embedding cache .*bad\.npz"):
         embeddings.load_cache(tmp_path / "bad.npz")
+
+
+def test_coder_and_evaluate_leave_a_two_word_score_uncoded(model: CodeClassifier) -> None:
+    from trustcode.evaluate import evaluate
+    from trustcode.pipeline import Coder
+    from trustcode.types import Document
+
+    book = _codebook()
+    text = "Суд приговорил музыканта.\n\nСуд приговорил и оштрафовал музыканта."
+    coded = Coder(book, model=model).code_document(Document("d", text, language="ru"))
+    found = {(c.passage_id, c.code) for c in coded.codings}
+    assert found == {("d#1", "arrests")}
+    gold = pd.DataFrame({"doc_id": ["d", "d"], "passage_id": ["d#0", "d#1"],
+                         "text": text.split("\n\n"), "codes": [("arrests",), ("arrests",)]})
+    result = evaluate(gold, book, model=model)
+    assert list(result.predictions["combined"]) == [(), ("arrests",)]
+    assert list(result.predictions["classifier"]) == [(), ("arrests",)]

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .classify import ILLUSTRATIVE_CODER, CodeClassifier, train_model
+from .classify.evidence import passage_thresholds
 from .classify.training import written_for_codebook
 from .combine import combine
 from .errors import GoldError, TrustcodeWarning, UsageError
@@ -415,9 +416,13 @@ def _predict(
     if not rows:
         return
     chosen = [texts[i] for i in rows]
-    frame = model.predict_scores(chosen)
+    features = model.features(chosen)
+    values = model.score_matrix(chosen, features=features)
+    codes = list(model.classifier_codes_)
+    # as the coder does: a score at its threshold on too few words proposes nothing
+    cuts = passage_thresholds(model, features, values)
     predicted = model.predict(chosen)
     for k, i in enumerate(rows):
-        scores[i] = {c: float(v) for c, v in frame.iloc[k].items()}
-        thresholds[i] = model.thresholds_
+        scores[i] = dict(zip(codes, values[k].tolist(), strict=True))
+        thresholds[i] = cuts[k]
         classified[i] = predicted[k]

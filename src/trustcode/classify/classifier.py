@@ -541,18 +541,26 @@ class CodeClassifier:
         return cached[1], cached[2]
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, ...]]:
-        """The codes of each text: scores at or above threshold (exclusive: the best code)."""
-        scores = self.predict_scores(texts)
-        if scores.shape[1] == 0:
-            return [() for _ in range(len(scores))]
-        values = scores.to_numpy()
+        """The codes of each text: scores at or above threshold that rest on at least
+        :data:`~trustcode.classify.evidence.MIN_EVIDENCE_WORDS` words (exclusive: the best
+        code)."""
+        from .evidence import thin_evidence
+
+        self._check_fitted()
+        texts = list(texts)
+        x = self._features(texts) if texts else None
+        values = self.score_matrix(texts, features=x)
+        if values.shape[1] == 0:
+            return [() for _ in range(len(values))]
         if self.exclusive:
             best = values.argmax(axis=1)  # ties go to the code listed first
             return [(self.classifier_codes_[i],) for i in best]
         cut = np.array([self.thresholds_[c] for c in self.classifier_codes_])
+        # a score at its threshold that rests on too few words proposes nothing
+        yes = (values >= cut) & ~thin_evidence(self, x, values)
         return [
-            tuple(c for c, hit in zip(self.classifier_codes_, row >= cut, strict=True) if hit)
-            for row in values
+            tuple(c for c, hit in zip(self.classifier_codes_, row, strict=True) if hit)
+            for row in yes
         ]
 
     def explain(

@@ -95,21 +95,29 @@ class _Scored:
     """The classifier on the corpus (empty without a model)."""
 
     scores: list[dict[str, float]]
-    thresholds: Mapping[str, float]
+    thresholds: Mapping[str, float]  # the model's: where a score and a rule disagree
     predicted: list[frozenset[str]]
     codes: tuple[str, ...]
+    # per passage, as the coder hands them to combine (a score on too few words codes nothing)
+    cuts: Sequence[Mapping[str, float]]
+    # an adapted model's cuts under which a code's rule hits do not stand (classify.adapting)
     rule_cuts: Mapping[str, float] | None = None
 
 
 def _score(model: Any, corpus: _Corpus) -> _Scored:
-    if model is None or not corpus.passages:
-        return _Scored([{} for _ in corpus.passages], {}, [frozenset()] * len(corpus.passages), ())
+    n = len(corpus.passages)
+    if model is None or not n:
+        return _Scored([{} for _ in range(n)], {}, [frozenset()] * n, (), [{} for _ in range(n)])
+    from ..classify.evidence import passage_thresholds
+
     texts = [p.text for p in corpus.passages]
-    frame = model.predict_scores(texts)
-    scores = [{str(c): float(v) for c, v in row.items()} for row in frame.to_dict("records")]
-    predicted = [frozenset(codes) for codes in model.predict(texts)]
-    return _Scored(scores, dict(model.thresholds_), predicted, tuple(model.classifier_codes_),
-                   getattr(model, "rule_cuts_", None))
+    features = model.features(texts)
+    values = model.score_matrix(texts, features=features)
+    codes = [str(c) for c in model.classifier_codes_]
+    scores = [dict(zip(codes, row.tolist(), strict=True)) for row in values]
+    predicted = [frozenset(found) for found in model.predict(texts)]
+    return _Scored(scores, dict(model.thresholds_), predicted, tuple(codes),
+                   passage_thresholds(model, features, values), getattr(model, "rule_cuts_", None))
 
 
 def _combined(codebook: Codebook, coded: _Coded, scored: _Scored) -> list[frozenset[str]]:
@@ -117,7 +125,7 @@ def _combined(codebook: Codebook, coded: _Coded, scored: _Scored) -> list[frozen
     out = []
     for i, (rule_codes, vetoed) in enumerate(zip(coded.rule_codes, coded.vetoed, strict=True)):
         scores = {c: s for c, s in scored.scores[i].items() if c in leaf} or None
-        found = combine(codebook, rule_codes, vetoed, scores, scored.thresholds or None,
+        found = combine(codebook, rule_codes, vetoed, scores, scored.cuts[i] or None,
                         scored.rule_cuts)
         out.append(frozenset(code for code, _, _ in found))
     return out

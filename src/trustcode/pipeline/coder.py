@@ -63,6 +63,7 @@ class Coder:
         columns: list[str] = []
         values = None  # the classifier's scores: a row per passage, a column per code
         may_code = None  # passages the classifier may code (None: any)
+        thin = None  # scores at their threshold that rest on too few words
         if self.model is not None and passages:
             texts = [p.text for p in passages]
             # the features are computed once and serve both the scores and the explanations
@@ -71,7 +72,12 @@ class Coder:
             values = self.model.score_matrix(texts, features=features)
             if not self.codebook.exclusive and thresholds is not None:
                 cut = np.array([thresholds.get(c, np.inf) for c in columns], dtype=np.float64)
-                may_code = (values >= cut).any(axis=1)
+                # a score at its threshold on too few words is no proposal; a model is
+                # loaded, so the classifier package is imported already
+                from ..classify.evidence import thin_evidence
+
+                thin = thin_evidence(self.model, features, values)
+                may_code = ((values >= cut) & ~thin).any(axis=1)
         for row, (passage, hits) in enumerate(zip(passages, hits_per_passage, strict=True)):
             if not hits and (values is None or (may_code is not None and not may_code[row])):
                 continue  # no rule hit and no score at its threshold: no code (the common case)
@@ -80,8 +86,14 @@ class Coder:
             passage_scores = (
                 None if values is None else dict(zip(columns, values[row].tolist(), strict=True))
             )
+            passage_thresholds = thresholds
+            if thin is not None and thin[row].any():
+                # the code's score stays; its threshold is out of reach for this passage
+                passage_thresholds = {**thresholds, **{columns[j]: np.inf  # type: ignore[dict-item]
+                                                       for j in np.flatnonzero(thin[row])}}
             for code, source, score in combine(
-                self.codebook, rule_codes, vetoed, passage_scores, thresholds, rule_cuts
+                self.codebook, rule_codes, vetoed, passage_scores, passage_thresholds,
+                rule_cuts,
             ):
                 evidence = _rule_evidence(rule_codes.get(code, []), passage)
                 if "classifier" in source:
