@@ -1,7 +1,7 @@
 """The package layout as built, checked against ``docs/architecture.md``.
 
-Three things are checked, statically, with :mod:`ast` (nothing is imported, so the checks are fast
-and see the code exactly as written):
+These are checked statically, with :mod:`ast` or the text (nothing is imported, so the checks are
+fast and see the code exactly as written):
 
 - every module and package under ``src/trustcode/`` has its line in the doc's layout section, and
   every path that section names still exists;
@@ -12,7 +12,10 @@ and see the code exactly as written):
   ``if TYPE_CHECKING:`` blocks: a type-only import still states a dependency of the module;
 - no cycle of module-level imports, between units or between modules. Here imports under
   ``if TYPE_CHECKING:`` do not count: they never run, and they are how two modules of one package
-  name each other's types (``rules.tokens`` annotates with ``rules.ruleset._Compiled``).
+  name each other's types (``rules.tokens`` annotates with ``rules.ruleset.Compiled``);
+- the doc's "One place for each rule": no module imports another's ``_private`` name, a score
+  meets its threshold only in ``types.meets_threshold``, only ``atomic.check_target`` words an
+  existing output, and nothing under ``src/`` names the development tree (``../shared``).
 
 A *unit* is a top-level module (``segment.py`` -> ``segment``), a top-level package
 (``trustcode.rules.terms`` -> ``rules``), or, inside ``io/``, a subpackage of its own
@@ -325,4 +328,110 @@ def test_imports_resolve_relative_and_absolute_alike() -> None:
         "rules",
         "io.tables",
         "types",
+    ]
+
+
+def test_the_library_does_not_know_the_development_tree() -> None:
+    """Nothing under src/ names ``../shared`` (the project's development data beside the
+    checkout): an installed trustcode has no such folder, and its help and messages must not
+    point there."""
+    named = [
+        f"{path.relative_to(SRC.parent)}:{number}"
+        for path in sorted(SRC.rglob("*"))
+        if path.is_file() and path.suffix in {".py", ".yaml", ".md", ".json"}
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+        if "../shared" in line or "corpus-sources" in line
+    ]
+    assert not named, f"src/ names the development tree at: {', '.join(named)}"
+
+
+def test_a_score_becomes_a_coding_in_one_place() -> None:
+    """Comparing a score with a code's threshold is :func:`trustcode.types.meets_threshold`'s
+    job alone: a comparison with a threshold (or its array, ``cut``) anywhere else is a second
+    copy of the rule, which a change of ``>=`` would miss."""
+    copies = []
+    for name, path in _modules().items():
+        if name == "trustcode.types":
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.Compare):
+                continue
+            if not all(isinstance(op, (ast.Gt, ast.GtE, ast.Lt, ast.LtE)) for op in node.ops):
+                continue
+            sides = [ast.unparse(side) for side in (node.left, *node.comparators)]
+            text = " ".join(sides)
+            if re.search(r"\bthresholds?\b", text) or (
+                re.search(r"\bcut\b", text) and re.search(r"score|value", text)
+            ):
+                copies.append(f"{path.relative_to(SRC.parent)}:{node.lineno}: {ast.unparse(node)}")
+    assert not copies, "compare a score with its threshold through meets_threshold:\n" + "\n".join(
+        copies
+    )
+
+
+def test_one_check_refuses_an_existing_output() -> None:
+    """Every writer refuses an existing output through :func:`trustcode.atomic.check_target`,
+    so the condition has one message and one error class; no other module words it."""
+    worded = [
+        f"{path.relative_to(SRC.parent)}:{node.lineno}"
+        for name, path in _modules().items()
+        if name != "trustcode.atomic"
+        for node in ast.walk(ast.parse(path.read_text("utf-8")))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and re.search(r"\b(exists;|already exists?)\b", node.value)
+    ]
+    assert not worded, f"refuse an existing output with atomic.check_target: {', '.join(worded)}"
+
+
+def _private_imports(source: str, module: str, is_package: bool) -> list[tuple[int, str, str]]:
+    """(line, trustcode module, name) for each ``_private`` name ``source`` imports from another
+    module, wherever the import stands (module level, ``TYPE_CHECKING``, a function)."""
+    package = module if is_package else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+            origin = ".".join(base + ([node.module] if node.module else []))
+        else:
+            origin = node.module or ""
+        if origin.split(".")[0] != "trustcode" or origin == module:
+            continue
+        found += [
+            (node.lineno, origin, alias.name)
+            for alias in node.names
+            if alias.name.startswith("_") and not alias.name.startswith("__")
+        ]
+    return found
+
+
+def test_private_names_stay_in_their_module() -> None:
+    """A name another module imports is public: no module imports a ``_private`` name from
+    another (a name that must be shared loses its underscore, or the code moves next to it)."""
+    imports = [
+        f"{path.relative_to(SRC.parent)}:{line}: from {origin} import {name}"
+        for module, path in _modules().items()
+        for line, origin, name in _private_imports(
+            path.read_text("utf-8"), module, path.name == "__init__.py"
+        )
+    ]
+    assert not imports, "imports of private names:\n" + "\n".join(imports)
+
+
+def test_private_imports_are_found_at_every_depth() -> None:
+    source = (
+        "from ._local import _a\n"
+        "from .other import public, _b\n"
+        "from ..tables import _c as c\n"
+        "from trustcode.types import __version__\n"
+        "def f():\n"
+        "    from .other import _d\n"
+    )
+    found = _private_imports(source, "trustcode.io.readers.corpus", is_package=False)
+    assert [(origin, name) for _, origin, name in found] == [
+        ("trustcode.io.readers._local", "_a"),
+        ("trustcode.io.readers.other", "_b"),
+        ("trustcode.io.tables", "_c"),
+        ("trustcode.io.readers.other", "_d"),
     ]

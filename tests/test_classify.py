@@ -31,7 +31,7 @@ from trustcode.classify import (
     train_model,
     training_set,
 )
-from trustcode.classify.calibration import _best_threshold
+from trustcode.classify.calibration import best_threshold
 from trustcode.errors import GoldError, ModelError, TrustcodeWarning, UsageError
 from trustcode.types import Code, Codebook
 
@@ -174,9 +174,9 @@ def test_thresholds_never_below_min_threshold(model: CodeClassifier) -> None:
 def test_best_threshold_cuts_halfway_below_the_best_f1() -> None:
     scores = np.array([0.9, 0.2, 0.8, 0.3, 0.6])
     truth = np.array([1, 0, 1, 0, 0])
-    assert _best_threshold(scores, truth) == pytest.approx((0.8 + 0.6) / 2)
+    assert best_threshold(scores, truth) == pytest.approx((0.8 + 0.6) / 2)
     # equal scores are never split: all three tied passages fall on one side
-    assert _best_threshold(np.array([0.5, 0.5, 0.5, 0.1]), np.array([1, 0, 1, 0])) == 0.3
+    assert best_threshold(np.array([0.5, 0.5, 0.5, 0.1]), np.array([1, 0, 1, 0])) == 0.3
 
 
 def test_exclusive_gives_exactly_one_code() -> None:
@@ -239,6 +239,87 @@ def test_parameters_checked_and_unfitted_model_refused() -> None:
         CodeClassifier(min_threshold=1.5).fit(TEXTS, LABELS, CODES)
     with pytest.raises(UsageError, match="not fitted yet"):
         CodeClassifier().predict(["text"])
+
+
+# --- the scikit-learn estimator contract ---------------------------------------------------------
+
+
+def test_parameters_are_those_of_init_and_round_trip() -> None:
+    from sklearn.base import clone
+
+    clf = CodeClassifier(folds=3, C=10.0, word_ngrams=(1, 3), stop_words=("the", "a"))
+    params = clf.get_params()
+    assert sorted(params) == sorted(
+        ["folds", "random_state", "exclusive", "C", "class_weight", "word_ngrams", "char_ngrams",
+         "min_df", "max_features", "min_threshold", "min_positives", "embeddings", "stop_words"]
+    )
+    assert vars(clf) == params  # __init__ stores its parameters and nothing else
+    assert CodeClassifier(**params).get_params() == params
+    twin = clone(clf)
+    assert twin is not clf and twin.get_params() == params
+    assert clf.set_params(folds=4, min_df=2) is clf and clf.get_params()["folds"] == 4
+    with pytest.raises(UsageError, match="no parameter 'fold'. Valid parameters are: C, "):
+        clf.set_params(fold=4)
+    assert repr(CodeClassifier(folds=3)) == "CodeClassifier(folds=3)"
+
+
+def test_clone_of_a_fitted_model_is_unfitted_with_the_same_parameters(
+    model: CodeClassifier,
+) -> None:
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    twin = clone(model)
+    assert twin.get_params() == model.get_params()
+    assert not any(name.endswith("_") for name in vars(twin))
+    with pytest.raises(NotFittedError):
+        check_is_fitted(twin)
+    check_is_fitted(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrustcodeWarning)
+        twin.fit(TEXTS, LABELS, CODES, groups=GROUPS)
+    assert np.array_equal(twin.coef_, model.coef_)  # the clone learns what its original did
+
+
+def test_fit_alone_sets_the_learned_attributes() -> None:
+    clf = CodeClassifier(folds=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrustcodeWarning)
+        clf.fit(TEXTS, LABELS, CODES, groups=GROUPS, codebook_sha256="b" * 64, definitions=True)
+    learned = {name for name in vars(clf) if not name.startswith("_")} - set(clf.get_params())
+    assert learned == {
+        "codes_", "classifier_codes_", "vectorizers_", "feature_names_", "coef_", "intercept_",
+        "platt_", "thresholds_", "C_", "n_training_", "codebook_sha256_", "definitions_",
+    }
+    assert clf.codebook_sha256_ == "b" * 64 and clf.definitions_ is True
+    assert clf.get_params() == CodeClassifier(folds=3).get_params()  # fit leaves them alone
+
+
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [("folds", 1), ("folds", 2.0), ("random_state", "0"), ("exclusive", "yes"), ("C", 0),
+     ("C", True), ("class_weight", "even"), ("word_ngrams", (2, 1)), ("char_ngrams", (0, 3)),
+     ("word_ngrams", 2), ("min_df", 0), ("max_features", 0), ("min_threshold", 1.5),
+     ("min_positives", 0), ("embeddings", 3), ("stop_words", "the")],
+)
+def test_every_parameter_is_checked_when_fit_starts(name: str, bad: object) -> None:
+    with pytest.raises(UsageError, match=rf"The '{name}' parameter of CodeClassifier must be .*"
+                       rf"Got {re.escape(repr(bad))} instead"):
+        CodeClassifier(**{name: bad}).fit(TEXTS, LABELS, CODES)
+
+
+def test_train_model_sets_the_codebook_through_fit(tmp_path: Path) -> None:
+    book = _codebook()
+    gold = pd.DataFrame({"doc_id": ["d"] * len(TEXTS), "passage_id": [f"d#{i}" for i in
+                         range(len(TEXTS))], "text": TEXTS, "codes": LABELS})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrustcodeWarning)
+        trained = train_model(gold, book, definitions=False)
+    assert trained.codebook_sha256_ == model_codebook_sha256(save_model(trained,
+                                                                        tmp_path / "m.skops",
+                                                                        book))
+    assert trained.definitions_ is False
 
 
 def test_train_model_adds_codebook_examples() -> None:
@@ -335,7 +416,7 @@ def test_best_threshold_reaches_the_best_f1(pairs: list[tuple[int, bool]]) -> No
         return 2 * tp / (kept.sum() + truth.sum())
 
     best = max(f1(s) for s in scores)
-    assert f1(_best_threshold(scores, truth)) == pytest.approx(best)
+    assert f1(best_threshold(scores, truth)) == pytest.approx(best)
 
 
 # --- regularization chosen by inner cross-validation ----------------------------------------------

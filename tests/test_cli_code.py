@@ -96,7 +96,8 @@ def test_existing_output_needs_force(runner: CliRunner, docs: Path, tmp_path: Pa
     out.write_bytes(b"keep me")
     result = runner.invoke(main, ["code", str(docs), "-o", str(out), "-m", "none"])
     assert result.exit_code == 2
-    assert "exists; pass --force" in result.output
+    assert ("exists; pass force=True to overwrite it (or choose another path). "
+            "Command line: --force.") in result.output
     assert out.read_bytes() == b"keep me"
     _no_traceback(result)
     result = runner.invoke(main, ["code", str(docs), "-o", str(out), "-m", "none", "--force"])
@@ -220,7 +221,7 @@ def test_progress_shows_done_of_total_rate_and_time_left_on_a_terminal_only(
     import io
     import sys
 
-    from trustcode.cli.common import _progress_bar
+    from trustcode.cli.common import progress_bar
     from trustcode.types import Document
 
     class Terminal(io.StringIO):
@@ -229,7 +230,7 @@ def test_progress_shows_done_of_total_rate_and_time_left_on_a_terminal_only(
 
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    step, bar = _progress_bar(False, "Coding", lambda: 3)
+    step, bar = progress_bar(False, "Coding", lambda: 3)
     assert step is not None and bar is not None
     step(Document("report-1", "four words of text"))
     step(Document("report-2", "two words"))
@@ -239,9 +240,9 @@ def test_progress_shows_done_of_total_rate_and_time_left_on_a_terminal_only(
     assert re.match(r"Coding:  67%\|.*\| 2/3 \[\d\d:\d\d<\d\d:\d\d, +\S+ ?doc/s, "
                     r"\S+ words/s, report-2\]", last), last
     counted: list[int] = []
-    assert _progress_bar(True, "Coding", lambda: counted.append(1) or 3) == (None, None)
+    assert progress_bar(True, "Coding", lambda: counted.append(1) or 3) == (None, None)
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal
-    assert _progress_bar(False, "Coding", lambda: counted.append(1) or 3) == (None, None)
+    assert progress_bar(False, "Coding", lambda: counted.append(1) or 3) == (None, None)
     assert counted == []  # nothing is counted for a bar that is not shown
 
 
@@ -348,3 +349,21 @@ def test_codebook_advice_is_one_line_pointing_to_check_and_data_warnings_stay(
     ]
     assert result.output.strip().splitlines()[-1].startswith("Wrote ")
     assert re.search(r"warning: .*broken\.docx.*skipped", result.output), result.output
+
+
+def test_a_command_leaves_the_process_warning_display_as_it_found_it(
+    runner: CliRunner, docs: Path, tmp_path: Path
+) -> None:
+    import warnings
+
+    before = warnings.showwarning
+    filters = list(warnings.filters)
+    (docs / "broken.txt").write_bytes(b"\x00\x01binary")  # a skipped document warns
+    result = runner.invoke(main, ["code", str(docs), "-o", str(tmp_path / "o"), "-m", "none"])
+    assert result.exit_code == 0, result.output
+    assert "warning: " in result.output and "broken.txt" in result.output
+    assert warnings.showwarning is before
+    assert warnings.filters == filters
+    # a warning after the command is not shown the command's way
+    with pytest.warns(UserWarning, match="after the command"):
+        warnings.warn("after the command", UserWarning, stacklevel=1)

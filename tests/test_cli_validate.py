@@ -162,7 +162,8 @@ def test_bad_inputs_exit_2_and_write_nothing(tmp_path: Path, coded: Path, codebo
     # an existing output without --force, and a sample target that is not a workbook
     out.write_text("keep")
     code, output = _invoke(*estimate, done, coded, "-o", out)
-    assert code == 2 and "exists; pass --force" in output and out.read_text() == "keep"
+    assert code == 2 and "exists; pass force=True" in output and out.read_text() == "keep"
+    assert "Command line: --force." in output
     _refused(["validate", "draw", coded, "-o", tmp_path / "s.csv", "-c", codebook],
              "a validation sample is an Excel workbook", tmp_path / "s.csv")
     # a bad half-width

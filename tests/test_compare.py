@@ -319,7 +319,7 @@ def test_figures_written_as_png_and_svg(draw, tmp_path):
     assert root.tag.endswith("svg")
     text = svg.read_text(encoding="utf-8")
     assert "Mutual support" in text  # labels, not ids
-    with pytest.raises(OutputError, match="already exist"):
+    with pytest.raises(OutputError, match="exists; pass force=True"):
         draw(res, tmp_path / "figure")
     assert draw(res, tmp_path / "figure.png", force=True) == [png, svg]
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy.sparse import csr_matrix, hstack
 
 from trustcode.classify import CodeClassifier
-from trustcode.classify.evidence import _best_distinct, _kth_bound, _stable_order
+from trustcode.classify.evidence import _kth_bound, _stable_order, best_distinct
 
 TRAINING = [
     ("Volunteers send letters and parcels to political prisoners.", ["support"]),
@@ -142,7 +142,7 @@ def _plain(rows, cols, vals, k, names=None, first=()):
 @given(data=entries(), k=st.integers(0, 7), named=st.booleans())
 def test_best_distinct_equals_the_plain_rule(data, k: int, named: bool) -> None:
     rows, cols, vals, names = data
-    found = _best_distinct(rows, cols, vals, k, (names, 21) if named else None)
+    found = best_distinct(rows, cols, vals, k, (names, 21) if named else None)
     as_list = list(zip(*(part.tolist() for part in found), strict=True))
     assert as_list == _plain(rows, cols, vals, k, names if named else None)
 
@@ -153,8 +153,8 @@ def test_best_distinct_puts_given_entries_first(data, k: int) -> None:
     rows, cols, vals, names = data
     # the entries with columns under 10 stand for the words, already chosen
     low = cols < 10
-    first = _best_distinct(rows[low], cols[low], vals[low], k)
-    found = _best_distinct(rows[~low], cols[~low], vals[~low], k, (names, 21), first=first)
+    first = best_distinct(rows[low], cols[low], vals[low], k)
+    found = best_distinct(rows[~low], cols[~low], vals[~low], k, (names, 21), first=first)
     chosen = list(zip(*(part.tolist() for part in first), strict=True))
     expected = _plain(rows[~low], cols[~low], vals[~low], k, names, first=chosen)
     assert list(zip(*(part.tolist() for part in found), strict=True)) == expected

@@ -216,7 +216,7 @@ def test_hand_coded_documents_default_to_the_manifests_above_the_gold(tmp_path: 
     message = str(info.value)
     assert "the documents of these gold rows cannot be found: ru_doc (passages ru_doc#0" in message
     assert f"Looked in: {(repo / 'corpus').resolve()}." in message
-    assert "--documents PATH" in message
+    assert "documents=[...]" in message and info.value.params == ("documents",)
     assert "en_doc" not in message
 
 
@@ -249,7 +249,7 @@ def test_the_first_location_that_holds_a_document_gives_its_text(tmp_path: Path)
     assert len(read_gold(gold_file, documents=[clean, raw])) == 3
     with pytest.raises(GoldError, match=r"stale offsets: 3 gold passage.*\(read from "
                        + re.escape(str(raw / "en_doc.txt")) + r"\)\. The gold was coded on "
-                       r"another text: give that one with --documents"):
+                       r"another text: give that one in documents=\[\.\.\.\]"):
         read_gold(gold_file, documents=[raw, clean])
 
 
@@ -266,8 +266,8 @@ def test_a_corpus_folder_given_as_gold_says_to_use_documents(tmp_path: Path) -> 
     (tmp_path / "texts").mkdir()
     (tmp_path / "texts" / "a.txt").write_text(EN_TEXT, encoding="utf-8")
     for folder in (corpus, tmp_path / "texts"):  # with a manifest, or texts only
-        with pytest.raises(GoldError, match="looks like a folder of documents: give it with "
-                           "--documents"):
+        with pytest.raises(GoldError, match=r"looks like a folder of documents: give it in "
+                           r"documents=\[\.\.\.\]"):
             read_gold([folder])
 
 
@@ -275,7 +275,7 @@ def test_gold_with_no_manifest_above_it_says_so(tmp_path: Path) -> None:
     gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER,
                            _hand_rows("en_doc", EN_TEXT, ["", "", ""]))
     with pytest.raises(GoldError, match="Looked in: nowhere: no folder above the gold file "
-                       "holds a manifest.csv. Say where they are with --documents"):
+                       "holds a manifest.csv. Say where they are in documents="):
         read_gold(gold_file)
 
 
@@ -300,12 +300,32 @@ def test_stale_offsets(tmp_path: Path, change, expected: str) -> None:
     assert "en_doc#0" not in str(info.value)
 
 
+def test_the_command_line_names_documents_where_the_command_has_it(tmp_path: Path) -> None:
+    """The library says documents=[...]; a command adds --documents only where it has it."""
+    from click.testing import CliRunner
+
+    from trustcode.cli import main
+
+    gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER,
+                           _hand_rows("en_doc", EN_TEXT, ["", "letters", ""]))
+    runner = CliRunner()
+    compared = runner.invoke(main, ["compare", str(gold_file)])
+    assert compared.exit_code == 2
+    assert "Say where they are in documents=[...]" in compared.output
+    assert compared.output.rstrip().endswith("Command line: --documents.")
+    exported = runner.invoke(main, ["export", str(gold_file), "-o", str(tmp_path / "p.qdpx")])
+    assert exported.exit_code == 2
+    assert "Say where they are in documents=[...]" in exported.output
+    assert "--documents" not in exported.output  # export has no such option
+    assert not (tmp_path / "p.qdpx").exists()
+
+
 def test_missing_document_names_its_passages(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path / "docs", {"en_doc": (EN_TEXT, "en")})
     rows = _hand_rows("gone", EN_TEXT, ["", "letters", ""])
     gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER, rows)
     with pytest.raises(GoldError, match=r"cannot be found: gone \(passages gone#0, gone#1, "
-                       r"gone#2\)\. Looked in: .*docs\. Say where they are with --documents"):
+                       r"gone#2\)\. Looked in: .*docs\. Say where they are in documents="):
         read_gold(gold_file, documents=[corpus])
 
 

@@ -151,7 +151,8 @@ def test_existing_output_is_not_overwritten_without_force(tmp_path: Path, name: 
     before = snapshot()
     result = CliRunner().invoke(main, ["code", str(corpus), "-o", str(output), "-m", "none"])
     assert result.exit_code == 2
-    assert "exists; pass --force to overwrite it" in result.output
+    assert "exists; pass force=True to overwrite it" in result.output
+    assert "Command line: --force." in result.output
     assert "Traceback" not in result.output
     assert snapshot() == before
     forced = CliRunner().invoke(

@@ -321,11 +321,31 @@ def test_csv_named_columns_and_semicolons(tmp_path: Path) -> None:
 
 
 def test_csv_without_text_column_says_to_pass_text_column(tmp_path: Path) -> None:
+    """The library names text_column; the command line adds --text-column."""
     _write(tmp_path / "s.csv", "answer,group\nHello,a\n")
-    with pytest.raises(InputError, match=r"--text-column.*'answer', 'group'"):
+    with pytest.raises(InputError, match=r"text_column=\.\.\..*'answer', 'group'") as info:
         read_document(tmp_path / "s.csv")
+    assert info.value.params == ("text_column",)
+    # a worker process sends the error back pickled: the parameters come along
+    import pickle
+
+    assert pickle.loads(pickle.dumps(info.value)).params == ("text_column",)
     with pytest.raises(InputError, match=r"no id column 'key'; its columns are: 'answer'"):
         read_document(tmp_path / "s.csv", text_column="answer", id_column="key")
+
+def test_the_code_command_names_its_text_column_option(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from trustcode.cli import main
+
+    _write(tmp_path / "s.csv", "answer,group\nHello,a\n")
+    result = CliRunner().invoke(main, ["code", str(tmp_path / "s.csv"), "-m", "none", "--strict",
+                                       "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "name the text column with text_column=..." in result.output
+    assert result.output.rstrip().endswith("Command line: --text-column.")
+    assert not (tmp_path / "out").exists()
+
 
 
 def test_csv_duplicate_ids(tmp_path: Path) -> None:

@@ -216,7 +216,7 @@ def test_check_output_unwritable_parent(tmp_path: Path, monkeypatch: pytest.Monk
 def test_check_output_existing_path_needs_force(tmp_path: Path) -> None:
     target = tmp_path / "coded.xlsx"
     target.write_bytes(b"old workbook")
-    with pytest.raises(OutputError, match="coded.xlsx exists; pass --force to overwrite it"):
+    with pytest.raises(OutputError, match="coded.xlsx exists; pass force=True to overwrite it"):
         check_output(target, force=False)
     assert check_output(target, force=True) is None
     assert target.read_bytes() == b"old workbook"
@@ -446,7 +446,7 @@ def test_exception_in_context_leaves_nothing(tmp_path: Path, fmt: str) -> None:
 def test_existing_output_without_force_is_untouched(tmp_path: Path, fmt: str) -> None:
     path = write_tables(make_tables(), tmp_path / FORMATS[fmt], provenance={"run": 1})
     before = _snapshot(path)
-    with pytest.raises(OutputError, match="exists; pass --force to overwrite it"):
+    with pytest.raises(OutputError, match="exists; pass force=True to overwrite it"):
         write_tables(make_tables(), path, provenance={"run": 2})
     assert _snapshot(path) == before
     assert read_tables(path)[1] == {"run": 1}
@@ -482,7 +482,7 @@ def test_force_refuses_a_folder_of_other_files(tmp_path: Path) -> None:
     (corpus / "letter.txt").write_text("Письмо домой.", encoding="utf-8")
     with pytest.raises(OutputError, match="letter.txt") as info:
         write_tables(make_tables(), corpus, provenance={}, force=True)
-    assert "--force only replaces a trustcode output" in str(info.value)
+    assert "force only replaces a trustcode output" in str(info.value)
     assert [p.name for p in corpus.iterdir()] == ["letter.txt"]
     assert leftovers(tmp_path) == []
 

@@ -220,10 +220,10 @@ def test_passages_skipped_without_a_hit_or_score_would_get_no_code(corpus_source
     from trustcode.combine import combine
     from trustcode.io.readers import read_corpus
     from trustcode.pipeline import Coder, resolve_model
-    from trustcode.pipeline.models import _load_model
+    from trustcode.pipeline.models import load_run_model
 
     book = load_codebook()
-    coder = Coder(book, model=_load_model(resolve_model("default", book), book))
+    coder = Coder(book, model=load_run_model(resolve_model("default", book), book))
     checked = 0
     for document in read_corpus(corpus_sources):
         coded = coder.code_document(document)

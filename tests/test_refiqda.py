@@ -270,7 +270,7 @@ def test_export_time_comes_from_provenance(tables, tmp_path) -> None:
 def test_export_refuses_to_overwrite_without_force_and_wrong_suffix(tables, tmp_path) -> None:
     path = _export(tables, tmp_path / "coded.qdpx")
     before = path.read_bytes()
-    with pytest.raises(OutputError, match="exists; pass --force"):
+    with pytest.raises(OutputError, match="exists; pass force=True"):
         _export(tables, path)
     assert path.read_bytes() == before
     _export(tables, path, created="2031-01-01T00:00:00Z", force=True)

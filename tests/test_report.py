@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from trustcode.errors import InputError, OutputError, TrustcodeWarning, UsageError
 from trustcode.report import build_report, write_report
-from trustcode.report.data import _blocks
+from trustcode.report.data import passage_blocks
 from trustcode.types import Code, Codebook, sha256_text
 
 BOOK = Codebook(
@@ -406,7 +406,7 @@ def test_blocks_cover_each_passage_exactly(text: str, cuts: list[tuple[int, int]
     spans = [(s, e) for s, e in spans if s < e]
     frame = pd.DataFrame([(f"d#{i}", s, e, text[s:e]) for i, (s, e) in enumerate(spans)],
                          columns=["passage_id", "start", "end", "text"])
-    blocks = _blocks(frame)
+    blocks = passage_blocks(frame)
     at = 0
     rebuilt: dict[str, str] = {pid: "" for pid in frame["passage_id"]}
     for block in blocks:
@@ -465,7 +465,7 @@ def test_write_report_is_atomic_and_needs_force(tables: Any, tmp_path: Path) -> 
     first = target.read_text(encoding="utf-8")
     assert first.startswith("<!DOCTYPE html>") and "berlin#0" in first
     target.write_text("kept", encoding="utf-8")
-    with pytest.raises(OutputError, match="already exists.*force=True"):
+    with pytest.raises(OutputError, match="exists; pass force=True to overwrite it"):
         write_report(tables, target, codebook=BOOK)
     assert target.read_text(encoding="utf-8") == "kept"
     write_report(tables, target, codebook=BOOK, force=True, title="Second")

@@ -253,7 +253,7 @@ def test_write_refuses_bad_targets(tmp_path: Path, run: dict[str, pd.DataFrame])
         write_review(run, tmp_path / "review.csv", codebook=BOOK)
     target = tmp_path / "review.xlsx"
     target.write_bytes(b"earlier work")
-    with pytest.raises(OutputError, match="--force"):
+    with pytest.raises(OutputError, match="force=True"):
         write_review(run, target, codebook=BOOK)
     assert target.read_bytes() == b"earlier work"
     write_review(run, target, codebook=BOOK, force=True)

@@ -317,11 +317,11 @@ def test_regex_with_several_required_parts_matches_like_plain_finditer(text: str
 
 
 def test_required_strings_of_each_part_are_read_off_the_regex() -> None:
-    from trustcode.rules.regexes import _required_strings
+    from trustcode.rules.regexes import required_strings
 
-    options = _required_strings(r"\b(?:cells?|phones?)\b.{0,12}\b(?:rights|names)\b", re.I)
+    options = required_strings(r"\b(?:cells?|phones?)\b.{0,12}\b(?:rights|names)\b", re.I)
     assert options == [frozenset({"cell", "phone"}), frozenset({"rights", "names"})]
-    assert _required_strings(r"\w+", 0) is None
+    assert required_strings(r"\w+", 0) is None
 
 
 # --- the chunk cache: batches, copies and threads ---------------------------------------------
@@ -385,9 +385,9 @@ def test_a_copy_of_the_term_index_starts_with_empty_caches() -> None:
 
 
 def test_paired_groups_are_reported_only_beside_each_other() -> None:
-    from trustcode.rules.terms import _TermIndex
+    from trustcode.rules.terms import TermIndex
 
-    terms = _TermIndex()
+    terms = TermIndex()
     a, b, c = terms.add(["activist*"]), terms.add(["network", "human rights"]), terms.add(["cell"])
     terms.pair(a, b)
     terms.finish()
@@ -411,7 +411,7 @@ def test_threads_sharing_a_ruleset_get_the_same_hits(monkeypatch: pytest.MonkeyP
     ruleset = compile_rules(BATCH_BOOK)
     expected = batch_hits(ruleset)
     # a small cache is renumbered every few batches, while other threads match
-    monkeypatch.setattr(terms_module._TermIndex, "CACHE_SIZE", 8)
+    monkeypatch.setattr(terms_module.TermIndex, "CACHE_SIZE", 8)
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: batch_hits(ruleset), range(40)))
     assert all(result == expected for result in results)

@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 #: public name -> module that defines it (imported lazily, on first use)
 _EXPORTS = {
     "code_corpus": "pipeline",
+    "code_files": "workflows",
     "CodingRun": "pipeline",
     "Coder": "pipeline",
     "load_codebook": "codebook",

@@ -237,6 +237,37 @@ def atomic_output(
         raise
 
 
+def check_target(path: _PathLike, *, force: bool) -> Path:
+    """Check, before any work, that an output can be written at ``path``: its folder exists and
+    is writable, and nothing is there unless ``force``. Every writer refuses an existing
+    output here, with one message and one error class (:class:`OutputError`).
+
+    >>> check_target("no-such-folder/out.xlsx", force=False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    trustcode.errors.OutputError: cannot write no-such-folder/out.xlsx: its folder no-such-...
+    """
+    target = Path(path)
+    parent = target.parent
+    if not parent.exists():
+        raise OutputError(
+            f"cannot write {target}: its folder {parent} does not exist; create it or choose "
+            "another output path."
+        )
+    if not parent.is_dir():
+        raise OutputError(
+            f"cannot write {target}: {parent} is not a folder; choose another output path."
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"cannot write {target}: its folder {parent} is not writable; choose another output "
+            "path or change the folder's permissions."
+        )
+    if (target.exists() or target.is_symlink()) and not force:
+        raise OutputError(f"{target} exists; pass force=True to overwrite it (or choose another "
+                          "path).", params=("force",))
+    return target
+
+
 def write_atomic(path: _PathLike, data: bytes, *, force: bool = False) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
@@ -249,18 +280,9 @@ def write_atomic(path: _PathLike, data: bytes, *, force: bool = False) -> Path:
     b'ok'
     """
     target = Path(path)
-    parent = target.parent
-    if not parent.is_dir():
-        raise OutputError(
-            f"cannot write {target}: its folder {parent} does not exist; create it or choose "
-            "another output path."
-        )
     if target.is_dir():
         raise OutputError(f"cannot write {target}: it is a folder; choose a file name.")
-    if (target.exists() or target.is_symlink()) and not force:
-        raise OutputError(
-            f"{target} exists; pass --force to overwrite it (or choose another path)."
-        )
+    check_target(target, force=force)
     with atomic_output(target, suffix=f"-{target.name}", needed=len(data)) as tmp:
         handle = open(tmp, "wb")
         try:

@@ -87,9 +87,9 @@ def _joined_offsets(
 
 
 def _is_trustcode_output(path: Path) -> bool:
-    from .gold import _is_trustcode_tables
+    from .gold import is_trustcode_tables
 
-    return _is_trustcode_tables(path)
+    return is_trustcode_tables(path)
 
 
 def read_coded(

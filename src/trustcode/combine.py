@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from .errors import UsageError
-from .types import COMBINE_POLICIES, Codebook, RuleHit
+from .types import COMBINE_POLICIES, Codebook, RuleHit, meets_threshold
 
 #: (code, source, score) for each code a passage gets
 Combined = tuple[str, str, float | None]
@@ -42,7 +42,7 @@ def _classifier_yes(
         return code == best, score
     if thresholds is None or code not in thresholds:
         return False, score
-    return score >= float(thresholds[code]), score
+    return meets_threshold(score, float(thresholds[code])), score
 
 
 def combine(

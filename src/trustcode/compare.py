@@ -219,7 +219,7 @@ def merge_tables(tables: Tables | Sequence[Tables]) -> dict[str, pd.DataFrame]:
         raise InputError(
             f"compare: passage id(s) {', '.join(map(str, dup[:5]))} have different spans in "
             "different inputs (the documents were segmented differently). Expected one "
-            "segmentation; fix: code all inputs with the same --unit."
+            "segmentation; fix: code all inputs with the same unit."
         )
     codings = pd.concat([p["codings"] for p in parts], ignore_index=True).drop_duplicates()
     return {"documents": docs, "passages": passages.reset_index(drop=True), "codings": codings}

@@ -75,7 +75,7 @@ _LOCAL = threading.local()
 
 def _coder(codebook: Codebook, model_path: str | None, unit: str) -> Any:
     from .pipeline import Coder, shipped_model_path
-    from .pipeline.models import _load_model
+    from .pipeline.models import load_run_model
 
     coders: dict[tuple[str, str | None, str], Any] = _LOCAL.__dict__.setdefault("coders", {})
     key = (codebook.sha256, model_path, unit)
@@ -86,7 +86,7 @@ def _coder(codebook: Codebook, model_path: str | None, unit: str) -> Any:
             path: str | None = str(shipped_model_path(model_path.removeprefix(_SHIPPED)))
         else:
             path = model_path
-        model = _load_model(path, codebook) if path else None
+        model = load_run_model(path, codebook) if path else None
         coder = Coder(codebook, model=model, unit=unit)
         coders[key] = coder
     return coder
@@ -246,9 +246,9 @@ def code_with_dask(
     unit = str(parse_unit(unit))
     model_path = resolve_model(model, book)
     if model_path is not None:
-        from .pipeline.models import _load_model
+        from .pipeline.models import load_run_model
 
-        _load_model(model_path, book)  # a wrong model fails here, before any worker starts
+        load_run_model(model_path, book)  # a wrong model fails here, before any worker starts
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     roots = [Path(p) for p in paths]

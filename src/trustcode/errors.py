@@ -7,12 +7,34 @@ what was found, and how to fix it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+#: how many items (passages, rows, files) a message lists before it says "and N more"
+LIST_LIMIT = 20
+
+
+def listing(items: Sequence[str], limit: int = LIST_LIMIT) -> str:
+    """Items for a message: the first ``limit`` joined by commas, then how many more there are.
+
+    >>> listing(["a", "b", "c"], limit=2)
+    'a, b and 1 more'
+    """
+    shown = ", ".join(items[:limit])
+    more = len(items) - limit
+    return f"{shown} and {more} more" if more > 0 else shown
+
 
 class TrustcodeError(Exception):
     """Base class of every error trustcode raises for bad input or a failed step."""
 
     #: process exit code the CLI uses for this error
     exit_code: int = 2
+
+    def __init__(self, *args: object, params: tuple[str, ...] = ()) -> None:
+        super().__init__(*args)
+        #: the parameters (by their Python names) that the message says to change; the command
+        #: line names its options for them
+        self.params = tuple(params)
 
 
 class InputError(TrustcodeError):

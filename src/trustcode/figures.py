@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from trustcode.atomic import write_atomic
+from trustcode.atomic import check_target, write_atomic
 from trustcode.compare import ComparisonResult
-from trustcode.errors import OutputError, UsageError
+from trustcode.errors import UsageError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -212,16 +212,8 @@ def _write(fig: Figure, path: str | Path, force: bool) -> list[Path]:
     if base.suffix.lower() in {f".{f}" for f in FORMATS}:
         base = base.with_suffix("")
     targets = [base.with_name(f"{base.name}.{fmt}") for fmt in FORMATS]
-    existing = [str(t) for t in targets if t.exists()]
-    if existing and not force:
-        raise OutputError(
-            f"figure: {', '.join(existing)} already exist(s). Expected a new path; fix: choose "
-            "another path or pass force=True (--force) to overwrite."
-        )
-    if not base.parent.is_dir():
-        raise OutputError(
-            f"figure: folder {base.parent} does not exist. Fix: create it or choose another path."
-        )
+    for target in targets:
+        check_target(target, force=force)
     for target, fmt in zip(targets, FORMATS, strict=True):
         # drawn in memory (a figure is small), then written beside the target and renamed:
         # a crash or a full disk never leaves half a file behind

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .errors import GoldError, InputError
+from .errors import GoldError, InputError, listing
 from .segment import paragraph_spans
 from .types import Codebook, Document, passage_id
 
@@ -53,8 +53,6 @@ PASSAGE_TABLE_COLUMNS: tuple[str, ...] = ("doc_id", "text", "codes")
 _TABLE_SUFFIXES = (".csv", ".xlsx")
 #: files that hold one document each (a gold folder holds none)
 _DOCUMENT_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
-#: how many offending passages an error message lists before it says "and N more"
-_LIST_LIMIT = 20
 
 
 def split_codes(cell: object) -> tuple[str, ...]:
@@ -66,12 +64,6 @@ def split_codes(cell: object) -> tuple[str, ...]:
     if cell is None or (isinstance(cell, float) and pd.isna(cell)):
         return ()
     return tuple(sorted({c.strip() for c in str(cell).split(";") if c.strip()}))
-
-
-def _listing(items: Sequence[str]) -> str:
-    shown = ", ".join(items[:_LIST_LIMIT])
-    more = len(items) - _LIST_LIMIT
-    return f"{shown} and {more} more" if more > 0 else shown
 
 
 # --- reading the files -------------------------------------------------------------------------
@@ -138,7 +130,7 @@ def _int_cell(value: str, path: Path, row: int, column: str) -> int:
         ) from None
 
 
-def _is_trustcode_tables(path: Path) -> bool:
+def is_trustcode_tables(path: Path) -> bool:
     if path.is_dir():
         names = {p.stem for p in path.iterdir() if p.is_file()}
         return {"passages", "codings"} <= names
@@ -161,7 +153,7 @@ def _gold_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         path = Path(raw)
         if not path.exists():
             raise GoldError(f"{path}: no such gold file or folder; check the path.")
-        if path.is_dir() and not _is_trustcode_tables(path):
+        if path.is_dir() and not is_trustcode_tables(path):
             found = sorted(
                 p for p in path.iterdir()
                 if p.is_file() and p.suffix.lower() in _TABLE_SUFFIXES
@@ -170,11 +162,12 @@ def _gold_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
             if not found:
                 documents = (path / "manifest.csv").is_file() or any(
                     p.suffix.lower() in _DOCUMENT_SUFFIXES for p in path.iterdir())
-                hint = (" It looks like a folder of documents: give it with --documents "
-                        "(Python: documents=[...]), once per path." if documents else "")
+                hint = (" It looks like a folder of documents: give it in documents=[...], "
+                        "where the gold's documents are." if documents else "")
                 raise GoldError(
                     f"{path}: a gold folder needs .csv or .xlsx gold files, or a trustcode run's "
-                    f"passages and codings tables; found none.{hint}"
+                    f"passages and codings tables; found none.{hint}",
+                    params=("documents",) if documents else (),
                 )
             files.extend(found)
         else:
@@ -226,7 +219,7 @@ class _Documents:
                 if not location.exists():
                     raise GoldError(
                         f"{location}: no such file or folder, given as where the gold's "
-                        "documents are (documents=[...], CLI: --documents); check the path."
+                        "documents are (documents=[...]); check the path.", params=("documents",)
                     )
                 if location.suffix.lower() in _TABLE_SUFFIXES and location.name != "manifest.csv":
                     raise GoldError(
@@ -337,19 +330,20 @@ def _hand_coded(
             }
         )
     if missing_docs:
-        names = [f"{doc} (passages {_listing(pids)})" for doc, pids in missing_docs.items()]
+        names = [f"{doc} (passages {listing(pids)})" for doc, pids in missing_docs.items()]
         raise GoldError(
             f"{path}: the documents of these gold rows cannot be found: {'; '.join(names)}. "
-            f"Looked in: {_where(locations)}. Say where they are with --documents PATH (files, "
-            "folders or a manifest.csv; repeat it for each; Python: documents=[...]), or fix "
-            "the doc_id."
+            f"Looked in: {_where(locations)}. Say where they are in documents=[...] (files, "
+            "folders or a manifest.csv, as many as needed), or fix the doc_id.",
+            params=("documents",),
         )
     if stale:
         raise GoldError(
             f"{path}: stale offsets: {len(stale)} gold passage(s) no longer fit their document's "
-            f"paragraphs: {_listing(stale)} (read from {', '.join(sorted(set(sources.values())))}"
-            "). The gold was coded on another text: give that one with --documents, or recode "
-            "these passages or regenerate the gold offsets from the current text."
+            f"paragraphs: {listing(stale)} (read from {', '.join(sorted(set(sources.values())))}"
+            "). The gold was coded on another text: give that one in documents=[...], or "
+            "recode these passages or regenerate the gold offsets from the current text.",
+            params=("documents",),
         )
     return pd.DataFrame(rows)
 
@@ -395,11 +389,11 @@ def _passage_table(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
             }
         )
     table = pd.DataFrame(rows)
-    _fill_languages(table)
+    fill_languages(table)
     return table
 
 
-def _fill_languages(table: pd.DataFrame) -> None:
+def fill_languages(table: pd.DataFrame) -> None:
     """Guess a document's language from all its passages when no language column says it."""
     from .io.readers import detect_language
 
@@ -474,7 +468,7 @@ def gold_from_tables(tables: dict[str, pd.DataFrame], source: str = "tables") ->
             }
         )
     table = pd.DataFrame(rows)
-    _fill_languages(table)
+    fill_languages(table)
     return table
 
 
@@ -510,7 +504,7 @@ def _resolve_codes(table: pd.DataFrame, codebook: Codebook, source: str) -> pd.D
         resolved.append(tuple(sorted(ids)))
     if unknown:
         listed = "; ".join(
-            f"{code!r} (line{'s' if len(lines) > 1 else ''} {_listing(lines)})"
+            f"{code!r} (line{'s' if len(lines) > 1 else ''} {listing(lines)})"
             for code, lines in sorted(unknown.items())
         )
         known = ", ".join(f"{c.id} ({c.label!r})" for c in codebook.codes)
@@ -558,7 +552,7 @@ def read_gold(
         if is_review_workbook(path):
             table = review_table(path, codebook=codebook, unreviewed=unreviewed,
                                  documents=documents)
-        elif _is_trustcode_tables(path):
+        elif is_trustcode_tables(path):
             table = gold_from_tables(_load_tables(path), str(path))
         else:
             frame = _read_sheet(path)

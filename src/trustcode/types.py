@@ -262,3 +262,14 @@ class Coding:
     score: float | None = None
     evidence: str = ""
     coder: str = "trustcode"
+
+
+def meets_threshold(score: Any, threshold: Any) -> Any:
+    """Whether a classifier score codes a passage with its code: at or above the code's
+    threshold. Numbers give a bool; numpy arrays (broadcast as numpy does) give one per element.
+    Every place a score becomes a coding asks here, so the rule lives in one place.
+
+    >>> meets_threshold(0.7, 0.7), meets_threshold(0.69, 0.7)
+    (True, False)
+    """
+    return score >= threshold

@@ -1,5 +1,5 @@
-"""File-to-file workflows behind the commands other than ``code``: train, evaluate, compare,
-agree, report, export, import.
+"""File-to-file workflows behind the commands: code, train, evaluate, compare, agree, report,
+export, import.
 
 Each reads its inputs, calls the stage function that does the work (which returns DataFrames),
 and writes its outputs atomically. The CLI is a thin wrapper over these; a notebook can call
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,98 @@ PathLike = str | os.PathLike[str]
 
 def _book(codebook: Codebook | PathLike | None) -> Codebook:
     return codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+
+
+# --- code -------------------------------------------------------------------------------------
+
+def code_files(
+    paths: PathLike | Sequence[PathLike],
+    output: PathLike,
+    *,
+    codebook: Codebook | PathLike | None = None,
+    unit: str = "paragraph",
+    model: PathLike | None = "default",
+    language: str | None = None,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    strict: bool = False,
+    jobs: int = 1,
+    force: bool = False,
+    progress: Any = None,
+    redact: Any = None,
+    review: bool = False,
+    review_size: int | None = None,
+    engine: str = "local",
+    scheduler: Any = None,
+) -> Any:
+    """Code documents and write the result to ``output``, in the form its name asks for: the
+    tables (``.xlsx``, ``.parquet``, ``.jsonl`` or a folder of CSV), a REFI-QDA project
+    (``.qdpx``), or with ``review`` a review workbook (``.xlsx``). Returns the
+    :class:`~trustcode.pipeline.CodingRun`, its ``output`` the path written.
+
+    The target is checked before any document is read, and the codebook is read once. The
+    options are those of :func:`trustcode.pipeline.code_corpus`; ``review_size`` is how many
+    passages a review sheet puts first (:func:`trustcode.review.write_review`). ``engine="dask"``
+    codes on a Dask cluster at ``scheduler`` (:func:`trustcode.engines.code_with_dask`) and
+    writes tables only; the run's tables and provenance are then in the output it wrote.
+
+    >>> run = code_files(["corpus/"], "coded.xlsx")  # doctest: +SKIP
+    >>> run = code_files(["corpus/"], "project.qdpx", model=None)  # doctest: +SKIP
+    """
+    from .atomic import check_target
+    from .io.tables import check_output
+    from .pipeline import CodingRun, code_corpus
+
+    if engine not in ("local", "dask"):
+        raise UsageError(f"The 'engine' parameter of code must be 'local' or 'dask'. "
+                         f"Got {engine!r} instead.", params=("engine",))
+    if review_size is not None and review_size < 0:
+        raise UsageError(f"The 'review_size' parameter of code must be an int in [0, inf). "
+                         f"Got {review_size} instead.", params=("review_size",))
+    suffix = Path(output).suffix.lower()
+    if engine == "dask":
+        if review or redact is not None or jobs > 1:
+            raise UsageError("engine='dask' writes Parquet tables: it does not go with review, "
+                             "redact or jobs > 1.", params=("engine", "review", "redact", "jobs"))
+        from .engines import code_with_dask
+
+        written = code_with_dask(
+            paths, output, codebook=codebook, model=model, unit=unit, language=language,
+            text_column=text_column, id_column=id_column, strict=strict, scheduler=scheduler,
+            force=force,
+        )
+        return CodingRun({}, {}, output=written)
+    # every target is checked before the corpus is read: a bad name fails at once
+    if review:
+        if suffix != ".xlsx":
+            raise UsageError("review writes a workbook: give output a name ending in .xlsx.",
+                             params=("review", "output"))
+        check_output(output, force=force)
+    elif suffix == ".qdpx":
+        check_target(output, force=force)
+    book = _book(codebook)
+    tables_out = None if review or suffix == ".qdpx" else output
+    run = code_corpus(
+        paths, codebook=book, unit=unit, model=model, language=language,
+        text_column=text_column, id_column=id_column, strict=strict, jobs=jobs,
+        output=tables_out, force=force, progress=progress, redact=redact,
+    )
+    if review:
+        from .pipeline import review_model
+        from .review import REVIEW_SIZE, write_review
+
+        run.output = write_review(
+            run.tables, output, codebook=book, force=force, provenance=run.provenance,
+            review_size=REVIEW_SIZE if review_size is None else review_size,
+            model=review_model(model, book),
+        )
+    elif suffix == ".qdpx":
+        from .refiqda import export_qdpx
+
+        # each document's text is read again from its source (and checked by its sha256)
+        run.output = export_qdpx(run.tables, book, output, provenance=run.provenance,
+                                 force=force)
+    return run
 
 
 # --- train and evaluate -----------------------------------------------------------------------
@@ -66,14 +159,13 @@ def train(
     from .gold import read_gold
 
     book = _book(codebook)
-    out = Path(output)
-    if out.exists() and not force:
-        from .errors import OutputError
+    from .atomic import check_target
 
-        raise OutputError(f"{out} exists; pass --force to overwrite it.")
+    out = check_target(output, force=force)
     if base is not None and (definitions or embeddings is not None):
-        raise UsageError("--definitions and --embeddings train a new model; an adapted model "
-                         "keeps its base's training: leave them out, or leave out --base.")
+        raise UsageError("definitions and embeddings train a new model; an adapted model "
+                         "keeps its base's training: leave them out, or leave out base.",
+                         params=("definitions", "embeddings", "base"))
     params = _encoder_params(embeddings)
     base_model = None
     if base is not None:
@@ -87,7 +179,7 @@ def train(
             from .errors import ModelError
 
             raise ModelError(f"Base model {base_path} does not exist: pass 'default', 'muse' or "
-                             "a model written by 'trustcode train'.")
+                             "a model file that train wrote.", params=("base",))
         check_base_codes(model_metadata(base_path)["labels"], book, str(base_path))
         base_model = load_model(base_path, book)
     table = read_gold(list(gold), codebook=book, unreviewed=unreviewed, documents=documents)
@@ -130,16 +222,18 @@ def evaluate_gold(
     book = _book(codebook)
     if folds < 2:
         raise UsageError(f"The 'folds' parameter of evaluate must be an int in [2, inf). "
-                         f"Got {folds} instead.")
+                         f"Got {folds} instead.", params=("folds",))
     if definitions and model is not None:
         raise UsageError(
             "definitions applies to the models cross-validation trains; a saved model was "
-            "trained as it was. Drop --definitions, or --model to cross-validate."
+            "trained as it was. Drop definitions, or model to cross-validate.",
+            params=("definitions", "model"),
         )
     if embeddings is not None and model is not None:
         raise UsageError(
             "embeddings applies to the models cross-validation trains; a saved model uses the "
-            "features it was trained with. Drop --embeddings, or --model to cross-validate."
+            "features it was trained with. Drop embeddings, or model to cross-validate.",
+            params=("embeddings", "model"),
         )
     params = {"definitions": definitions is not False, **_encoder_params(embeddings)}
     table = read_gold(list(gold), codebook=book, unreviewed=unreviewed, documents=documents)
@@ -147,7 +241,8 @@ def evaluate_gold(
     if group_by is not None and model is not None:
         raise UsageError(
             "group_by chooses the folds cross-validation trains on; a saved model is tested on "
-            "all the gold. Drop --group-by, or --model to cross-validate."
+            "all the gold. Drop group_by, or model to cross-validate.",
+            params=("group_by", "model"),
         )
     return evaluate(table, book, folds=folds, model=loaded, train_params=params or None,
                     group_by=group_by)
@@ -336,31 +431,39 @@ def export_project(
     return export_qdpx(tables, book, output, provenance=provenance, force=force)
 
 
+@dataclass(frozen=True)
+class _ImportedPassage:
+    """A passage of a .qdpx project: its own id, not one made from an index."""
+
+    doc_id: str
+    passage_id: str
+
+
 def import_project(
     project: PathLike, output: PathLike, *, force: bool = False
 ) -> Path:
     """A REFI-QDA project from another tool as trustcode tables with human codings."""
     from .io.tables import write_tables
+    from .pipeline import matrix_frame, summary_frame
     from .refiqda import read_qdpx
+    from .types import Coding, Document
 
-    read = read_qdpx(project)
-    tables = read.tables
-    codes = sorted(set(tables["codings"]["code"]))
-    passages = tables["passages"]
-    coded = {(p, c) for p, c in zip(tables["codings"]["passage_id"], tables["codings"]["code"],
-                                   strict=True)}
-    matrix = pd.DataFrame(
-        [[d, p, *(int((p, c) in coded) for c in codes)]
-         for d, p in zip(passages["doc_id"], passages["passage_id"], strict=True)],
-        columns=["doc_id", "passage_id", *codes],
-    )
-    counts = matrix.groupby("doc_id")[codes].sum() if codes else pd.DataFrame()
-    sizes = matrix.groupby("doc_id").size()
-    summary = pd.DataFrame(
-        [(d, c, int(counts.loc[d, c]), float(counts.loc[d, c] / sizes[d]))
-         for d in sizes.index for c in codes],
-        columns=["doc_id", "code", "passages", "share"],
-    )
-    full = {**tables, "matrix": matrix, "summary": summary}
+    tables = read_qdpx(project).tables
+    passages = [
+        _ImportedPassage(d, p)
+        for d, p in zip(tables["passages"]["doc_id"], tables["passages"]["passage_id"],
+                        strict=True)
+    ]
+    frame = tables["codings"]
+    codings = [
+        Coding(d, p, s, e, c, "human")
+        for d, p, s, e, c in zip(frame["doc_id"], frame["passage_id"], frame["start"],
+                                 frame["end"], frame["code"], strict=True)
+    ]
+    codes = sorted({c.code for c in codings})
+    # the summary covers the documents with coded passages, in doc_id order
+    documents = [Document(d, "") for d in sorted({p.doc_id for p in passages})]
+    full = {**tables, "matrix": matrix_frame(passages, codings, codes),
+            "summary": summary_frame(documents, passages, codings, codes)}
     provenance = {"imported_from": str(project), "format": "REFI-QDA"}
     return write_tables(full, output, provenance=provenance, force=force)

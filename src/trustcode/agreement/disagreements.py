@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .inputs import _Coder
-from .units import _Units
+from .inputs import Coder
+from .units import Units
 
 
-def _disagreements(
-    units: _Units, coders: list[_Coder], code_ids: list[str], unit: str
+def disagreement_rows(
+    units: Units, coders: list[Coder], code_ids: list[str], unit: str
 ) -> pd.DataFrame:
     coded = units.coded
     split = np.any(coded, axis=2) & ~np.all(coded, axis=2)  # [unit, code]: coders differ

@@ -23,7 +23,7 @@ Tables = Mapping[str, pd.DataFrame]
 
 
 @dataclass
-class _Coder:
+class Coder:
     name: str
     codings: pd.DataFrame
     documents: pd.DataFrame | None
@@ -35,10 +35,10 @@ class _Coder:
 
 
 
-def _split_coders(codings_list: Sequence[Tables]) -> list[_Coder]:
+def split_coders(codings_list: Sequence[Tables]) -> list[Coder]:
     if isinstance(codings_list, Mapping):
         codings_list = [codings_list]
-    coders: list[_Coder] = []
+    coders: list[Coder] = []
     for i, tables in enumerate(codings_list):
         if not isinstance(tables, Mapping) or "codings" not in tables:
             found = sorted(tables) if isinstance(tables, Mapping) else type(tables).__name__
@@ -67,11 +67,11 @@ def _split_coders(codings_list: Sequence[Tables]) -> list[_Coder]:
         if "coder" in codings.columns:
             names = [n for n in dict.fromkeys(codings["coder"].dropna().astype(str)) if n]
         if len(names) <= 1:
-            coders.append(_Coder(names[0] if names else "", codings, documents, passages, i + 1))
+            coders.append(Coder(names[0] if names else "", codings, documents, passages, i + 1))
         else:
             for name in names:
                 own = codings[codings["coder"].astype(str) == name]
-                coders.append(_Coder(name, own, documents, passages, i + 1))
+                coders.append(Coder(name, own, documents, passages, i + 1))
     taken: set[str] = set()
     for k, c in enumerate(coders, start=1):
         name = c.name or f"coder{k}"
@@ -88,7 +88,7 @@ def _split_coders(codings_list: Sequence[Tables]) -> list[_Coder]:
     return coders
 
 
-def _doc_ids(c: _Coder) -> list[str] | None:
+def _doc_ids(c: Coder) -> list[str] | None:
     """The documents a coder's coding covers, or None when its tables do not say."""
     for table in (c.documents, c.passages):
         if table is not None and "doc_id" in table.columns and len(table):
@@ -98,7 +98,7 @@ def _doc_ids(c: _Coder) -> list[str] | None:
     return None
 
 
-def _shared_documents(coders: list[_Coder]) -> tuple[list[str], dict[str, int]]:
+def shared_documents(coders: list[Coder]) -> tuple[list[str], dict[str, int]]:
     """The documents every coding covers, in order, and their lengths where known.
 
     Raises :class:`InputError` naming every document that only some codings cover and every
@@ -122,14 +122,14 @@ def _shared_documents(coders: list[_Coder]) -> tuple[list[str], dict[str, int]]:
             fixes.append("restrict every coding to the shared documents")
         if differ:
             fixes.append("code the very texts the other coding was made on (for gold: the "
-                         "documents its offsets were coded on, which --documents names)")
+                         "documents its offsets were coded on, given in documents=[...])")
         what = ("cover different documents or different texts of them" if lacking and differ
                 else "cover different documents" if lacking
                 else "refer to different texts of the same document(s)")
         raise InputError(
             f"agree: the codings {what}, so their offsets do not line up: "
             f"{'; '.join(problems)}. Agreement compares codings of the same texts; fix: "
-            f"{' and '.join(fixes)}."
+            f"{' and '.join(fixes)}.", params=("documents",) if differ else (),
         )
     n_chars: dict[str, int] = {}
     for c in coders:
@@ -141,20 +141,20 @@ def _shared_documents(coders: list[_Coder]) -> tuple[list[str], dict[str, int]]:
     return known[0][1], n_chars
 
 
-def _label(c: _Coder, coders: list[_Coder]) -> str:
+def _label(c: Coder, coders: list[Coder]) -> str:
     names = [o.name for o in coders if o.input == c.input]
     return f"coding {c.input} (coder{'s' if len(names) > 1 else ''} " \
         f"{', '.join(repr(n) for n in names)})"
 
 
-def _one_per_input(coders: list[_Coder]) -> list[_Coder]:
-    first: dict[int, _Coder] = {}
+def _one_per_input(coders: list[Coder]) -> list[Coder]:
+    first: dict[int, Coder] = {}
     for c in coders:
         first.setdefault(c.input, c)
     return list(first.values())
 
 
-def _hash_differences(coders: list[_Coder], shared: set[str]) -> list[str]:
+def _hash_differences(coders: list[Coder], shared: set[str]) -> list[str]:
     """``doc: coding 1 (...) has a text of N characters (sha256 ...), coding 2 ...`` for each
     shared document two codings give different hashes for."""
     versions: dict[str, dict[str, tuple[str, object]]] = {}
@@ -182,7 +182,7 @@ def _chars(n: object) -> str:
         "unknown length"
 
 
-def _text_differences(coders: list[_Coder], shared: list[str]) -> list[str]:
+def _text_differences(coders: list[Coder], shared: list[str]) -> list[str]:
     """For each shared document where two codings' passages hold different characters at the
     same offset: where, and what each reads there. Passages whose text is not exactly
     ``end - start`` characters long say nothing about the offsets and are left out."""
@@ -246,7 +246,7 @@ def _first_difference(
     return at, reading(first), reading(other)
 
 
-def _code_ids(coders: list[_Coder], codes: Sequence[str] | None) -> list[str]:
+def codes_compared(coders: list[Coder], codes: Sequence[str] | None) -> list[str]:
     if codes is not None:
         return [codes] if isinstance(codes, str) else [str(c) for c in codes]
     found = set().union(*(set(c.codings["code"].astype(str)) for c in coders))
@@ -258,6 +258,6 @@ def _code_ids(coders: list[_Coder], codes: Sequence[str] | None) -> list[str]:
     return sorted(found)
 
 
-def _warn(notes: list[str], message: str) -> None:
+def add_note(notes: list[str], message: str) -> None:
     notes.append(message)
     warnings.warn(message, TrustcodeWarning, stacklevel=3)

@@ -11,15 +11,15 @@ import pandas as pd
 
 from trustcode.errors import UsageError
 
-from .disagreements import _disagreements
-from .inputs import Tables, _code_ids, _shared_documents, _split_coders, _warn
-from .stats import STAT_COLUMNS, _statistics, _statistics_pooled
+from .disagreements import disagreement_rows
+from .inputs import Tables, add_note, codes_compared, shared_documents, split_coders
+from .stats import STAT_COLUMNS, statistics, statistics_pooled
 from .units import (
     AGREEMENT_UNITS,
-    _character_units,
-    _document_units,
-    _passage_units,
-    _Units,
+    Units,
+    character_units,
+    document_units,
+    passage_units,
 )
 
 
@@ -89,35 +89,35 @@ def agree(
         )
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
         raise UsageError(f"agree: bootstrap must be an int >= 0. Got {bootstrap!r} instead.")
-    coders = _split_coders(codings_list)
+    coders = split_coders(codings_list)
     notes: list[str] = []
-    doc_order, n_chars = _shared_documents(coders)
-    code_ids = _code_ids(coders, codes)
+    doc_order, n_chars = shared_documents(coders)
+    code_ids = codes_compared(coders, codes)
     for c in coders:
         if c.codings.empty:
-            _warn(notes, f"agree: coder {c.name!r} coded nothing.")
+            add_note(notes, f"agree: coder {c.name!r} coded nothing.")
 
     if unit == "passage":
-        units = _passage_units(coders, doc_order, code_ids)
+        units = passage_units(coders, doc_order, code_ids)
     elif unit == "document":
-        units = _document_units(coders, doc_order, n_chars, code_ids)
+        units = document_units(coders, doc_order, n_chars, code_ids)
     else:
-        units = _character_units(coders, doc_order, n_chars, code_ids)
+        units = character_units(coders, doc_order, n_chars, code_ids)
     if coded_only:
         keep = units.coded.any(axis=(1, 2))
-        units = _Units(units.frame[keep].reset_index(drop=True), units.weight[keep],
+        units = Units(units.frame[keep].reset_index(drop=True), units.weight[keep],
                        units.coded[keep])
 
     rng = np.random.default_rng(random_state)
     names = [c.name for c in coders]
     rows = []
     for j, code in enumerate(code_ids):
-        stats = _statistics(units.coded[:, j, :], units.weight, bootstrap, rng, names)
+        stats = statistics(units.coded[:, j, :], units.weight, bootstrap, rng, names)
         rows.append({"code": code, "n_units": int(units.weight.sum()), **stats})
     per_code = pd.DataFrame(rows, columns=["code", "n_units", *STAT_COLUMNS, "note"])
     per_code = per_code.astype({"n_units": "int64"})
 
-    pooled = _statistics_pooled(units, bootstrap, rng, names)
+    pooled = statistics_pooled(units, bootstrap, rng, names)
     overall = pd.DataFrame([{
         "n_units": int(units.weight.sum()),
         "n_decisions": int(units.weight.sum()) * len(code_ids),
@@ -129,7 +129,7 @@ def agree(
         codes=tuple(code_ids),
         overall=overall,
         per_code=per_code,
-        disagreements=_disagreements(units, coders, code_ids, unit),
+        disagreements=disagreement_rows(units, coders, code_ids, unit),
         notes=notes,
     )
 

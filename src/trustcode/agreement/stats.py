@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .units import _Units
+from .units import Units
 
 STAT_COLUMNS: tuple[str, ...] = (
     "percent_agreement",
@@ -26,7 +26,7 @@ STAT_COLUMNS: tuple[str, ...] = (
 _CHUNK = 100
 
 
-def _statistics(
+def statistics(
     x: np.ndarray, w: np.ndarray, bootstrap: int, rng: np.random.Generator, names: list[str]
 ) -> dict[str, Any]:
     """Agreement on one code: ``x[unit, coder]`` decisions, ``w[unit]`` unit weights."""
@@ -72,14 +72,14 @@ def _statistics(
     return out
 
 
-def _statistics_pooled(
-    units: _Units, bootstrap: int, rng: np.random.Generator, names: list[str]
+def statistics_pooled(
+    units: Units, bootstrap: int, rng: np.random.Generator, names: list[str]
 ) -> dict[str, Any]:
     """Every (unit, code) decision pooled; the bootstrap resamples units with all their codes."""
     n_units, n_codes, n_coders = units.coded.shape
     x = units.coded.reshape(n_units * n_codes, n_coders)
     w = np.repeat(units.weight, n_codes)
-    out = _statistics(x, w, 0, rng, names)
+    out = statistics(x, w, 0, rng, names)
     if bootstrap and n_units and not np.isnan(out["krippendorff_alpha"]):
         # patterns[u, j]: how many codes of unit u were coded by exactly j coders
         per_unit = units.coded.sum(axis=2)

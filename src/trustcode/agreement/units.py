@@ -2,7 +2,7 @@
 
 ``passage`` units are the first coding's passages, ``document`` units whole documents and
 ``character`` units runs of characters between span boundaries (weighted by their length).
-Each builder returns a :class:`_Units`: the units as rows and the decision cube
+Each builder returns a :class:`Units`: the units as rows and the decision cube
 ``coded[unit, code, coder]``.
 """
 
@@ -15,7 +15,7 @@ import pandas as pd
 
 from trustcode.errors import InputError
 
-from .inputs import _Coder
+from .inputs import Coder
 
 AGREEMENT_UNITS: tuple[str, ...] = ("passage", "document", "character")
 #: a unit is coded when a span covers at least this share of it (``passage`` units)
@@ -23,7 +23,7 @@ MIN_OVERLAP = 0.5
 
 
 @dataclass
-class _Units:
+class Units:
     """The units as rows, and the decision cube ``coded[unit, code, coder]``."""
 
     frame: pd.DataFrame  # unit, doc_id, start, end
@@ -32,7 +32,7 @@ class _Units:
 
 
 
-def _spans(c: _Coder, doc: str, code_ids: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _spans(c: Coder, doc: str, code_ids: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(starts, ends, code index) of one coder's codings of one document, known codes only."""
     if c.by_doc is None:
         col = {code: j for j, code in enumerate(code_ids)}
@@ -47,7 +47,7 @@ def _spans(c: _Coder, doc: str, code_ids: list[str]) -> tuple[np.ndarray, np.nda
     return c.by_doc.get(doc, (empty, empty, empty))
 
 
-def _passage_units(coders: list[_Coder], docs: list[str], code_ids: list[str]) -> _Units:
+def passage_units(coders: list[Coder], docs: list[str], code_ids: list[str]) -> Units:
     first = coders[0]
     p = first.passages
     if p is None or p.empty or not {"doc_id", "start", "end"} <= set(p.columns):
@@ -78,12 +78,12 @@ def _passage_units(coders: list[_Coder], docs: list[str], code_ids: list[str]) -
             hit = (overlap > 0) & (overlap >= MIN_OVERLAP * (ue - us)[:, None])
             ui, si = np.nonzero(hit)
             coded[rows[ui], sc[si], k] = True
-    return _Units(frame, np.ones(len(frame), dtype=np.int64), coded)
+    return Units(frame, np.ones(len(frame), dtype=np.int64), coded)
 
 
-def _document_units(
-    coders: list[_Coder], docs: list[str], n_chars: dict[str, int], code_ids: list[str]
-) -> _Units:
+def document_units(
+    coders: list[Coder], docs: list[str], n_chars: dict[str, int], code_ids: list[str]
+) -> Units:
     col = {code: j for j, code in enumerate(code_ids)}
     row = {d: i for i, d in enumerate(docs)}
     coded = np.zeros((len(docs), len(code_ids), len(coders)), dtype=bool)
@@ -93,12 +93,12 @@ def _document_units(
         coded[pairs["doc_id"].map(row).to_numpy(int), pairs["code"].map(col).to_numpy(int), k] = 1
     frame = pd.DataFrame({"unit": docs, "doc_id": docs, "start": 0,
                           "end": [n_chars.get(d, pd.NA) for d in docs]})
-    return _Units(frame, np.ones(len(docs), dtype=np.int64), coded)
+    return Units(frame, np.ones(len(docs), dtype=np.int64), coded)
 
 
-def _character_units(
-    coders: list[_Coder], docs: list[str], n_chars: dict[str, int], code_ids: list[str]
-) -> _Units:
+def character_units(
+    coders: list[Coder], docs: list[str], n_chars: dict[str, int], code_ids: list[str]
+) -> Units:
     """Runs of characters between consecutive span boundaries: within a run nothing changes."""
     frames, weights, cubes = [], [], []
     passage_ends = _passage_ends(coders)
@@ -130,13 +130,13 @@ def _character_units(
         cubes.append(cube)
     if not frames:
         empty = pd.DataFrame(columns=["unit", "doc_id", "start", "end"])
-        return _Units(empty, np.zeros(0, dtype=np.int64),
+        return Units(empty, np.zeros(0, dtype=np.int64),
                       np.zeros((0, len(code_ids), len(coders)), dtype=bool))
-    return _Units(pd.concat(frames, ignore_index=True), np.concatenate(weights),
+    return Units(pd.concat(frames, ignore_index=True), np.concatenate(weights),
                   np.concatenate(cubes))
 
 
-def _passage_ends(coders: list[_Coder]) -> dict[str, int]:
+def _passage_ends(coders: list[Coder]) -> dict[str, int]:
     """Where each document's last passage ends: its length when the documents table omits it."""
     for c in coders:
         p = c.passages

@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GoldError, ModelError
-from ..types import Codebook
-from .calibration import _sigmoid
+from ..types import Codebook, meets_threshold
+from .calibration import sigmoid
 from .classifier import CodeClassifier
 
 #: how much one reviewed passage counts against one of the base's training passages (measured:
@@ -107,7 +107,7 @@ def _fit_correction(
 
     current = objective(theta)
     for _ in range(100):
-        p = _sigmoid(margin + design @ theta)
+        p = sigmoid(margin + design @ theta)
         grad = strength * design.T @ (p - y) + theta
         hessian = strength * (design.T * (p * (1.0 - p))) @ design + np.eye(len(theta))
         step = np.linalg.solve(hessian, grad)
@@ -182,7 +182,7 @@ def choose_rule_cuts(
         coef, intercept = _corrections(base, x[train], labels[train], prior_coef,
                                        prior_intercept, weight)
         raw[test] = np.asarray(x[test] @ coef.T) + intercept
-    scores = _sigmoid(raw * base.platt_[:, 0] + base.platt_[:, 1])
+    scores = sigmoid(raw * base.platt_[:, 0] + base.platt_[:, 1])
     policy = {c.id: c.combine for c in codebook.leaf_codes}
     cuts: dict[str, float] = {}
     for q, code in enumerate(base.classifier_codes_):
@@ -193,7 +193,7 @@ def choose_rule_cuts(
 
         def right(cut: float, score: np.ndarray = score, truth: np.ndarray = truth,
                   hit: np.ndarray = rules[:, j], threshold: float = threshold) -> int:
-            said = (hit & (score >= cut)) | (score >= threshold)
+            said = (hit & meets_threshold(score, cut)) | meets_threshold(score, threshold)
             return int((said == truth).sum())
 
         best = max(RULE_CUTS, key=lambda cut: (right(cut), -cut))

@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import UsageError
 
 
-def _check_weights(
+def check_weights(
     sample_weight: Sequence[float] | np.ndarray | None, n: int
 ) -> np.ndarray | None:
     if sample_weight is None:
@@ -25,11 +25,11 @@ def _check_weights(
     return weights
 
 
-def _sigmoid(values: np.ndarray) -> np.ndarray:
+def sigmoid(values: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(values, -500, 500)))
 
 
-def _fit_platt(decision: np.ndarray, y: np.ndarray, random_state: int) -> tuple[float, float]:
+def fit_platt(decision: np.ndarray, y: np.ndarray, random_state: int) -> tuple[float, float]:
     """Platt scaling: a logistic curve from raw decision values to probabilities."""
     from sklearn.linear_model import LogisticRegression
 
@@ -38,7 +38,7 @@ def _fit_platt(decision: np.ndarray, y: np.ndarray, random_state: int) -> tuple[
     return float(platt.coef_[0, 0]), float(platt.intercept_[0])
 
 
-def _best_threshold(scores: np.ndarray, y: np.ndarray) -> float:
+def best_threshold(scores: np.ndarray, y: np.ndarray) -> float:
     """The cut that maximizes F1 on these scores: halfway between the last score kept and the
     next one below, so that a new passage scoring just under the best kept one still counts."""
     order = np.argsort(-scores, kind="stable")

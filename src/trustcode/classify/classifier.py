@@ -3,6 +3,7 @@ calibration, thresholds, prediction and explanation)."""
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -12,8 +13,9 @@ import pandas as pd
 
 from ..errors import GoldError, TrustcodeWarning, UsageError
 from ..ngrams import NgramFeatures, NgramTfidf, drop_stop_chunks
-from .calibration import _best_threshold, _check_weights, _fit_platt, _sigmoid
-from .evidence import _best_distinct, _contributions, _entries, _Names
+from ..types import meets_threshold
+from .calibration import best_threshold, check_weights, fit_platt, sigmoid
+from .evidence import Names, best_distinct, contributions, evidence_entries
 
 if TYPE_CHECKING:
     from scipy.sparse import spmatrix
@@ -57,10 +59,32 @@ def _gain_over_rules(
         # written while reading those very passages: the classifier stays
         return None
     chosen = counted
-    said = _sigmoid(platt[0] * oof + platt[1]) >= threshold
+    said = meets_threshold(sigmoid(platt[0] * oof + platt[1]), threshold)
     with_it = float(f1_score(y[chosen], (rules | said)[chosen], zero_division=0))
     alone = float(f1_score(y[chosen], rules[chosen], zero_division=0))
     return None if with_it >= alone else (with_it, alone)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _is_ngram_range(value: Any) -> bool:
+    return (
+        isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value)
+        and 1 <= value[0] <= value[1]
+    )
+
+
+def _same(value: Any, default: Any) -> bool:
+    try:
+        return bool(value == default) and type(value) is type(default)
+    except (TypeError, ValueError):
+        return False
 
 
 class CodeClassifier:
@@ -81,7 +105,7 @@ class CodeClassifier:
     [('support',)]
     """
 
-    # learned state, set by fit (or load_model)
+    # learned state, set by fit (load_model restores it from a model file)
     codes_: tuple[str, ...]
     classifier_codes_: tuple[str, ...]
     vectorizers_: tuple[Any, Any]
@@ -92,10 +116,11 @@ class CodeClassifier:
     thresholds_: dict[str, float]
     C_: dict[str, float]  # the regularization strength each classifier code was trained with
     n_training_: int
-    # set by train_model / load_model: the codebook the model belongs to
-    codebook_sha256_: str
-    definitions_: bool  # whether the codebook's descriptions of the codes joined training
-    metadata_: dict[str, Any]
+    # what fit was told of its training data: the codebook the codes come from (None: not said)
+    # and whether that codebook's descriptions of the codes joined the passages
+    codebook_sha256_: str | None
+    definitions_: bool
+    metadata_: dict[str, Any]  # set by load_model: the model file's metadata
     # set by adapt_model (classify.adapting) on an adapted model only: the prior, the reviewed
     # passages as feature rows with their codes and keys, the weight, the base's names
     prior_coef_: np.ndarray
@@ -140,52 +165,103 @@ class CodeClassifier:
         self.embeddings = embeddings
         self.stop_words = stop_words
 
-    # --- parameters ---------------------------------------------------------------------------
+    # --- parameters: scikit-learn's estimator contract ------------------------------------------
+    # CodeClassifier keeps the contract of sklearn.base.BaseEstimator (parameters are exactly
+    # those of __init__, stored unchanged; get_params, set_params, clone) without inheriting from
+    # it: coding with a saved model must not import scikit-learn, which takes seconds to load.
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "folds": self.folds,
-            "random_state": self.random_state,
-            "exclusive": self.exclusive,
-            "C": self.C,
-            "class_weight": self.class_weight,
-            "word_ngrams": tuple(self.word_ngrams),
-            "char_ngrams": tuple(self.char_ngrams),
-            "min_df": self.min_df,
-            "max_features": self.max_features,
-            "min_threshold": self.min_threshold,
-            "min_positives": self.min_positives,
-            "embeddings": self.embeddings,
-            "stop_words": self.stop_words,
-        }
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return sorted(name for name in signature.parameters if name != "self")
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The parameters, as given to ``__init__`` (``deep`` is accepted for scikit-learn;
+        no parameter is an estimator).
+
+        >>> CodeClassifier(folds=3).get_params()["folds"]
+        3
+        """
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params: Any) -> CodeClassifier:
+        """Set parameters by name, as scikit-learn's search tools do; returns ``self``. They are
+        checked when :meth:`fit` runs.
+
+        >>> CodeClassifier().set_params(C=10.0).C
+        10.0
+        """
+        valid = self._get_param_names()
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise UsageError(
+                f"CodeClassifier has no parameter {', '.join(map(repr, unknown))}. Valid "
+                f"parameters are: {', '.join(valid)}."
+            )
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's tags (asked only by scikit-learn, which is then loaded): a classifier
+        of texts with several codes per text."""
+        from sklearn.base import BaseEstimator
+
+        tags = BaseEstimator.__sklearn_tags__(self)  # type: ignore[arg-type]
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        return tags
+
+    def __repr__(self) -> str:
+        defaults = inspect.signature(type(self).__init__).parameters
+        changed = [
+            f"{name}={value!r}" for name, value in self.get_params().items()
+            if not _same(value, defaults[name].default)
+        ]
+        return f"{type(self).__name__}({', '.join(changed)})"
 
     def _check_params(self) -> None:
-        if not isinstance(self.folds, int) or self.folds < 2:
-            raise UsageError(
-                f"The 'folds' parameter of CodeClassifier must be an int in [2, inf). "
-                f"Got {self.folds!r} instead."
-            )
-        if not isinstance(self.min_positives, int) or self.min_positives < 1:
-            raise UsageError(
-                f"The 'min_positives' parameter of CodeClassifier must be an int in [1, inf). "
-                f"Got {self.min_positives!r} instead."
-            )
-        if not 0 <= self.min_threshold <= 1:
-            raise UsageError(
-                f"The 'min_threshold' parameter of CodeClassifier must be a float in [0, 1]. "
-                f"Got {self.min_threshold!r} instead."
-            )
+        """Every parameter checked, in one place, before fit does anything (scikit-learn's
+        message template)."""
+        problems: list[str] = []
+
+        def need(ok: bool, name: str, what: str) -> None:
+            if not ok:
+                problems.append(
+                    f"The {name!r} parameter of CodeClassifier must be {what}. "
+                    f"Got {getattr(self, name)!r} instead."
+                )
+
+        need(_is_int(self.folds) and self.folds >= 2, "folds", "an int in [2, inf)")
+        need(self.random_state is None or _is_int(self.random_state), "random_state",
+             "an int or None")
+        need(isinstance(self.exclusive, bool), "exclusive", "a bool")
+        need(self.C == "auto" or (_is_number(self.C) and float(self.C) > 0), "C",
+             "a float in (0, inf) or 'auto'")
+        need(self.class_weight in ("balanced", None), "class_weight", "'balanced' or None")
+        for name in ("word_ngrams", "char_ngrams"):
+            need(_is_ngram_range(getattr(self, name)), name,
+                 "a pair of ints (low, high) with 1 <= low <= high")
+        need(_is_int(self.min_df) and self.min_df >= 1, "min_df", "an int in [1, inf)")
+        need(self.max_features is None or (_is_int(self.max_features) and self.max_features >= 1),
+             "max_features", "an int in [1, inf) or None")
+        need(_is_number(self.min_threshold) and 0 <= self.min_threshold <= 1, "min_threshold",
+             "a float in [0, 1]")
+        need(_is_int(self.min_positives) and self.min_positives >= 1, "min_positives",
+             "an int in [1, inf)")
+        need(self.embeddings is None or isinstance(self.embeddings, str), "embeddings",
+             "the name of a sentence encoder or None")
+        need(self.stop_words is None or (
+            not isinstance(self.stop_words, str)
+            and all(isinstance(w, str) for w in self.stop_words)
+        ), "stop_words", "a sequence of words or None")
+        if problems:
+            raise UsageError(" ".join(problems))
         if self.embeddings is not None:
             from ..embeddings import check_encoder
 
             check_encoder(self.embeddings)
-        if self.C != "auto" and not (
-            isinstance(self.C, (int, float)) and not isinstance(self.C, bool) and self.C > 0
-        ):
-            raise UsageError(
-                f"The 'C' parameter of CodeClassifier must be a float in (0, inf) or 'auto'. "
-                f"Got {self.C!r} instead."
-            )
 
     def _stop(self) -> frozenset[str]:
         return frozenset(self.stop_words or ())
@@ -221,6 +297,9 @@ class CodeClassifier:
         sample_weight: Sequence[float] | np.ndarray | None = None,
         rule_codes: Sequence[Iterable[str]] | None = None,
         counted: Sequence[bool] | np.ndarray | None = None,
+        *,
+        codebook_sha256: str | None = None,
+        definitions: bool = False,
     ) -> CodeClassifier:
         """Learn features, one model per code, calibration and thresholds; returns ``self``.
 
@@ -234,6 +313,10 @@ class CodeClassifier:
         the rules alone (a :class:`TrustcodeWarning` names the codes left to their rules, with
         both figures). ``counted`` says which texts that comparison counts (default: all); a
         code with fewer than :data:`DECISIVE_POSITIVES` counted passages keeps its classifier.
+
+        ``codebook_sha256`` (the fingerprint of the codebook the codes come from) and
+        ``definitions`` (whether the texts include that codebook's descriptions of the codes)
+        describe the training data; they are kept as ``codebook_sha256_`` and ``definitions_``.
         """
         self._check_params()
         texts = [str(t) for t in texts]
@@ -246,7 +329,7 @@ class CodeClassifier:
             )
         if groups is not None and len(groups) != len(texts):
             raise UsageError(f"fit got {len(texts)} texts but {len(groups)} groups.")
-        weights = _check_weights(sample_weight, len(texts))
+        weights = check_weights(sample_weight, len(texts))
         rules_say = _rule_matrix(rule_codes, codes, len(texts))
         counts_in = (np.ones(len(texts), dtype=bool) if counted is None
                      else np.asarray(counted, dtype=bool).reshape(-1))
@@ -310,9 +393,9 @@ class CodeClassifier:
             if oof is None:  # too few examples to calibrate: the model's own sigmoid, cut at 0.5
                 platt, threshold = (1.0, 0.0), 0.5
             else:
-                platt = _fit_platt(oof, y, self.random_state)
+                platt = fit_platt(oof, y, self.random_state)
                 if platt[0] > 0:
-                    threshold = _best_threshold(_sigmoid(platt[0] * oof + platt[1]), y)
+                    threshold = best_threshold(sigmoid(platt[0] * oof + platt[1]), y)
                     threshold = max(threshold, self.min_threshold)
                 else:  # out-of-fold scores rank backwards (too little data): do not trust them
                     platt, threshold = (1.0, 0.0), 0.5
@@ -354,6 +437,8 @@ class CodeClassifier:
         self.thresholds_ = thresholds
         self.C_ = chosen_C
         self.n_training_ = len(texts)
+        self.codebook_sha256_ = codebook_sha256
+        self.definitions_ = bool(definitions)
         return self
 
     def _choose_C(
@@ -527,7 +612,7 @@ class CodeClassifier:
         x = self._features(texts) if features is None else features
         coef_t, _ = self._prediction_arrays()
         raw = x @ coef_t + self.intercept_
-        return np.asarray(_sigmoid(raw * self.platt_[:, 0] + self.platt_[:, 1]), dtype=np.float64)
+        return np.asarray(sigmoid(raw * self.platt_[:, 0] + self.platt_[:, 1]), dtype=np.float64)
 
     def _prediction_arrays(self) -> tuple[np.ndarray, pd.Index]:
         """The coefficients as features x codes in row order, and the score columns, kept
@@ -557,7 +642,7 @@ class CodeClassifier:
             return [(self.classifier_codes_[i],) for i in best]
         cut = np.array([self.thresholds_[c] for c in self.classifier_codes_])
         # a score at its threshold that rests on too few words proposes nothing
-        yes = (values >= cut) & ~thin_evidence(self, x, values)
+        yes = meets_threshold(values, cut) & ~thin_evidence(self, x, values)
         return [
             tuple(c for c, hit in zip(self.classifier_codes_, row, strict=True) if hit)
             for row in yes
@@ -624,8 +709,8 @@ class CodeClassifier:
         names = self._readable_names(n_words)
         picked = np.asarray(rows, dtype=np.int64)
         n_rows = len(picked)
-        best = _best_distinct(
-            *_contributions(x, *_entries(x, picked, lambda c: c < n_words), coef, code_of,
+        best = best_distinct(
+            *contributions(x, *evidence_entries(x, picked, lambda c: c < n_words), coef, code_of,
                             names.readable), k,
             None if n_words <= names.distinct_upto else (names.ids, names.n_names),
         )
@@ -635,9 +720,9 @@ class CodeClassifier:
             out[i].append((text[col], round(val, 4)))
         return out
 
-    def _readable_names(self, n_grams: int) -> _Names:
+    def _readable_names(self, n_grams: int) -> Names:
         """The features' names, kept while the model's feature names stay the same."""
         cached = getattr(self, "_readable_cache", None)
         if cached is None or len(cached.text) != len(self.feature_names_):
-            cached = self._readable_cache = _Names.of(self.feature_names_, n_grams)
+            cached = self._readable_cache = Names.of(self.feature_names_, n_grams)
         return cached

@@ -12,8 +12,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..types import meets_threshold
 
-class _Names(NamedTuple):
+
+class Names(NamedTuple):
     """What :meth:`CodeClassifier.explain` needs of the feature names."""
 
     text: list[str]  # each feature's name, stripped
@@ -23,10 +25,10 @@ class _Names(NamedTuple):
     distinct_upto: int  # the leading features with distinct names
 
     @classmethod
-    def of(cls, feature_names: np.ndarray, n_grams: int) -> _Names:
+    def of(cls, feature_names: np.ndarray, n_grams: int) -> Names:
         """The names of ``feature_names``, of which the first ``n_grams`` are n-grams.
 
-        >>> _Names.of(np.array(["abc", " abc", "x1", "<dim 0>"]), 3).ids.tolist()
+        >>> Names.of(np.array(["abc", " abc", "x1", "<dim 0>"]), 3).ids.tolist()
         [0, 0, 1, 2]
         """
         text = [str(name).strip() for name in feature_names.tolist()]
@@ -42,7 +44,7 @@ class _Names(NamedTuple):
         return cls(text, readable, ids, len(numbers), distinct_upto)
 
 
-def _entries(
+def evidence_entries(
     x: Any, rows: np.ndarray | None, wanted: Callable[[np.ndarray], np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """The positions in the CSR matrix ``x``'s data of the entries whose columns are
@@ -59,7 +61,7 @@ def _entries(
     return entries[keep], np.repeat(np.arange(len(rows)), sizes)[keep]
 
 
-def _contributions(
+def contributions(
     x: Any, entries: np.ndarray, rows: np.ndarray, coef: np.ndarray, code_of: np.ndarray,
     readable: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -72,7 +74,7 @@ def _contributions(
     return rows[keep], cols[keep], vals[keep]
 
 
-def _best_distinct(
+def best_distinct(
     rows: np.ndarray,
     cols: np.ndarray,
     vals: np.ndarray,
@@ -175,7 +177,7 @@ def thin_evidence(model: Any, features: Any, values: np.ndarray) -> np.ndarray:
         return thin
     codes = list(model.classifier_codes_)
     cut = np.array([model.thresholds_.get(c, np.inf) for c in codes], dtype=np.float64)
-    rows, cols = np.nonzero(values >= cut)
+    rows, cols = np.nonzero(meets_threshold(values, cut))
     if not len(rows):
         return thin
     explained = model.explain_many(features, rows, [codes[c] for c in cols], k=EVIDENCE_DEPTH)

@@ -35,7 +35,7 @@ def stop_words_for(languages: Sequence[str]) -> tuple[str, ...]:
     """
     import spacy
 
-    from ..ngrams.tables import _TOKEN
+    from ..ngrams.tables import TOKEN
 
     words: set[str] = set()
     for language in languages:
@@ -44,7 +44,7 @@ def stop_words_for(languages: Sequence[str]) -> tuple[str, ...]:
         except ImportError:  # a language spaCy does not know has no stop list to leave out
             continue
         words.update(w.lower() for w in lang_class.Defaults.stop_words)
-    return tuple(sorted(w for w in words if _TOKEN.fullmatch(w)))
+    return tuple(sorted(w for w in words if TOKEN.fullmatch(w)))
 
 
 def training_set(
@@ -234,9 +234,8 @@ def train_model(
         counted[:n_gold] = ~written_for_codebook(gold)
     model = CodeClassifier(**params).fit(
         texts, labels, leaf_ids, groups=groups, sample_weight=weights,
-        rule_codes=rule_codes, counted=counted,
+        rule_codes=rule_codes, counted=counted, codebook_sha256=codebook_fingerprint(codebook),
+        definitions=definitions,
     )
-    model.codebook_sha256_ = codebook_fingerprint(codebook)
-    model.definitions_ = definitions
     return model
 

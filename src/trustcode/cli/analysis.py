@@ -6,15 +6,15 @@ from __future__ import annotations
 import click
 
 from .common import (
-    _redactor,
-    _refuse_existing,
-    _write_frames,
     codebook_option,
     documents_option,
     force_option,
     handle_errors,
     redact_options,
+    redactor,
+    refuse_existing,
     unreviewed_option,
+    write_optional_frames,
 )
 from .group import main
 
@@ -38,8 +38,8 @@ def compare_cmd(
 
     \b
     Example:
-        trustcode code ../shared/corpus-sources -o sources.xlsx
-        trustcode compare sources.xlsx --by group -o comparison.xlsx
+        trustcode code reports/ -o reports.xlsx
+        trustcode compare reports.xlsx --by group -o comparison.xlsx
     """
     from ..io.tables import check_output
     from ..workflows import compare_files, write_comparison
@@ -87,7 +87,7 @@ def agree_cmd(
     """
     from ..workflows import agree_files, agreement_frames
 
-    _refuse_existing(output, force)
+    refuse_existing(output, force)
     result = agree_files(list(coded), unit=unit, coded_only=coded_only, codebook=codebook,
                          unreviewed=unreviewed, documents=documents)
     columns = ["code", "n_units", "percent_agreement", "cohen_kappa", "krippendorff_alpha",
@@ -96,7 +96,7 @@ def agree_cmd(
     click.echo(result.per_code[[c for c in columns if c in result.per_code]].round(3)
                .to_string(index=False))
     click.echo(result.overall.round(3).to_string(index=False))
-    _write_frames(agreement_frames(result), output, force)
+    write_optional_frames(agreement_frames(result), output, force)
 
 
 @main.command(name="report")
@@ -127,7 +127,7 @@ def report_cmd(
     from ..workflows import report
 
     path = report(coded, output, codebook=codebook, by=by, gold=gold, force=force,
-                  redact=_redactor(redact, redact_names, redact_model, codebook),
+                  redact=redactor(redact, redact_names, redact_model, codebook),
                   validation=validation, documents=documents)
     click.echo(f"Wrote {path}.", err=True)
 

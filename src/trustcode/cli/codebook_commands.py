@@ -10,13 +10,13 @@ from pathlib import Path
 import click
 
 from .common import (
-    _refuse_existing,
-    _write_frames,
     codebook_argument,
     codebook_option,
     documents_option,
     force_option,
     handle_errors,
+    refuse_existing,
+    write_optional_frames,
 )
 from .group import main
 
@@ -175,12 +175,12 @@ def codebook_diagnose(
     """
     from ..diagnose import diagnose
 
-    _refuse_existing(output, force)
+    refuse_existing(output, force)
     result = diagnose(list(corpus), codebook=codebook, gold=list(gold) or None,
                       model=None if model.lower() == "none" else model, unit=unit,
                       documents=documents)
     click.echo(result.summary())
-    _write_frames(result.frames(), output, force)
+    write_optional_frames(result.frames(), output, force)
 
 
 @codebook_group.command(name="diff")
@@ -210,11 +210,11 @@ def codebook_diff(
     """
     from ..diagnose import diff_codebooks
 
-    _refuse_existing(output, force)
+    refuse_existing(output, force)
     result = diff_codebooks(old, new, list(corpus), gold=list(gold) or None, model=model,
                             unit=unit, documents=documents)
     click.echo(result.summary())
-    _write_frames(result.frames(), output, force)
+    write_optional_frames(result.frames(), output, force)
 
 
 def _clip(text: str, width: int = 90) -> str:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from .common import (
     DEFAULT_OUTPUT,
-    _progress_bar,
-    _redactor,
     codebook_option,
     force_option,
     handle_errors,
+    progress_bar,
     redact_options,
+    redactor,
 )
 from .group import main
 
@@ -26,7 +24,7 @@ from .group import main
     help="Passage unit: paragraph, sentence, window:N or window:N:STRIDE.",
 )
 @click.option(
-    "-o", "--output", type=click.Path(), default=None,
+    "-o", "--output", type=click.Path(), default=DEFAULT_OUTPUT,
     help="Output: .xlsx workbook, .parquet or .jsonl folder, a folder of CSV, or a REFI-QDA "
     f".qdpx project (default: ./{DEFAULT_OUTPUT}/).",
 )
@@ -65,7 +63,7 @@ def code(
     paths: tuple[str, ...],
     codebook: str | None,
     unit: str,
-    output: str | None,
+    output: str,
     model: str,
     language: str | None,
     text_column: str | None,
@@ -96,71 +94,28 @@ def code(
         trustcode code reports/ -o project.qdpx
         trustcode code archive/ --engine dask --scheduler tcp://10.0.0.5:8786 -o coded.parquet
     """
-    from ..pipeline import code_corpus
-
-    out = output or DEFAULT_OUTPUT
-    redactor = _redactor(redact, redact_names, redact_model, codebook)
-    if engine == "dask":
-        if review or redactor is not None or jobs > 1:
-            raise click.UsageError("--engine dask writes Parquet tables: it does not go with "
-                                   "--review, --redact or --jobs.")
-        from ..engines import code_with_dask
-
-        written = code_with_dask(
-            list(paths), out, codebook=codebook, model=None if model.lower() == "none" else model,
-            unit=unit, language=language, text_column=text_column, id_column=id_column,
-            strict=strict, scheduler=scheduler, force=force,
-        )
-        click.echo(f"Wrote {written} (engine dask).", err=True)
-        return
-    qdpx = Path(out).suffix.lower() == ".qdpx"
-    if review:
-        from ..io.tables import check_output
-
-        if Path(out).suffix.lower() != ".xlsx":
-            raise click.UsageError("--review writes a workbook: give -o a name ending in .xlsx.")
-        check_output(out, force=force)
-    elif qdpx and Path(out).exists() and not force:
-        raise click.UsageError(f"{out} exists; pass --force to overwrite it.")
+    from ..codebook import load_codebook
     from ..io.readers import count_documents
+    from ..workflows import code_files
 
-    progress, bar = _progress_bar(quiet, "Coding", lambda: count_documents(paths))
+    book = load_codebook(codebook)
+    # the Dask engine reports no progress here
+    progress, bar = progress_bar(quiet or engine == "dask", "Coding",
+                                  lambda: count_documents(paths))
     try:
-        run = code_corpus(
-            list(paths),
-            codebook=codebook,
-            unit=unit,
-            model=None if model.lower() == "none" else model,
-            language=language,
-            text_column=text_column,
-            id_column=id_column,
-            strict=strict,
-            jobs=jobs,
-            output=None if review or qdpx else out,
-            force=force,
-            progress=progress,
-            redact=redactor,
+        run = code_files(
+            paths, output, codebook=book, unit=unit,
+            model=None if model.lower() == "none" else model, language=language,
+            text_column=text_column, id_column=id_column, strict=strict, jobs=jobs, force=force,
+            progress=progress, redact=redactor(redact, redact_names, redact_model, book),
+            review=review, review_size=review_size, engine=engine, scheduler=scheduler,
         )
     finally:
         if bar is not None:
             bar.close()
-    if review:
-        from ..codebook import load_codebook
-        from ..pipeline import review_model
-        from ..review import write_review
-
-        book = load_codebook(codebook)
-        run.output = write_review(run.tables, out, codebook=book, force=force,
-                                  provenance=run.provenance, review_size=review_size,
-                                  model=review_model(model, book))
-    elif qdpx:
-        from ..codebook import load_codebook
-        from ..refiqda import export_qdpx
-
-        # each document's text is read again from its source (and checked by its sha256)
-        run.output = export_qdpx(run.tables, load_codebook(codebook), out,
-                                 provenance=run.provenance, force=force)
+    if engine == "dask":
+        click.echo(f"Wrote {run.output} (engine dask).", err=True)
+        return
     model_note = run.provenance.get("model") or "none (rules only)"
     click.echo(f"Wrote {run.output} (codebook {run.provenance['codebook']}, model {model_note}).",
                err=True)
-

@@ -19,60 +19,92 @@ from ..errors import CodebookAdvice, TrustcodeError, TrustcodeWarning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: where ``code`` writes its tables when no output is named (a folder of CSV files)
 DEFAULT_OUTPUT = "coded"
-
 
 #: warnings shown in full before the rest are only counted
 WARNINGS_SHOWN = 20
-_warning_count = [0]
-#: the codebooks whose advice this command has pointed to `codebook check` for
-_advised: set[str] = set()
 
 
-def _show_warning(message: Any, category: Any, filename: Any, lineno: Any, *args: Any) -> None:
-    if issubclass(category, CodebookAdvice):
-        # at its first piece, so that the run's last line stays the one that says what it wrote
-        if message.codebook not in _advised:
-            _advised.add(message.codebook)
-            path = shlex.quote(message.codebook)
-            click.echo(f"note: {message.codebook} has advice on how it is written (codes with no "
-                       f"rules or no examples): 'trustcode codebook check {path}' lists it.",
-                       err=True)
-        return
-    _warning_count[0] += 1
-    if _warning_count[0] > WARNINGS_SHOWN:
-        return
-    if issubclass(category, TrustcodeWarning):
-        click.echo(f"warning: {message}", err=True)
-    else:  # a library's own warning: one line, no source excerpt
-        click.echo(f"warning: {category.__name__}: {message}", err=True)
+class _WarningDisplay:
+    """Shows one command's warnings on one line each: the first :data:`WARNINGS_SHOWN` in
+    full, the rest counted; codebook advice once per codebook, as a pointer to
+    ``codebook check``."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        #: the codebooks whose advice this command has pointed to `codebook check` for
+        self.advised: set[str] = set()
+
+    def __call__(
+        self, message: Any, category: Any, filename: Any, lineno: Any, *args: Any
+    ) -> None:
+        if issubclass(category, CodebookAdvice):
+            # at its first piece, so that the run's last line stays the one that says what it
+            # wrote
+            if message.codebook not in self.advised:
+                self.advised.add(message.codebook)
+                path = shlex.quote(message.codebook)
+                click.echo(f"note: {message.codebook} has advice on how it is written (codes "
+                           f"with no rules or no examples): 'trustcode codebook check {path}' "
+                           "lists it.", err=True)
+            return
+        self.count += 1
+        if self.count > WARNINGS_SHOWN:
+            return
+        if issubclass(category, TrustcodeWarning):
+            click.echo(f"warning: {message}", err=True)
+        else:  # a library's own warning: one line, no source excerpt
+            click.echo(f"warning: {category.__name__}: {message}", err=True)
+
+    def close(self) -> None:
+        hidden = self.count - WARNINGS_SHOWN
+        if hidden > 0:
+            click.echo(f"({hidden} more warnings not shown)", err=True)
+
+
+def option_advice(exc: TrustcodeError, command: click.Command | None) -> str:
+    """The options of ``command`` for the parameters an error names (``exc.params``), as a
+    sentence to add to its message; empty where the command has none of them.
+
+    >>> from trustcode.errors import OutputError
+    >>> cmd = click.Command("x", params=[click.Option(["--force"], is_flag=True)])
+    >>> option_advice(OutputError("x exists", params=("force",)), cmd)
+    ' Command line: --force.'
+    """
+    if command is None:
+        return ""
+    flags = {
+        p.name: max(p.opts, key=len) for p in command.params if isinstance(p, click.Option)
+    }
+    named = [flags[name] for name in exc.params if name in flags]
+    return f" Command line: {', '.join(named)}." if named else ""
 
 
 def handle_errors(func: F) -> F:
-    """Turn library errors into a clear message and exit code; show warnings on one line."""
+    """Turn library errors into a clear message (with the options that fix it) and exit code;
+    show warnings on one line. The process's warning display is restored afterwards."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        warnings.showwarning = _show_warning  # type: ignore[assignment]
-        _warning_count[0] = 0
-        _advised.clear()
+        display = _WarningDisplay()
+        ctx = click.get_current_context(silent=True)
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = display  # type: ignore[assignment]
+                return func(*args, **kwargs)
         except TrustcodeError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            advice = option_advice(exc, ctx.command if ctx is not None else None)
+            click.echo(f"Error: {exc}{advice}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             output = kwargs.get("output")
-            if output is None and func.__name__ == "code":
-                output = DEFAULT_OUTPUT
             what = f"{output} was not written" if output else "no output was written"
             click.echo(f"Interrupted: {what}; no partial file was left behind, and an earlier "
                        "output at that path is unchanged.", err=True)
             sys.exit(130)
         finally:
-            hidden = _warning_count[0] - WARNINGS_SHOWN
-            if hidden > 0:
-                click.echo(f"({hidden} more warnings not shown)", err=True)
+            display.close()
 
     return wrapper  # type: ignore[return-value]
 
@@ -139,20 +171,24 @@ def redact_options(func: F) -> F:
     )(func)
 
 
-def _redactor(
-    redact: bool, names: str | None, model: str | None, codebook: str | None
+def redactor(
+    redact: bool, names: str | None, model: str | None, codebook: Any
 ) -> Any:
+    """The redactor the ``--redact`` options ask for, or None; ``codebook`` is a path or a
+    loaded codebook."""
     if not redact:
         if names or model:
             raise click.UsageError("--redact-names and --redact-model go with --redact.")
         return None
     from ..codebook import load_codebook
     from ..redact import redactor_for
+    from ..types import Codebook
 
-    return redactor_for(load_codebook(codebook), names, spacy_model=model)
+    book = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+    return redactor_for(book, names, spacy_model=model)
 
 
-def _refuse_existing(output: str | None, force: bool) -> None:
+def refuse_existing(output: str | None, force: bool) -> None:
     """Before any work: an optional table output must be writable and new (or forced); what a
     forced folder may hold is checked when its tables are written."""
     if output is not None:
@@ -161,7 +197,7 @@ def _refuse_existing(output: str | None, force: bool) -> None:
         check_output(output, force=force, tables=None)
 
 
-def _write_frames(frames: Any, output: str | None, force: bool) -> None:
+def write_optional_frames(frames: Any, output: str | None, force: bool) -> None:
     """Write an optional table output (workbook or CSV folder) and say where."""
     if output is not None:
         from ..io.tables import write_frames
@@ -205,7 +241,7 @@ def _on_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-def _progress_bar(
+def progress_bar(
     quiet: bool, label: str, total: Callable[[], int]
 ) -> tuple[Callable[[Any], None] | None, _Progress | None]:
     """A progress callback drawing on stderr, or nothing when quiet or stderr is no terminal;

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from .common import (
-    _redactor,
     codebook_option,
     force_option,
     handle_errors,
     redact_options,
+    redactor,
 )
 from .group import main
 
@@ -36,7 +36,7 @@ def export_cmd(
     from ..workflows import export_project
 
     written = export_project(coded, output, codebook=codebook, force=force,
-                             redact=_redactor(redact, redact_names, redact_model, codebook))
+                             redact=redactor(redact, redact_names, redact_model, codebook))
     click.echo(f"Wrote {written}.", err=True)
 
 

@@ -7,13 +7,13 @@ import click
 
 from .common import (
     F,
-    _refuse_existing,
-    _write_frames,
     codebook_option,
     documents_option,
     force_option,
     handle_errors,
+    refuse_existing,
     unreviewed_option,
+    write_optional_frames,
 )
 from .group import main
 
@@ -119,11 +119,11 @@ def evaluate(
     Example:
         trustcode evaluate gold/ --documents reports/ --folds 5 -o evaluation.xlsx
         trustcode evaluate corpus/gold/coding corpus/illustrative --documents corpus \\
-            --documents ../shared/corpus-sources --group-by language
+            --documents reports/ --group-by language
     """
     from ..workflows import evaluate_gold, evaluation_frames
 
-    _refuse_existing(output, force)
+    refuse_existing(output, force)
     result = evaluate_gold(list(gold), codebook=codebook, folds=folds, model=model,
                            unreviewed=unreviewed, definitions=definitions, group_by=group_by,
                            documents=documents, embeddings=embeddings)
@@ -136,5 +136,5 @@ def evaluate(
         click.echo(f"\n== {language}: precision, recall, F1 and Krippendorff's alpha against "
                    "gold")
         click.echo(wide.round(3).to_string())
-    _write_frames(evaluation_frames(result), output, force)
+    write_optional_frames(evaluation_frames(result), output, force)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .common import _refuse_existing, codebook_option, force_option, handle_errors
+from .common import codebook_option, force_option, handle_errors, refuse_existing
 from .group import main
 
 
@@ -78,7 +78,7 @@ def validate_estimate(sample: str, coded: str, output: str, target_precision: fl
     """
     from ..validation import estimate, validation_frames
 
-    _refuse_existing(output, force)
+    refuse_existing(output, force)
     result = estimate(sample, coded, target_precision=target_precision,
                       target_recall=target_recall)
     shown = ["code", "checked", "precision", "precision_low", "precision_high", "recall",

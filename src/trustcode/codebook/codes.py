@@ -11,65 +11,65 @@ from typing import Any
 
 from ..types import COMBINE_POLICIES, Code, Codebook, sha256_text
 from .problems import (
-    _check_keys,
-    _describe,
-    _fix,
-    _get,
-    _Path,
-    _pattern_ok,
-    _render,
-    _Report,
-    _suggest,
+    KeyPath,
+    Report,
+    check_keys,
+    describe,
+    fix,
+    get,
+    pattern_ok,
+    render,
+    suggest,
 )
-from .rule_entries import _Context, _rule
+from .rule_entries import Context, build_rule
 from .schema import (
-    _CODE_KEYS,
-    _EXAMPLE_KEYS,
-    _TERM_PATTERN,
-    _TOP_KEYS,
     CODE_ID_PATTERN,
+    CODE_KEYS,
     COLOUR_PATTERN,
+    EXAMPLE_KEYS,
     LANGUAGE_PATTERN,
     PALETTE,
+    TERM_PATTERN,
+    TOP_KEYS,
 )
 
 # --- codes and the codebook ---------------------------------------------------------------------
 
 
-def _text_or_list(rep: _Report, raw: dict[Any, Any], key: str, path: _Path) -> str:
+def _text_or_list(rep: Report, raw: dict[Any, Any], key: str, path: KeyPath) -> str:
     value = raw.get(key, "")
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return "; ".join(v.strip() for v in value)
-    rep.error(path + (key,), f"expected text or a list of texts, found {_describe(value)}")
+    rep.error(path + (key,), f"expected text or a list of texts, found {describe(value)}")
     return ""
 
 
-def _examples(rep: _Report, raw: Any, path: _Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _examples(rep: Report, raw: Any, path: KeyPath) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if raw is None:
         return (), ()
     if not isinstance(raw, dict):
         rep.error(
-            path, f"expected a mapping with 'positive' and 'negative' lists, found {_describe(raw)}"
+            path, f"expected a mapping with 'positive' and 'negative' lists, found {describe(raw)}"
         )
         return (), ()
-    _check_keys(rep, raw, path, _EXAMPLE_KEYS, "examples")
+    check_keys(rep, raw, path, EXAMPLE_KEYS, "examples")
     out = []
-    for key in _EXAMPLE_KEYS:
-        items = _get(rep, raw, key, path, "list") or []
+    for key in EXAMPLE_KEYS:
+        items = get(rep, raw, key, path, "list") or []
         for j, item in enumerate(items):
             if not isinstance(item, str) or not item.strip():
-                rep.error(path + (key, j), f"expected an example text, found {_describe(item)}")
+                rep.error(path + (key, j), f"expected an example text, found {describe(item)}")
         out.append(tuple(i.strip() for i in items if isinstance(i, str) and i.strip()))
     return out[0], out[1]
 
 
-def _combine(rep: _Report, raw: dict[Any, Any], path: _Path) -> str | None:
-    combine = _get(rep, raw, "combine", path, "text")
+def _combine(rep: Report, raw: dict[Any, Any], path: KeyPath) -> str | None:
+    combine = get(rep, raw, "combine", path, "text")
     if combine is None or combine in COMBINE_POLICIES:
         return combine
-    close = _suggest(combine, COMBINE_POLICIES)
+    close = suggest(combine, COMBINE_POLICIES)
     hint = f"did you mean '{close}'? " if close else ""
     rep.error(
         path + ("combine",),
@@ -82,13 +82,13 @@ def _suggest_code_id(value: str) -> str:
     return re.sub(r"^[^a-z]+", "", re.sub(r"[^a-z0-9_]+", "_", value.lower())).strip("_")
 
 
-def _code(rep: _Report, raw: Any, index: int, ctx: _Context) -> Code | None:
-    path: _Path = ("codes", index)
+def _code(rep: Report, raw: Any, index: int, ctx: Context) -> Code | None:
+    path: KeyPath = ("codes", index)
     if not isinstance(raw, dict):
-        rep.error(path, f"expected a code (a mapping with id and label), found {_describe(raw)}")
+        rep.error(path, f"expected a code (a mapping with id and label), found {describe(raw)}")
         return None
-    _check_keys(rep, raw, path, _CODE_KEYS, "a code")
-    code_id = _get(rep, raw, "id", path, "text", required="add an id such as 'my_code'")
+    check_keys(rep, raw, path, CODE_KEYS, "a code")
+    code_id = get(rep, raw, "id", path, "text", required="add an id such as 'my_code'")
     if code_id is not None and not re.match(CODE_ID_PATTERN, code_id):
         better = _suggest_code_id(code_id)
         rep.error(
@@ -96,20 +96,22 @@ def _code(rep: _Report, raw: Any, index: int, ctx: _Context) -> Code | None:
             f"code id {code_id!r} must start with a lower-case letter and "
             "use only a-z, 0-9 and _" + (f"; try '{better}'" if better else ""),
         )
-    label = _get(rep, raw, "label", path, "text", required="add a short human-readable label")
-    parent = _get(rep, raw, "parent", path, "text")
-    colour = _get(rep, raw, "colour", path, "text")
-    _pattern_ok(rep, colour, path + ("colour",), COLOUR_PATTERN, "write a colour as '#rrggbb'")
+    label = get(rep, raw, "label", path, "text", required="add a short human-readable label")
+    parent = get(rep, raw, "parent", path, "text")
+    colour = get(rep, raw, "colour", path, "text")
+    pattern_ok(rep, colour, path + ("colour",), COLOUR_PATTERN, "write a colour as '#rrggbb'")
     combine = _combine(rep, raw, path)
     positive, negative = _examples(rep, raw.get("examples"), path + ("examples",))
     counts: dict[str, int] = {}
     rid = code_id or f"codes[{index}]"
-    raw_rules = _get(rep, raw, "rules", path, "list") or []
-    rules = [_rule(rep, r, path + ("rules", j), rid, counts, ctx) for j, r in enumerate(raw_rules)]
+    raw_rules = get(rep, raw, "rules", path, "list") or []
+    rules = [
+        build_rule(rep, r, path + ("rules", j), rid, counts, ctx) for j, r in enumerate(raw_rules)
+    ]
     return Code(
         id=code_id or "",
         label=(label or "").strip(),
-        definition=(_get(rep, raw, "definition", path, "text") or "").strip(),
+        definition=(get(rep, raw, "definition", path, "text") or "").strip(),
         parent=parent or None,
         include=_text_or_list(rep, raw, "include", path),
         exclude=_text_or_list(rep, raw, "exclude", path),
@@ -121,7 +123,7 @@ def _code(rep: _Report, raw: Any, index: int, ctx: _Context) -> Code | None:
     )
 
 
-def _check_tree(rep: _Report, codes: list[tuple[int, Code]]) -> None:
+def _check_tree(rep: Report, codes: list[tuple[int, Code]]) -> None:
     """Unique ids, parents that exist, no parent cycles."""
     first: dict[str, int] = {}
     for index, code in codes:
@@ -130,7 +132,7 @@ def _check_tree(rep: _Report, codes: list[tuple[int, Code]]) -> None:
             rep.error(
                 ("codes", index, "id"),
                 f"duplicate code id '{code.id}' (also "
-                f"{_render(other)} on line {rep.line(other)}); ids must be unique",
+                f"{render(other)} on line {rep.line(other)}); ids must be unique",
             )
         elif code.id:
             first[code.id] = index
@@ -139,7 +141,7 @@ def _check_tree(rep: _Report, codes: list[tuple[int, Code]]) -> None:
         if code.parent is None or first.get(code.id) != index:
             continue
         if code.parent not in first:
-            close = _suggest(code.parent, list(first))
+            close = suggest(code.parent, list(first))
             rep.error(
                 ("codes", index, "parent"),
                 f"parent '{code.parent}' is not a code of this "
@@ -168,12 +170,12 @@ def _check_tree(rep: _Report, codes: list[tuple[int, Code]]) -> None:
         )
 
 
-def _odd_codes(rep: _Report, codes: list[tuple[int, Code]]) -> None:
+def _odd_codes(rep: Report, codes: list[tuple[int, Code]]) -> None:
     parents = {c.parent for _, c in codes if c.parent}
     for index, code in codes:
         if code.id in parents:
             continue
-        path: _Path = ("codes", index)
+        path: KeyPath = ("codes", index)
         proposing = [r for r in code.rules if not r.veto]
         if not proposing and code.combine in ("rules_only", "both"):
             rep.warn(
@@ -193,8 +195,8 @@ def _odd_codes(rep: _Report, codes: list[tuple[int, Code]]) -> None:
             )
 
 
-def _string_list(rep: _Report, data: dict[Any, Any], key: str, pattern: str, rule: str) -> Any:
-    items = _get(rep, data, key, (), "list")
+def _string_list(rep: Report, data: dict[Any, Any], key: str, pattern: str, rule: str) -> Any:
+    items = get(rep, data, key, (), "list")
     if items is None:
         return None
     if not items and key == "languages":
@@ -202,18 +204,18 @@ def _string_list(rep: _Report, data: dict[Any, Any], key: str, pattern: str, rul
     good = []
     for j, item in enumerate(items):
         if not isinstance(item, str):
-            rep.error((key, j), f"expected text, found {_describe(item)}{_fix(item, 'text')}")
-        elif _pattern_ok(rep, item, (key, j), pattern, rule):
+            rep.error((key, j), f"expected text, found {describe(item)}{fix(item, 'text')}")
+        elif pattern_ok(rep, item, (key, j), pattern, rule):
             good.append(item)
     return tuple(good)
 
 
-def _codebook(rep: _Report, data: dict[Any, Any], text: str) -> Codebook:
-    _check_keys(rep, data, (), _TOP_KEYS, "the codebook")
-    name = _get(rep, data, "name", (), "text", required="name the codebook, e.g. name: My study")
+def build_codebook(rep: Report, data: dict[Any, Any], text: str) -> Codebook:
+    check_keys(rep, data, (), TOP_KEYS, "the codebook")
+    name = get(rep, data, "name", (), "text", required="name the codebook, e.g. name: My study")
     version = data.get("version", "")
     if isinstance(version, bool) or not isinstance(version, str | int | float):
-        rep.error(("version",), f"expected text, found {_describe(version)}")
+        rep.error(("version",), f"expected text, found {describe(version)}")
         version = ""
     elif not isinstance(version, str):  # 1.10 as written, not the float 1.1
         version = rep.scalars.get(("version",), str(version))
@@ -224,12 +226,12 @@ def _codebook(rep: _Report, data: dict[Any, Any], text: str) -> Codebook:
         LANGUAGE_PATTERN,
         "use language codes of 2-3 lower-case letters (en, ru)",
     )
-    redact = _string_list(rep, data, "redact", _TERM_PATTERN, "a name to redact cannot be empty")
+    redact = _string_list(rep, data, "redact", TERM_PATTERN, "a name to redact cannot be empty")
     combine = _combine(rep, data, ()) or "union"
-    exclusive = _get(rep, data, "exclusive", (), "bool") or False
-    description = _get(rep, data, "description", (), "text") or ""
-    ctx = _Context(combine=combine, languages=languages or None)
-    raw_codes = _get(rep, data, "codes", (), "list", required="list the codes under 'codes:'")
+    exclusive = get(rep, data, "exclusive", (), "bool") or False
+    description = get(rep, data, "description", (), "text") or ""
+    ctx = Context(combine=combine, languages=languages or None)
+    raw_codes = get(rep, data, "codes", (), "list", required="list the codes under 'codes:'")
     if raw_codes == []:
         rep.error(("codes",), "the list of codes is empty; add at least one code")
     built = [(i, _code(rep, raw, i, ctx)) for i, raw in enumerate(raw_codes or [])]

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from ..errors import CodebookAdvice, CodebookError
 from ..types import Codebook
-from .codes import _codebook
-from .problems import _describe, _Report
-from .yamltext import _NOTHING, _load_yaml
+from .codes import build_codebook
+from .problems import Report, describe
+from .yamltext import NOTHING, load_yaml
 
 #: The codebook that ships inside the package; ``load_codebook()`` reads it (``data/`` sits
 #: beside this package's folder, in ``trustcode/``).
@@ -27,19 +27,19 @@ LOCAL_CODEBOOK = "codebook.yaml"
 
 
 def _analyse(text: str, path: str) -> tuple[Codebook | None, list[str], list[str]]:
-    rep = _Report(path)
-    data = _load_yaml(text, rep)
-    if data is _NOTHING:
+    rep = Report(path)
+    data = load_yaml(text, rep)
+    if data is NOTHING:
         return None, rep.sorted_problems(), []
     if data is None:
         rep.error((), "the codebook is empty; it needs at least 'name:' and 'codes:'")
         return None, rep.sorted_problems(), []
     if not isinstance(data, dict):
         rep.error(
-            (), f"expected a mapping with 'name:' and 'codes:' at the top, found {_describe(data)}"
+            (), f"expected a mapping with 'name:' and 'codes:' at the top, found {describe(data)}"
         )
         return None, rep.sorted_problems(), []
-    codebook = _codebook(rep, data, text)
+    codebook = build_codebook(rep, data, text)
     if rep.problems:
         return None, rep.sorted_problems(), []
     return replace(codebook, path=path), [], rep.warnings

@@ -1,9 +1,9 @@
 """Problems with file, line and path, and typed access to mappings that reports them.
 
-A :class:`_Report` collects every problem as ``{file}:{line}: {path}: {message}``; the helpers
+A :class:`Report` collects every problem as ``{file}:{line}: {path}: {message}``; the helpers
 read a mapping's values with the expected type, or report what was found instead.
 
->>> _render(("codes", 2, "rules", 0))
+>>> render(("codes", 2, "rules", 0))
 'codes[2].rules[0]'
 """
 
@@ -15,14 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .schema import _ELSEWHERE
+from .schema import ELSEWHERE
 
 # --- problems with file, line and path ---------------------------------------------------------
 
-_Path = tuple[str | int, ...]
+KeyPath = tuple[str | int, ...]
 
 
-def _render(path: _Path) -> str:
+def render(path: KeyPath) -> str:
     out = ""
     for seg in path:
         out += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if out else str(seg))
@@ -30,34 +30,34 @@ def _render(path: _Path) -> str:
 
 
 @dataclass
-class _Report:
+class Report:
     """Collects problems and warnings; knows the YAML line of every path."""
 
     file: str
-    lines: dict[_Path, int] = field(default_factory=dict)
-    scalars: dict[_Path, str] = field(default_factory=dict)  # scalars as written in the file
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+    scalars: dict[KeyPath, str] = field(default_factory=dict)  # scalars as written in the file
     problems: list[tuple[int, int, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def line(self, path: _Path) -> int:
+    def line(self, path: KeyPath) -> int:
         # a missing key has no node: point at the nearest enclosing one
         while path and path not in self.lines:
             path = path[:-1]
         return self.lines.get(path, 1)
 
-    def error(self, path: _Path, message: str, line: int | None = None) -> None:
+    def error(self, path: KeyPath, message: str, line: int | None = None) -> None:
         line = line or self.line(path)
-        text = f"{self.file}:{line}: {_render(path)}: {message}"
+        text = f"{self.file}:{line}: {render(path)}: {message}"
         self.problems.append((line, len(self.problems), text))
 
-    def warn(self, path: _Path, message: str) -> None:
-        self.warnings.append(f"{self.file}:{self.line(path)}: {_render(path)}: {message}")
+    def warn(self, path: KeyPath, message: str) -> None:
+        self.warnings.append(f"{self.file}:{self.line(path)}: {render(path)}: {message}")
 
     def sorted_problems(self) -> list[str]:
         return [text for _, _, text in sorted(self.problems)]
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
     if value is None:
         return "nothing (an empty value)"
     if isinstance(value, bool):
@@ -75,14 +75,14 @@ def _describe(value: Any) -> str:
     return f"a {type(value).__name__} ({value})"
 
 
-def _suggest(word: Any, options: tuple[str, ...] | list[str]) -> str | None:
+def suggest(word: Any, options: tuple[str, ...] | list[str]) -> str | None:
     found = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
     return found[0] if found else None
 
 
 # --- typed access to mappings -----------------------------------------------------------------
 
-_EXPECT: dict[str, tuple[str, Callable[[Any], bool]]] = {
+EXPECT: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "text": ("text", lambda v: isinstance(v, str)),
     "bool": ("true or false", lambda v: isinstance(v, bool)),
     "int": ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
@@ -90,7 +90,7 @@ _EXPECT: dict[str, tuple[str, Callable[[Any], bool]]] = {
 }
 
 
-def _fix(value: Any, expect: str) -> str:
+def fix(value: Any, expect: str) -> str:
     if value is None:
         return "; write a value or remove the key"
     if expect == "text" and isinstance(value, int | float):  # bool is an int too
@@ -98,11 +98,11 @@ def _fix(value: Any, expect: str) -> str:
     return ""
 
 
-def _get(
-    rep: _Report,
+def get(
+    rep: Report,
     mapping: dict[Any, Any],
     key: str,
-    path: _Path,
+    path: KeyPath,
     expect: str,
     *,
     required: str = "",
@@ -116,9 +116,9 @@ def _get(
             rep.error(path + (key,), f"missing required key '{key}'; {required}")
         return None
     value = mapping[key]
-    name, check = _EXPECT[expect]
+    name, check = EXPECT[expect]
     if not check(value):
-        rep.error(path + (key,), f"expected {name}, found {_describe(value)}{_fix(value, expect)}")
+        rep.error(path + (key,), f"expected {name}, found {describe(value)}{fix(value, expect)}")
         return None
     if expect == "text" and required and not value.strip():
         rep.error(path + (key,), f"'{key}' is empty; {required}")
@@ -126,24 +126,24 @@ def _get(
     return value
 
 
-def _check_keys(
-    rep: _Report, mapping: dict[Any, Any], path: _Path, known: tuple[str, ...], what: str
+def check_keys(
+    rep: Report, mapping: dict[Any, Any], path: KeyPath, known: tuple[str, ...], what: str
 ) -> None:
     for key in mapping:
         if isinstance(key, str) and key in known:
             continue
         message = f"unknown key '{key}' in {what}"
-        close = _suggest(key, known)
+        close = suggest(key, known)
         if close:
             message += f"; did you mean '{close}'?"
-        elif key in _ELSEWHERE:
-            message += f"; '{key}' is {_ELSEWHERE[key]}"
+        elif key in ELSEWHERE:
+            message += f"; '{key}' is {ELSEWHERE[key]}"
         else:
             message += f"; expected one of: {', '.join(known)}"
         rep.error(path + (str(key),), message)
 
 
-def _pattern_ok(rep: _Report, value: str | None, path: _Path, pattern: str, rule: str) -> bool:
+def pattern_ok(rep: Report, value: str | None, path: KeyPath, pattern: str, rule: str) -> bool:
     if value is None or re.match(pattern, value):
         return True
     rep.error(path, f"{value!r} is not valid: {rule}")

@@ -2,7 +2,7 @@
 
 These are the codebook's rule *entries*; matching them against text is :mod:`trustcode.rules`.
 
->>> rep = _Report("cb.yaml")
+>>> rep = Report("cb.yaml")
 >>> _terms(rep, ["help", " aid "], ("rules", 0, "phrases"), glob=False)
 ('help', 'aid')
 """
@@ -14,19 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..types import RULE_KINDS, Rule
-from .problems import _EXPECT, _check_keys, _describe, _get, _Path, _pattern_ok, _render, _Report
-from .schema import _GLOB_PATTERN, _NEAR_KEYS, _RULE_KEYS, RULE_ID_PATTERN, RULE_LANG_PATTERN
-from .tokenpatterns import _token_pattern
+from .problems import EXPECT, KeyPath, Report, check_keys, describe, get, pattern_ok, render
+from .schema import GLOB_PATTERN, NEAR_KEYS, RULE_ID_PATTERN, RULE_KEYS, RULE_LANG_PATTERN
+from .tokenpatterns import token_pattern
 
 # --- rules --------------------------------------------------------------------------------------
 
 
-def _terms(rep: _Report, value: Any, path: _Path, *, glob: bool) -> tuple[str, ...] | None:
+def _terms(rep: Report, value: Any, path: KeyPath, *, glob: bool) -> tuple[str, ...] | None:
     if isinstance(value, str):
-        rep.error(path, f"expected a list of terms, found {_describe(value)}; write [{value}]")
+        rep.error(path, f"expected a list of terms, found {describe(value)}; write [{value}]")
         return None
     if not isinstance(value, list):
-        rep.error(path, f"expected a list of terms, found {_describe(value)}")
+        rep.error(path, f"expected a list of terms, found {describe(value)}")
         return None
     if not value:
         rep.error(path, "the list is empty; add at least one term or remove the rule")
@@ -34,19 +34,19 @@ def _terms(rep: _Report, value: Any, path: _Path, *, glob: bool) -> tuple[str, .
     terms: list[str] = []
     for j, term in enumerate(value):
         if not isinstance(term, str):
-            rep.error(path + (j,), f"expected a term (text), found {_describe(term)}; quote it")
+            rep.error(path + (j,), f"expected a term (text), found {describe(term)}; quote it")
         elif not term.strip():
             rep.error(path + (j,), "empty term; remove it or write the word")
-        elif glob and not re.search(_GLOB_PATTERN, term):
+        elif glob and not re.search(GLOB_PATTERN, term):
             rep.error(path + (j,), f"the glob {term!r} would match every word; add letters")
         else:
             terms.append(term.strip())
     return tuple(terms) if len(terms) == len(value) else None
 
 
-def _regex(rep: _Report, value: Any, path: _Path, case_sensitive: bool) -> str | None:
+def _regex(rep: Report, value: Any, path: KeyPath, case_sensitive: bool) -> str | None:
     if not isinstance(value, str) or not value:
-        rep.error(path, f"expected a regular expression (text), found {_describe(value)}")
+        rep.error(path, f"expected a regular expression (text), found {describe(value)}")
         return None
     try:
         compiled = re.compile(value, 0 if case_sensitive else re.IGNORECASE)
@@ -67,13 +67,13 @@ def _regex(rep: _Report, value: Any, path: _Path, case_sensitive: bool) -> str |
     return value
 
 
-def _near(rep: _Report, value: Any, path: _Path) -> tuple[Any, ...] | None:
+def _near(rep: Report, value: Any, path: KeyPath) -> tuple[Any, ...] | None:
     if not isinstance(value, dict):
         rep.error(
-            path, f"expected a mapping {{a: [...], b: [...], within: N}}, found {_describe(value)}"
+            path, f"expected a mapping {{a: [...], b: [...], within: N}}, found {describe(value)}"
         )
         return None
-    _check_keys(rep, value, path, _NEAR_KEYS, "a near rule")
+    check_keys(rep, value, path, NEAR_KEYS, "a near rule")
     sides: list[tuple[str, ...] | None] = []
     for side in ("a", "b"):
         if side not in value:
@@ -87,10 +87,10 @@ def _near(rep: _Report, value: Any, path: _Path) -> tuple[Any, ...] | None:
             path + ("within",),
             "missing required key 'within'; add the largest distance in tokens, e.g. within: 5",
         )
-    elif not (_EXPECT["int"][1](within) and within >= 1):
+    elif not (EXPECT["int"][1](within) and within >= 1):
         rep.error(
             path + ("within",),
-            f"expected a positive whole number of tokens, found {_describe(within)}",
+            f"expected a positive whole number of tokens, found {describe(within)}",
         )
         within = None
     if sides[0] is None or sides[1] is None or within is None:
@@ -99,23 +99,23 @@ def _near(rep: _Report, value: Any, path: _Path) -> tuple[Any, ...] | None:
 
 
 @dataclass
-class _Context:
+class Context:
     """What checks across codes need: defaults, seen ids, declared languages."""
 
     combine: str = "union"
     languages: tuple[str, ...] | None = None
-    rule_ids: dict[str, _Path] = field(default_factory=dict)
+    rule_ids: dict[str, KeyPath] = field(default_factory=dict)
 
 
-def _rule(
-    rep: _Report, raw: Any, path: _Path, code_id: str, counts: dict[str, int], ctx: _Context
+def build_rule(
+    rep: Report, raw: Any, path: KeyPath, code_id: str, counts: dict[str, int], ctx: Context
 ) -> Rule | None:
     if not isinstance(raw, dict):
         rep.error(
-            path, f"expected a rule (a mapping such as {{phrases: [word]}}), found {_describe(raw)}"
+            path, f"expected a rule (a mapping such as {{phrases: [word]}}), found {describe(raw)}"
         )
         return None
-    _check_keys(rep, raw, path, _RULE_KEYS, "a rule")
+    check_keys(rep, raw, path, RULE_KEYS, "a rule")
     kinds = [k for k in RULE_KINDS if k in raw]
     if not kinds:
         rep.error(path, f"a rule needs one kind key ({', '.join(RULE_KINDS)}); found none")
@@ -126,16 +126,16 @@ def _rule(
             "; split it into one rule per kind",
         )
     kind = kinds[0] if len(kinds) == 1 else None
-    own_id = _get(rep, raw, "id", path, "text")
-    _pattern_ok(
+    own_id = get(rep, raw, "id", path, "text")
+    pattern_ok(
         rep,
         own_id,
         path + ("id",),
         RULE_ID_PATTERN,
         "rule ids use letters, digits, _ and - (no dots or spaces)",
     )
-    lang = _get(rep, raw, "lang", path, "text") or "any"
-    if _pattern_ok(
+    lang = get(rep, raw, "lang", path, "text") or "any"
+    if pattern_ok(
         rep,
         lang,
         path + ("lang",),
@@ -148,8 +148,8 @@ def _rule(
                 f"rule language '{lang}' is not among the codebook's "
                 f"languages ({', '.join(ctx.languages)})",
             )
-    veto = _get(rep, raw, "veto", path, "bool") or False
-    case_sensitive = _get(rep, raw, "case_sensitive", path, "bool") or False
+    veto = get(rep, raw, "veto", path, "bool") or False
+    case_sensitive = get(rep, raw, "case_sensitive", path, "bool") or False
     if kind is None:  # the common keys are checked; without a kind there is nothing to build
         return None
     if "case_sensitive" in raw and kind != "regex":
@@ -169,14 +169,14 @@ def _rule(
     elif kind == "regex":
         pattern = _regex(rep, value, vpath, case_sensitive)
     elif kind == "pattern":
-        pattern = _token_pattern(rep, value, vpath)
+        pattern = token_pattern(rep, value, vpath)
     else:
         near = _near(rep, value, vpath)
     if rule_id in ctx.rule_ids:
         other = ctx.rule_ids[rule_id]
         rep.error(
             path,
-            f"duplicate rule id '{rule_id}' (also {_render(other)} on line "
+            f"duplicate rule id '{rule_id}' (also {render(other)} on line "
             f"{rep.line(other)}); give one of them another 'id'",
         )
     else:

@@ -2,7 +2,7 @@
 
 It also holds the patterns ids, languages and colours must match, and the default colours.
 
->>> _CODE_KEYS[:2]
+>>> CODE_KEYS[:2]
 ('id', 'label')
 """
 
@@ -18,8 +18,8 @@ RULE_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_-]*$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
 RULE_LANG_PATTERN = r"^([a-z]{2,3}|any)$"
 COLOUR_PATTERN = r"^#[0-9a-fA-F]{6}$"
-_TERM_PATTERN = r"\S"  # a term has at least one visible character
-_GLOB_PATTERN = r"[^*\s]"  # ... and a glob at least one that is not '*'
+TERM_PATTERN = r"\S"  # a term has at least one visible character
+GLOB_PATTERN = r"[^*\s]"  # ... and a glob at least one that is not '*'
 
 #: Default code colours by position: Paul Tol's "muted" scheme, safe for colour-blind readers.
 PALETTE: tuple[str, ...] = (
@@ -59,7 +59,7 @@ _SCHEMA: dict[str, Any] = {
     "required": ["name", "codes"],
     "additionalProperties": False,
     "properties": {
-        "name": {"type": "string", "pattern": _TERM_PATTERN},
+        "name": {"type": "string", "pattern": TERM_PATTERN},
         "version": {"type": ["string", "number"]},
         "description": {"type": "string"},
         "languages": {
@@ -69,7 +69,7 @@ _SCHEMA: dict[str, Any] = {
         },
         "exclusive": {"type": "boolean"},
         "combine": {"enum": list(COMBINE_POLICIES)},
-        "redact": {"type": "array", "items": {"type": "string", "pattern": _TERM_PATTERN}},
+        "redact": {"type": "array", "items": {"type": "string", "pattern": TERM_PATTERN}},
         "codes": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/code"}},
     },
     "$defs": {
@@ -79,7 +79,7 @@ _SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "id": {"type": "string", "pattern": CODE_ID_PATTERN},
-                "label": {"type": "string", "pattern": _TERM_PATTERN},
+                "label": {"type": "string", "pattern": TERM_PATTERN},
                 "definition": {"type": "string"},
                 "parent": {"type": "string", "pattern": CODE_ID_PATTERN},
                 "include": _TEXT_OR_LIST,
@@ -106,9 +106,9 @@ _SCHEMA: dict[str, Any] = {
                 "lang": {"type": "string", "pattern": RULE_LANG_PATTERN},
                 "veto": {"type": "boolean"},
                 "case_sensitive": {"type": "boolean"},
-                "phrases": _terms_schema(_TERM_PATTERN, "words or phrases, ignoring case"),
-                "lemmas": _terms_schema(_TERM_PATTERN, "dictionary forms; any inflection matches"),
-                "globs": _terms_schema(_GLOB_PATTERN, "words with * (any letters) and ? (one)"),
+                "phrases": _terms_schema(TERM_PATTERN, "words or phrases, ignoring case"),
+                "lemmas": _terms_schema(TERM_PATTERN, "dictionary forms; any inflection matches"),
+                "globs": _terms_schema(GLOB_PATTERN, "words with * (any letters) and ? (one)"),
                 "regex": {"type": "string", "minLength": 1},
                 "pattern": {"type": "array", "minItems": 1, "items": {"type": "object"}},
                 "near": {"$ref": "#/$defs/near"},
@@ -121,8 +121,8 @@ _SCHEMA: dict[str, Any] = {
             "required": ["a", "b", "within"],
             "additionalProperties": False,
             "properties": {
-                "a": _terms_schema(_GLOB_PATTERN, "terms as in globs"),
-                "b": _terms_schema(_GLOB_PATTERN, "terms as in globs"),
+                "a": _terms_schema(GLOB_PATTERN, "terms as in globs"),
+                "b": _terms_schema(GLOB_PATTERN, "terms as in globs"),
                 "within": {"type": "integer", "minimum": 1},
             },
         },
@@ -134,14 +134,14 @@ def _keys(schema: dict[str, Any]) -> tuple[str, ...]:
     return tuple(schema["properties"])
 
 
-_TOP_KEYS = _keys(_SCHEMA)
-_CODE_KEYS = _keys(_SCHEMA["$defs"]["code"])
-_RULE_KEYS = _keys(_SCHEMA["$defs"]["rule"])
-_NEAR_KEYS = _keys(_SCHEMA["$defs"]["near"])
-_EXAMPLE_KEYS = _keys(_SCHEMA["$defs"]["examples"])
+TOP_KEYS = _keys(_SCHEMA)
+CODE_KEYS = _keys(_SCHEMA["$defs"]["code"])
+RULE_KEYS = _keys(_SCHEMA["$defs"]["rule"])
+NEAR_KEYS = _keys(_SCHEMA["$defs"]["near"])
+EXAMPLE_KEYS = _keys(_SCHEMA["$defs"]["examples"])
 
 #: Keys that are valid one level down or up: the hint says where they belong.
-_ELSEWHERE = {
+ELSEWHERE = {
     **{k: "a rule key: put it in a list item under 'rules:'" for k in RULE_KINDS},
     "positive": "an examples key: put it under 'examples:'",
     "negative": "an examples key: put it under 'examples:'",

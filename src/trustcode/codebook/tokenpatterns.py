@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from .problems import _describe, _Path, _Report, _suggest
+from .problems import KeyPath, Report, describe, suggest
 
 #: Token attributes a blank pipeline leaves empty: a pattern on them never matches without a
 #: trained pipeline.
@@ -42,16 +42,16 @@ _SPACY_EXPECTED = {
 
 
 def _spacy_messages(
-    rep: _Report, value: list[Any], path: _Path, errors: list[str], reported: list[_Path]
+    rep: Report, value: list[Any], path: KeyPath, errors: list[str], reported: list[KeyPath]
 ) -> None:
     """Turn spaCy's ``[pattern -> 0 -> LOWER -> str] msg`` lines into our paths and words."""
-    by_path: dict[_Path, list[str]] = {}
-    found: dict[_Path, Any] = {}
+    by_path: dict[KeyPath, list[str]] = {}
+    found: dict[KeyPath, Any] = {}
     for line in errors:
         m = re.match(r"^\[(.*?)\] (.*)$", line)
         segments, message = (m.group(1).split(" -> ")[1:], m.group(2)) if m else ([], line)
         cur: Any = value
-        sub: _Path = ()
+        sub: KeyPath = ()
         for seg in segments:  # follow the data; skip pydantic's union branch names
             if isinstance(cur, list) and seg.isdigit() and int(seg) < len(cur):
                 cur, sub = cur[int(seg)], sub + (int(seg),)
@@ -80,22 +80,22 @@ def _spacy_messages(
             text = "expected " + " or ".join(dict.fromkeys(expected))
         else:
             text = "; ".join(other)
-        rep.error(path + sub, f"{text}, found {_describe(found[sub])}")
+        rep.error(path + sub, f"{text}, found {describe(found[sub])}")
 
 
-def _token_pattern(rep: _Report, value: Any, path: _Path) -> tuple[Any, ...] | None:
+def token_pattern(rep: Report, value: Any, path: KeyPath) -> tuple[Any, ...] | None:
     example = "e.g. [{LOWER: free}, {LOWER: {IN: [them, all]}}]"
     if not isinstance(value, list) or not value:
         rep.error(
             path,
             f"expected a spaCy token pattern, a non-empty list of token specs "
-            f"({example}), found {_describe(value)}",
+            f"({example}), found {describe(value)}",
         )
         return None
     attrs, ops = _spacy_pattern_names()
-    reported: list[_Path] = []  # sub-paths explained here; spaCy's words on them are dropped
+    reported: list[KeyPath] = []  # sub-paths explained here; spaCy's words on them are dropped
 
-    def problem(sub: _Path, message: str) -> None:
+    def problem(sub: KeyPath, message: str) -> None:
         reported.append(sub)
         rep.error(path + sub, message)
 
@@ -104,7 +104,7 @@ def _token_pattern(rep: _Report, value: Any, path: _Path) -> tuple[Any, ...] | N
             problem(
                 (j,),
                 f"expected a token spec, a mapping such as {{LOWER: word}}, found "
-                f"{_describe(token)}",
+                f"{describe(token)}",
             )
             continue
         for key, spec in token.items():
@@ -116,7 +116,7 @@ def _token_pattern(rep: _Report, value: Any, path: _Path) -> tuple[Any, ...] | N
                     "trustcode's pipeline; use LOWER, TEXT, REGEX and the like",
                 )
             elif not isinstance(key, str) or name not in attrs:
-                close = _suggest(name, attrs)
+                close = suggest(name, attrs)
                 hint = f"did you mean '{close}'? " if close else ""
                 problem(
                     (j, str(key)),
@@ -125,7 +125,7 @@ def _token_pattern(rep: _Report, value: Any, path: _Path) -> tuple[Any, ...] | N
             elif isinstance(spec, dict):
                 for op in spec:
                     if str(op).upper() not in ops:
-                        close = _suggest(str(op).upper(), ops)
+                        close = suggest(str(op).upper(), ops)
                         hint = f"did you mean '{close}'? " if close else ""
                         problem(
                             (j, str(key), str(op)),
@@ -141,7 +141,7 @@ def _token_pattern(rep: _Report, value: Any, path: _Path) -> tuple[Any, ...] | N
 
 
 def _spacy_check(
-    rep: _Report, value: list[Any], path: _Path, reported: list[_Path]
+    rep: Report, value: list[Any], path: KeyPath, reported: list[KeyPath]
 ) -> tuple[Any, ...] | None:
     from spacy.errors import MatchPatternError
     from spacy.matcher import Matcher

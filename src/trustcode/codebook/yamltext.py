@@ -3,8 +3,8 @@
 Only safe loaders are used (libyaml's when PyYAML has it); duplicate keys and recursive or
 exploding aliases are reported rather than silently accepted.
 
->>> rep = _Report("cb.yaml")
->>> _load_yaml("name: x\\ncodes: []\\n", rep), rep.lines[("codes",)]
+>>> rep = Report("cb.yaml")
+>>> load_yaml("name: x\\ncodes: []\\n", rep), rep.lines[("codes",)]
 ({'name': 'x', 'codes': []}, 2)
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .problems import _Path, _Report
+from .problems import KeyPath, Report
 
 # --- YAML text -> data plus a line for every path ---------------------------------------------
 
@@ -37,7 +37,7 @@ _YAML_HINTS = (
 _MAX_NODES = 200_000
 
 
-def _yaml_problem(exc: yaml.YAMLError, text: str, rep: _Report) -> None:
+def _yaml_problem(exc: yaml.YAMLError, text: str, rep: Report) -> None:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     if mark is not None:
         line, column = mark.line + 1, mark.column + 1
@@ -63,13 +63,13 @@ def _key_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
         return str(node.value)
 
 
-def _index_lines(root: yaml.Node, loader: yaml.SafeLoader, rep: _Report) -> bool:
+def _index_lines(root: yaml.Node, loader: yaml.SafeLoader, rep: Report) -> bool:
     """Record the line of every path; report duplicate keys and recursive aliases.
 
     Iterative, so that deeply nested input cannot overflow the Python stack. Returns False when
     the document cannot be walked as data (recursive or exploding aliases).
     """
-    stack: list[tuple[yaml.Node, _Path, bool]] = [(root, (), False)]
+    stack: list[tuple[yaml.Node, KeyPath, bool]] = [(root, (), False)]
     on_path: set[int] = set()
     visits = 0
     ok = True
@@ -118,7 +118,7 @@ def _index_lines(root: yaml.Node, loader: yaml.SafeLoader, rep: _Report) -> bool
     return ok
 
 
-_NOTHING = object()
+NOTHING = object()
 
 
 #: libyaml's safe loader when PyYAML was built with it: seven times faster than PyYAML's own,
@@ -143,15 +143,15 @@ def _compose(text: str) -> tuple[Any, Any]:
         raise
 
 
-def _load_yaml(text: str, rep: _Report) -> Any:
-    """Safe-load ``text``; on failure report it and return ``_NOTHING``."""
+def load_yaml(text: str, rep: Report) -> Any:
+    """Safe-load ``text``; on failure report it and return ``NOTHING``."""
     loader = None
     try:
         loader, node = _compose(text)
         if node is None:
             return None
         if not _index_lines(node, loader, rep):
-            return _NOTHING
+            return NOTHING
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         _yaml_problem(exc, text, rep)
@@ -163,4 +163,4 @@ def _load_yaml(text: str, rep: _Report) -> Any:
     finally:
         if loader is not None:
             loader.dispose()
-    return _NOTHING
+    return NOTHING

@@ -12,12 +12,12 @@ import pandas as pd
 
 from ..errors import GoldError, TrustcodeWarning
 from ..types import Codebook
-from .steps import _Corpus, _PathLike
+from .steps import Corpus, PathLike
 
 
-def _read_gold_frame(gold: pd.DataFrame | _PathLike | Sequence[_PathLike],
+def read_gold_frame(gold: pd.DataFrame | PathLike | Sequence[PathLike],
                      codebook: Codebook | None,
-                     documents: Sequence[_PathLike] = ()) -> pd.DataFrame:
+                     documents: Sequence[PathLike] = ()) -> pd.DataFrame:
     if isinstance(gold, pd.DataFrame):
         return gold
     from ..gold import read_gold
@@ -25,7 +25,7 @@ def _read_gold_frame(gold: pd.DataFrame | _PathLike | Sequence[_PathLike],
     return read_gold(gold, codebook=codebook, documents=documents)
 
 
-def _align_gold(gold: pd.DataFrame, corpus: _Corpus) -> tuple[list[frozenset[str] | None],
+def align_gold(gold: pd.DataFrame, corpus: Corpus) -> tuple[list[frozenset[str] | None],
                                                                list[str]]:
     """Each corpus passage's gold codes (None: no gold passage contains it), and notes.
 

@@ -12,27 +12,27 @@ import pandas as pd
 from ..errors import TrustcodeWarning, UsageError
 from ..rules import RuleSet
 from ..types import Codebook
-from .align import _align_gold, _read_gold_frame
+from .align import align_gold, read_gold_frame
 from .steps import (
-    _codebook,
-    _combined,
-    _match,
-    _model,
-    _note_frame,
-    _PathLike,
-    _read,
-    _score,
+    PathLike,
+    codebook_of,
+    combined_codes,
+    match_rules,
+    model_of,
+    note_frame,
+    read_passages,
+    score_passages,
 )
 from .tables import (
-    _code_table,
-    _conflicts,
-    _disagreements,
-    _never_fired,
-    _overlap,
-    _rule_sets,
-    _rule_tables,
+    code_table,
+    conflict_tables,
+    disagreement_table,
+    never_fired_table,
+    overlap_table,
+    rule_sets,
+    rule_tables,
 )
-from .terms import _suggest_terms
+from .terms import suggest_terms
 
 
 @dataclass
@@ -69,7 +69,7 @@ class Diagnosis:
             "rule_passages": self.rule_passages,
             "disagreements": self.disagreements,
             "suggested_terms": self.suggested_terms,
-            "notes": _note_frame(self.notes),
+            "notes": note_frame(self.notes),
         }
 
     def summary(self) -> str:
@@ -103,15 +103,15 @@ class Diagnosis:
 
 
 def diagnose(
-    corpus_paths: _PathLike | Sequence[_PathLike],
+    corpus_paths: PathLike | Sequence[PathLike],
     *,
-    codebook: Codebook | _PathLike | None = None,
-    gold: pd.DataFrame | _PathLike | Sequence[_PathLike] | None = None,
+    codebook: Codebook | PathLike | None = None,
+    gold: pd.DataFrame | PathLike | Sequence[PathLike] | None = None,
     model: Any = "default",
     unit: str = "paragraph",
     max_terms: int = 20,
     max_disagreements: int = 200,
-    documents: Sequence[_PathLike] = (),
+    documents: Sequence[PathLike] = (),
 ) -> Diagnosis:
     """Diagnose a codebook's rules (and a model) on a corpus; see :mod:`trustcode.diagnose`.
 
@@ -129,22 +129,22 @@ def diagnose(
         if not isinstance(value, int) or value < 0:
             raise UsageError(f"The {name!r} parameter of diagnose must be an int in [0, inf). "
                              f"Got {value!r} instead.")
-    book = _codebook(codebook)
-    corpus = _read(corpus_paths, unit)
+    book = codebook_of(codebook)
+    corpus = read_passages(corpus_paths, unit)
     ruleset = RuleSet(book)
-    coded = _match(corpus, ruleset)
+    coded = match_rules(corpus, ruleset)
     notes: list[str] = []
     aligned: list[frozenset[str] | None] = [None] * len(corpus.passages)
     if gold is not None:
-        aligned, gold_notes = _align_gold(_read_gold_frame(gold, book, documents), corpus)
+        aligned, gold_notes = align_gold(read_gold_frame(gold, book, documents), corpus)
         notes.extend(gold_notes)
-    fitted = _model(model, book)
-    scored = _score(fitted, corpus)
-    combined = _combined(book, coded, scored)
+    fitted = model_of(model, book)
+    scored = score_passages(fitted, corpus)
+    combined = combined_codes(book, coded, scored)
 
-    per_rule = _rule_sets(book, coded)
-    rules, rule_passages = _rule_tables(book, corpus, coded, per_rule, aligned)
-    never = _never_fired(book, corpus, rules)
+    per_rule = rule_sets(book, coded)
+    rules, rule_passages = rule_tables(book, corpus, coded, per_rule, aligned)
+    never = never_fired_table(book, corpus, rules)
     for row in never.itertuples(index=False):
         warnings.warn(
             f"Rule {row.rule_id!r} of code {row.code!r} never fires on the corpus "
@@ -153,17 +153,17 @@ def diagnose(
             TrustcodeWarning,
             stacklevel=2,
         )
-    conflicts, conflict_passages = _conflicts(book, corpus, coded)
+    conflicts, conflict_passages = conflict_tables(book, corpus, coded)
     return Diagnosis(
-        codes=_code_table(book, coded, per_rule, rules, scored, combined, aligned),
+        codes=code_table(book, coded, per_rule, rules, scored, combined, aligned),
         rules=rules,
-        overlap=_overlap(book, per_rule),
+        overlap=overlap_table(book, per_rule),
         conflicts=conflicts,
         conflict_passages=conflict_passages,
         never_fired=never,
         rule_passages=rule_passages,
-        disagreements=_disagreements(corpus, coded, scored, aligned, max_disagreements),
-        suggested_terms=_suggest_terms(book, corpus, ruleset, coded, fitted, aligned, max_terms),
+        disagreements=disagreement_table(corpus, coded, scored, aligned, max_disagreements),
+        suggested_terms=suggest_terms(book, corpus, ruleset, coded, fitted, aligned, max_terms),
         notes=notes,
         n_passages=len(corpus.passages),
         n_documents=len(corpus.documents),

@@ -18,21 +18,21 @@ import pandas as pd
 from ..errors import ModelError, TrustcodeWarning
 from ..rules import RuleSet
 from ..types import Code, Codebook, Rule
-from .align import _align_gold, _read_gold_frame
+from .align import align_gold, read_gold_frame
 from .steps import (
-    _codebook,
-    _Coded,
-    _combined,
-    _Corpus,
-    _match,
-    _model,
-    _note_frame,
-    _PathLike,
-    _prf,
-    _read,
-    _score,
-    _Scored,
-    _trim,
+    Coded,
+    Corpus,
+    PathLike,
+    Scored,
+    codebook_of,
+    combined_codes,
+    match_rules,
+    model_of,
+    note_frame,
+    prf,
+    read_passages,
+    score_passages,
+    trim,
 )
 
 DIFF_CODE_COLUMNS: tuple[str, ...] = (
@@ -66,7 +66,7 @@ class CodebookDiff:
         ['codes', 'passages', 'matrix', 'agreement', 'notes']
         """
         return {"codes": self.codes, "passages": self.passages, "matrix": self.matrix,
-                "agreement": self.agreement, "notes": _note_frame(self.notes)}
+                "agreement": self.agreement, "notes": note_frame(self.notes)}
 
     def summary(self) -> str:
         """A few lines for the terminal: which codes changed and how many passages moved."""
@@ -151,7 +151,7 @@ def _diff_model(model: Any, old: Codebook, new: Codebook, notes: list[str]) -> A
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", TrustcodeWarning)
-                fitted = _model(model, book)
+                fitted = model_of(model, book)
         except ModelError as exc:
             errors.append(str(exc))
             continue
@@ -164,21 +164,21 @@ def _diff_model(model: Any, old: Codebook, new: Codebook, notes: list[str]) -> A
     return None
 
 
-def _side(book: Codebook, corpus: _Corpus, scored: _Scored) -> tuple[list[frozenset[str]],
-                                                                      _Coded]:
-    coded = _match(corpus, RuleSet(book))
-    return _combined(book, coded, scored), coded
+def _side(book: Codebook, corpus: Corpus, scored: Scored) -> tuple[list[frozenset[str]],
+                                                                      Coded]:
+    coded = match_rules(corpus, RuleSet(book))
+    return combined_codes(book, coded, scored), coded
 
 
 def diff_codebooks(
-    old: Codebook | _PathLike,
-    new: Codebook | _PathLike,
-    corpus_paths: _PathLike | Sequence[_PathLike],
+    old: Codebook | PathLike,
+    new: Codebook | PathLike,
+    corpus_paths: PathLike | Sequence[PathLike],
     *,
-    gold: pd.DataFrame | _PathLike | Sequence[_PathLike] | None = None,
+    gold: pd.DataFrame | PathLike | Sequence[PathLike] | None = None,
     model: Any = None,
     unit: str = "paragraph",
-    documents: Sequence[_PathLike] = (),
+    documents: Sequence[PathLike] = (),
 ) -> CodebookDiff:
     """Code a corpus with two codebooks and report what changed, per code.
 
@@ -193,8 +193,8 @@ def diff_codebooks(
     >>> change = diff_codebooks("codebook.yaml", "codebook-new.yaml", "corpus")  # doctest: +SKIP
     >>> change.passages[change.passages["change"] == "lost"]  # doctest: +SKIP
     """
-    old_book, new_book = _codebook(old), _codebook(new)
-    corpus = _read(corpus_paths, unit)
+    old_book, new_book = codebook_of(old), codebook_of(new)
+    corpus = read_passages(corpus_paths, unit)
     notes: list[str] = []
     common = set(old_book.code_ids) & set(new_book.code_ids)
     if not common:
@@ -205,12 +205,12 @@ def diff_codebooks(
         warnings.warn(message, TrustcodeWarning, stacklevel=2)
         notes.append(message)
     fitted = _diff_model(model, old_book, new_book, notes)
-    scored = _score(fitted, corpus)
+    scored = score_passages(fitted, corpus)
     old_sets, old_coded = _side(old_book, corpus, scored)
     new_sets, new_coded = _side(new_book, corpus, scored)
     aligned: list[frozenset[str] | None] = [None] * len(corpus.passages)
     if gold is not None:
-        aligned, gold_notes = _align_gold(_read_gold_frame(gold, None, documents), corpus)
+        aligned, gold_notes = align_gold(read_gold_frame(gold, None, documents), corpus)
         notes.extend(gold_notes)
 
     code_rows, passage_rows, matrix_rows, agreement_rows = [], [], [], []
@@ -241,7 +241,7 @@ def diff_codebooks(
                                          "doc_id": passage.doc_id,
                                          "passage_id": passage.passage_id,
                                          "rule_ids": ";".join(rule_ids),
-                                         "text": _trim(passage.text)})
+                                         "text": trim(passage.text)})
         for doc_id in doc_order:
             in_doc = [i for i, p in enumerate(corpus.passages) if p.doc_id == doc_id]
             n_old = sum(i in old_rows for i in in_doc) if old_id else pd.NA
@@ -250,8 +250,8 @@ def diff_codebooks(
                                 "delta": (n_new if new_id else 0) - (n_old if old_id else 0)})
         if with_gold:
             truth = [bool({old_id, new_id} & (aligned[i] or frozenset())) for i in with_gold]
-            old_m = _prf([i in old_rows for i in with_gold], truth) if old_id else (math.nan,) * 5
-            new_m = _prf([i in new_rows for i in with_gold], truth) if new_id else (math.nan,) * 5
+            old_m = prf([i in old_rows for i in with_gold], truth) if old_id else (math.nan,) * 5
+            new_m = prf([i in new_rows for i in with_gold], truth) if new_id else (math.nan,) * 5
             agreement_rows.append({
                 "code": name, "support": sum(truth),
                 "old_precision": old_m[0], "old_recall": old_m[1], "old_f1": old_m[2],

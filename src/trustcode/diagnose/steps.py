@@ -20,20 +20,20 @@ from ..rules import RuleSet
 from ..segment import parse_unit, segment
 from ..types import Codebook, Document, Passage, RuleHit
 
-_PathLike = str | os.PathLike[str]
+PathLike = str | os.PathLike[str]
 
 #: characters of passage text a table cell shows before it is cut
 TEXT_CHARS = 200
 
 
 @dataclass
-class _Corpus:
+class Corpus:
     documents: list[Document]
     passages: list[Passage]
     languages: list[str | None]
 
 
-def _read(corpus_paths: _PathLike | Sequence[_PathLike], unit: str) -> _Corpus:
+def read_passages(corpus_paths: PathLike | Sequence[PathLike], unit: str) -> Corpus:
     from ..io.readers import read_corpus
 
     parsed = parse_unit(unit)
@@ -44,17 +44,17 @@ def _read(corpus_paths: _PathLike | Sequence[_PathLike], unit: str) -> _Corpus:
         found = segment(document, parsed)
         passages.extend(found)
         languages.extend([document.language] * len(found))
-    return _Corpus(documents, passages, languages)
+    return Corpus(documents, passages, languages)
 
 
-def _codebook(codebook: Codebook | _PathLike | None) -> Codebook:
+def codebook_of(codebook: Codebook | PathLike | None) -> Codebook:
     if isinstance(codebook, Codebook):
         return codebook
     return load_codebook(None if codebook is None else Path(codebook))
 
 
 @dataclass
-class _Coded:
+class Coded:
     """One codebook's rules on the corpus: per passage, its hits and what they code."""
 
     hits: list[list[RuleHit]]
@@ -62,7 +62,7 @@ class _Coded:
     vetoed: list[set[str]]
 
 
-def _match(corpus: _Corpus, ruleset: RuleSet) -> _Coded:
+def match_rules(corpus: Corpus, ruleset: RuleSet) -> Coded:
     hits: list[list[RuleHit]] = [[] for _ in corpus.passages]
     by_language: dict[str | None, list[int]] = {}
     for i, language in enumerate(corpus.languages):
@@ -71,27 +71,27 @@ def _match(corpus: _Corpus, ruleset: RuleSet) -> _Coded:
         found = ruleset.match([corpus.passages[i] for i in rows], language)
         for i, passage_hits in zip(rows, found, strict=True):
             hits[i] = passage_hits
-    return _Coded(
+    return Coded(
         hits=hits,
         rule_codes=[ruleset.codes(h) for h in hits],
         vetoed=[ruleset.vetoed(h) for h in hits],
     )
 
 
-def _model(model: Any, codebook: Codebook) -> Any:
+def model_of(model: Any, codebook: Codebook) -> Any:
     """A fitted model from ``"default"``, a path, a fitted classifier, or None."""
     if model is None:
         return None
     if hasattr(model, "predict_scores"):
         return model
-    from ..pipeline.models import _load_model, resolve_model
+    from ..pipeline.models import load_run_model, resolve_model
 
     path = resolve_model(model, codebook)
-    return _load_model(path, codebook) if path else None
+    return load_run_model(path, codebook) if path else None
 
 
 @dataclass
-class _Scored:
+class Scored:
     """The classifier on the corpus (empty without a model)."""
 
     scores: list[dict[str, float]]
@@ -104,10 +104,10 @@ class _Scored:
     rule_cuts: Mapping[str, float] | None = None
 
 
-def _score(model: Any, corpus: _Corpus) -> _Scored:
+def score_passages(model: Any, corpus: Corpus) -> Scored:
     n = len(corpus.passages)
     if model is None or not n:
-        return _Scored([{} for _ in range(n)], {}, [frozenset()] * n, (), [{} for _ in range(n)])
+        return Scored([{} for _ in range(n)], {}, [frozenset()] * n, (), [{} for _ in range(n)])
     from ..classify.evidence import passage_thresholds
 
     texts = [p.text for p in corpus.passages]
@@ -116,11 +116,11 @@ def _score(model: Any, corpus: _Corpus) -> _Scored:
     codes = [str(c) for c in model.classifier_codes_]
     scores = [dict(zip(codes, row.tolist(), strict=True)) for row in values]
     predicted = [frozenset(found) for found in model.predict(texts)]
-    return _Scored(scores, dict(model.thresholds_), predicted, tuple(codes),
-                   passage_thresholds(model, features, values), getattr(model, "rule_cuts_", None))
+    return Scored(scores, dict(model.thresholds_), predicted, tuple(codes),
+                  passage_thresholds(model, features, values), getattr(model, "rule_cuts_", None))
 
 
-def _combined(codebook: Codebook, coded: _Coded, scored: _Scored) -> list[frozenset[str]]:
+def combined_codes(codebook: Codebook, coded: Coded, scored: Scored) -> list[frozenset[str]]:
     leaf = {c.id for c in codebook.leaf_codes}
     out = []
     for i, (rule_codes, vetoed) in enumerate(zip(coded.rule_codes, coded.vetoed, strict=True)):
@@ -131,7 +131,7 @@ def _combined(codebook: Codebook, coded: _Coded, scored: _Scored) -> list[frozen
     return out
 
 
-def _prf(predicted: Iterable[bool], truth: Iterable[bool]) -> tuple[float, float, float, int, int]:
+def prf(predicted: Iterable[bool], truth: Iterable[bool]) -> tuple[float, float, float, int, int]:
     """precision, recall, F1 (NaN when undefined), support and predicted count."""
     tp = n_pred = n_true = 0
     for p, t in zip(predicted, truth, strict=True):
@@ -144,10 +144,10 @@ def _prf(predicted: Iterable[bool], truth: Iterable[bool]) -> tuple[float, float
     return precision, recall, f1, n_true, n_pred
 
 
-def _trim(text: str, chars: int = TEXT_CHARS) -> str:
+def trim(text: str, chars: int = TEXT_CHARS) -> str:
     text = " ".join(text.split())
     return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
 
 
-def _note_frame(notes: Sequence[str]) -> pd.DataFrame:
+def note_frame(notes: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame({"note": list(notes)}, columns=["note"])

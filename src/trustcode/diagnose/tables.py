@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..types import Codebook
-from .steps import _Coded, _Corpus, _prf, _Scored, _trim
+from ..types import Codebook, meets_threshold
+from .steps import Coded, Corpus, Scored, prf, trim
 
 RULE_COLUMNS: tuple[str, ...] = (
     "code", "rule_id", "kind", "lang", "veto", "fired", "coverage", "unique", "conflicts",
@@ -61,7 +61,7 @@ class _RuleSets:
     conflicts: dict[str, set[int]]
 
 
-def _rule_sets(book: Codebook, coded: _Coded) -> _RuleSets:
+def rule_sets(book: Codebook, coded: Coded) -> _RuleSets:
     fired: dict[str, set[int]] = {r.id: set() for r in book.rules}
     coding: dict[str, set[int]] = {r.id: set() for r in book.rules}
     unique: dict[str, set[int]] = {r.id: set() for r in book.rules}
@@ -87,10 +87,10 @@ def _rule_sets(book: Codebook, coded: _Coded) -> _RuleSets:
     return _RuleSets(fired, coding, unique, conflicts)
 
 
-def _rule_tables(
+def rule_tables(
     book: Codebook,
-    corpus: _Corpus,
-    coded: _Coded,
+    corpus: Corpus,
+    coded: Coded,
     per_rule: _RuleSets,
     aligned: Sequence[frozenset[str] | None],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -144,7 +144,7 @@ def _rule_tables(
     return table, passages
 
 
-def _never_fired(book: Codebook, corpus: _Corpus, rules: pd.DataFrame) -> pd.DataFrame:
+def never_fired_table(book: Codebook, corpus: Corpus, rules: pd.DataFrame) -> pd.DataFrame:
     languages = {(lang or "xx").strip().lower() for lang in corpus.languages}
     fired = dict(zip(rules["rule_id"], rules["fired"], strict=True))
     rows = []
@@ -162,7 +162,7 @@ def _never_fired(book: Codebook, corpus: _Corpus, rules: pd.DataFrame) -> pd.Dat
     return pd.DataFrame(rows, columns=list(NEVER_FIRED_COLUMNS))
 
 
-def _overlap(book: Codebook, per_rule: _RuleSets) -> pd.DataFrame:
+def overlap_table(book: Codebook, per_rule: _RuleSets) -> pd.DataFrame:
     rows = []
     for code in book.codes:
         own = [r for r in code.rules if not r.veto]
@@ -177,7 +177,7 @@ def _overlap(book: Codebook, per_rule: _RuleSets) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(OVERLAP_COLUMNS))
 
 
-def _conflicts(book: Codebook, corpus: _Corpus, coded: _Coded) -> tuple[pd.DataFrame,
+def conflict_tables(book: Codebook, corpus: Corpus, coded: Coded) -> tuple[pd.DataFrame,
                                                                          pd.DataFrame]:
     leaf = [c.id for c in book.leaf_codes]
     found: dict[tuple[str, str, str, str], list[int]] = {}
@@ -211,19 +211,19 @@ def _conflicts(book: Codebook, corpus: _Corpus, coded: _Coded) -> tuple[pd.DataF
                 rule_id_here = rule_id
             passage_rows.append({"kind": kind, "code": code, "rule_id": rule_id_here,
                                  "other": other, "doc_id": passage.doc_id,
-                                 "passage_id": passage.passage_id, "text": _trim(passage.text)})
+                                 "passage_id": passage.passage_id, "text": trim(passage.text)})
     summary = pd.DataFrame(summary_rows, columns=list(CONFLICT_COLUMNS))
     if len(summary):
         summary["passages"] = summary["passages"].astype("int64")
     return summary, pd.DataFrame(passage_rows, columns=list(CONFLICT_PASSAGE_COLUMNS))
 
 
-def _code_table(
+def code_table(
     book: Codebook,
-    coded: _Coded,
+    coded: Coded,
     per_rule: _RuleSets,
     rules: pd.DataFrame,
-    scored: _Scored,
+    scored: Scored,
     combined: Sequence[frozenset[str]],
     aligned: Sequence[frozenset[str] | None],
 ) -> pd.DataFrame:
@@ -252,7 +252,7 @@ def _code_table(
             precision = recall = f1 = math.nan
             if rows_with_gold and (system != "classifier" or code.id in scored.codes):
                 truth = [code.id in (aligned[i] or ()) for i in rows_with_gold]
-                precision, recall, f1, support, _ = _prf(
+                precision, recall, f1, support, _ = prf(
                     [predicted[i] for i in rows_with_gold], truth
                 )
                 row["gold_support"] = support
@@ -265,10 +265,10 @@ def _code_table(
     return table
 
 
-def _disagreements(
-    corpus: _Corpus,
-    coded: _Coded,
-    scored: _Scored,
+def disagreement_table(
+    corpus: Corpus,
+    coded: Coded,
+    scored: Scored,
     aligned: Sequence[frozenset[str] | None],
     limit: int,
 ) -> pd.DataFrame:
@@ -277,7 +277,7 @@ def _disagreements(
         for code, score in scores.items():
             threshold = float(scored.thresholds.get(code, 0.5))
             rule = code in coded.rule_codes[i]
-            if rule == (score >= threshold):
+            if rule == meets_threshold(score, threshold):
                 continue
             passage = corpus.passages[i]
             gold_codes = aligned[i]
@@ -293,7 +293,7 @@ def _disagreements(
                 "disagreement": abs(score - int(rule)),
                 "kind": "rule, low score" if rule else "high score, no rule",
                 "gold": pd.NA if gold_codes is None else int(code in gold_codes),
-                "text": _trim(passage.text),
+                "text": trim(passage.text),
                 "_row": i,
             })
     rows.sort(key=lambda r: (-r["disagreement"], r["_row"], r["code"]))

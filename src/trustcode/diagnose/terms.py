@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..rules import RuleSet, fold
 from ..types import Code, Codebook, Passage
-from .steps import _Coded, _Corpus, _trim
+from .steps import Coded, Corpus, trim
 from .tables import TERM_COLUMNS
 
 #: how the classifier's word features are tokenized (scikit-learn's default token pattern)
@@ -93,11 +93,11 @@ def _log_odds(texts_in: Sequence[str], texts_out: Sequence[str]) -> list[tuple[s
     return ranked
 
 
-def _suggest_terms(
+def suggest_terms(
     book: Codebook,
-    corpus: _Corpus,
+    corpus: Corpus,
     ruleset: RuleSet,
-    coded: _Coded,
+    coded: Coded,
     model: Any,
     aligned: Sequence[frozenset[str] | None],
     max_terms: int,
@@ -135,7 +135,7 @@ def _suggest_terms(
         kept = [(t, w) for t, w in candidates if t not in covered][:max_terms]
         for term, weight in kept:
             having = [i for i, g in enumerate(grams) if term in g]
-            examples = [f"{corpus.passages[i].passage_id}: {_trim(corpus.passages[i].text, 160)}"
+            examples = [f"{corpus.passages[i].passage_id}: {trim(corpus.passages[i].text, 160)}"
                         for i in having[:3]]
             examples += [""] * (3 - len(examples))
             rows.append({"code": code.id, "term": term, "method": method, "weight": weight,

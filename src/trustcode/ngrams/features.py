@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .tables import _TOKEN, _WordTables, is_stop_chunk
+from .tables import TOKEN, WordTables, is_stop_chunk
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -58,7 +58,7 @@ class _ChunkTable:
         self.word_numbers = _Growing()
 
     def add(self, chunks: list[str], char: NgramTfidf | None, char_offset: int,
-            words: _WordTables | None) -> None:
+            words: WordTables | None) -> None:
         """Give ``chunks`` (distinct, not yet in the table) their numbers and rows."""
         count = len(chunks)
         if char is not None:
@@ -77,8 +77,8 @@ class _ChunkTable:
             lookup = words.words.__getitem__
             stop = words.stop_words
             numbers = (
-                [[lookup(t) for t in _TOKEN.findall(chunk) if t not in stop] for chunk in chunks]
-                if stop else [list(map(lookup, _TOKEN.findall(chunk))) for chunk in chunks]
+                [[lookup(t) for t in TOKEN.findall(chunk) if t not in stop] for chunk in chunks]
+                if stop else [list(map(lookup, TOKEN.findall(chunk))) for chunk in chunks]
             )
             lengths = np.fromiter(map(len, numbers), dtype=np.int64, count=count)
             self.word_numbers.extend(np.fromiter(
@@ -185,7 +185,7 @@ class NgramFeatures:
         data = self._weigh(indptr, indices, counts, np.bincount(rows[distinct], minlength=n_texts))
         return csr_matrix((data, indices, indptr), shape=(n_texts, self.n_features))
 
-    def _numbers(self, flat: list[str], words: _WordTables | None) -> tuple[_ChunkTable,
+    def _numbers(self, flat: list[str], words: WordTables | None) -> tuple[_ChunkTable,
                                                                              np.ndarray]:
         """The chunk table and the number of each chunk of ``flat`` in it (new chunks added,
         the table replaced by a new one when full). Called under the lock."""
@@ -213,7 +213,7 @@ class NgramFeatures:
 
     def _word_ngrams(
         self,
-        words: _WordTables,
+        words: WordTables,
         ids: np.ndarray,
         chunks_per_text: np.ndarray,
         word_ptr: np.ndarray,

@@ -9,7 +9,7 @@ from operator import methodcaller
 import numpy as np
 
 #: scikit-learn's default token pattern for word n-grams
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 #: the spaces of a word n-gram (one less than its words)
 _SPACES = methodcaller("count", " ")
@@ -22,7 +22,7 @@ class _Index(dict[str, int]):
         return -1
 
 
-class _WordTables:
+class WordTables:
     """A word vocabulary by number: word -> number, number -> unigram feature, and each longer
     n-gram's key (its words' numbers in base ``size``) -> feature, keys sorted."""
 
@@ -150,7 +150,7 @@ class _HashIndex:
         return found
 
 
-class _CharTables:
+class CharTables:
     """A character n-gram vocabulary as integer keys, so that the n-grams of many new chunks
     are found with numpy rather than one Python step per n-gram.
 
@@ -243,7 +243,7 @@ def is_stop_chunk(chunk: str, stop_words: frozenset[str]) -> bool:
     >>> is_stop_chunk("(the", frozenset({"the"})), is_stop_chunk("theory", frozenset({"the"}))
     (True, False)
     """
-    tokens = _TOKEN.findall(chunk)
+    tokens = TOKEN.findall(chunk)
     return bool(tokens) and all(token in stop_words for token in tokens)
 
 

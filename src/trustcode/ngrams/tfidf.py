@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .features import NgramFeatures
-from .tables import _TOKEN, _CharTables, _WordTables
+from .tables import TOKEN, CharTables, WordTables
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -66,8 +66,8 @@ class NgramTfidf:
                 f"{len(self.vocabulary_)} distinct vocabulary entries but {len(self.idf_)} idf "
                 "weights: they must pair one to one"
             )
-        self._tables: _WordTables | None = None
-        self._chars: _CharTables | None = None
+        self._tables: WordTables | None = None
+        self._chars: CharTables | None = None
         self._alone: NgramFeatures | None = None
 
     @classmethod
@@ -85,7 +85,7 @@ class NgramTfidf:
             "lowercase": True, "preprocessor": None, "tokenizer": None,
             "stop_words": sorted(stop) if stop and params["analyzer"] == "word" else None,
             "strip_accents": None, "norm": "l2", "use_idf": True, "binary": False,
-            "token_pattern": _TOKEN.pattern,
+            "token_pattern": TOKEN.pattern,
         }
         found = dict(params)
         if isinstance(found.get("stop_words"), (list, tuple, set, frozenset)):
@@ -114,18 +114,18 @@ class NgramTfidf:
 
     # --- what NgramFeatures asks of each part --------------------------------------------------
 
-    def _word_tables(self) -> _WordTables:
+    def _word_tables(self) -> WordTables:
         tables = self._tables
         if tables is None:
-            tables = self._tables = _WordTables(self.vocabulary_, self.stop_words_)
+            tables = self._tables = WordTables(self.vocabulary_, self.stop_words_)
         return tables
 
     def _char_rows(self, chunks: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The character n-gram rows of new ``chunks``: per chunk its number of features, then
-        all their features and counts (see :meth:`_CharTables.rows`)."""
+        all their features and counts (see :meth:`CharTables.rows`)."""
         tables = getattr(self, "_chars", None)  # a copy pickled before this table existed
         if tables is None:
-            tables = self._chars = _CharTables(self.vocabulary_, self.ngram_range[1])
+            tables = self._chars = CharTables(self.vocabulary_, self.ngram_range[1])
         if tables.usable:
             return tables.rows(chunks, *self.ngram_range)
         grams = [self._char_counts(chunk) for chunk in chunks]

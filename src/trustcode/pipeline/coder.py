@@ -14,7 +14,7 @@ import numpy as np
 
 from ..combine import combine
 from ..segment import parse_unit, segment
-from ..types import Codebook, Coding, Document, Passage, RuleHit
+from ..types import Codebook, Coding, Document, Passage, RuleHit, meets_threshold
 
 #: how many classifier features a classifier coding's evidence names
 EVIDENCE_FEATURES = 5
@@ -77,7 +77,7 @@ class Coder:
                 from ..classify.evidence import thin_evidence
 
                 thin = thin_evidence(self.model, features, values)
-                may_code = ((values >= cut) & ~thin).any(axis=1)
+                may_code = (meets_threshold(values, cut) & ~thin).any(axis=1)
         for row, (passage, hits) in enumerate(zip(passages, hits_per_passage, strict=True)):
             if not hits and (values is None or (may_code is not None and not may_code[row])):
                 continue  # no rule hit and no score at its threshold: no code (the common case)

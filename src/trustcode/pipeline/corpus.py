@@ -17,10 +17,10 @@ from ..io.readers import CorpusEntry, CorpusReader
 from ..segment import parse_unit
 from ..types import Codebook, Document
 from .coder import Coder
-from .frames import _concat_tables, tables_for
-from .heap import _in_frozen_heap
-from .models import DEFAULT_MODEL, _load_model, provenance, resolve_model
-from .workers import _pooled_tables, iter_tables
+from .frames import concat_tables, tables_for
+from .heap import in_frozen_heap
+from .models import DEFAULT_MODEL, load_run_model, provenance, resolve_model
+from .workers import iter_tables, pooled_tables
 
 
 @dataclass
@@ -44,7 +44,7 @@ def _read(reader: CorpusReader, redact: Any) -> Iterator[Document]:
     reader.finish()
 
 
-@_in_frozen_heap
+@in_frozen_heap
 def code_corpus(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
@@ -86,7 +86,7 @@ def code_corpus(
     book = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     unit = str(parse_unit(unit))
     model_path = resolve_model(model, book)
-    loaded = _load_model(model_path, book) if model_path else None
+    loaded = load_run_model(model_path, book) if model_path else None
     coder = Coder(book, model=loaded, unit=unit)
     code_ids = coder.leaf_ids
     if isinstance(paths, (str, os.PathLike)):
@@ -114,7 +114,7 @@ def code_corpus(
             items = reader.items(defer_files=True)
         else:
             items = (redact.redact_document(doc) for doc in reader.items())
-        batches = _pooled_tables(
+        batches = pooled_tables(
             items, coder, jobs=jobs, model_path=model_path, batch_size=batch_size,
             reader=reader, progress=progress,
         )
@@ -125,7 +125,7 @@ def code_corpus(
         parts = [tables for _, tables in batches]
         if not parts:
             raise InputError(f"No documents to code in {', '.join(map(str, paths))}.")
-        return CodingRun(_concat_tables(parts), prov)
+        return CodingRun(concat_tables(parts), prov)
 
     from ..io.tables import TableWriter
 

@@ -4,7 +4,7 @@ summary), with the contract's columns and dtypes, and batches' tables joined int
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,17 @@ from ..types import (
     Passage,
 )
 from .coder import CodedDocument
+
+
+class PassageKey(Protocol):
+    """What the matrix and the summary need of a passage (a :class:`Passage`, or a passage
+    read from elsewhere with an id of its own)."""
+
+    @property
+    def doc_id(self) -> str: ...
+
+    @property
+    def passage_id(self) -> str: ...
 
 
 def _strings(values: list[str]) -> Any:
@@ -104,8 +115,9 @@ def coding_frame(codings: Sequence[Coding]) -> pd.DataFrame:
 
 
 def matrix_frame(
-    passages: Sequence[Passage], codings: Sequence[Coding], code_ids: Sequence[str]
+    passages: Sequence[PassageKey], codings: Sequence[Coding], code_ids: Sequence[str]
 ) -> pd.DataFrame:
+    """One row per passage, one 0/1 column per code."""
     ids = [p.passage_id for p in passages]
     row_of = {pid: i for i, pid in enumerate(ids)}
     column_of = {code: j for j, code in enumerate(code_ids)}
@@ -125,7 +137,7 @@ def matrix_frame(
 
 def summary_frame(
     documents: Sequence[Document],
-    passages: Sequence[Passage],
+    passages: Sequence[PassageKey],
     codings: Sequence[Coding],
     code_ids: Sequence[str],
 ) -> pd.DataFrame:
@@ -177,7 +189,7 @@ def tables_for(coded: Sequence[CodedDocument], code_ids: Sequence[str]) -> dict[
     }
 
 
-def _concat_tables(parts: Sequence[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+def concat_tables(parts: Sequence[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
     """Batches' tables as one batch's; a metadata column some batch lacks is empty text there,
     as in the documents table of one batch."""
     if len(parts) == 1:

@@ -45,7 +45,7 @@ def _frozen_heap() -> Iterator[None]:
 _GC_YOUNG = 20_000
 
 
-def _in_frozen_heap(function: Callable[..., Any]) -> Callable[..., Any]:
+def in_frozen_heap(function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with _frozen_heap():

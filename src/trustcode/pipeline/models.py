@@ -54,8 +54,9 @@ def resolve_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> s
     if name not in SHIPPED_MODELS:
         path = Path(model)
         if not path.is_file():
-            raise UsageError(f"Model file {path} does not exist: pass a model written by "
-                             "'trustcode train', or leave --model out to use the default model.")
+            raise UsageError(f"Model file {path} does not exist: pass a model file that train "
+                             f"wrote, or model={DEFAULT_MODEL!r} for the shipped model.",
+                             params=("model",))
         return str(path)
     path = shipped_model_path(name)
     if not path.is_file():
@@ -67,7 +68,7 @@ def resolve_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> s
         warnings.warn(
             f"The {name} model was trained for the shipped codebook's codes, and "
             f"{codebook.path or 'this codebook'} has none of them: coding with rules only. "
-            "Train a model for it with 'trustcode train' and pass it with --model.",
+            "Train a model for it and code with that model.",
             TrustcodeWarning,
             stacklevel=2,
         )
@@ -76,7 +77,7 @@ def resolve_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> s
 
 
 def review_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> Any:
-    """The model a run coded with (``--model``: ``"default"``, a file, or ``"none"``), loaded,
+    """The model a run coded with (``"default"``, a file, or ``"none"``/None), loaded,
     or None: what a review sheet asks which passages teach it most.
 
     >>> review_model("default", load_codebook()).classifier_codes_  # doctest: +SKIP
@@ -88,10 +89,10 @@ def review_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> An
         return None
     with warnings.catch_warnings():  # the run has said what the model serves already
         warnings.simplefilter("ignore", TrustcodeWarning)
-        return _load_model(path, codebook)
+        return load_run_model(path, codebook)
 
 
-def _load_model(path: str, codebook: Codebook) -> Any:
+def load_run_model(path: str, codebook: Codebook) -> Any:
     from ..classify import load_model
 
     return load_model(path, codebook)

@@ -1,7 +1,7 @@
 """The local engine: documents -> tables batch by batch, in this process or in ``jobs`` worker
 processes (fork, or spawn where fork is missing).
 
-The worker's coder is the module-level ``_WORKER``, which :func:`_pooled_tables` sets (fork)
+The worker's coder is the module-level ``_WORKER``, which :func:`pooled_tables` sets (fork)
 or :func:`_init_worker` builds (spawn) and :func:`_work` reads: all of them live here, so
 that they share one global, and are top-level, so that they pickle by module path.
 """
@@ -18,8 +18,8 @@ from ..errors import InputError
 from ..io.readers import CorpusEntry, CorpusReader
 from ..types import Codebook, Document
 from .coder import CodedDocument, Coder
-from .frames import _concat_tables, tables_for
-from .models import _load_model
+from .frames import concat_tables, tables_for
+from .models import load_run_model
 
 _WORKER: Coder | None = None
 
@@ -35,7 +35,7 @@ _Outcome = list[Document] | list[tuple[str, str]] | str | InputError | None
 
 def _init_worker(codebook: Codebook, model_path: str | None, unit: str) -> None:
     global _WORKER
-    model = _load_model(model_path, codebook) if model_path else None
+    model = load_run_model(model_path, codebook) if model_path else None
     _WORKER = Coder(codebook, model=model, unit=unit)
 
 
@@ -116,13 +116,13 @@ def iter_tables(
                     progress(document)
             yield len(batch), tables_for(coded, coder.leaf_ids)
         return
-    yield from _pooled_tables(
+    yield from pooled_tables(
         documents, coder, jobs=jobs, model_path=model_path, batch_size=batch_size,
         progress=progress,
     )
 
 
-def _pooled_tables(
+def pooled_tables(
     items: Iterable[Document | CorpusEntry],
     coder: Coder,
     *,
@@ -225,13 +225,13 @@ def _pooled_tables(
             parts.append(tables)
             count += n
             if count >= batch_size:
-                yield count, _concat_tables(parts)
+                yield count, concat_tables(parts)
                 parts, count = [], 0
     finally:
         results.close()  # the pool ends before the coder its workers inherit is let go
         if fork:
             _WORKER = None
     if count:
-        yield count, _concat_tables(parts)
+        yield count, concat_tables(parts)
     if reader is not None:
         reader.finish()

@@ -19,8 +19,8 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException
 
-from ..errors import InputError
-from .common import _listing, _local
+from ..errors import InputError, listing
+from .common import local
 
 #: Import limits: total uncompressed size of the archive, and the compression ratio an entry
 #: larger than RATIO_MIN_BYTES may have. Real projects are text and media, far below both.
@@ -32,7 +32,7 @@ RATIO_MIN_BYTES = 2**20
 # --- XML without DTDs, files of a sensible size -------------------------------------------------
 
 
-def _parse_xml(data: bytes, where: str) -> Element:
+def parse_xml(data: bytes, where: str) -> Element:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -52,7 +52,7 @@ def _parse_xml(data: bytes, where: str) -> Element:
         ) from None
 
 
-def _read_file_bytes(file: Path, what: str) -> bytes:
+def read_file_bytes(file: Path, what: str) -> bytes:
     try:
         size = file.stat().st_size
         if size > MAX_TOTAL_BYTES:
@@ -72,7 +72,7 @@ def _read_file_bytes(file: Path, what: str) -> bytes:
 # --- reading a .qdpx safely ---------------------------------------------------------------------
 
 
-def _open_archive(file: Path, max_bytes: int) -> zipfile.ZipFile:
+def open_archive(file: Path, max_bytes: int) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(file)
     except FileNotFoundError:
@@ -118,7 +118,7 @@ def _check_archive(archive: zipfile.ZipFile, file: Path, max_bytes: int) -> None
             )
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, file: Path) -> bytes:
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, file: Path) -> bytes:
     try:
         with archive.open(info) as handle:
             data = handle.read(info.file_size + 1)
@@ -148,17 +148,17 @@ def _project_member(archive: zipfile.ZipFile, file: Path) -> zipfile.ZipInfo:
         )
     raise InputError(
         f"{file}: the archive holds several .qde files "
-        f"({_listing([i.filename for i in candidates])}) and none is project.qde; keep one."
+        f"({listing([i.filename for i in candidates])}) and none is project.qde; keep one."
     )
 
 
-def _project_root(archive: zipfile.ZipFile, file: Path) -> Element:
+def project_root(archive: zipfile.ZipFile, file: Path) -> Element:
     """The checked archive's project file (``.qde``), parsed without DTDs: its ``<Project>``."""
     qde = _project_member(archive, file)
-    root = _parse_xml(_read_member(archive, qde, file), f"{file}:{qde.filename}")
-    if _local(root.tag) != "Project":
+    root = parse_xml(read_member(archive, qde, file), f"{file}:{qde.filename}")
+    if local(root.tag) != "Project":
         raise InputError(
             f"{file}:{qde.filename}: expected a REFI-QDA project (root element <Project>), "
-            f"found <{_local(root.tag)}>."
+            f"found <{local(root.tag)}>."
         )
     return root

@@ -23,20 +23,19 @@ from lxml import etree
 from .. import __version__
 from ..codebook import CODE_ID_PATTERN, PALETTE
 from ..dictionaries import code_id_from_name, write_atomic
-from ..errors import InputError
+from ..errors import InputError, listing
 from ..types import Code, Codebook
-from .archive import MAX_TOTAL_BYTES, _open_archive, _parse_xml, _project_root, _read_file_bytes
+from .archive import MAX_TOTAL_BYTES, open_archive, parse_xml, project_root, read_file_bytes
 from .common import (
     CODEBOOK_NS,
-    _checked_target,
-    _child,
-    _children,
-    _guid,
-    _listing,
-    _local,
-    _norm_guid,
-    _PathLike,
-    _xml_bytes,
+    PathLike,
+    checked_target,
+    children_named,
+    first_child,
+    local,
+    make_guid,
+    norm_guid,
+    xml_bytes,
 )
 
 _ID_LINE = re.compile(r"^trustcode id:\s*(\S+)\s*$")
@@ -55,7 +54,7 @@ def _description(code: Code) -> str:
     return "\n\n".join(parts)
 
 
-def _add_codes(parent: Any, codebook: Codebook, ns: str, codable: set[str]) -> None:
+def add_codes(parent: Any, codebook: Codebook, ns: str, codable: set[str]) -> None:
     children: dict[str | None, list[Code]] = {}
     for code in codebook.codes:
         children.setdefault(code.parent, []).append(code)
@@ -65,7 +64,7 @@ def _add_codes(parent: Any, codebook: Codebook, ns: str, codable: set[str]) -> N
         element = etree.SubElement(
             into,
             f"{{{ns}}}Code",
-            guid=_guid("code", code.id),
+            guid=make_guid("code", code.id),
             name=code.label,
             isCodable="true" if code.id in codable else "false",
             color=code.colour,
@@ -74,7 +73,7 @@ def _add_codes(parent: Any, codebook: Codebook, ns: str, codable: set[str]) -> N
         stack.extend((element, c) for c in reversed(children.get(code.id, [])))
 
 
-def export_qdc(codebook: Codebook, path: _PathLike, *, force: bool = False) -> Path:
+def export_qdc(codebook: Codebook, path: PathLike, *, force: bool = False) -> Path:
     """Write ``codebook`` as a REFI-QDA codebook (``.qdc``): nested codes with colours and
     descriptions. Leaf codes are codable; parents are not.
 
@@ -82,13 +81,13 @@ def export_qdc(codebook: Codebook, path: _PathLike, *, force: bool = False) -> P
     >>> export_qdc(load_codebook(), "codebook.qdc")  # doctest: +SKIP
     PosixPath('codebook.qdc')
     """
-    target = _checked_target(path, ".qdc", force)
+    target = checked_target(path, ".qdc", force)
     root = etree.Element(
         f"{{{CODEBOOK_NS}}}CodeBook", nsmap={None: CODEBOOK_NS}, origin=f"trustcode {__version__}"
     )
     codes = etree.SubElement(root, f"{{{CODEBOOK_NS}}}Codes")
-    _add_codes(codes, codebook, CODEBOOK_NS, {c.id for c in codebook.leaf_codes})
-    return write_atomic(target, _xml_bytes(root), force=force)
+    add_codes(codes, codebook, CODEBOOK_NS, {c.id for c in codebook.leaf_codes})
+    return write_atomic(target, xml_bytes(root), force=force)
 
 
 # --- XML -> codebook skeleton -------------------------------------------------------------------
@@ -131,7 +130,7 @@ def _read_codes(codes: Element | None) -> tuple[list[dict[str, Any]], dict[str, 
     taken: set[str] = set()
     # iterative, so that a maliciously deep tree cannot exhaust the Python stack
     stack: list[tuple[Element, str | None]] = [
-        (c, None) for c in reversed(_children(codes, "Code"))
+        (c, None) for c in reversed(children_named(codes, "Code"))
     ]
     while stack:
         element, parent = stack.pop()
@@ -149,29 +148,29 @@ def _read_codes(codes: Element | None) -> tuple[list[dict[str, Any]], dict[str, 
         code.update(described)
         code["colour"] = _colour(element.get("color"), len(out))
         out.append(code)
-        guid = _norm_guid(element.get("guid"))
+        guid = norm_guid(element.get("guid"))
         if guid:
             by_guid[guid] = code_id
-        stack.extend((c, code_id) for c in reversed(_children(element, "Code")))
+        stack.extend((c, code_id) for c in reversed(children_named(element, "Code")))
     return out, by_guid
 
 
 def _child_text(element: Element, name: str) -> str:
-    found = _child(element, name)
+    found = first_child(element, name)
     return (found.text or "") if found is not None else ""
 
 
-def _codebook_tree(root: Element, file: Path) -> tuple[dict[str, Any], dict[str, str]]:
+def codebook_tree(root: Element, file: Path) -> tuple[dict[str, Any], dict[str, str]]:
     """A ``<CodeBook>`` or ``<Project>`` root -> a codebook skeleton and code GUID -> id.
 
     The skeleton's ``codes`` is empty when there are none (or a project has no ``<CodeBook>``):
     a project's codings can still be read then, a codebook import says why there is nothing.
     """
-    project = _local(root.tag) == "Project"
-    book = _child(root, "CodeBook") if project else root
+    project = local(root.tag) == "Project"
+    book = first_child(root, "CodeBook") if project else root
     codes = None
     if book is not None:  # the schema wraps codes in <Codes>; take them straight in <CodeBook> too
-        codes = _child(book, "Codes")
+        codes = first_child(book, "Codes")
         codes = book if codes is None else codes
     code_list, guids = _read_codes(codes)
     origin = (root.get("origin") or "").strip()
@@ -188,18 +187,18 @@ def _codes_elsewhere(root: Element) -> list[str]:
     placed: dict[str, int] = {}
     references = {"CodeRef": 0, "MemberCode": 0}
     targets: set[str] = set()
-    stack: list[tuple[Element, str]] = [(root, f"<{_local(root.tag)}>")]
+    stack: list[tuple[Element, str]] = [(root, f"<{local(root.tag)}>")]
     while stack:  # iterative, as in _read_codes
         element, path = stack.pop()
         for child in element:
-            kind = _local(child.tag)
+            kind = local(child.tag)
             if kind == "Code":
-                nested = sum(1 for e in child.iter() if _local(e.tag) == "Code")
+                nested = sum(1 for e in child.iter() if local(e.tag) == "Code")
                 placed[path] = placed.get(path, 0) + nested
                 continue
             if kind in references:
                 references[kind] += 1
-                targets.add(_norm_guid(child.get("targetGUID")))
+                targets.add(norm_guid(child.get("targetGUID")))
             stack.append((child, f"{path}/<{kind}>"))
     found = [f"{n} <Code> element(s) under {where}" for where, n in sorted(placed.items())]
     named = [
@@ -216,7 +215,7 @@ def _codes_elsewhere(root: Element) -> list[str]:
     return found
 
 
-def import_qdc(path: _PathLike, *, max_bytes: int = MAX_TOTAL_BYTES) -> dict[str, Any]:
+def import_qdc(path: PathLike, *, max_bytes: int = MAX_TOTAL_BYTES) -> dict[str, Any]:
     """Read a REFI-QDA codebook (``.qdc``), or the code tree of a project (``.qdpx``), into a
     codebook skeleton dict.
 
@@ -239,24 +238,24 @@ def import_qdc(path: _PathLike, *, max_bytes: int = MAX_TOTAL_BYTES) -> dict[str
     """
     file = Path(path)
     if file.suffix.lower() == ".qdpx" or zipfile.is_zipfile(file):
-        with _open_archive(file, max_bytes) as archive:
-            root = _project_root(archive, file)
+        with open_archive(file, max_bytes) as archive:
+            root = project_root(archive, file)
     else:
-        root = _parse_xml(_read_file_bytes(file, "codebook"), str(file))
-        if _local(root.tag) not in ("CodeBook", "Project"):
+        root = parse_xml(read_file_bytes(file, "codebook"), str(file))
+        if local(root.tag) not in ("CodeBook", "Project"):
             raise InputError(
                 f"{file}: expected a REFI-QDA codebook (root element <CodeBook>), found "
-                f"<{_local(root.tag)}>; export the codebook from its program as .qdc."
+                f"<{local(root.tag)}>; export the codebook from its program as .qdc."
             )
-    skeleton, _ = _codebook_tree(root, file)
+    skeleton, _ = codebook_tree(root, file)
     if skeleton["codes"]:
         return skeleton
-    if _local(root.tag) == "CodeBook" or _child(root, "CodeBook") is not None:
+    if local(root.tag) == "CodeBook" or first_child(root, "CodeBook") is not None:
         raise InputError(f"{file}: the codebook holds no codes; export one that has codes.")
     found = _codes_elsewhere(root)
     raise InputError(
         f"{file}: the project has no <CodeBook>, so it carries no code tree to import; "
-        + (f"found instead {_listing(found)}. " if found else "it names no codes anywhere. ")
+        + (f"found instead {listing(found)}. " if found else "it names no codes anywhere. ")
         + "Export the project again with its codes (REFI-QDA keeps them in "
         "<Project>/<CodeBook>/<Codes>), or export the codebook alone as a .qdc file."
     )

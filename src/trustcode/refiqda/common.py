@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
 
-import pandas as pd
 from lxml import etree
 
+from ..atomic import check_target
 from ..errors import OutputError, TrustcodeWarning
+from ..io.tables import is_missing
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
@@ -31,64 +32,54 @@ CLASSIFIER_USER = "trustcode classifier"
 EXPORT_USER = "trustcode"
 UNNAMED_CODER = "unnamed coder"
 
-_LIST_LIMIT = 10
-_PathLike = str | os.PathLike[str]
+PathLike = str | os.PathLike[str]
 
 
 # --- small helpers ------------------------------------------------------------------------------
 
 
-def _guid(kind: str, *key: object) -> str:
+def make_guid(kind: str, *key: object) -> str:
     name = "\x1f".join([kind, *(str(k) for k in key)])
     return str(uuid.uuid5(GUID_NAMESPACE, name)).upper()
 
 
-def _listing(items: list[str]) -> str:
-    shown = ", ".join(items[:_LIST_LIMIT])
-    return shown + (f" and {len(items) - _LIST_LIMIT} more" if len(items) > _LIST_LIMIT else "")
-
-
-def _warn(message: str) -> None:
+def warn(message: str) -> None:
     warnings.warn(message, TrustcodeWarning, stacklevel=3)
 
 
-def _local(tag: object) -> str:
+def local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _children(element: Element, name: str) -> list[Element]:
-    return [child for child in element if _local(child.tag) == name]
+def children_named(element: Element, name: str) -> list[Element]:
+    return [child for child in element if local(child.tag) == name]
 
 
-def _child(element: Element, name: str) -> Element | None:
-    found = _children(element, name)
+def first_child(element: Element, name: str) -> Element | None:
+    found = children_named(element, name)
     return found[0] if found else None
 
 
-def _norm_guid(value: str | None) -> str:
+def norm_guid(value: str | None) -> str:
     return (value or "").strip().strip("{}").lower()
 
 
-def _xml_bytes(root: Any) -> bytes:
+def xml_bytes(root: Any) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _checked_target(path: _PathLike, suffix: str, force: bool) -> Path:
+def checked_target(path: PathLike, suffix: str, force: bool) -> Path:
     target = Path(path)
     if target.suffix.lower() != suffix:
         raise OutputError(
             f"{target}: a REFI-QDA {'project' if suffix == '.qdpx' else 'codebook'} is a "
             f"'{suffix}' file; name it e.g. '{target.with_suffix(suffix).name}'."
         )
-    if (target.exists() or target.is_symlink()) and not force:
-        raise OutputError(
-            f"{target} exists; pass --force to overwrite it (or choose another path)."
-        )
-    return target
+    return check_target(target, force=force)
 
 
-def _int(value: Any) -> int | None:
-    if _missing(value):
+def int_or_none(value: Any) -> int | None:
+    if is_missing(value):
         return None
     try:
         return int(value)
@@ -96,12 +87,5 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _missing(value: Any) -> bool:
-    try:
-        return value is None or bool(pd.isna(value))  # None, NaN, pd.NA, NaT
-    except (TypeError, ValueError):  # a list or other non-scalar is a value
-        return False
-
-
-def _present(value: Any) -> bool:
-    return not _missing(value) and bool(str(value).strip())
+def present(value: Any) -> bool:
+    return not is_missing(value) and bool(str(value).strip())

@@ -21,21 +21,20 @@ from xml.etree.ElementTree import Element
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, listing
 from ..io.readers import detect_language
 from ..types import CODING_COLUMNS, DOCUMENT_COLUMNS, PASSAGE_COLUMNS, sha256_text
-from .archive import MAX_TOTAL_BYTES, _open_archive, _project_root, _read_member
-from .codebooks import _codebook_tree
+from .archive import MAX_TOTAL_BYTES, open_archive, project_root, read_member
+from .codebooks import codebook_tree
 from .common import (
     UNNAMED_CODER,
-    _child,
-    _children,
-    _int,
-    _listing,
-    _local,
-    _norm_guid,
-    _PathLike,
-    _warn,
+    PathLike,
+    children_named,
+    first_child,
+    int_or_none,
+    local,
+    norm_guid,
+    warn,
 )
 
 _DOC_SUFFIXES = (".txt", ".text", ".md", ".docx", ".doc", ".rtf", ".pdf", ".html", ".htm", ".odt")
@@ -84,7 +83,7 @@ def _doc_id(name: str, taken: set[str]) -> str:
 
 
 def _source_text(element: Element, label: str, reading: _Reading) -> str | None:
-    inline = _child(element, "PlainTextContent")
+    inline = first_child(element, "PlainTextContent")
     if inline is not None:
         return inline.text or ""
     path = (element.get("plainTextPath") or "").strip()
@@ -104,7 +103,7 @@ def _source_text(element: Element, label: str, reading: _Reading) -> str | None:
     if info is None:
         reading.skipped_sources.append(f"{label} (its file {path!r} is not in the archive)")
         return None
-    data = _read_member(reading.archive, info, reading.file)
+    data = read_member(reading.archive, info, reading.file)
     try:
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             return data.decode("utf-16")
@@ -138,15 +137,15 @@ def _coded_spans(
 
     def coder_of(owners: list[str | None]) -> str:
         for owner in owners:
-            if _norm_guid(owner):
-                return users.get(_norm_guid(owner), _norm_guid(owner))
+            if norm_guid(owner):
+                return users.get(norm_guid(owner), norm_guid(owner))
         return UNNAMED_CODER
 
     def add_codings(selection: Element, start: int, end: int) -> None:
         whole = selection is element
         named = selection.get("guid") or selection.get("name") or "(no guid)"
         what = "the whole source" if whole else f"selection {named}"
-        codings = _children(selection, "Coding")
+        codings = children_named(selection, "Coding")
         # a selection's owner codes all its codings (as QualCoder reads them); a coding of the
         # whole source belongs to whoever made that coding, not to whoever added the source
         shared = coder_of(
@@ -154,8 +153,8 @@ def _coded_spans(
         )
         for coding in codings:
             coder = coder_of([coding.get("creatingUser")]) if whole else shared
-            ref = _child(coding, "CodeRef")
-            target = _norm_guid(ref.get("targetGUID") if ref is not None else "")
+            ref = first_child(coding, "CodeRef")
+            target = norm_guid(ref.get("targetGUID") if ref is not None else "")
             if target in codes:
                 out.append((start, end, codes[target], coder, what))
             else:
@@ -163,10 +162,11 @@ def _coded_spans(
                     reading.unknown_codes.get(target or "(none)", 0) + 1
                 )
 
-    for selection in _children(element, "PlainTextSelection"):
+    for selection in children_named(element, "PlainTextSelection"):
         name = selection.get("name") or selection.get("guid") or "(unnamed)"
         where = f"{label}: selection {name!r}"
-        start, end = _int(selection.get("startPosition")), _int(selection.get("endPosition"))
+        start = int_or_none(selection.get("startPosition"))
+        end = int_or_none(selection.get("endPosition"))
         if start is None or end is None:
             reading.bad_selections.append(f"{where} (positions are not whole numbers)")
         elif not 0 <= start < end <= len(stored):
@@ -177,7 +177,7 @@ def _coded_spans(
             )
         else:
             add_codings(selection, start, end)
-    if _children(element, "Coding") and stored:  # codes given to the whole document
+    if children_named(element, "Coding") and stored:  # codes given to the whole document
         add_codings(element, 0, len(stored))
     return out
 
@@ -190,7 +190,7 @@ def _read_source(
     codes: Mapping[str, str],
     reading: _Reading,
 ) -> tuple[dict[str, Any], str, list[dict[str, Any]], list[dict[str, Any]]] | None:
-    name = (element.get("name") or "").strip() or _norm_guid(element.get("guid")) or "document"
+    name = (element.get("name") or "").strip() or norm_guid(element.get("guid")) or "document"
     label = f"source {name!r}"
     stored = _source_text(element, label, reading)
     if stored is None:
@@ -240,7 +240,7 @@ def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...], ints: Iterable[
     return frame
 
 
-def read_qdpx(path: _PathLike, *, max_bytes: int = MAX_TOTAL_BYTES) -> QdpxProject:
+def read_qdpx(path: PathLike, *, max_bytes: int = MAX_TOTAL_BYTES) -> QdpxProject:
     """Read a REFI-QDA project: its text sources, codebook and coded selections.
 
     Each coded selection becomes a passage ``{doc_id}#sel-<n>`` (the span as coded, numbered
@@ -258,21 +258,21 @@ def read_qdpx(path: _PathLike, *, max_bytes: int = MAX_TOTAL_BYTES) -> QdpxProje
     array(['Anna'], dtype=object)
     """
     file = Path(path)
-    archive = _open_archive(file, max_bytes)
+    archive = open_archive(file, max_bytes)
     with archive:
         members = {i.filename.replace("\\", "/").lower(): i for i in archive.infolist()}
         reading = _Reading(file, members, archive)
-        root = _project_root(archive, file)
+        root = project_root(archive, file)
         users = {
-            _norm_guid(u.get("guid")): (u.get("name") or u.get("id") or u.get("guid") or "")
-            for users_el in _children(root, "Users")
-            for u in _children(users_el, "User")
+            norm_guid(u.get("guid")): (u.get("name") or u.get("id") or u.get("guid") or "")
+            for users_el in children_named(root, "Users")
+            for u in children_named(users_el, "User")
         }
-        codebook, code_guids = _codebook_tree(root, file)
+        codebook, code_guids = codebook_tree(root, file)
         tables, texts = _read_sources(root, file, users, code_guids, reading)
     if tables["documents"].empty:
         skipped = (
-            f" Skipped: {_listing(reading.skipped_sources)}." if reading.skipped_sources else ""
+            f" Skipped: {listing(reading.skipped_sources)}." if reading.skipped_sources else ""
         )
         codes_only = (
             f" To take its {len(codebook['codes'])} codes alone, run: trustcode codebook import "
@@ -300,9 +300,9 @@ def _read_sources(
     codings: list[dict[str, Any]] = []
     texts: dict[str, str] = {}
     taken: set[str] = set()
-    for sources in _children(root, "Sources"):
+    for sources in children_named(root, "Sources"):
         for element in sources:
-            kind = _local(element.tag)
+            kind = local(element.tag)
             if kind != "TextSource":
                 reading.other_kinds[kind] = reading.other_kinds.get(kind, 0) + 1
                 continue
@@ -324,24 +324,24 @@ def _read_sources(
 
 def _warn_import_problems(reading: _Reading, file: Path) -> None:
     if reading.skipped_sources:
-        _warn(f"{file}: sources skipped: {_listing(reading.skipped_sources)}.")
+        warn(f"{file}: sources skipped: {listing(reading.skipped_sources)}.")
     if reading.other_kinds:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(reading.other_kinds.items()))
-        _warn(f"{file}: trustcode reads text sources only; skipped {kinds}.")
+        warn(f"{file}: trustcode reads text sources only; skipped {kinds}.")
     if reading.bad_selections:
-        _warn(
+        warn(
             f"{file}: selections with positions that do not fit their text were skipped: "
-            f"{_listing(reading.bad_selections)}."
+            f"{listing(reading.bad_selections)}."
         )
     if reading.unknown_codes:
         listed = [f"{g} ({n}x)" for g, n in reading.unknown_codes.items()]
-        _warn(
+        warn(
             f"{file}: codings that reference codes missing from the project's codebook were "
-            f"skipped: {_listing(listed)}."
+            f"skipped: {listing(listed)}."
         )
 
 
-def import_qdpx(path: _PathLike) -> dict[str, pd.DataFrame]:
+def import_qdpx(path: PathLike) -> dict[str, pd.DataFrame]:
     """Read a REFI-QDA project's human codings as trustcode tables.
 
     Returns ``documents``, ``passages`` (the coded spans, ``{doc_id}#sel-<n>``) and ``codings``

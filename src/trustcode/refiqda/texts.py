@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import TrustcodeError, TrustcodeWarning
+from ..errors import TrustcodeError, TrustcodeWarning, listing
 from ..io.readers import read_document
-from .common import _int, _listing, _warn
+from .common import int_or_none, warn
 
 
 def _reread(row: Mapping[str, Any]) -> str | None:
@@ -95,13 +95,13 @@ def document_texts(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
             if passages is None:
                 continue
             own = passages[passages["doc_id"].astype(str) == doc_id]
-            text = _from_passages(own, _int(row.get("n_chars")))
+            text = _from_passages(own, int_or_none(row.get("n_chars")))
             rebuilt.append(doc_id)
         out[doc_id] = text
     if rebuilt:
-        _warn(
+        warn(
             f"the source of {len(rebuilt)} document(s) could not be read again or has changed "
-            f"({_listing(rebuilt)}); their texts are rebuilt from the passages, with line "
+            f"({listing(rebuilt)}); their texts are rebuilt from the passages, with line "
             "breaks in the gaps. Pass texts=... or keep the corpus where the run read it to "
             "export the full texts."
         )

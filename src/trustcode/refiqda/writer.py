@@ -22,24 +22,23 @@ from lxml import etree
 
 from .. import __version__
 from ..dictionaries import write_atomic
-from ..errors import InputError
+from ..errors import InputError, listing
+from ..io.tables import is_missing
 from ..types import Codebook
-from .codebooks import _add_codes
+from .codebooks import add_codes
 from .common import (
     CLASSIFIER_USER,
     EXPORT_USER,
     PROJECT_NS,
     RULES_USER,
     UNNAMED_CODER,
-    _checked_target,
-    _guid,
-    _int,
-    _listing,
-    _missing,
-    _PathLike,
-    _present,
-    _warn,
-    _xml_bytes,
+    PathLike,
+    checked_target,
+    int_or_none,
+    make_guid,
+    present,
+    warn,
+    xml_bytes,
 )
 from .texts import document_texts
 
@@ -108,10 +107,10 @@ def _selections(
         strict=True,
     )
     for doc_id, start, end, code, source, coder, pid in rows:
-        pid = "" if _missing(pid) else str(pid)
+        pid = "" if is_missing(pid) else str(pid)
         where = pid or f"{doc_id}:{start}-{end}"
         text = texts.get(doc_id)
-        s, e = _int(start), _int(end)
+        s, e = int_or_none(start), int_or_none(end)
         if text is None:
             problems["doc"].append(doc_id)
             continue
@@ -125,7 +124,7 @@ def _selections(
             problems["stale"].append(where)
             continue
         if source == "human":
-            users: tuple[str, ...] = (str(coder).strip() if _present(coder) else UNNAMED_CODER,)
+            users: tuple[str, ...] = (str(coder).strip() if present(coder) else UNNAMED_CODER,)
         elif source in _SOURCE_USERS:
             users = _SOURCE_USERS[source]
         else:
@@ -154,13 +153,13 @@ def _warn_export_problems(problems: dict[str, list[str]]) -> None:
     for kind, items in problems.items():
         if items:
             unique = list(dict.fromkeys(items))
-            _warn("export_qdpx: " + messages[kind].format(_listing(unique)) + ".")
+            warn("export_qdpx: " + messages[kind].format(listing(unique)) + ".")
 
 
 def export_qdpx(
     tables: Mapping[str, pd.DataFrame],
     codebook: Codebook,
-    path: _PathLike,
+    path: PathLike,
     *,
     texts: Mapping[str, str] | None = None,
     provenance: Mapping[str, Any] | None = None,
@@ -177,7 +176,7 @@ def export_qdpx(
     >>> export_qdpx(tables, codebook, "coded.qdpx", provenance=provenance)  # doctest: +SKIP
     PosixPath('coded.qdpx')
     """
-    target = _checked_target(path, ".qdpx", force)
+    target = checked_target(path, ".qdpx", force)
     when = _timestamp(created, provenance)
     codings = tables.get("codings")
     if codings is None:
@@ -201,7 +200,7 @@ def export_qdpx(
         titles = {
             str(d): str(t)
             for d, t in zip(documents["doc_id"], documents["title"], strict=True)
-            if _present(t)
+            if present(t)
         }
     project = _project_xml(codebook, doc_order, titles, selections, when, provenance)
     return write_atomic(target, _zip_project(project, doc_order, all_texts), force=force)
@@ -230,8 +229,8 @@ def _export_texts(
     order = [str(d) for d in documents["doc_id"]] if documents is not None else []
     without = [d for d in order if d not in found]
     if without:
-        _warn(
-            f"export_qdpx: no text for {len(without)} document(s) ({_listing(without)}); "
+        warn(
+            f"export_qdpx: no text for {len(without)} document(s) ({listing(without)}); "
             "they are left out. Pass their texts or the passages table."
         )
     order = [d for d in order if d in found]
@@ -250,7 +249,7 @@ def _project_xml(
     ns = PROJECT_NS
     users = [EXPORT_USER, RULES_USER, CLASSIFIER_USER]
     users += sorted({s.user for s in selections.values()} - set(users))
-    user_guid = {name: _guid("user", name) for name in users}
+    user_guid = {name: make_guid("user", name) for name in users}
     root = etree.Element(
         f"{{{ns}}}Project",
         nsmap={None: ns},
@@ -266,13 +265,13 @@ def _project_xml(
     codable = {c.id for c in codebook.leaf_codes} | {
         c for s in selections.values() for c in s.codes
     }
-    _add_codes(etree.SubElement(codebook_el, f"{{{ns}}}Codes"), codebook, ns, codable)
+    add_codes(etree.SubElement(codebook_el, f"{{{ns}}}Codes"), codebook, ns, codable)
     by_doc: dict[str, list[_Selection]] = {}
     for selection in selections.values():
         by_doc.setdefault(selection.doc_id, []).append(selection)
     sources = etree.SubElement(root, f"{{{ns}}}Sources")
     for doc_id in doc_order:
-        guid = _guid("source", doc_id)
+        guid = make_guid("source", doc_id)
         source = etree.SubElement(
             sources,
             f"{{{ns}}}TextSource",
@@ -290,7 +289,7 @@ def _project_xml(
             element = etree.SubElement(
                 source,
                 f"{{{ns}}}PlainTextSelection",
-                guid=_guid("selection", *key),
+                guid=make_guid("selection", *key),
                 name=sel.name,
                 startPosition=str(sel.start),
                 endPosition=str(sel.end),
@@ -301,18 +300,18 @@ def _project_xml(
                 coding = etree.SubElement(
                     element,
                     f"{{{ns}}}Coding",
-                    guid=_guid("coding", *key, code),
+                    guid=make_guid("coding", *key, code),
                     creatingUser=user_guid[sel.user],
                     creationDateTime=when,
                 )
-                etree.SubElement(coding, f"{{{ns}}}CodeRef", targetGUID=_guid("code", code))
+                etree.SubElement(coding, f"{{{ns}}}CodeRef", targetGUID=make_guid("code", code))
     note = f"Coded with trustcode {__version__}."
     if provenance:
         note += "\n" + "\n".join(
             f"{k}: {v}" for k, v in sorted(provenance.items()) if isinstance(v, str | int | float)
         )
     etree.SubElement(root, f"{{{ns}}}Description").text = note
-    return _xml_bytes(root)
+    return xml_bytes(root)
 
 
 def _zip_project(project: bytes, doc_order: list[str], texts: Mapping[str, str]) -> bytes:
@@ -320,7 +319,7 @@ def _zip_project(project: bytes, doc_order: list[str], texts: Mapping[str, str])
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         members = [("project.qde", project)]
         members += [
-            (f"sources/{_guid('source', d)}.txt", texts[d].encode("utf-8")) for d in doc_order
+            (f"sources/{make_guid('source', d)}.txt", texts[d].encode("utf-8")) for d in doc_order
         ]
         for name, data in members:
             info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)

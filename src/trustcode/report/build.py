@@ -9,16 +9,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from trustcode.atomic import write_atomic
+from trustcode.atomic import check_target, write_atomic
 from trustcode.errors import OutputError
 from trustcode.types import Codebook
 
-from .data import Tables, _Data
-from .documents import _documents
-from .overview import _codebook_section, _overview
-from .page import _page
-from .summaries import _agreement, _cooccurrence, _frequencies, _groups
-from .validation import _validation
+from .data import Data, Tables
+from .documents import documents_section
+from .overview import codebook_section, overview
+from .page import page_html
+from .summaries import agreement_section, cooccurrence_section, frequencies_section, groups_section
+from .validation import validation_section
 
 
 def build_report(
@@ -42,27 +42,29 @@ def build_report(
     >>> page.startswith("<!DOCTYPE html>")  # doctest: +SKIP
     True
     """
-    data = _Data.build(tables, codebook, by)
+    data = Data.build(tables, codebook, by)
     prov = dict(provenance or {})
     sections: list[tuple[str, str, str]] = [
-        ("overview", "Overview", _overview(data, prov)),
-        ("codebook", "Codebook", _codebook_section(data)),
-        ("documents", "Documents", _documents(data)),
+        ("overview", "Overview", overview(data, prov)),
+        ("codebook", "Codebook", codebook_section(data)),
+        ("documents", "Documents", documents_section(data)),
     ]
     comparison = _compare(tables, by, codebook) if data.coded_any else None
-    sections.append(("frequencies", "Code frequencies", _frequencies(data, comparison)))
+    sections.append(("frequencies", "Code frequencies", frequencies_section(data, comparison)))
     if by is not None:
-        sections.append(("groups", f"Comparison by {by}", _groups(data, comparison)))
-    sections.append(("cooccurrence", "Co-occurrence", _cooccurrence(data, comparison)))
+        sections.append(("groups", f"Comparison by {by}", groups_section(data, comparison)))
+    sections.append(("cooccurrence", "Co-occurrence", cooccurrence_section(data, comparison)))
     if gold is not None:
         from trustcode.agreement import agree
 
         result = agree([gold, tables], codes=[c.id for c in codebook.leaf_codes])
-        sections.append(("agreement", "Agreement with the gold coding", _agreement(data, result)))
+        sections.append(
+            ("agreement", "Agreement with the gold coding", agreement_section(data, result))
+        )
     if validation is not None:
         sections.append(("validation", "Validation on a hand-coded sample",
-                         _validation(data, validation)))
-    return _page(title or f"Coding report: {codebook.name}", data, prov, sections)
+                         validation_section(data, validation)))
+    return page_html(title or f"Coding report: {codebook.name}", data, prov, sections)
 
 
 def write_report(
@@ -88,15 +90,7 @@ def write_report(
             f"report: {target} is a folder. Expected a file path such as {target / 'report.html'}; "
             "fix: name the HTML file to write."
         )
-    if target.exists() and not force:
-        raise OutputError(
-            f"report: {target} already exists. Expected a new path; fix: choose another path or "
-            "pass force=True (--force) to overwrite it."
-        )
-    if not target.parent.is_dir():
-        raise OutputError(
-            f"report: folder {target.parent} does not exist. Fix: create it or choose another path."
-        )
+    check_target(target, force=force)
     page = build_report(tables, codebook=codebook, provenance=provenance, by=by, gold=gold,
                         title=title, validation=validation)
     # beside the target, then renamed: a crash or a full disk never leaves half a report

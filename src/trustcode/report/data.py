@@ -1,8 +1,8 @@
 """The data every section shares: the checked tables, code colours, labels and order.
 
-:meth:`_Data.build` checks the tables (required columns; passage offsets that slice back to
+:meth:`Data.build` checks the tables (required columns; passage offsets that slice back to
 the text) and gives each code its colour, label and place; codes the codebook lacks are shown
-in grey (:data:`UNKNOWN_COLOUR`). :func:`_blocks` cuts a document's passages at every
+in grey (:data:`UNKNOWN_COLOUR`). :func:`passage_blocks` cuts a document's passages at every
 boundary, so overlapping passages show once.
 
 >>> _colour("#1f77b4"), _colour("red")
@@ -37,7 +37,7 @@ _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 @dataclass
-class _Block:
+class Block:
     """A stretch of a document's text and the passages covering it (several when they overlap)."""
 
     text: str
@@ -45,7 +45,7 @@ class _Block:
 
 
 @dataclass
-class _Data:
+class Data:
     codebook: Codebook
     by: str | None
     documents: pd.DataFrame
@@ -61,7 +61,7 @@ class _Data:
         return not self.codings.empty
 
     @classmethod
-    def build(cls, tables: Tables, codebook: Codebook, by: str | None) -> _Data:
+    def build(cls, tables: Tables, codebook: Codebook, by: str | None) -> Data:
         check_tables(tables, _REQUIRED, where="report")
         documents = tables["documents"].drop_duplicates("doc_id").reset_index(drop=True)
         if by is not None and by not in documents.columns:
@@ -134,7 +134,7 @@ def _colour(value: str) -> str:
 
 
 
-def _blocks(passages: pd.DataFrame) -> list[_Block]:
+def passage_blocks(passages: pd.DataFrame) -> list[Block]:
     """A document's passages cut at every passage boundary, so overlapping windows show once.
 
     Non-overlapping passages (paragraphs, sentences) come back one block each.
@@ -151,5 +151,5 @@ def _blocks(passages: pd.DataFrame) -> list[_Block]:
         active = [k for k in active if ends[k] > a]
         if active:
             k = active[0]
-            blocks.append(_Block(texts[k][a - starts[k]:b - starts[k]], [ids[j] for j in active]))
+            blocks.append(Block(texts[k][a - starts[k]:b - starts[k]], [ids[j] for j in active]))
     return blocks

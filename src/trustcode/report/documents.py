@@ -15,13 +15,13 @@ from typing import Any
 
 import pandas as pd
 
-from .data import _Block, _blocks, _Data
-from .markup import _e
+from .data import Block, Data, passage_blocks
+from .markup import esc
 
 _LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 
 
-def _documents(data: _Data) -> str:
+def documents_section(data: Data) -> str:
     if data.passages.empty:
         return "<p>The passages table is empty.</p>"
     docs = data.documents.assign(doc_id=data.documents["doc_id"].astype(str)).set_index("doc_id")
@@ -43,47 +43,47 @@ def _documents(data: _Data) -> str:
 
 
 def _document(
-    data: _Data, doc_id: str, meta: pd.Series, passages: pd.DataFrame | None,
+    data: Data, doc_id: str, meta: pd.Series, passages: pd.DataFrame | None,
     codings_of: dict[str, list[Any]], n: int,
 ) -> str:
     title = str(meta.get("title") or "") or doc_id
     lang = str(meta.get("language") or "")
-    lang_attr = f' lang="{_e(lang)}"' if _LANG.fullmatch(lang) else ""
+    lang_attr = f' lang="{esc(lang)}"' if _LANG.fullmatch(lang) else ""
     ids = [] if passages is None else list(passages["passage_id"])
     coded = [pid for pid in ids if pid in codings_of]
     counts: dict[str, int] = {}
     for pid in coded:
         for code in {r.code for r in codings_of[pid]}:
             counts[code] = counts.get(code, 0) + 1
-    facts = [f"id <code>{_e(doc_id)}</code>"]
+    facts = [f"id <code>{esc(doc_id)}</code>"]
     if lang:
-        facts.append(f"language {_e(lang)}")
+        facts.append(f"language {esc(lang)}")
     if data.by is not None:
-        facts.append(f"{_e(data.by)}: {_e(meta.get(data.by, ''))}")
+        facts.append(f"{esc(data.by)}: {esc(meta.get(data.by, ''))}")
     facts.append(f"{len(ids)} passage{'' if len(ids) == 1 else 's'}, {len(coded)} coded")
     chips = "".join(
-        f'<li class="chip" style="--c:{data.colours[c]}">{_e(data.labels[c])} '
+        f'<li class="chip" style="--c:{data.colours[c]}">{esc(data.labels[c])} '
         f'<span class="count">{counts[c]}</span></li>'
         for c in data.sort_codes(counts)
     )
-    blocks = _blocks(passages) if passages is not None else []
+    blocks = passage_blocks(passages) if passages is not None else []
     body = [_passage(data, b, codings_of) for b in blocks] or ["<p>No passages.</p>"]
     is_open = " open" if n == 0 else ""
     return (
-        f'<section class="document" data-doc="{_e(doc_id)}" aria-labelledby="doc-{n}">'
-        f'<details class="doc"{is_open}><summary><h3 id="doc-{n}">{_e(title)}</h3>'
+        f'<section class="document" data-doc="{esc(doc_id)}" aria-labelledby="doc-{n}">'
+        f'<details class="doc"{is_open}><summary><h3 id="doc-{n}">{esc(title)}</h3>'
         f'<span class="facts">{" · ".join(facts)}</span>'
         f'{f"<ul class=chips>{chips}</ul>" if chips else ""}</summary>'
         f'<div class="doc-text"{lang_attr}>{"".join(body)}</div></details></section>'
     )
 
 
-def _passage(data: _Data, block: _Block, codings_of: dict[str, list[Any]]) -> str:
+def _passage(data: Data, block: Block, codings_of: dict[str, list[Any]]) -> str:
     rows = [r for pid in block.passage_ids for r in codings_of.get(pid, [])]
-    ids = _e(" ".join(block.passage_ids))
+    ids = esc(" ".join(block.passage_ids))
     if not rows:
         return (f'<div class="passage" data-passages="{ids}" data-codes="">'
-                f'<div class="bands"></div><div class="text">{_e(block.text)}</div>'
+                f'<div class="bands"></div><div class="text">{esc(block.text)}</div>'
                 f'<div class="codes"></div></div>')
     codes = data.sort_codes(r.code for r in rows)
     bands = "".join(f'<span style="--c:{data.colours[c]}"></span>' for c in codes)
@@ -91,21 +91,22 @@ def _passage(data: _Data, block: _Block, codings_of: dict[str, list[Any]]) -> st
     for code in codes:
         own = [r for r in rows if r.code == code]
         hover = "; ".join(_coding_line(r) for r in own)
-        chips.append(f'<li class="chip" style="--c:{data.colours[code]}" data-code="{_e(code)}" '
-                     f'title="{_e(data.labels[code])}: {_e(hover)}">{_e(data.labels[code])}</li>')
+        chips.append(f'<li class="chip" style="--c:{data.colours[code]}" data-code="{esc(code)}" '
+                     f'title="{esc(data.labels[code])}: {esc(hover)}">'
+                     f'{esc(data.labels[code])}</li>')
         for r in own:
-            where = (f' <span class="pid">{_e(r.passage_id)}</span>'
+            where = (f' <span class="pid">{esc(r.passage_id)}</span>'
                      if len(block.passage_ids) > 1 else "")
             evidence.append(
-                f'<li><span class="ev-code">{_e(data.labels[code])}</span> · '
-                f"{_e(_coding_line(r, evidence=False))}{where}"
-                + (f'<br><span class="ev-text">{_e(r.evidence)}</span>' if r.evidence else "")
+                f'<li><span class="ev-code">{esc(data.labels[code])}</span> · '
+                f"{esc(_coding_line(r, evidence=False))}{where}"
+                + (f'<br><span class="ev-text">{esc(r.evidence)}</span>' if r.evidence else "")
                 + "</li>"
             )
     return (
-        f'<div class="passage coded" data-passages="{ids}" data-codes="{_e(" ".join(codes))}" '
+        f'<div class="passage coded" data-passages="{ids}" data-codes="{esc(" ".join(codes))}" '
         f'style="--c:{data.colours[codes[0]]}"><div class="bands" aria-hidden="true">{bands}</div>'
-        f'<div class="text">{_e(block.text)}</div><div class="codes">'
+        f'<div class="text">{esc(block.text)}</div><div class="codes">'
         f'<ul class="chips">{"".join(chips)}</ul><details class="evidence"><summary>Evidence'
         f'</summary><ul>{"".join(evidence)}</ul></details></div></div>'
     )

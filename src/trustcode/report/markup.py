@@ -1,10 +1,10 @@
 """Small HTML helpers: escaping, number formats, colour swatches, tables and inline SVG figures.
 
 Every helper returns a string of HTML that is safe to paste into the page: text is escaped by
-:func:`_e`, and figures drawn by matplotlib are made fit to sit inline (:func:`_inline_svg`,
+:func:`esc`, and figures drawn by matplotlib are made fit to sit inline (:func:`_inline_svg`,
 scaled by :data:`SVG_SCALE`).
 
->>> _e("<b>\x07"), _pct(0.125), _num(-0.001), _p(0.0004)
+>>> esc("<b>\x07"), percent(0.125), number(-0.001), p_value(0.0004)
 ('&lt;b&gt;\ufffd', '12.5%', '0.00', '<0.001')
 """
 
@@ -15,7 +15,7 @@ import math
 import re
 from typing import Any
 
-from .data import _Data
+from .data import Data
 
 #: how much larger than matplotlib's size figures are shown
 SVG_SCALE = 1.25
@@ -23,13 +23,13 @@ SVG_SCALE = 1.25
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _e(value: Any) -> str:
+def esc(value: Any) -> str:
     # Control characters are not allowed in HTML text; show them as U+FFFD, one for one.
     text = _CONTROL.sub("\ufffd", "" if value is None else str(value))
     return html.escape(text, quote=True)
 
 
-def _num(value: Any, digits: int = 2) -> str:
+def number(value: Any, digits: int = 2) -> str:
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -41,7 +41,7 @@ def _num(value: Any, digits: int = 2) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
-def _pct(value: Any) -> str:
+def percent(value: Any) -> str:
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -49,7 +49,7 @@ def _pct(value: Any) -> str:
     return "–" if math.isnan(x) else f"{100 * x:.1f}%"
 
 
-def _p(value: Any) -> str:
+def p_value(value: Any) -> str:
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -59,17 +59,17 @@ def _p(value: Any) -> str:
     return "<0.001" if x < 0.001 else f"{x:.3f}"
 
 
-def _swatch(colour: str) -> str:
+def swatch(colour: str) -> str:
     return f'<span class="swatch" style="--c:{colour}" aria-hidden="true"></span>'
 
 
-def _code_name(data: _Data, code: str) -> str:
+def code_name(data: Data, code: str) -> str:
     """Swatch and label: the label text always names the code, colour is only a help."""
-    return (f'<span class="code-name">{_swatch(data.colours[code])}'
-            f'<span>{_e(data.labels[code])}</span></span>')
+    return (f'<span class="code-name">{swatch(data.colours[code])}'
+            f'<span>{esc(data.labels[code])}</span></span>')
 
 
-def _table(
+def table_html(
     headers: list[str], rows: list[list[str]], *, caption: str = "", cls: str = "",
     text_columns: tuple[int, ...] = (),
 ) -> str:
@@ -93,9 +93,9 @@ def _table(
             f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
-def _figure(svg: str, prefix: str, caption: str) -> str:
+def figure(svg: str, prefix: str, caption: str) -> str:
     return (f'<figure class="chart">{_inline_svg(svg, prefix, caption)}'
-            f"<figcaption>{_e(caption)}</figcaption></figure>")
+            f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
 def _inline_svg(svg: str, prefix: str, label: str) -> str:
@@ -121,4 +121,4 @@ def _inline_svg(svg: str, prefix: str, label: str) -> str:
                      lambda m: f'{m.group(1)}="{float(m.group(2)) * SVG_SCALE:.1f}pt"',
                      root.group())
         svg = svg[:root.start()] + tag + svg[root.end():]
-    return svg.replace("<svg ", f'<svg role="img" aria-label="{_e(label)}" ', 1).strip()
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{esc(label)}" ', 1).strip()

@@ -17,8 +17,8 @@ from typing import Any
 from trustcode.errors import TrustcodeWarning
 from trustcode.types import Code
 
-from .data import _Data
-from .markup import _e, _pct, _swatch, _table
+from .data import Data
+from .markup import esc, percent, swatch, table_html
 
 _PROVENANCE_LABELS = {
     "trustcode_version": "trustcode version",
@@ -35,26 +35,26 @@ _PROVENANCE_LABELS = {
 }
 
 
-def _overview(data: _Data, prov: dict[str, Any]) -> str:
+def overview(data: Data, prov: dict[str, Any]) -> str:
     n_docs = len(data.doc_order())
     n_passages = len(data.passages)
     coded = data.codings["passage_id"].nunique()
     cards = [
         ("Documents", f"{n_docs}"),
         ("Passages", f"{n_passages}"),
-        ("Coded passages", f"{coded} ({_pct(coded / n_passages if n_passages else math.nan)})"),
+        ("Coded passages", f"{coded} ({percent(coded / n_passages if n_passages else math.nan)})"),
         ("Codings", f"{len(data.codings)}"),
     ]
-    stats = "".join(f'<div class="stat"><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>'
+    stats = "".join(f'<div class="stat"><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>'
                     for k, v in cards)
     by_source = data.codings.groupby("source", sort=True).agg(
         codings=("code", "size"), passages=("passage_id", "nunique"),
         coders=("coder", lambda s: ", ".join(sorted(set(s) - {""}))),
     )
-    rows = [[_e(src or "(none)"), str(r.codings), str(r.passages), _e(r.coders)]
+    rows = [[esc(src or "(none)"), str(r.codings), str(r.passages), esc(r.coders)]
             for src, r in by_source.iterrows()]
     parts = [f'<dl class="stats">{stats}</dl>', "<h3>Codings by source</h3>"]
-    parts.append(_table(["Source", "Codings", "Passages", "Coders"], rows, cls="numeric",
+    parts.append(table_html(["Source", "Codings", "Passages", "Coders"], rows, cls="numeric",
                         text_columns=(3,)) if rows
                  else "<p>No passage was coded.</p>")
     parts.append("<h3>Provenance</h3>")
@@ -62,7 +62,7 @@ def _overview(data: _Data, prov: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _provenance(data: _Data, prov: dict[str, Any]) -> str:
+def _provenance(data: Data, prov: dict[str, Any]) -> str:
     book = data.codebook
     notes = []
     if not prov:
@@ -91,13 +91,13 @@ def _provenance(data: _Data, prov: dict[str, Any]) -> str:
             value = json.dumps(value, ensure_ascii=False, sort_keys=True)
         text = "–" if value in (None, "") else str(value)
         cls = ' class="hash"' if key.endswith("sha256") else ""
-        rows.append(f'<tr><th scope="row">{_e(_PROVENANCE_LABELS.get(key, key))}</th>'
-                    f"<td{cls}>{_e(text)}</td></tr>")
-    note_html = "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
+        rows.append(f'<tr><th scope="row">{esc(_PROVENANCE_LABELS.get(key, key))}</th>'
+                    f"<td{cls}>{esc(text)}</td></tr>")
+    note_html = "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
     return f'{note_html}<div class="table-wrap"><table class="kv">{"".join(rows)}</table></div>'
 
 
-def _codebook_section(data: _Data) -> str:
+def codebook_section(data: Data) -> str:
     book = data.codebook
     children: dict[str | None, list[Code]] = {}
     ids = set(book.code_ids)
@@ -109,12 +109,12 @@ def _codebook_section(data: _Data) -> str:
     def rows(code: Code, depth: int) -> list[str]:
         kind = "parent" if code.id in book.parent_ids else "leaf"
         out = [
-            f'<tr class="{kind}" data-code="{_e(code.id)}" data-colour="{data.colours[code.id]}">'
-            f'<td>{_swatch(data.colours[code.id])}<span class="hex">{data.colours[code.id]}'
+            f'<tr class="{kind}" data-code="{esc(code.id)}" data-colour="{data.colours[code.id]}">'
+            f'<td>{swatch(data.colours[code.id])}<span class="hex">{data.colours[code.id]}'
             f'</span></td><th scope="row" style="padding-left:{0.5 + 1.25 * depth:.2f}rem">'
-            f"{_e(code.label)}</th><td><code>{_e(code.id)}</code></td>"
-            f"<td>{_e(code.definition)}</td><td>{_e(code.include)}</td>"
-            f"<td>{_e(code.exclude)}</td></tr>"
+            f"{esc(code.label)}</th><td><code>{esc(code.id)}</code></td>"
+            f"<td>{esc(code.definition)}</td><td>{esc(code.include)}</td>"
+            f"<td>{esc(code.exclude)}</td></tr>"
         ]
         for child in children.get(code.id, []):
             out.extend(rows(child, depth + 1))
@@ -124,11 +124,11 @@ def _codebook_section(data: _Data) -> str:
         bodies.append(f"<tbody>{''.join(rows(top, 0))}</tbody>")
     head = "".join(f'<th scope="col">{h}</th>' for h in
                    ("Colour", "Label", "Id", "Definition", "Include", "Exclude"))
-    intro = [f"<p><strong>{_e(book.name)}</strong>"
-             + (f" version {_e(book.version)}" if book.version else "")
-             + (f". {_e(book.description)}" if book.description else "") + "</p>"]
+    intro = [f"<p><strong>{esc(book.name)}</strong>"
+             + (f" version {esc(book.version)}" if book.version else "")
+             + (f". {esc(book.description)}" if book.description else "") + "</p>"]
     if data.unknown:
         intro.append(f'<p class="note">Codes in the codings that this codebook lacks (shown in '
-                     f'grey): {_e(", ".join(data.unknown))}.</p>')
+                     f'grey): {esc(", ".join(data.unknown))}.</p>')
     return (f"{''.join(intro)}<div class=\"table-wrap\"><table class=\"codebook\"><thead><tr>"
             f"{head}</tr></thead>{''.join(bodies)}</table></div>")

@@ -13,8 +13,8 @@ from typing import Any
 
 from trustcode import __version__
 
-from .data import _Data
-from .markup import _e
+from .data import Data
+from .markup import esc
 
 _CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
         "img-src data:; base-uri 'none'; form-action 'none'")
@@ -138,28 +138,28 @@ document.querySelectorAll("details.doc").forEach(function(d){d.open=open;});});}
 """
 
 
-def _page(
-    title: str, data: _Data, prov: dict[str, Any], sections: list[tuple[str, str, str]]
+def page_html(
+    title: str, data: Data, prov: dict[str, Any], sections: list[tuple[str, str, str]]
 ) -> str:
-    nav = "".join(f'<li><a href="#{sid}">{_e(name)}</a></li>' for sid, name, _ in sections)
-    body = "".join(f'<section id="{sid}" aria-labelledby="{sid}-h"><h2 id="{sid}-h">{_e(name)}'
+    nav = "".join(f'<li><a href="#{sid}">{esc(name)}</a></li>' for sid, name, _ in sections)
+    body = "".join(f'<section id="{sid}" aria-labelledby="{sid}-h"><h2 id="{sid}-h">{esc(name)}'
                    f"</h2>{content}</section>" for sid, name, content in sections)
     created = prov.get("created")
-    sub = f"Codebook {_e(data.codebook.name)}" + (f" · coded {_e(created)}" if created else "")
+    sub = f"Codebook {esc(data.codebook.name)}" + (f" · coded {esc(created)}" if created else "")
     made = prov.get("trustcode_version") or __version__
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta http-equiv="Content-Security-Policy" content="{_e(_CSP)}">'
+        f'<meta http-equiv="Content-Security-Policy" content="{esc(_CSP)}">'
         '<meta name="referrer" content="no-referrer">'
-        f'<meta name="generator" content="trustcode {_e(__version__)}">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n<body>"
-        f'<header class="top"><h1>{_e(title)}</h1><p>{sub}</p></header>'
+        f'<meta name="generator" content="trustcode {esc(__version__)}">'
+        f"<title>{esc(title)}</title><style>{_CSS}</style></head>\n<body>"
+        f'<header class="top"><h1>{esc(title)}</h1><p>{sub}</p></header>'
         f'<nav class="toc" aria-label="Contents"><ol>{nav}</ol></nav>'
         f"<main>{body}</main>"
-        f"<footer>Made by trustcode {_e(__version__)} from tables coded by trustcode "
-        f"{_e(made)}. This file is self-contained: it loads nothing from the network.</footer>"
+        f"<footer>Made by trustcode {esc(__version__)} from tables coded by trustcode "
+        f"{esc(made)}. This file is self-contained: it loads nothing from the network.</footer>"
         f"<script>{_JS}</script></body></html>\n"
     )
 

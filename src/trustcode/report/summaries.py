@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .data import _Data
-from .markup import _code_name, _e, _figure, _num, _p, _pct, _table
+from .data import Data
+from .markup import code_name, esc, figure, number, p_value, percent, table_html
 
 #: how many disagreements the agreement section lists
 DISAGREEMENT_ROWS = 30
@@ -23,7 +23,7 @@ DISAGREEMENT_ROWS = 30
 DISAGREEMENT_CHARS = 300
 
 
-def _frequencies(data: _Data, comparison: Any) -> str:
+def frequencies_section(data: Data, comparison: Any) -> str:
     leaves = [c.id for c in data.codebook.leaf_codes] + data.unknown
     total = len(data.passages)
     per_code = data.codings.groupby("code").agg(
@@ -32,9 +32,9 @@ def _frequencies(data: _Data, comparison: Any) -> str:
     for code in leaves:
         k = int(per_code["passages"].get(code, 0))
         d = int(per_code["documents"].get(code, 0))
-        rows.append([_code_name(data, code), f"<code>{_e(code)}</code>", str(k),
-                     _pct(k / total if total else math.nan), str(d)])
-    parts = [_table(["Code", "Id", "Passages coded", "Share of passages", "Documents"], rows,
+        rows.append([code_name(data, code), f"<code>{esc(code)}</code>", str(k),
+                     percent(k / total if total else math.nan), str(d)])
+    parts = [table_html(["Code", "Id", "Passages coded", "Share of passages", "Documents"], rows,
                     caption=f"Passages coded with each code, of {total} passages in "
                             f"{len(data.doc_order())} documents", cls="numeric")]
     if comparison is None:
@@ -42,84 +42,85 @@ def _frequencies(data: _Data, comparison: Any) -> str:
     else:
         from trustcode.figures import figure_svg
 
-        parts.append(_figure(figure_svg(comparison, "heatmap"), "heatmap",
+        parts.append(figure(figure_svg(comparison, "heatmap"), "heatmap",
                              "Share of each document's passages coded with each code"))
-        parts.extend(f'<p class="note">{_e(n)}</p>' for n in comparison.notes)
+        parts.extend(f'<p class="note">{esc(n)}</p>' for n in comparison.notes)
     return "".join(parts)
 
 
-def _groups(data: _Data, comparison: Any) -> str:
+def groups_section(data: Data, comparison: Any) -> str:
     if comparison is None:
         return "<p>No passage was coded, so groups cannot be compared.</p>"
     groups = list(comparison.groups)
     sizes = comparison.by_group.drop_duplicates("group").set_index("group")["n_passages"]
     cells = comparison.by_group.set_index(["code", "group"])
     tests = comparison.tests.set_index("code")
-    headers = ["Code"] + [f"{_e(g)} <span class=\"n\">(n = {int(sizes.get(g, 0))})</span>"
+    headers = ["Code"] + [f"{esc(g)} <span class=\"n\">(n = {int(sizes.get(g, 0))})</span>"
                           for g in groups]
-    headers += ["Test", "Statistic", "p", f"p adjusted ({_e(comparison.correction)})",
+    headers += ["Test", "Statistic", "p", f"p adjusted ({esc(comparison.correction)})",
                 "Differs?", "Note"]
     rows = []
     for code in comparison.codes:
-        row = [_code_name(data, code)]
+        row = [code_name(data, code)]
         for g in groups:
             c = cells.loc[(code, g)]
-            row.append(f"{_pct(c['share'])} <span class=\"n\">({int(c['passages'])})</span><br>"
-                       f"<span class=\"ci\">[{_pct(c['ci_low'])}, {_pct(c['ci_high'])}]</span>")
+            row.append(f"{percent(c['share'])} <span class=\"n\">({int(c['passages'])})</span><br>"
+                       f"<span class=\"ci\">[{percent(c['ci_low'])}, "
+                       f"{percent(c['ci_high'])}]</span>")
         t = tests.loc[code]
-        row += [_e(t["test"] or "–"), _num(t["statistic"]), _p(t["p_value"]),
-                _p(t["p_adjusted"]), "yes" if bool(t["reject"]) else "no", _e(t["note"])]
+        row += [esc(t["test"] or "–"), number(t["statistic"]), p_value(t["p_value"]),
+                p_value(t["p_adjusted"]), "yes" if bool(t["reject"]) else "no", esc(t["note"])]
         rows.append(row)
-    table = _table(headers, rows, cls="numeric groups", text_columns=(len(groups) + 1, -2, -1),
+    table = table_html(headers, rows, cls="numeric groups", text_columns=(len(groups) + 1, -2, -1),
                    caption=f"Share of passages coded (passages coded) and 95% Wilson interval, by "
-                           f"{_e(data.by)}; tests of whether the share differs between groups")
+                           f"{esc(data.by)}; tests of whether the share differs between groups")
     from trustcode.figures import figure_svg
 
-    chart = _figure(figure_svg(comparison, "shares"), "shares",
+    chart = figure(figure_svg(comparison, "shares"), "shares",
                     f"Share of passages coded with each code, by {data.by}")
     return table + chart
 
 
-def _cooccurrence(data: _Data, comparison: Any) -> str:
+def cooccurrence_section(data: Data, comparison: Any) -> str:
     if comparison is None:
         return "<p>No passage was coded, so no codes co-occur.</p>"
     codes = list(comparison.codes)
     co = comparison.cooccurrence.set_index(["code_a", "code_b"])
-    headers = ["Code"] + [f'<span title="{_e(data.labels[c])}">{_e(c)}</span>' for c in codes]
+    headers = ["Code"] + [f'<span title="{esc(data.labels[c])}">{esc(c)}</span>' for c in codes]
     rows = []
     for a in codes:
-        row = [_code_name(data, a)]
+        row = [code_name(data, a)]
         for b in codes:
             cell = co.loc[(a, b)]
-            jac = "" if a == b else f' <span class="n">({_num(cell["jaccard"])})</span>'
+            jac = "" if a == b else f' <span class="n">({number(cell["jaccard"])})</span>'
             row.append(f"{int(cell['n_both'])}{jac}")
         rows.append(row)
-    table = _table(headers, rows, cls="numeric matrix",
+    table = table_html(headers, rows, cls="numeric matrix",
                    caption="Passages coded with both codes (Jaccard index); the diagonal counts "
                            "each code's passages")
     from trustcode.figures import figure_svg
 
-    return table + _figure(figure_svg(comparison, "cooccurrence"), "cooccurrence",
+    return table + figure(figure_svg(comparison, "cooccurrence"), "cooccurrence",
                            "Co-occurrence of codes in passages")
 
 
-def _agreement(data: _Data, result: Any) -> str:
+def agreement_section(data: Data, result: Any) -> str:
     overall = result.overall.iloc[0]
     stats = ["percent_agreement", "cohen_kappa", "fleiss_kappa", "krippendorff_alpha"]
     names = ["Agreement", "Cohen's κ", "Fleiss' κ", "Krippendorff's α", "α 95% interval"]
 
     def stat_cells(r: Any) -> list[str]:
-        cells = [_pct(r["percent_agreement"])] + [_num(r[s]) for s in stats[1:]]
-        return cells + [f"[{_num(r['alpha_ci_low'])}, {_num(r['alpha_ci_high'])}]"]
+        cells = [percent(r["percent_agreement"])] + [number(r[s]) for s in stats[1:]]
+        return cells + [f"[{number(r['alpha_ci_low'])}, {number(r['alpha_ci_high'])}]"]
 
-    parts = [f"<p>Coders: {_e(', '.join(result.coders))}; unit: {_e(result.unit)}; "
+    parts = [f"<p>Coders: {esc(', '.join(result.coders))}; unit: {esc(result.unit)}; "
              f"{int(overall['n_units'])} units.</p>"]
-    parts.append(_table(["Over all codes", *names, "Note"],
-                        [["all codes", *stat_cells(overall), _e(overall["note"])]],
+    parts.append(table_html(["Over all codes", *names, "Note"],
+                        [["all codes", *stat_cells(overall), esc(overall["note"])]],
                         cls="numeric", text_columns=(-1,)))
-    rows = [[_code_name(data, r["code"]) if r["code"] in data.colours else _e(r["code"]),
-             *stat_cells(r), _e(r["note"])] for _, r in result.per_code.iterrows()]
-    parts.append(_table(["Code", *names, "Note"], rows, cls="numeric", text_columns=(-1,),
+    rows = [[code_name(data, r["code"]) if r["code"] in data.colours else esc(r["code"]),
+             *stat_cells(r), esc(r["note"])] for _, r in result.per_code.iterrows()]
+    parts.append(table_html(["Code", *names, "Note"], rows, cls="numeric", text_columns=(-1,),
                         caption="Agreement per code"))
     dis = result.disagreements
     parts.append(f"<h3>Disagreements</h3><p>{len(dis)} unit(s) where the coders differ"
@@ -131,10 +132,10 @@ def _agreement(data: _Data, result: Any) -> str:
             text = str(r.get("text", "") or "")
             if len(text) > DISAGREEMENT_CHARS:
                 text = text[:DISAGREEMENT_CHARS] + "…"
-            rows.append([_e(r["unit"]), _e(text), _e(r["codes"]),
-                         *[_e(r[c]) for c in dis.columns[-len(result.coders):]]])
-        parts.append(_table(["Unit", "Text", "Codes in dispute",
-                             *[_e(c) for c in dis.columns[-len(result.coders):]]], rows,
+            rows.append([esc(r["unit"]), esc(text), esc(r["codes"]),
+                         *[esc(r[c]) for c in dis.columns[-len(result.coders):]]])
+        parts.append(table_html(["Unit", "Text", "Codes in dispute",
+                             *[esc(c) for c in dis.columns[-len(result.coders):]]], rows,
                             cls="disputes"))
-    parts.extend(f'<p class="note">{_e(n)}</p>' for n in result.notes)
+    parts.extend(f'<p class="note">{esc(n)}</p>' for n in result.notes)
     return "".join(parts)

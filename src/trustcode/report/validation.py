@@ -12,15 +12,15 @@ from typing import Any
 
 import pandas as pd
 
-from .data import _Data
-from .markup import _code_name, _e, _num, _pct, _table
+from .data import Data
+from .markup import code_name, esc, number, percent, table_html
 
 
 def _interval(point: Any, low: Any, high: Any) -> str:
-    return f'{_num(point)} <span class="n">[{_num(low)}, {_num(high)}]</span>'
+    return f'{number(point)} <span class="n">[{number(low)}, {number(high)}]</span>'
 
 
-def _validation(data: _Data, estimates: pd.DataFrame) -> str:
+def validation_section(data: Data, estimates: pd.DataFrame) -> str:
     total = len(data.passages)
     coded = data.codings.groupby("code")["passage_id"].nunique()
     targets = "meets_target" in estimates.columns
@@ -34,12 +34,12 @@ def _validation(data: _Data, estimates: pd.DataFrame) -> str:
         code = str(r["code"])
         k = int(coded.get(code, 0))
         row = [
-            _code_name(data, code) if code in data.colours else _e(code),
-            str(k), _pct(k / total if total else float("nan")), _e(r["checked"]),
+            code_name(data, code) if code in data.colours else esc(code),
+            str(k), percent(k / total if total else float("nan")), esc(r["checked"]),
             _interval(r["precision"], r["precision_low"], r["precision_high"]),
             _interval(r["recall"], r["recall_low"], r["recall_high"]),
             _interval(r["prevalence"], r["prevalence_low"], r["prevalence_high"]),
-            _num(r["f1"]), _num(r["kappa"]),
+            number(r["f1"]), number(r["kappa"]),
         ]
         if targets:
             row.append("yes" if str(r["meets_target"]).lower() in ("true", "1") else "no")
@@ -53,6 +53,6 @@ def _validation(data: _Data, estimates: pd.DataFrame) -> str:
         "the machine's share. Cohen's κ is the agreement of person and machine on the sample."
         "</p>"
     )
-    table = _table(headers, rows, cls="numeric",
+    table = table_html(headers, rows, cls="numeric",
                    caption="Validation on a hand-coded sample (trustcode validate estimate)")
     return intro + table

@@ -1,16 +1,11 @@
 """What a review workbook looks like: its sheets, its columns, the decisions, the reviewer's
-instructions, Excel's limits, and the one helper the writing and the reading share.
+instructions and Excel's limits.
 
 >>> f"letters{DECISION_SUFFIX}"
 'letters: decision'
 """
 
 from __future__ import annotations
-
-import math
-from typing import Any
-
-import pandas as pd
 
 REVIEW_SHEET = "review"
 INSTRUCTIONS_SHEET = "instructions"
@@ -36,17 +31,16 @@ PROPOSED = "coded"
 #: the coder of a row whose reviewer cell is empty
 DEFAULT_REVIEWER = "reviewer"
 
-_MAX_CELL = 32_767
-_MAX_ROWS = 1_048_576
+MAX_CELL = 32_767
+MAX_ROWS = 1_048_576
 # Excel refuses longer data-validation prompts and titles
-_PROMPT_LIMIT = 255
-_TITLE_LIMIT = 32
-_LIST_LIMIT = 20
-_WIDTHS = {
+PROMPT_LIMIT = 255
+TITLE_LIMIT = 32
+WIDTHS = {
     "passage_id": 16, "doc_id": 14, "start": 8, "end": 8, "text": 70, "machine_codes": 26,
     "uncertainty": 12, "added_codes": 26, "reviewer": 14, "note": 40, "language": 10,
 }
-_WRAPPED = {"text", "machine_codes", "note"}
+WRAPPED = {"text", "machine_codes", "note"}
 
 INSTRUCTIONS: tuple[str, ...] = (
     "How to review these codings",
@@ -74,9 +68,3 @@ INSTRUCTIONS: tuple[str, ...] = (
     "When done, save the workbook (keep the .xlsx format) and give it to trustcode train, "
     "evaluate or agree like any other human coding.",
 )
-
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-

@@ -3,7 +3,7 @@ header and every row, and turning the decisions into human codings in the gold f
 (:func:`review_table`, :func:`read_review`). Every problem of a sheet is collected before one
 :class:`~trustcode.errors.GoldError` lists them.
 
->>> _offset(" 42 "), _offset(True), _text(7.0)
+>>> offset(" 42 "), offset(True), cell_text(7.0)
 (42, None, '7')
 """
 
@@ -17,11 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import GoldError, TrustcodeWarning, UsageError
-from ..gold import GOLD_COLUMNS, _fill_languages, split_codes
+from ..errors import LIST_LIMIT, GoldError, TrustcodeWarning, UsageError
+from ..gold import GOLD_COLUMNS, fill_languages, split_codes
+from ..io.tables import is_missing
 from ..types import Codebook
 from .layout import (
-    _LIST_LIMIT,
     CODEBOOK_SHEET,
     DECISION_SUFFIX,
     DECISIONS,
@@ -30,7 +30,6 @@ from .layout import (
     REQUIRED_COLUMNS,
     REVIEW_SHEET,
     UNREVIEWED_CHOICES,
-    _missing,
 )
 from .staleness import check_stale, recorded_documents
 
@@ -62,15 +61,15 @@ def is_review_workbook(path: str | os.PathLike[str]) -> bool:
         wb.close()
 
 
-def _text(value: Any) -> str:
-    if _missing(value):
+def cell_text(value: Any) -> str:
+    if is_missing(value):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
 
 
-def _offset(value: Any) -> int | None:
+def offset(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -85,7 +84,7 @@ def _offset(value: Any) -> int | None:
 
 def _header(ws: Any, path: Path) -> list[str]:
     header = next(ws.iter_rows(max_row=1, values_only=True), None)
-    names = [_text(h) for h in (header or ())]
+    names = [cell_text(h) for h in (header or ())]
     while names and not names[-1]:
         names.pop()
     where = f"{path}, sheet {REVIEW_SHEET!r}"
@@ -115,10 +114,10 @@ def _sheet_codes(wb: Any) -> set[str]:
     if CODEBOOK_SHEET not in wb.sheetnames:
         return set()
     rows = wb[CODEBOOK_SHEET].iter_rows(min_row=2, max_col=1, values_only=True)
-    return {_text(r[0]) for r in rows if r and _text(r[0])}
+    return {cell_text(r[0]) for r in rows if r and cell_text(r[0])}
 
 
-def _load_workbook(p: Path, kind: str = "review workbook") -> Any:
+def open_workbook(p: Path, kind: str = "review workbook") -> Any:
     """Open a workbook read-only (values, not formulas), or say why it cannot be read."""
     from openpyxl import load_workbook
 
@@ -130,9 +129,9 @@ def _load_workbook(p: Path, kind: str = "review workbook") -> Any:
         raise GoldError(f"{p}: not a readable .xlsx workbook ({exc}).") from None
 
 
-def _open_review(p: Path) -> tuple[list[str], set[str], list[tuple[Any, ...]]]:
+def open_review(p: Path) -> tuple[list[str], set[str], list[tuple[Any, ...]]]:
     """The review sheet's header, the codebook sheet's ids, and the data rows."""
-    wb = _load_workbook(p)
+    wb = open_workbook(p)
     try:
         if REVIEW_SHEET not in wb.sheetnames:
             raise GoldError(
@@ -147,7 +146,7 @@ def _open_review(p: Path) -> tuple[list[str], set[str], list[tuple[Any, ...]]]:
         wb.close()
 
 
-class _Reader:
+class Reader:
     """Reads the rows of a review sheet, collecting every problem before any is raised."""
 
     def __init__(
@@ -184,10 +183,10 @@ class _Reader:
             i = self.col.get(name)
             return values[i] if i is not None and i < len(values) else None
 
-        if all(_missing(v) or (isinstance(v, str) and not v.strip()) for v in values):
+        if all(is_missing(v) or (isinstance(v, str) and not v.strip()) for v in values):
             return None
-        pid, doc_id, text = _text(cell("passage_id")), _text(cell("doc_id")), cell("text")
-        text = "" if _missing(text) else str(text)
+        pid, doc_id, text = cell_text(cell("passage_id")), cell_text(cell("doc_id")), cell("text")
+        text = "" if is_missing(text) else str(text)
         if not pid or not doc_id or not text.strip():
             self.problems.append(f"row {r}: passage_id, doc_id and text must not be empty; "
                                  "restore them from the workbook trustcode wrote")
@@ -197,7 +196,7 @@ class _Reader:
                                  "delete one")
             return None
         self.seen[pid] = r
-        offsets = {name: _offset(cell(name)) for name in ("start", "end")}
+        offsets = {name: offset(cell(name)) for name in ("start", "end")}
         for name, value in offsets.items():
             if value is None:
                 self.problems.append(
@@ -208,7 +207,7 @@ class _Reader:
         chosen: set[str] = set()
         for code in self.codes:
             header = f"{code}{DECISION_SUFFIX}"
-            decision = _text(cell(header)).lower()
+            decision = cell_text(cell(header)).lower()
             if decision not in ("", *DECISIONS):
                 self.problems.append(
                     f"row {r}, column {self.letter(header)} ({header!r}): unknown decision "
@@ -216,7 +215,7 @@ class _Reader:
                 )
             elif decision == "accept":
                 chosen.add(code)
-            elif not decision and _text(cell(code)) and reviewed:
+            elif not decision and cell_text(cell(code)) and reviewed:
                 if self.unreviewed == "accept":
                     chosen.add(code)
                 else:
@@ -225,7 +224,7 @@ class _Reader:
             if code not in self.known:
                 self.unknown.setdefault(code, []).append(str(r))
                 continue
-            if _text(cell(f"{code}{DECISION_SUFFIX}")).lower() == "reject":
+            if cell_text(cell(f"{code}{DECISION_SUFFIX}")).lower() == "reject":
                 self.contradictions.append(f"{r} ({code})")
             chosen.add(code)
         return {
@@ -234,9 +233,9 @@ class _Reader:
             "start": offsets["start"],
             "end": offsets["end"],
             "text": text,
-            "language": _text(cell("language")) or None,
+            "language": cell_text(cell("language")) or None,
             "codes": tuple(sorted(chosen)),
-            "coder": _text(cell("reviewer")) or DEFAULT_REVIEWER,
+            "coder": cell_text(cell("reviewer")) or DEFAULT_REVIEWER,
             "_line": r,
             "_reviewed": reviewed,
         }
@@ -247,13 +246,13 @@ class _Reader:
         cells = [f"{code}{DECISION_SUFFIX}" for code in self.codes]
         cells += ["added_codes", "reviewer"]
         at = [self.col[name] for name in cells if name in self.col]
-        return any(i < len(values) and _text(values[i]) for i in at)
+        return any(i < len(values) and cell_text(values[i]) for i in at)
 
     def raise_problems(self, where: str) -> None:
         problems = list(self.problems)
         if self.unknown:
             listed = "; ".join(
-                f"{code!r} (row{'s' if len(rows) > 1 else ''} {', '.join(rows[:_LIST_LIMIT])})"
+                f"{code!r} (row{'s' if len(rows) > 1 else ''} {', '.join(rows[:LIST_LIMIT])})"
                 for code, rows in sorted(self.unknown.items())
             )
             problems.append(
@@ -261,7 +260,7 @@ class _Reader:
                 f"{listed}; valid ids are {', '.join(sorted(self.known))}"
             )
         if problems:
-            shown = problems[:_LIST_LIMIT]
+            shown = problems[:LIST_LIMIT]
             more = len(problems) - len(shown)
             raise GoldError(
                 f"{where}: {len(problems)} problem(s) in the review sheet; fix them and read it "
@@ -273,7 +272,7 @@ class _Reader:
         if self.contradictions:
             warnings.warn(
                 f"{where}: code(s) both rejected and added on rows "
-                f"{', '.join(self.contradictions[:_LIST_LIMIT])}; the added code is kept. Clear "
+                f"{', '.join(self.contradictions[:LIST_LIMIT])}; the added code is kept. Clear "
                 "one of the two cells.",
                 TrustcodeWarning,
                 stacklevel=4,
@@ -283,7 +282,7 @@ class _Reader:
             listed = [f"{r} ({', '.join(codes)})" for r, codes in self.unconfirmed.items()]
             warnings.warn(
                 f"{where}: {count} machine proposal(s) were left without a decision (rows "
-                f"{', '.join(listed[:_LIST_LIMIT])}{', …' if len(listed) > _LIST_LIMIT else ''}"
+                f"{', '.join(listed[:LIST_LIMIT])}{', …' if len(listed) > LIST_LIMIT else ''}"
                 "); they count as not confirmed. Review them, or read with unreviewed='accept' "
                 "(CLI: --unreviewed accept) to keep them.",
                 TrustcodeWarning,
@@ -311,9 +310,9 @@ def review_table(
             f"{unreviewed!r} instead."
         )
     p = Path(path)
-    names, sheet_codes, data = _open_review(p)
+    names, sheet_codes, data = open_review(p)
     known = set(codebook.code_ids) if codebook is not None else None
-    reader = _Reader(names, known, sheet_codes, unreviewed)
+    reader = Reader(names, known, sheet_codes, unreviewed)
     if codebook is not None:
         reader.check_codebook(codebook)
     read = [row for r, values in enumerate(data, 2) if (row := reader.read(r, values))]
@@ -327,7 +326,7 @@ def review_table(
             "decision, an added code or a reviewer. Decide some codes (accept/reject) first; "
             "nothing was read."
         )
-    wb = _load_workbook(p)
+    wb = open_workbook(p)
     try:
         recorded = recorded_documents(wb)
     finally:
@@ -337,7 +336,7 @@ def review_table(
     # back to document order: the sheet's order (least sure first) means nothing to a coding
     rows.sort(key=lambda x: (x["doc_id"], x["start"], x["end"], x["passage_id"]))
     table = pd.DataFrame(rows, columns=[*GOLD_COLUMNS, "_line"])
-    _fill_languages(table)
+    fill_languages(table)
     return table
 
 

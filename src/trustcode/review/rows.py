@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import InputError, TrustcodeWarning
-from .layout import _LIST_LIMIT, _missing
+from ..errors import LIST_LIMIT, InputError, TrustcodeWarning
+from ..io.tables import is_missing
 
 
 def _proposals(
@@ -25,12 +25,12 @@ def _proposals(
     for record in codings.to_dict("records"):
         pid, code = str(record["passage_id"]), str(record["code"]).strip()
         score = record.get("score")
-        score = None if _missing(score) else float(score)
+        score = None if is_missing(score) else float(score)
         best, sources, evidences = out.setdefault(pid, {}).get(code, (None, [], []))
         if score is not None and (best is None or score > best):
             best = score
-        source = "" if _missing(record.get("source")) else str(record["source"])
-        evidence = "" if _missing(record.get("evidence")) else str(record["evidence"])
+        source = "" if is_missing(record.get("source")) else str(record["source"])
+        evidence = "" if is_missing(record.get("evidence")) else str(record["evidence"])
         out[pid][code] = (
             best,
             sources + [source] if source and source not in sources else sources,
@@ -52,7 +52,7 @@ def uncertainty(scores: Sequence[float | None]) -> float | None:
 
 
 
-def _check_tables(tables: Mapping[str, pd.DataFrame]) -> None:
+def check_run_tables(tables: Mapping[str, pd.DataFrame]) -> None:
     for name, columns in (
         ("passages", ("doc_id", "passage_id", "start", "end", "text")),
         ("codings", ("passage_id", "code")),
@@ -70,7 +70,7 @@ def _check_tables(tables: Mapping[str, pd.DataFrame]) -> None:
             )
 
 
-def _review_rows(
+def review_rows(
     tables: Mapping[str, pd.DataFrame], leaf_ids: Sequence[str]
 ) -> list[dict[str, Any]]:
     """One dict per passage, least sure first."""
@@ -91,7 +91,7 @@ def _review_rows(
     if orphans:
         raise InputError(
             f"write_review: codings name passages the passages table lacks: "
-            f"{', '.join(orphans[:_LIST_LIMIT])}. Pass the passages and codings of the same run."
+            f"{', '.join(orphans[:LIST_LIMIT])}. Pass the passages and codings of the same run."
         )
     languages: dict[str, str] = {}
     documents = tables.get("documents")
@@ -109,7 +109,7 @@ def _review_rows(
                 "doc_id": str(record["doc_id"]),
                 "start": int(record["start"]),
                 "end": int(record["end"]),
-                "text": "" if _missing(record["text"]) else str(record["text"]),
+                "text": "" if is_missing(record["text"]) else str(record["text"]),
                 "machine_codes": "; ".join(c for c in leaf_ids if c in mine),
                 "uncertainty": uncertainty([v[0] for v in mine.values()]),
                 "language": languages.get(str(record["doc_id"]), ""),

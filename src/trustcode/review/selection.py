@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from ..types import meets_threshold
+
 #: passages whose content words overlap this much (Jaccard) count as near-duplicates
 _DUPLICATE = 0.8
 _WORD = re.compile(r"\w\w+")
@@ -120,13 +122,14 @@ def teaching_value(
     cut = np.asarray(thresholds, dtype=np.float64).reshape(1, -1)
     if scores.size == 0:
         return scores
-    span = np.where(scores >= cut, 1.0 - cut, cut)
+    coded = meets_threshold(scores, cut)
+    span = np.where(coded, 1.0 - cut, cut)
     unsure = np.clip(1.0 - np.abs(scores - cut) / np.maximum(span, 1e-9), 0.0, 1.0)
     if rules is not None:
         rules = np.asarray(rules, dtype=bool).reshape(scores.shape)
-        disagree = np.where(rules & (scores < cut), 1.0 - scores / np.maximum(cut, 1e-9), 0.0)
+        disagree = np.where(rules & ~coded, 1.0 - scores / np.maximum(cut, 1e-9), 0.0)
         unsure = np.maximum(unsure, disagree)
-    positives = (scores >= cut).sum(axis=0)
+    positives = coded.sum(axis=0)
     return unsure / np.sqrt(1.0 + positives)
 
 

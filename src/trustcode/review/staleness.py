@@ -27,10 +27,11 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import GoldError, InputError
+from ..errors import GoldError, InputError, listing
 from ..gold import default_documents, find_documents
+from ..io.tables import is_missing
 from ..types import Document
-from .layout import _LIST_LIMIT, DOCUMENTS_SHEET, REVIEW_SHEET, _missing
+from .layout import DOCUMENTS_SHEET, REVIEW_SHEET
 
 # documents read from a table file (one per row) are not re-read to be checked
 _TABLE_SUFFIXES = (".csv", ".xlsx")
@@ -59,7 +60,7 @@ def write_documents_sheet(ws: Any, documents: pd.DataFrame | None) -> None:
     for r, record in enumerate(documents[list(columns)].to_dict("records"), 2):
         for c, name in enumerate(columns, 1):
             value = record[name]
-            cell = ws.cell(row=r, column=c, value=None if _missing(value) else str(value))
+            cell = ws.cell(row=r, column=c, value=None if is_missing(value) else str(value))
             cell.data_type = "s"
     ws.freeze_panes = "A2"
 
@@ -71,7 +72,7 @@ def recorded_documents(wb: Any) -> dict[str, tuple[str, str]]:
     found: dict[str, tuple[str, str]] = {}
     rows = wb[DOCUMENTS_SHEET].iter_rows(min_row=2, max_col=3, values_only=True)
     for row in rows:
-        doc_id, source, digest = (("" if _missing(v) else str(v).strip()) for v in
+        doc_id, source, digest = (("" if is_missing(v) else str(v).strip()) for v in
                                   (*row, None, None, None)[:3])
         if doc_id:
             found[doc_id] = (source, digest)
@@ -146,13 +147,11 @@ def check_stale(
             sources[document.doc_id] = document.source
             stale.append(f"row {row['_line']} (passage {row['passage_id']}, {start}-{end})")
     if stale:
-        shown = ", ".join(stale[:_LIST_LIMIT])
-        more = len(stale) - _LIST_LIMIT
         read_from = "; ".join(f"{doc} ({src})" for doc, src in sources.items())
         raise GoldError(
             f"{p}, sheet {REVIEW_SHEET!r}: stale passages: {len(stale)} reviewed row(s) no "
-            f"longer match their document's text at their offsets: {shown}"
-            f"{f' and {more} more' if more > 0 else ''}. Document(s) as read now: {read_from}. "
+            f"longer match their document's text at their offsets: {listing(stale)}. "
+            f"Document(s) as read now: {read_from}. "
             "The document was edited after the sheet was written: code it again (trustcode "
             "code --review) and review the new sheet, or give the text the sheet was written "
             "from with --documents. Nothing was read."

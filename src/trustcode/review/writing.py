@@ -21,12 +21,6 @@ from ..atomic import atomic_output
 from ..errors import OutputError, UsageError
 from ..types import Codebook
 from .layout import (
-    _MAX_CELL,
-    _MAX_ROWS,
-    _PROMPT_LIMIT,
-    _TITLE_LIMIT,
-    _WIDTHS,
-    _WRAPPED,
     BASE_COLUMNS,
     CODEBOOK_SHEET,
     DECISION_SUFFIX,
@@ -34,13 +28,19 @@ from .layout import (
     DOCUMENTS_SHEET,
     INSTRUCTIONS,
     INSTRUCTIONS_SHEET,
+    MAX_CELL,
+    MAX_ROWS,
+    PROMPT_LIMIT,
     PROPOSED,
     PROVENANCE_SHEET,
     REVIEW_SHEET,
     REVIEW_SIZE,
     TAIL_COLUMNS,
+    TITLE_LIMIT,
+    WIDTHS,
+    WRAPPED,
 )
-from .rows import _check_tables, _review_rows
+from .rows import check_run_tables, review_rows
 from .staleness import write_documents_sheet
 
 
@@ -53,7 +53,7 @@ def _comment_text(score: float | None, sources: list[str], evidences: list[str])
 
 
 
-def _set(ws: Any, row: int, column: int, value: Any) -> Any:
+def set_cell(ws: Any, row: int, column: int, value: Any) -> Any:
     """Write a cell; a text stays text even when it starts with '=' (never a formula)."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -68,10 +68,10 @@ def _set(ws: Any, row: int, column: int, value: Any) -> Any:
 
 
 def _prompt(text: str, fallback: str) -> str:
-    return text if len(text) <= _PROMPT_LIMIT else fallback
+    return text if len(text) <= PROMPT_LIMIT else fallback
 
 
-def _write_review_sheet(
+def write_review_sheet(
     ws: Any,
     rows: list[dict[str, Any]],
     codebook: Codebook,
@@ -97,14 +97,14 @@ def _write_review_sheet(
     styles = code_styles(codebook)
     bold = Font(bold=True)
     for name, i in index.items():
-        cell = _set(ws, 1, i, name)
+        cell = set_cell(ws, 1, i, name)
         cell.font = bold
         code = name.removesuffix(DECISION_SUFFIX)
         if code in styles:
             fill, colour = styles[code]
             cell.fill, cell.font = fill, Font(bold=True, color=colour)
         letter = get_column_letter(i)
-        width = _WIDTHS.get(name, max(len(name) + 3, 10))
+        width = WIDTHS.get(name, max(len(name) + 3, 10))
         ws.column_dimensions[letter].width = width
 
     wrap = Alignment(wrap_text=True, vertical="top")
@@ -112,10 +112,10 @@ def _write_review_sheet(
     for r, row in enumerate(rows, 2):
         for name in (*base, "language"):
             value = row[name]
-            cell = _set(ws, r, index[name], value if value != "" else None)
-            cell.alignment = wrap if name in _WRAPPED else top
+            cell = set_cell(ws, r, index[name], value if value != "" else None)
+            cell.alignment = wrap if name in WRAPPED else top
         for code, (score, sources, evidences) in (row["_proposals"] if proposals else {}).items():
-            cell = _set(ws, r, index[code], PROPOSED)
+            cell = set_cell(ws, r, index[code], PROPOSED)
             comment = Comment(_comment_text(score, sources, evidences), "trustcode")
             comment.width, comment.height = 320, 160
             cell.comment = comment
@@ -142,7 +142,7 @@ def _write_review_sheet(
     added = DataValidation(
         allow_blank=True,
         showInputMessage=True,
-        promptTitle="Codes you add"[:_TITLE_LIMIT],
+        promptTitle="Codes you add"[:TITLE_LIMIT],
         prompt=_prompt(hint, "Code ids separated by ';'; the valid ids are on the codebook sheet."),
     )
     ws.add_data_validation(added)
@@ -154,7 +154,7 @@ def _write_review_sheet(
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
 
 
-def _write_instructions(
+def write_instructions(
     ws: Any, codebook: Codebook, lines: Sequence[str] = INSTRUCTIONS
 ) -> None:
     from openpyxl.styles import Alignment, Font
@@ -162,12 +162,12 @@ def _write_instructions(
     example = "; ".join(c.id for c in codebook.leaf_codes[:2]) or "code_a; code_b"
     ws.column_dimensions["A"].width = 110
     for r, line in enumerate(lines, 1):
-        cell = _set(ws, r, 1, line.replace("{example}", example) or None)
+        cell = set_cell(ws, r, 1, line.replace("{example}", example) or None)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.cell(row=1, column=1).font = Font(bold=True, size=14)
 
 
-def _write_codebook(ws: Any, codebook: Codebook) -> None:
+def write_codebook(ws: Any, codebook: Codebook) -> None:
     from openpyxl.styles import Alignment, Font
 
     from ..io.tables.xlsx import code_styles
@@ -176,20 +176,20 @@ def _write_codebook(ws: Any, codebook: Codebook) -> None:
     for i, (name, width) in enumerate(
         (("id", 24), ("label", 36), ("definition", 80), ("colour", 10)), 1
     ):
-        _set(ws, 1, i, name).font = Font(bold=True)
+        set_cell(ws, 1, i, name).font = Font(bold=True)
         ws.column_dimensions["ABCD"[i - 1]].width = width
     for r, code in enumerate(codebook.codes, 2):
-        cell = _set(ws, r, 1, code.id)
+        cell = set_cell(ws, r, 1, code.id)
         if code.id in styles:
             fill, colour = styles[code.id]
             cell.fill, cell.font = fill, Font(color=colour)
-        _set(ws, r, 2, code.label)
-        _set(ws, r, 3, code.definition or None).alignment = Alignment(wrap_text=True)
-        _set(ws, r, 4, code.colour)
+        set_cell(ws, r, 2, code.label)
+        set_cell(ws, r, 3, code.definition or None).alignment = Alignment(wrap_text=True)
+        set_cell(ws, r, 4, code.colour)
     ws.freeze_panes = "A2"
 
 
-def _write_provenance(ws: Any, codebook: Codebook, provenance: Mapping[str, Any] | None) -> None:
+def write_provenance(ws: Any, codebook: Codebook, provenance: Mapping[str, Any] | None) -> None:
     from openpyxl.styles import Font
 
     entries: dict[str, Any] = dict(provenance or {})
@@ -201,28 +201,28 @@ def _write_provenance(ws: Any, codebook: Codebook, provenance: Mapping[str, Any]
             "review_codebook_sha256": codebook.sha256,
         }
     )
-    _set(ws, 1, 1, "key").font = Font(bold=True)
-    _set(ws, 1, 2, "value").font = Font(bold=True)
+    set_cell(ws, 1, 1, "key").font = Font(bold=True)
+    set_cell(ws, 1, 2, "value").font = Font(bold=True)
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 80
     for r, (key, value) in enumerate(entries.items(), 2):
         if value is not None and not isinstance(value, str | int | float | bool):
             value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-        _set(ws, r, 1, str(key))
-        _set(ws, r, 2, value)
+        set_cell(ws, r, 1, str(key))
+        set_cell(ws, r, 2, value)
 
 
-def _check_fits(rows: list[dict[str, Any]], path: Path) -> None:
-    if len(rows) + 1 > _MAX_ROWS:
+def check_fits(rows: list[dict[str, Any]], path: Path) -> None:
+    if len(rows) + 1 > MAX_ROWS:
         raise OutputError(
             f"cannot write {path}: {len(rows):,} passages are more rows than an Excel sheet "
             "holds; review a part of the corpus at a time."
         )
     for row in rows:
-        if len(row["text"]) > _MAX_CELL:
+        if len(row["text"]) > MAX_CELL:
             raise OutputError(
                 f"cannot write {path}: passage {row['passage_id']} holds {len(row['text']):,} "
-                f"characters, more than an Excel cell holds ({_MAX_CELL:,}); segment with a "
+                f"characters, more than an Excel cell holds ({MAX_CELL:,}); segment with a "
                 "smaller unit (e.g. --unit sentence)."
             )
 
@@ -266,26 +266,26 @@ def write_review(
             f"(e.g. '{target.with_suffix('.xlsx')}')."
         )
     check_output(target, force=force)
-    _check_tables(tables)
+    check_run_tables(tables)
     if isinstance(review_size, bool) or not isinstance(review_size, int) or review_size < 0:
         raise UsageError(f"The 'review_size' parameter of write_review must be an int in "
                          f"[0, inf). Got {review_size!r} instead.")
-    rows = _review_rows(tables, [c.id for c in codebook.leaf_codes])
-    _check_fits(rows, target)
+    rows = review_rows(tables, [c.id for c in codebook.leaf_codes])
+    check_fits(rows, target)
     rows, chosen = _teaching_order(rows, model, review_size)
 
     wb = Workbook()
     ws = wb.active
     ws.title = REVIEW_SHEET
-    _write_review_sheet(ws, rows, codebook)
+    write_review_sheet(ws, rows, codebook)
     count = (f"This sheet holds {len(rows)} passage(s). The first {chosen} were chosen to "
              "teach the model most (unsure codes, rare codes, spread over documents and "
              "languages, no near-duplicates); the rest follow, least sure first. Review from "
              "the top: rows you leave untouched do not count.")
-    _write_instructions(wb.create_sheet(INSTRUCTIONS_SHEET), codebook,
+    write_instructions(wb.create_sheet(INSTRUCTIONS_SHEET), codebook,
                         (INSTRUCTIONS[0], "", count, *INSTRUCTIONS[1:]))
-    _write_codebook(wb.create_sheet(CODEBOOK_SHEET), codebook)
-    _write_provenance(wb.create_sheet(PROVENANCE_SHEET), codebook,
+    write_codebook(wb.create_sheet(CODEBOOK_SHEET), codebook)
+    write_provenance(wb.create_sheet(PROVENANCE_SHEET), codebook,
                       {**(provenance or {}), "review_passages": len(rows),
                        "review_chosen": chosen})
     write_documents_sheet(wb.create_sheet(DOCUMENTS_SHEET), tables.get("documents"))

@@ -23,7 +23,7 @@ _FOLD_TABLE = str.maketrans({"ё": "е", "Ё": "Е"})
 
 
 #: languages whose lemmas are expanded into inflected forms
-_MORPHOLOGY_LANGUAGES = ("en", "ru")
+MORPHOLOGY_LANGUAGES = ("en", "ru")
 
 
 def fold(text: str) -> str:

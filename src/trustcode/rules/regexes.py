@@ -1,7 +1,7 @@
 """Codebook regexes: which strings every match must hold, and matching with a time limit.
 
 A regex runs only on the passages holding a string of each part every match of it needs
-(:func:`_required_strings`), found for a whole batch at once. Matching goes through the
+(:func:`required_strings`), found for a whole batch at once. Matching goes through the
 ``regex`` package with :data:`REGEX_TIMEOUT` per rule and passage: a catastrophic pattern raises
 :class:`RegexTimeoutError` naming the code, rule and passage instead of hanging the run.
 """
@@ -32,7 +32,7 @@ class RegexTimeoutError(CodebookError):
     """
 
 
-def _required_strings(pattern: str, flags: int) -> list[frozenset[str]] | None:
+def required_strings(pattern: str, flags: int) -> list[frozenset[str]] | None:
     """Sets of strings such that every match of the regex contains one string of each set
     (case-folded with IGNORECASE).
 
@@ -91,7 +91,7 @@ def _required_strings(pattern: str, flags: int) -> list[frozenset[str]] | None:
     return found or None
 
 
-def _bounded_regex(pattern: re.Pattern[str]) -> Any:
+def bounded_regex(pattern: re.Pattern[str]) -> Any:
     """``pattern`` compiled by the ``regex`` package (which can stop after a timeout), or None
     when that package is missing or reads the pattern differently; the rule then runs
     unbounded on Python's ``re``."""
@@ -106,14 +106,16 @@ def _bounded_regex(pattern: re.Pattern[str]) -> Any:
         return None
 
 
-def _regex_spans(index: int, pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, int, int]]:
+def pattern_spans(
+    index: int, pattern: re.Pattern[str], text: str
+) -> Iterator[tuple[int, int, int]]:
     # a zero-length match (say ``x*``) marks no words, so it is no evidence
     for m in pattern.finditer(text):
         if m.end() > m.start():
             yield index, m.start(), m.end()
 
 
-class _Joined:
+class Joined:
     """Texts joined with NUL once (case-folded, if asked), to ask which of them hold a string."""
 
     def __init__(self, texts: Sequence[str], *, casefold: bool = False) -> None:
@@ -136,7 +138,7 @@ class _Joined:
             offset += len(text) + 1
 
     @classmethod
-    def of(cls, joined: str, starts: Sequence[int]) -> _Joined:
+    def of(cls, joined: str, starts: Sequence[int]) -> Joined:
         """Texts already joined with NUL, starting at ``starts``."""
         self = cls.__new__(cls)
         self.count, self.joined, self.starts = len(starts), joined, list(starts)
@@ -176,4 +178,4 @@ class _Joined:
 
 def _holding(texts: Sequence[str], string: str) -> set[int]:
     """Indexes of the ``texts`` that contain ``string``."""
-    return _Joined(texts).holding(string)
+    return Joined(texts).holding(string)

@@ -16,24 +16,24 @@ from typing import TYPE_CHECKING, Any
 from ..errors import CodebookError, TrustcodeWarning
 from ..nlp import normalize_language, tokenizer
 from ..types import RULE_KINDS, Codebook, Passage, Rule, RuleHit
-from .lemmas import _MORPHOLOGY_LANGUAGES, expand_lemma, fold
+from .lemmas import MORPHOLOGY_LANGUAGES, expand_lemma, fold
 from .regexes import (
     REGEX_TIMEOUT,
+    Joined,
     RegexTimeoutError,
-    _bounded_regex,
-    _Joined,
-    _regex_spans,
-    _required_strings,
+    bounded_regex,
+    pattern_spans,
+    required_strings,
 )
-from .terms import _WORD, _alternatives, _TermIndex
+from .terms import WORD, TermIndex, alternatives
 from .tokens import (
-    _add_token_patterns,
-    _fold_pattern,
-    _Near,
-    _near_spans,
-    _pattern_batch,
-    _Patterns,
-    _split_first_in,
+    Near,
+    Patterns,
+    add_token_patterns,
+    fold_pattern,
+    near_spans,
+    pattern_batch,
+    split_first_in,
 )
 
 if TYPE_CHECKING:
@@ -49,11 +49,11 @@ def _where(codebook: Codebook, rule: Rule) -> str:
 
 
 @dataclass
-class _Compiled:
+class Compiled:
     """The compiled rules of one language."""
 
     language: str
-    terms: _TermIndex = field(default_factory=_TermIndex)
+    terms: TermIndex = field(default_factory=TermIndex)
     #: term-index group -> rule index, for glob, phrase and lemma rules
     term_rules: dict[int, int] = field(default_factory=dict)
     #: (rule index, regex, sets of strings such that a match contains one of each, or None);
@@ -64,9 +64,9 @@ class _Compiled:
     #: a regex's required string -> its number among the term index's watched strings
     watched: dict[tuple[bool, str], int] = field(default_factory=dict)
     #: near rules by the term-index group of their a terms
-    nears: dict[int, list[_Near]] = field(default_factory=dict)
+    nears: dict[int, list[Near]] = field(default_factory=dict)
     #: token-pattern rules, when the codebook has some for this language
-    patterns: _Patterns | None = None
+    patterns: Patterns | None = None
     #: the blank pipeline, built on first need (token patterns, proximity distances)
     nlp: Language | None = None
     #: the most whitespace-separated chunks one token covers: 1, except where a tokenizer
@@ -102,7 +102,7 @@ class RuleSet:
         self.rules: tuple[Rule, ...] = codebook.rules
         #: (rule id, code, veto) by rule index: what each hit copies
         self._hit_info = [(r.id, r.code, r.veto) for r in self.rules]
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[str, Compiled] = {}
         # language-independent parts are compiled now, so a bad regex fails at construction
         self._regex: dict[int, re.Pattern[str]] = {}
         #: the same regexes compiled by the ``regex`` package, whose matching takes a timeout
@@ -140,7 +140,7 @@ class RuleSet:
                     "characters with a backslash."
                 ) from exc
             if self.regex_timeout is not None:
-                self._bounded[index] = _bounded_regex(self._regex[index])
+                self._bounded[index] = bounded_regex(self._regex[index])
         elif rule.kind == "globs":
             if not any(t.strip() for t in rule.terms):
                 self._warn_empty(rule)
@@ -179,11 +179,11 @@ class RuleSet:
 
     # --- per-language compilation ---------------------------------------------------------
 
-    def _compile(self, language: str) -> _Compiled:
+    def _compile(self, language: str) -> Compiled:
         compiled = self._compiled.get(language)
         if compiled is not None:
             return compiled
-        compiled = _Compiled(language=language)
+        compiled = Compiled(language=language)
         lemma_rules_without_morphology: list[str] = []
         token_patterns: list[tuple[str, int, list[dict[str, Any]]]] = []
         for index, rule in enumerate(self.rules):
@@ -196,7 +196,7 @@ class RuleSet:
                     continue
                 compiled.term_rules[compiled.terms.add(terms, literal=True)] = index
             elif rule.kind == "lemmas":
-                if language not in _MORPHOLOGY_LANGUAGES:
+                if language not in MORPHOLOGY_LANGUAGES:
                     lemma_rules_without_morphology.append(rule.id)
                 compiled.term_rules[self._add_lemmas(compiled.terms, rule, language)] = index
             elif rule.kind == "pattern":
@@ -204,7 +204,7 @@ class RuleSet:
                 token_patterns += [(key, index, p) for p in self._add_pattern(compiled, key, rule)]
             elif rule.kind == "regex":
                 regex = self._regex[index]
-                options = _required_strings(regex.pattern, regex.flags)
+                options = required_strings(regex.pattern, regex.flags)
                 ignore_case = bool(regex.flags & re.IGNORECASE)
                 required = None
                 if options is not None:
@@ -222,7 +222,7 @@ class RuleSet:
                 a_terms, b_terms, within = rule.near
                 a, b = compiled.terms.add(a_terms), compiled.terms.add(b_terms)
                 compiled.terms.pair(a, b)
-                compiled.nears.setdefault(a, []).append(_Near(index, a, b, within))
+                compiled.nears.setdefault(a, []).append(Near(index, a, b, within))
         if lemma_rules_without_morphology:
             warnings.warn(
                 f"{self.codebook.path or 'codebook'}: trustcode has no inflection data for "
@@ -231,7 +231,7 @@ class RuleSet:
                 TrustcodeWarning,
                 stacklevel=3,
             )
-        _add_token_patterns(compiled, token_patterns)
+        add_token_patterns(compiled, token_patterns)
         if compiled.patterns is not None and compiled.patterns.gate:
             # the term index notes the chunks holding a pattern's words, as a regex's strings
             for word in compiled.patterns.gate:
@@ -242,7 +242,7 @@ class RuleSet:
         self._compiled[language] = compiled
         return compiled
 
-    def _add_lemmas(self, terms: _TermIndex, rule: Rule, language: str) -> int:
+    def _add_lemmas(self, terms: TermIndex, rule: Rule, language: str) -> int:
         """Add a lemma rule's words, as the term group it returns.
 
         A one-word entry adds its forms as literal terms. An entry of several words becomes one
@@ -258,10 +258,10 @@ class RuleSet:
                 single |= expand_lemma(words[0], language)
             elif words:
                 forms = [expand_lemma(w, language) if w.isalpha() else {w} for w in words]
-                body = r"\s+".join(_alternatives(f) for f in forms)
-                words_of = [f if all(_WORD.fullmatch(w) for w in f) else None for f in forms]
-                scan = r"\s+".join([_alternatives(forms[0], whole=True),
-                                    *(_alternatives(f) for f in forms[1:])])
+                body = r"\s+".join(alternatives(f) for f in forms)
+                words_of = [f if all(WORD.fullmatch(w) for w in f) else None for f in forms]
+                scan = r"\s+".join([alternatives(forms[0], whole=True),
+                                    *(alternatives(f) for f in forms[1:])])
                 terms.extend_regex(group, body, words_of, scan)
                 several = True
         if not single and not several:
@@ -269,7 +269,7 @@ class RuleSet:
         terms.extend(group, sorted(single), literal=True)
         return group
 
-    def _add_pattern(self, compiled: _Compiled, key: str, rule: Rule) -> list[list[dict[str, Any]]]:
+    def _add_pattern(self, compiled: Compiled, key: str, rule: Rule) -> list[list[dict[str, Any]]]:
         """Check a token-pattern rule; return its (folded) patterns for the Matcher."""
         from spacy.matcher import Matcher
 
@@ -279,7 +279,7 @@ class RuleSet:
                 f"{_where(self.codebook, rule)}: a pattern rule needs a non-empty list of token "
                 f"specs, found {pattern!r}. Write it as [{{LOWER: word}}, ...]."
             )
-        folded = _fold_pattern(list(pattern))
+        folded = fold_pattern(list(pattern))
         try:
             Matcher(compiled.tokenizer().vocab, validate=True).add(key, [folded])
         except ValueError as exc:  # spaCy's MatchPatternError is a ValueError
@@ -287,7 +287,7 @@ class RuleSet:
                 f"{_where(self.codebook, rule)}: the token pattern is not valid for spaCy's "
                 f"Matcher: {exc}. Fix the attribute names and operators (LOWER, TEXT, IN, OP, ...)."
             ) from exc
-        return _split_first_in(folded)
+        return split_first_in(folded)
 
     # --- matching ---------------------------------------------------------------------------
 
@@ -315,7 +315,7 @@ class RuleSet:
         regex_spans = (
             self._regex_batch(compiled, passages, holders) if compiled.regexes else None
         )
-        token_spans = _pattern_batch(compiled, folded, holders) if compiled.patterns else None
+        token_spans = pattern_batch(compiled, folded, holders) if compiled.patterns else None
         info = self._hit_info
         results: list[list[RuleHit]] = []
         for i, passage in enumerate(passages):
@@ -327,7 +327,7 @@ class RuleSet:
                     if index is not None:
                         found.update((index, start, end) for start, end in group_spans)
                 if compiled.nears:
-                    found |= _near_spans(compiled, spans, folded[i])
+                    found |= near_spans(compiled, spans, folded[i])
             if regex_spans is not None and regex_spans[i]:
                 found |= regex_spans[i]
             if token_spans is not None and token_spans[i]:
@@ -347,7 +347,7 @@ class RuleSet:
 
     def _regex_batch(
         self,
-        compiled: _Compiled,
+        compiled: Compiled,
         passages: Sequence[Passage],
         holders: dict[int, set[int]] | None = None,
     ) -> list[set[tuple[int, int, int]]]:
@@ -359,13 +359,13 @@ class RuleSet:
         ``str.find`` walk over the whole batch (the rarest-looking set first; the other sets
         with a bounded ``find`` in each remaining passage)."""
         texts = [p.text for p in passages]
-        joined: dict[bool, _Joined] = {}
+        joined: dict[bool, Joined] = {}
         held: dict[tuple[bool, str], set[int]] = {}
 
-        def texts_of(ignore_case: bool) -> _Joined:
+        def texts_of(ignore_case: bool) -> Joined:
             # a user's regex sees the original letters: it may mean ё and е differently
             if ignore_case not in joined:
-                joined[ignore_case] = _Joined(texts, casefold=ignore_case)
+                joined[ignore_case] = Joined(texts, casefold=ignore_case)
             return joined[ignore_case]
 
         def holding(key: tuple[bool, str]) -> set[int]:
@@ -404,7 +404,7 @@ class RuleSet:
         """A regex rule's spans in one passage, stopped after :attr:`regex_timeout` seconds."""
         bounded = self._bounded.get(index)
         if bounded is None:
-            yield from _regex_spans(index, regex, passage.text)
+            yield from pattern_spans(index, regex, passage.text)
             return
         try:
             # a zero-length match (say ``x*``) marks no words, so it is no evidence

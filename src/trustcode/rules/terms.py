@@ -1,6 +1,6 @@
 """The term index: all of a language's phrase, lemma, glob and proximity terms, in one pass.
 
-Matching must cost little more than tokenizing, so :class:`_TermIndex` works a batch of
+Matching must cost little more than tokenizing, so :class:`TermIndex` works a batch of
 passages (one document) at a time: the batch's text is joined and split at spaces once, each
 distinct chunk and word is classified once (cached) through a dictionary keyed by its
 case-insensitive form or a glob's literal start, so a word costs the same with 50 terms or
@@ -48,7 +48,7 @@ def _whole_words(bodies: Sequence[str]) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(bodies) + r")(?!\w)", re.IGNORECASE)
 
 
-_WORD = re.compile(r"\w+")
+WORD = re.compile(r"\w+")
 
 
 #: what joins a batch's texts: NUL, which no term holds, as a chunk of its own
@@ -100,7 +100,7 @@ class _ChunkIds(dict[str, int]):
         return number
 
 
-class _TermIndex:
+class TermIndex:
     """The terms of all phrase, lemma, glob and near rules of a language, found in one pass.
 
     Scanning a passage once per rule with a regex costs far more than tokenizing it. A term
@@ -227,7 +227,7 @@ class _TermIndex:
 
     def extend(self, group: int, terms: Iterable[str], *, literal: bool = False) -> None:
         """Add terms (globs, or ``literal`` ones) to ``group``."""
-        piece = _WORD if literal else _PIECE
+        piece = WORD if literal else _PIECE
         for term in terms:
             term = fold(term.strip()).lower()
             if not term:
@@ -387,7 +387,7 @@ class _TermIndex:
     def _register(self, chunks: list[str]) -> None:
         """Note, for each new space-separated chunk (numbered in this order), its words that
         are terms (with their places in it) and those that are words of long terms."""
-        parts = [[(m.start(), m.end(), m.group()) for m in _WORD.finditer(c)] for c in chunks]
+        parts = [[(m.start(), m.end(), m.group()) for m in WORD.finditer(c)] for c in chunks]
         unknown = {word for found in parts for _, _, word in found}
         unknown.difference_update(self._cache)
         if unknown:
@@ -756,7 +756,7 @@ def _literal_first(term: str, *, literal: bool = False) -> str:
     return head + r"(?<!\w" + head + ")" + _glob_regex(term[cut:], literal=literal)
 
 
-def _alternatives(forms: Iterable[str], *, whole: bool = False) -> str:
+def alternatives(forms: Iterable[str], *, whole: bool = False) -> str:
     """A regex body matching any of ``forms`` as written, longest first; with ``whole``, only
     where no letter stands before (written literal first, see :func:`_literal_first`)."""
     ordered = sorted(set(forms), key=lambda f: (-len(f), f))

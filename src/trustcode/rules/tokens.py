@@ -18,23 +18,23 @@ from operator import add, sub
 from typing import TYPE_CHECKING, Any
 
 from .lemmas import fold
-from .regexes import _Joined
+from .regexes import Joined
 
 if TYPE_CHECKING:
     from spacy.matcher import Matcher, PhraseMatcher
     from spacy.tokens import Doc, Span
 
-    from .ruleset import _Compiled
+    from .ruleset import Compiled
 
 
-def _fold_pattern(value: Any) -> Any:
+def fold_pattern(value: Any) -> Any:
     """Fold every string inside a token pattern, since tokens are matched on folded text."""
     if isinstance(value, str):
         return fold(value)
     if isinstance(value, dict):
-        return {k: _fold_pattern(v) for k, v in value.items()}
+        return {k: fold_pattern(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_fold_pattern(v) for v in value]
+        return [fold_pattern(v) for v in value]
     return value
 
 
@@ -77,7 +77,7 @@ def _pattern_length(pattern: list[Any]) -> int | None:
     return total
 
 
-def _split_first_in(pattern: list[Any]) -> list[list[Any]]:
+def split_first_in(pattern: list[Any]) -> list[list[Any]]:
     """``[{LOWER: {IN: [a, b]}}, ...]`` as ``[{LOWER: a}, ...]`` and ``[{LOWER: b}, ...]``.
 
     spaCy's Matcher checks a literal first token in C but calls Python for an ``IN`` set on
@@ -99,7 +99,7 @@ def _split_first_in(pattern: list[Any]) -> list[list[Any]]:
 
 
 @dataclass
-class _Near:
+class Near:
     index: int
     a: int  # term-index group of the a terms
     b: int
@@ -107,7 +107,7 @@ class _Near:
 
 
 @dataclass
-class _Patterns:
+class Patterns:
     """Token patterns: spaCy Matchers, run on a Doc of the passages that may hold a match."""
 
     #: one-word phrases whose tokens tell where (or whether) a pattern can match
@@ -128,8 +128,8 @@ class _Patterns:
     gate: set[str] | None = field(default_factory=set)
 
 
-def _add_token_patterns(
-    compiled: _Compiled, patterns: list[tuple[str, int, list[dict[str, Any]]]]
+def add_token_patterns(
+    compiled: Compiled, patterns: list[tuple[str, int, list[dict[str, Any]]]]
 ) -> None:
     """Build the Matcher(s) for token patterns, and the words that tell when to run them.
 
@@ -146,7 +146,7 @@ def _add_token_patterns(
     if not patterns:
         return
     vocab = compiled.tokenizer().vocab
-    state = _Patterns(anchors=PhraseMatcher(vocab, attr="LOWER"))
+    state = Patterns(anchors=PhraseMatcher(vocab, attr="LOWER"))
     for key, index, _ in patterns:
         state.keys[vocab.strings.add(key)] = index
     keys: dict[frozenset[str], int] = {}
@@ -187,8 +187,8 @@ def _add_token_patterns(
     compiled.patterns = state
 
 
-def _pattern_batch(
-    compiled: _Compiled, folded: Sequence[str], holders: dict[int, set[int]] | None = None
+def pattern_batch(
+    compiled: Compiled, folded: Sequence[str], holders: dict[int, set[int]] | None = None
 ) -> list[set[tuple[int, int, int]]]:
     """Each passage's token-pattern spans.
 
@@ -224,7 +224,7 @@ def _pattern_batch(
                     found[which] = _window_spans(compiled, state, text, offsets)
             return found
     else:
-        joined = _Joined(folded, casefold=True)
+        joined = Joined(folded, casefold=True)
         if state.windows is not None and joined.aligned:
             places: dict[int, set[int]] = {}
             for word in state.gate:
@@ -320,13 +320,13 @@ class _ChunkMap:
 
 
 def _window_spans(
-    compiled: _Compiled, state: _Patterns, text: str, offsets: set[int]
+    compiled: Compiled, state: Patterns, text: str, offsets: set[int]
 ) -> set[tuple[int, int, int]]:
     """Token-pattern spans of one passage, tokenizing only the chunks around ``offsets``.
 
-    A window of N tokens from a word's token lies within N * :attr:`_Compiled.span`
+    A window of N tokens from a word's token lies within N * :attr:`Compiled.span`
     whitespace-separated chunks (a token covers at least part of one, at most ``span``), so
-    those chunks, widened by the tokenizer's :attr:`_Compiled.margin`, tokenize as in the
+    those chunks, widened by the tokenizer's :attr:`Compiled.margin`, tokenize as in the
     whole passage.
     """
     nlp = compiled.tokenizer()
@@ -362,7 +362,7 @@ def _window_spans(
     return found
 
 
-def _doc_spans(state: _Patterns, doc: Doc) -> set[tuple[int, int, int]]:
+def _doc_spans(state: Patterns, doc: Doc) -> set[tuple[int, int, int]]:
     """``(rule index, start, end)`` of the token-pattern rules in ``doc``."""
     found: set[tuple[int, int, int]] = set()
     present: dict[int, list[int]] = {}
@@ -376,7 +376,7 @@ def _doc_spans(state: _Patterns, doc: Doc) -> set[tuple[int, int, int]]:
 
 
 def _token_windows(
-    state: _Patterns, doc: Doc, present: dict[int, list[int]]
+    state: Patterns, doc: Doc, present: dict[int, list[int]]
 ) -> Iterator[tuple[int, Doc | Span, Matcher]]:
     """The parts of ``doc`` a Matcher must see, with the first token's index and the Matcher."""
     if state.windows is not None:
@@ -392,18 +392,18 @@ def _token_windows(
 _SPACES = re.compile(r"(\s+)")
 
 
-def _near_spans(
-    compiled: _Compiled, term_spans: dict[int, list[tuple[int, int]]], text: str
+def near_spans(
+    compiled: Compiled, term_spans: dict[int, list[tuple[int, int]]], text: str
 ) -> set[tuple[int, int, int]]:
     """Spans of proximity rules: an ``a`` term and a ``b`` term at most ``within`` tokens apart.
 
     The distance is the number of spaCy tokens strictly between the two terms: a term covers
     the tokens from the one holding its first character to the last one starting before its
     end, so a term with spaces or hyphens counts as one unit. A token never holds white space
-    except in a tokenizer exception (at most :attr:`_Compiled.span` chunks), so pairs with too
+    except in a tokenizer exception (at most :attr:`Compiled.span` chunks), so pairs with too
     many whitespace-separated chunks between them are dropped without tokenizing; for the
     others, only the chunks from one term to the other (widened by the tokenizer's
-    :attr:`_Compiled.margin`) are tokenized, which gives the tokens of the whole passage there.
+    :attr:`Compiled.margin`) are tokenized, which gives the tokens of the whole passage there.
     """
     spans: set[tuple[int, int, int]] = set()
     present = [

@@ -28,7 +28,7 @@ from .design import (
 )
 from .estimate import ValidationResult, add_targets, estimate_codes
 from .plan import expected_sample, plan_sizes
-from .sheet import _design_error, check_rows, check_sample_target, read_sample, write_sample
+from .sheet import check_rows, check_sample_target, design_error, read_sample, write_sample
 
 PathLike = str | os.PathLike[str]
 
@@ -84,7 +84,7 @@ def draw(
              if 0 < s.passages < per_code]
     if small:
         warnings.warn(
-            f"--per-code {per_code} is more than the stratum holds for {', '.join(small)}; the "
+            f"per_code={per_code} is more than the stratum holds for {', '.join(small)}; the "
             "whole stratum is taken (its estimate there is exact).",
             TrustcodeWarning, stacklevel=2,
         )
@@ -126,7 +126,7 @@ def estimate(
     rows, strata = draw_sample(coding.machine, design.codes, per_code=design.per_code,
                                seed=design.seed)
     if strata != design.strata:
-        raise _design_error(p, "its strata do not match a new draw from the coded output")
+        raise design_error(p, "its strata do not match a new draw from the coded output")
     ids = coding.passages["passage_id"].astype(str).tolist()
     check_rows(p, coded_sample, [ids[i] for i in rows])
     if not coded_sample.checked.any():

@@ -22,26 +22,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import GoldError, InputError, OutputError, TrustcodeWarning
+from ..errors import LIST_LIMIT, GoldError, InputError, OutputError, TrustcodeWarning
+from ..io.tables import is_missing
 from ..review.layout import (
-    _LIST_LIMIT,
     CODEBOOK_SHEET,
     DECISION_SUFFIX,
     INSTRUCTIONS_SHEET,
     PROVENANCE_SHEET,
     REVIEW_SHEET,
-    _missing,
 )
-from ..review.reading import _load_workbook, _offset, _open_review, _Reader, _text
-from ..review.rows import _review_rows
+from ..review.reading import Reader, cell_text, offset, open_review, open_workbook
+from ..review.rows import review_rows
 from ..review.writing import (
-    _check_fits,
-    _set,
-    _write_codebook,
-    _write_instructions,
-    _write_provenance,
-    _write_review_sheet,
+    check_fits,
     save_atomically,
+    set_cell,
+    write_codebook,
+    write_instructions,
+    write_provenance,
+    write_review_sheet,
 )
 from ..types import Codebook
 from .design import DESIGN_FORMAT, Design, MachineCoding, Stratum
@@ -98,21 +97,21 @@ def _write_design(ws: Any, design: Design) -> None:
     ws.column_dimensions["B"].width = 70
     for column in "CDE":
         ws.column_dimensions[column].width = 20
-    _set(ws, 1, 1, "key").font = bold
-    _set(ws, 1, 2, "value").font = bold
+    set_cell(ws, 1, 1, "key").font = bold
+    set_cell(ws, 1, 2, "value").font = bold
     entries = {**design.entries(), "design_sha256": design.checksum()}
     r = 2
     for key, value in entries.items():
-        _set(ws, r, 1, key)
-        _set(ws, r, 2, value)
+        set_cell(ws, r, 1, key)
+        set_cell(ws, r, 2, value)
         r += 1
     r += 1
     for i, name in enumerate(_STRATA_HEADER, 1):
-        _set(ws, r, i, name).font = bold
+        set_cell(ws, r, i, name).font = bold
     for row in design.strata_frame().itertuples(index=False):
         r += 1
         for i, value in enumerate(row, 1):
-            _set(ws, r, i, value.item() if hasattr(value, "item") else value)
+            set_cell(ws, r, i, value.item() if hasattr(value, "item") else value)
     # the sheet is locked (without a password) so an edit is not made by accident
     ws.protection.sheet = True
 
@@ -150,8 +149,8 @@ def write_sample(
     if documents is not None:
         sub["documents"] = documents
     order = {pid: i for i, pid in enumerate(ids)}
-    sheet_rows = sorted(_review_rows(sub, leaf_ids), key=lambda row: order[row["passage_id"]])
-    _check_fits(sheet_rows, target)
+    sheet_rows = sorted(review_rows(sub, leaf_ids), key=lambda row: order[row["passage_id"]])
+    check_fits(sheet_rows, target)
 
     base = SAMPLE_COLUMNS + (("machine_codes",) if design.show_machine else ())
     lines = VALIDATION_INSTRUCTIONS
@@ -160,10 +159,10 @@ def write_sample(
     wb = Workbook()
     ws = wb.active
     ws.title = REVIEW_SHEET
-    _write_review_sheet(ws, sheet_rows, codebook, base=base, proposals=design.show_machine)
-    _write_instructions(wb.create_sheet(INSTRUCTIONS_SHEET), codebook, lines)
-    _write_codebook(wb.create_sheet(CODEBOOK_SHEET), codebook)
-    _write_provenance(wb.create_sheet(PROVENANCE_SHEET), codebook, provenance)
+    write_review_sheet(ws, sheet_rows, codebook, base=base, proposals=design.show_machine)
+    write_instructions(wb.create_sheet(INSTRUCTIONS_SHEET), codebook, lines)
+    write_codebook(wb.create_sheet(CODEBOOK_SHEET), codebook)
+    write_provenance(wb.create_sheet(PROVENANCE_SHEET), codebook, provenance)
     _write_design(wb.create_sheet(DESIGN_SHEET), design)
     return save_atomically(wb, target)
 
@@ -180,10 +179,10 @@ def check_sample_target(path: str | os.PathLike[str], *, force: bool) -> Path:
     return target
 
 
-def _design_error(path: Path, what: str) -> InputError:
+def design_error(path: Path, what: str) -> InputError:
     return InputError(
         f"{path}, sheet {DESIGN_SHEET!r}: {what}. The design sheet must stay as 'trustcode "
-        "validate draw' wrote it; draw the sample again (same --seed and --per-code) and copy "
+        "validate draw' wrote it; draw the sample again (same seed and per_code) and copy "
         "your decisions over."
     )
 
@@ -197,7 +196,7 @@ def read_design(path: str | os.PathLike[str]) -> Design:
     import json
 
     p = Path(path)
-    wb = _load_workbook(p, "sample workbook")
+    wb = open_workbook(p, "sample workbook")
     try:
         if DESIGN_SHEET not in wb.sheetnames:
             raise InputError(f"{p}: not a validation sample: it has no {DESIGN_SHEET!r} sheet. "
@@ -209,26 +208,26 @@ def read_design(path: str | os.PathLike[str]) -> Design:
     strata: list[Stratum] = []
     in_strata = False
     for row in values[1:]:
-        cells = [None if _missing(v) else v for v in row]
+        cells = [None if is_missing(v) else v for v in row]
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in cells):
             continue
-        if not in_strata and tuple(_text(v) for v in cells[:5]) == _STRATA_HEADER:
+        if not in_strata and tuple(cell_text(v) for v in cells[:5]) == _STRATA_HEADER:
             in_strata = True
             continue
         if not in_strata:
-            entries[_text(cells[0])] = cells[1] if len(cells) > 1 else None
+            entries[cell_text(cells[0])] = cells[1] if len(cells) > 1 else None
             continue
-        code, name = _text(cells[0]), _text(cells[1])
-        size, drawn = _offset(cells[2]), _offset(cells[3])
+        code, name = cell_text(cells[0]), cell_text(cells[1])
+        size, drawn = offset(cells[2]), offset(cells[3])
         if size is None or drawn is None:
-            raise _design_error(p, f"the stratum row for {code!r} ({name}) is not two counts")
+            raise design_error(p, f"the stratum row for {code!r} ({name}) is not two counts")
         strata.append(Stratum(code, name, size, drawn))
-    if _text(entries.get("format")) != DESIGN_FORMAT:
-        raise _design_error(p, f"expected format {DESIGN_FORMAT!r}, found "
+    if cell_text(entries.get("format")) != DESIGN_FORMAT:
+        raise design_error(p, f"expected format {DESIGN_FORMAT!r}, found "
                                f"{entries.get('format')!r}")
     try:
-        codes = tuple(str(c) for c in json.loads(_text(entries.get("codes"))))
-        numbers = {k: _offset(entries.get(k)) for k in ("per_code", "seed", "passages",
+        codes = tuple(str(c) for c in json.loads(cell_text(entries.get("codes"))))
+        numbers = {k: offset(entries.get(k)) for k in ("per_code", "seed", "passages",
                                                       "sample_size")}
         if any(v is None for v in numbers.values()):
             raise ValueError
@@ -236,17 +235,17 @@ def read_design(path: str | os.PathLike[str]) -> Design:
             codes=codes,
             per_code=int(numbers["per_code"] or 0),
             seed=int(numbers["seed"] or 0),
-            coded_sha256=_text(entries.get("coded_sha256")),
+            coded_sha256=cell_text(entries.get("coded_sha256")),
             passages=int(numbers["passages"] or 0),
             sample_size=int(numbers["sample_size"] or 0),
-            sample_sha256=_text(entries.get("sample_sha256")),
-            show_machine=_text(entries.get("show_machine")) == "yes",
+            sample_sha256=cell_text(entries.get("sample_sha256")),
+            show_machine=cell_text(entries.get("show_machine")) == "yes",
             strata=tuple(strata),
         )
     except (ValueError, TypeError):
-        raise _design_error(p, "an entry is missing or not of its kind") from None
-    if design.checksum() != _text(entries.get("design_sha256")):
-        raise _design_error(p, "it was edited (its checksum no longer matches its content)")
+        raise design_error(p, "an entry is missing or not of its kind") from None
+    if design.checksum() != cell_text(entries.get("design_sha256")):
+        raise design_error(p, "it was edited (its checksum no longer matches its content)")
     return design
 
 
@@ -262,8 +261,8 @@ def read_sample(path: str | os.PathLike[str]) -> CodedSample:
     """
     p = Path(path)
     design = read_design(p)
-    names, sheet_codes, data = _open_review(p)
-    reader = _Reader(names, set(design.codes), sheet_codes, "reject")
+    names, sheet_codes, data = open_review(p)
+    reader = Reader(names, set(design.codes), sheet_codes, "reject")
     if sorted(reader.codes) != sorted(design.codes):
         raise GoldError(
             f"{p}, sheet {REVIEW_SHEET!r}: the decision columns name the codes "
@@ -283,8 +282,8 @@ def read_sample(path: str | os.PathLike[str]) -> CodedSample:
         if row is None:
             continue
         cells = [values[i] if i < len(values) else None for i in decision_at]
-        decided = [bool(_text(v)) for v in cells]
-        added = bool(_text(values[added_at] if added_at < len(values) else None))
+        decided = [bool(cell_text(v)) for v in cells]
+        added = bool(cell_text(values[added_at] if added_at < len(values) else None))
         ids.append(row["passage_id"])
         checked.append(any(decided) or added)
         partial += int((any(decided) or added) and not all(decided))
@@ -319,10 +318,10 @@ def check_rows(path: Path, sample: CodedSample, expected: list[str]) -> None:
         return
     parts = []
     if added:
-        parts.append(f"{len(added)} row(s) that were not drawn ({', '.join(added[:_LIST_LIMIT])})")
+        parts.append(f"{len(added)} row(s) that were not drawn ({', '.join(added[:LIST_LIMIT])})")
     if removed:
         parts.append(f"{len(removed)} drawn passage(s) are missing "
-                     f"({', '.join(removed[:_LIST_LIMIT])})")
+                     f"({', '.join(removed[:LIST_LIMIT])})")
     raise InputError(
         f"{path}, sheet {REVIEW_SHEET!r}: the sample's rows were changed: "
         + "; ".join(parts) + ". Restore the rows 'trustcode validate draw' wrote; a row you do "

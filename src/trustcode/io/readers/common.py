@@ -21,40 +21,40 @@ SUPPORTED_SUFFIXES: tuple[str, ...] = (
     ".csv",
     ".xlsx",
 )
-_TABLE_SUFFIXES = (".csv", ".xlsx")
+TABLE_SUFFIXES = (".csv", ".xlsx")
 
 
-class _DocumentError(InputError):
+class DocumentError(InputError):
     """One document (or one table file) that cannot be read; ``reason`` omits the source so
     that a skip warning can say ``{source}: {reason}; skipped`` without repeating it."""
 
-    def __init__(self, source: str, reason: str) -> None:
+    def __init__(self, source: str, reason: str, *, params: tuple[str, ...] = ()) -> None:
         self.source = source
         self.reason = reason
-        super().__init__(f"{source}: {reason}")
+        super().__init__(f"{source}: {reason}", params=params)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # a worker process sends it back pickled; the default would call __init__(message)
-        return (type(self), (self.source, self.reason))
+        return (type(self), (self.source, self.reason), {"params": self.params})
 
 
 @dataclass(frozen=True)
-class _Content:
+class Content:
     text: str
     title: str = ""
     #: what the file says of itself beyond its text (a PDF's page furniture and footnotes)
     metadata: Mapping[str, str] = field(default_factory=dict)
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as err:
-        raise _DocumentError(str(path), f"cannot be read ({err.strerror or err})") from None
+        raise DocumentError(str(path), f"cannot be read ({err.strerror or err})") from None
 
 
-def _require_text(text: str, source: str, what: str = "") -> str:
+def require_text(text: str, source: str, what: str = "") -> str:
     if not text.strip():
         found = f" ({what})" if what else ""
-        raise _DocumentError(source, f"is empty{found}: it holds no text to code")
+        raise DocumentError(source, f"is empty{found}: it holds no text to code")
     return text

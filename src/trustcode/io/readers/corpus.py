@@ -12,10 +12,10 @@ from typing import Any, Literal, overload
 from trustcode.errors import DocumentSkipped, InputError
 from trustcode.types import Document
 
-from .common import _TABLE_SUFFIXES
-from .entries import CorpusEntry, _read_file
+from .common import TABLE_SUFFIXES
+from .entries import CorpusEntry, read_file
 from .folders import folder_entries
-from .table_files import _read_table_rows
+from .table_files import read_table_rows
 
 _PathLike = str | os.PathLike[str]
 
@@ -47,7 +47,7 @@ def read_document(
         )
     if not path.exists():
         raise InputError(f"{path}: no such file or folder; check the path")
-    return _read_file(
+    return read_file(
         path, doc_id=path.stem, text_column=text_column, id_column=id_column, language=language
     )
 
@@ -113,7 +113,7 @@ class CorpusReader:
             else:
                 entries = [CorpusEntry(path=root, doc_id=root.stem)]
             for entry in entries:
-                if defer_files and entry.path.suffix.lower() not in _TABLE_SUFFIXES:
+                if defer_files and entry.path.suffix.lower() not in TABLE_SUFFIXES:
                     yield entry
                     continue
                 documents, skipped = entry.read(**self.options)
@@ -191,11 +191,11 @@ def count_documents(paths: _PathLike | Iterable[_PathLike]) -> int:
     for root in reader.roots:
         entries = folder_entries(root)[0] if root.is_dir() else [CorpusEntry(root, root.stem)]
         for entry in entries:
-            if entry.path.suffix.lower() not in _TABLE_SUFFIXES:
+            if entry.path.suffix.lower() not in TABLE_SUFFIXES:
                 total += 1
                 continue
             try:
-                rows = _read_table_rows(entry.path)
+                rows = read_table_rows(entry.path)
             except InputError:  # reading it for real says why, when its turn comes
                 total += 1
                 continue

@@ -7,7 +7,7 @@ import codecs
 import re
 import unicodedata
 
-from .common import _DocumentError
+from .common import DocumentError
 
 
 def normalize_newlines(text: str) -> str:
@@ -61,11 +61,11 @@ _RUSSIAN_PAIRS = frozenset(
 )
 _CYRILLIC_PAIR = re.compile(r"(?=([а-яё]{2}))")
 _CASE_BREAK = re.compile(r"[а-яё][А-ЯЁ]")
-_CYRILLIC = "\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f"
-_LATIN = "A-Za-z\u00aa\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
+CYRILLIC = "\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f"
+LATIN = "A-Za-z\u00aa\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
 _WORD = re.compile(r"[^\W\d_]+")
-_HAS_CYRILLIC = re.compile(f"[{_CYRILLIC}]")
-_HAS_LATIN = re.compile(f"[{_LATIN}]")
+_HAS_CYRILLIC = re.compile(f"[{CYRILLIC}]")
+_HAS_LATIN = re.compile(f"[{LATIN}]")
 
 
 def decode_bytes(data: bytes, source: str) -> str:
@@ -87,7 +87,7 @@ def decode_bytes(data: bytes, source: str) -> str:
     if b"\x00" in head:
         text = _utf16_without_bom(data)
         if text is None:
-            raise _DocumentError(
+            raise DocumentError(
                 source,
                 "is a binary file (NUL bytes in its first 8 KiB, and it is not UTF-16 text); "
                 "save it as plain text (UTF-8), .docx or .pdf",
@@ -107,7 +107,7 @@ def _decode_strict(data: bytes, encoding: str, source: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as err:
-        raise _DocumentError(
+        raise DocumentError(
             source,
             f"starts with a {encoding.upper()} byte-order mark but byte {err.start} is not "
             f"valid {encoding.upper()}; save the file again as UTF-8",
@@ -193,7 +193,7 @@ def _decode_with_charset_normalizer(data: bytes, source: str) -> str:
     match = from_bytes(data).best()
     text = str(match) if match is not None else ""
     if match is None or not _looks_like_text(text):
-        raise _DocumentError(
+        raise DocumentError(
             source,
             f"cannot be decoded as text: it is not {', '.join(_DETECTED[:-1])} or "
             f"{_DETECTED[-1]} and no other encoding fits; save it as UTF-8 (or check that it "

@@ -10,13 +10,13 @@ from typing import Any
 
 from trustcode.types import Document
 
-from .common import _TABLE_SUFFIXES, SUPPORTED_SUFFIXES, _DocumentError
-from .formats import _FORMATS
+from .common import SUPPORTED_SUFFIXES, TABLE_SUFFIXES, DocumentError
+from .formats import FORMATS
 from .language import detect_language
-from .table_files import _read_table
+from .table_files import read_table
 
 
-def _read_file(
+def read_file(
     path: Path,
     *,
     doc_id: str,
@@ -28,11 +28,11 @@ def _read_file(
     metadata: Mapping[str, str] | None = None,
 ) -> list[Document]:
     suffix = path.suffix.lower()
-    if suffix in _TABLE_SUFFIXES:
-        return _read_table(path, doc_id, text_column, id_column, language)
-    reader = _FORMATS.get(suffix)
+    if suffix in TABLE_SUFFIXES:
+        return read_table(path, doc_id, text_column, id_column, language)
+    reader = FORMATS.get(suffix)
     if reader is None:
-        raise _DocumentError(
+        raise DocumentError(
             str(path),
             f"has the suffix {path.suffix or '(none)'!r}, which trustcode does not read; "
             f"it reads {', '.join(SUPPORTED_SUFFIXES)}",
@@ -72,11 +72,11 @@ def read_entry(
     ([], 'empty.txt: is empty; skipped')
     """
     try:
-        documents = _read_file(
+        documents = read_file(
             path, doc_id=doc_id, text_column=text_column, id_column=id_column,
             language=language, title=title, file_language=file_language, metadata=metadata,
         )
-    except _DocumentError as err:
+    except DocumentError as err:
         if strict:
             raise
         return [], f"{err.source}: {err.reason}; skipped"

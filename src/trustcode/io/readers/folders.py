@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from trustcode.errors import InputError, TrustcodeWarning
 
-from .common import _TABLE_SUFFIXES, SUPPORTED_SUFFIXES, _read_bytes
+from .common import SUPPORTED_SUFFIXES, TABLE_SUFFIXES, read_bytes
 from .decoding import decode_bytes
 from .entries import CorpusEntry
 
@@ -74,7 +74,7 @@ def folder_entries(folder: Path) -> tuple[list[CorpusEntry], str | None]:
 
 
 def _manifest_entries(manifest: Path) -> list[CorpusEntry]:
-    text = decode_bytes(_read_bytes(manifest), str(manifest))
+    text = decode_bytes(read_bytes(manifest), str(manifest))
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
         header = [h.strip() for h in next(reader, [])]
@@ -114,7 +114,7 @@ def _manifest_entries(manifest: Path) -> list[CorpusEntry]:
                 f"{where} (doc_id {doc_id!r}): the file {rel!r} does not exist "
                 f"(looked for {file}); fix the path or remove the row"
             )
-        if file.suffix.lower() in _TABLE_SUFFIXES:
+        if file.suffix.lower() in TABLE_SUFFIXES:
             raise InputError(
                 f"{where} (doc_id {doc_id!r}): {rel!r} is a table; a manifest lists one "
                 "document per row — read the table directly instead"

@@ -14,15 +14,15 @@ from typing import Any
 
 from trustcode.errors import TrustcodeWarning
 
-from .common import _Content, _DocumentError, _read_bytes, _require_text
+from .common import Content, DocumentError, read_bytes, require_text
 from .decoding import decode_bytes, normalize_newlines
 
 
-def _read_plain(path: Path) -> _Content:
-    data = _read_bytes(path)
+def _read_plain(path: Path) -> Content:
+    data = read_bytes(path)
     if not data:
-        raise _DocumentError(str(path), "is empty (0 bytes): it holds no text to code")
-    return _Content(_require_text(decode_bytes(data, str(path)), str(path), "only white space"))
+        raise DocumentError(str(path), "is empty (0 bytes): it holds no text to code")
+    return Content(require_text(decode_bytes(data, str(path)), str(path), "only white space"))
 
 
 _HTML_DROP = frozenset({"script", "style", "head", "noscript", "template", "svg", "iframe"})
@@ -86,13 +86,13 @@ def _html_to_text(markup: str) -> tuple[str, str]:
     return "\n\n".join(paragraphs), title
 
 
-def _read_html(path: Path) -> _Content:
-    text = decode_bytes(_read_bytes(path), str(path))
+def _read_html(path: Path) -> Content:
+    text = decode_bytes(read_bytes(path), str(path))
     body, title = _html_to_text(text)
-    return _Content(_require_text(body, str(path), "no visible text"), title)
+    return Content(require_text(body, str(path), "no visible text"), title)
 
 
-def _read_docx(path: Path) -> _Content:
+def _read_docx(path: Path) -> Content:
     import docx
     from lxml.etree import XMLSyntaxError
 
@@ -101,20 +101,20 @@ def _read_docx(path: Path) -> _Content:
     try:
         document = docx.Document(str(path))
     except Exception as err:  # python-docx raises zipfile/KeyError/lxml errors on bad files
-        raise _DocumentError(
+        raise DocumentError(
             str(path), f"is not a valid .docx file ({type(err).__name__}: {err})"
         ) from None
     try:
         word = read_word(document)
     except (XMLSyntaxError, KeyError, ValueError) as err:  # a damaged notes or comments part
-        raise _DocumentError(
+        raise DocumentError(
             str(path), f"is not a valid .docx file ({type(err).__name__}: {err})"
         ) from None
     text = normalize_newlines("\n\n".join(word.paragraphs))
     metadata = {name: "\n".join(lines) for name, lines in (
         ("footnotes", word.footnotes), ("comments", word.comments),
         ("apparatus", word.apparatus)) if lines}
-    return _Content(_require_text(text, str(path), "no paragraph or table holds text"),
+    return Content(require_text(text, str(path), "no paragraph or table holds text"),
                     word.title, metadata)
 
 
@@ -144,7 +144,7 @@ def _library_log(name: str) -> Iterator[list[str]]:
         logger.propagate = propagate
 
 
-def _read_pdf(path: Path) -> _Content:
+def _read_pdf(path: Path) -> Content:
     with _library_log("pypdf") as said:
         content = _read_pdf_pages(path, said)
     for message in said:
@@ -153,7 +153,7 @@ def _read_pdf(path: Path) -> _Content:
     return content
 
 
-def _read_pdf_pages(path: Path, said: list[str]) -> _Content:
+def _read_pdf_pages(path: Path, said: list[str]) -> Content:
     """The paragraphs of a PDF; ``said``: what pypdf has logged so far, which explains a
     failure. pypdf checks the file's structure, password and page count (its messages are the
     ones users know); PDFium then reads where each letter stands, for the layout."""
@@ -167,34 +167,34 @@ def _read_pdf_pages(path: Path, said: list[str]) -> _Content:
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise _DocumentError(
+            raise DocumentError(
                 str(path), "is an encrypted PDF; save a copy without a password and read that"
             )
         n_pages = len(reader.pages)
         meta = reader.metadata
         title = str(meta.title or "").strip() if meta is not None else ""
-    except _DocumentError:
+    except DocumentError:
         raise
     except (PyPdfError, OSError, ValueError, KeyError, RecursionError) as err:
         detail = "; ".join([f"{type(err).__name__}: {err}", *said])
-        raise _DocumentError(str(path), f"is not a valid PDF file ({detail})") from None
+        raise DocumentError(str(path), f"is not a valid PDF file ({detail})") from None
     if n_pages > MAX_PDF_PAGES:
-        raise _DocumentError(str(path), f"is too large to read: it has {n_pages:,} pages; "
+        raise DocumentError(str(path), f"is too large to read: it has {n_pages:,} pages; "
                              f"trustcode reads at most {MAX_PDF_PAGES:,} (split it first)")
     with PDFIUM_LOCK:  # PDFium is not thread-safe, and Dask workers may run threads
         try:
             document = pypdfium2.PdfDocument(str(path), password="")
         except pypdfium2.PdfiumError as err:
-            raise _DocumentError(str(path), f"is not a valid PDF file (PDFium: {err})") from None
+            raise DocumentError(str(path), f"is not a valid PDF file (PDFium: {err})") from None
         try:
             layout = read_pdf_layout(document, started=started)
         except PdfTooLarge as err:
-            raise _DocumentError(str(path), f"is too large to read: {err}") from None
+            raise DocumentError(str(path), f"is too large to read: {err}") from None
         finally:
             document.close()
     text = "\n\n".join(layout.paragraphs)
     if not text.strip():
-        raise _DocumentError(
+        raise DocumentError(
             str(path),
             "has no extractable text: it may be a scanned PDF, which needs OCR first "
             "(e.g. ocrmypdf) before trustcode can read it",
@@ -204,10 +204,10 @@ def _read_pdf_pages(path: Path, said: list[str]) -> _Content:
         metadata["apparatus"] = "\n".join(layout.apparatus)
     if layout.footnotes:
         metadata["footnotes"] = "\n".join(layout.footnotes)
-    return _Content(text, title, metadata)
+    return Content(text, title, metadata)
 
 
-_FORMATS = {
+FORMATS = {
     ".txt": _read_plain,
     ".md": _read_plain,
     ".html": _read_html,

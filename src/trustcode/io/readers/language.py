@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .decoding import _CYRILLIC, _LATIN
+from .decoding import CYRILLIC, LATIN
 
 _LETTERS = re.compile(r"[^\W\d_]")
-_CYRILLIC_LETTERS = re.compile(f"[{_CYRILLIC}]")
-_LATIN_LETTERS = re.compile(f"[{_LATIN}]")
+_CYRILLIC_LETTERS = re.compile(f"[{CYRILLIC}]")
+_LATIN_LETTERS = re.compile(f"[{LATIN}]")
 
 
 #: how a long text is sampled for language detection: counting every letter of a corpus cost

@@ -13,7 +13,7 @@ from typing import Any
 from trustcode.errors import DocumentSkipped, InputError
 from trustcode.types import Document
 
-from .common import _DocumentError, _read_bytes, _require_text
+from .common import DocumentError, read_bytes, require_text
 from .decoding import decode_bytes, normalize_newlines
 from .language import detect_language
 
@@ -37,21 +37,21 @@ def _csv_rows(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
-def _read_table_rows(path: Path) -> list[list[str]]:
+def read_table_rows(path: Path) -> list[list[str]]:
     if path.suffix.lower() == ".csv":
-        data = _read_bytes(path)
+        data = read_bytes(path)
         if not data:
-            raise _DocumentError(str(path), "is empty (0 bytes): it has no header and no rows")
+            raise DocumentError(str(path), "is empty (0 bytes): it has no header and no rows")
         try:
-            return _csv_rows(_require_text(decode_bytes(data, str(path)), str(path)))
+            return _csv_rows(require_text(decode_bytes(data, str(path)), str(path)))
         except csv.Error as err:
-            raise _DocumentError(str(path), f"is not a valid CSV file ({err})") from None
+            raise DocumentError(str(path), f"is not a valid CSV file ({err})") from None
     import openpyxl
 
     try:
         workbook = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises zipfile/KeyError/XML errors on bad files
-        raise _DocumentError(
+        raise DocumentError(
             str(path), f"is not a valid .xlsx file ({type(err).__name__}: {err})"
         ) from None
     try:
@@ -62,32 +62,33 @@ def _read_table_rows(path: Path) -> list[list[str]]:
     return [[normalize_newlines(v) for v in row] for row in rows]
 
 
-def _column(header: list[str], name: str | None, role: str, option: str, source: str) -> int:
+def _column(header: list[str], name: str | None, role: str, param: str, source: str) -> int:
     columns = ", ".join(repr(c) for c in header)
     if name is None:
         if "text" in header:
             return header.index("text")
-        raise _DocumentError(
+        raise DocumentError(
             source,
-            f"has no column named 'text'; name the {role} column with {option} "
+            f"has no column named 'text'; name the {role} column with {param}=... "
             f"(columns: {columns})",
+            params=(param,),
         )
     if name not in header:
-        raise _DocumentError(source, f"has no {role} column {name!r}; its columns are: {columns}")
+        raise DocumentError(source, f"has no {role} column {name!r}; its columns are: {columns}")
     return header.index(name)
 
 
-def _read_table(
+def read_table(
     path: Path, id_base: str, text_column: str | None, id_column: str | None, language: str | None
 ) -> list[Document]:
     source = str(path)
-    rows = _read_table_rows(path)
+    rows = read_table_rows(path)
     if not rows or not any(cell.strip() for cell in rows[0]):
-        raise _DocumentError(source, "is empty: it has no header row")
+        raise DocumentError(source, "is empty: it has no header row")
     header = [h.strip() or f"column_{i + 1}" for i, h in enumerate(rows[0])]
-    text_at = _column(header, text_column, "text", "--text-column (text_column=)", source)
+    text_at = _column(header, text_column, "text", "text_column", source)
     id_at = (
-        _column(header, id_column, "id", "--id-column", source) if id_column is not None else None
+        _column(header, id_column, "id", "id_column", source) if id_column is not None else None
     )
     documents: list[Document] = []
     seen: dict[str, str] = {}
@@ -96,7 +97,7 @@ def _read_table(
             continue  # blank rows trail many spreadsheets
         row_source = f"{source}#{number}"
         if len(row) > len(header):
-            raise _DocumentError(
+            raise DocumentError(
                 source,
                 f"row {number} has {len(row)} fields but the header has {len(header)}; quote "
                 "fields that contain the delimiter",
@@ -111,7 +112,7 @@ def _read_table(
             continue
         doc_id = row[id_at].strip() if id_at is not None else f"{id_base}-{number}"
         if not doc_id:
-            raise _DocumentError(source, f"row {number} has an empty id in column {id_column!r}")
+            raise DocumentError(source, f"row {number} has an empty id in column {id_column!r}")
         if doc_id in seen:
             raise InputError(
                 f"Duplicate document id {doc_id!r}: {seen[doc_id]} and {row_source}; "
@@ -136,5 +137,5 @@ def _read_table(
             )
         )
     if not documents:
-        raise _DocumentError(source, f"has no row with text in column {header[text_at]!r}")
+        raise DocumentError(source, f"has no row with text in column {header[text_at]!r}")
     return documents

@@ -28,6 +28,7 @@ The modules:
 from __future__ import annotations
 
 from .cells import CSV_ESCAPE_KEY, unescape_cell_text
+from .contract import is_missing
 from .frames import write_frames
 from .reading import read_tables
 from .targets import PROVENANCE_FILE, check_output, output_format
@@ -38,6 +39,7 @@ __all__ = [
     "PROVENANCE_FILE",
     "TableWriter",
     "check_output",
+    "is_missing",
     "output_format",
     "read_tables",
     "unescape_cell_text",

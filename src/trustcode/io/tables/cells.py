@@ -19,12 +19,12 @@ def _cell_text(value: str) -> str:
     spreadsheets read as "this is text". So that :func:`unescape_cell_text` can undo exactly
     this, a text that already starts with an apostrophe followed by one of those characters or
     another apostrophe gets one more. (xlsx needs no change of text: see
-    :func:`~trustcode.io.tables.xlsx._write_sheet`.)
+    :func:`~trustcode.io.tables.xlsx.write_sheet`.)
 
     >>> _cell_text("=SUM(A1:A2)"), _cell_text("-5"), _cell_text("'=x"), _cell_text("'Twas")
     ("'=SUM(A1:A2)", "'-5", "''=x", "'Twas")
     """
-    if _is_formula_like(value) or _apostrophe_escaped(value):
+    if is_formula_like(value) or _apostrophe_escaped(value):
         return "'" + value
     return value
 
@@ -41,7 +41,7 @@ def unescape_cell_text(value: str) -> str:
     return value[1:] if _apostrophe_escaped(value) else value
 
 
-def _is_formula_like(value: str) -> bool:
+def is_formula_like(value: str) -> bool:
     return bool(value) and value[0] in FORMULA_START
 
 
@@ -50,7 +50,7 @@ def _apostrophe_escaped(value: str) -> bool:
     return len(value) > 1 and value[0] == "'" and (value[1] in FORMULA_START or value[1] == "'")
 
 
-def _escape_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+def escape_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Every text cell and header of ``frame`` through :func:`_cell_text`."""
     out = frame.copy()
     for column in out.columns:
@@ -60,7 +60,7 @@ def _escape_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _unescape_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+def unescape_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out.columns = [unescape_cell_text(str(c)) for c in out.columns]
     for column in out.columns:

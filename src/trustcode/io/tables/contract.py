@@ -18,7 +18,7 @@ from trustcode.types import (
     SUMMARY_COLUMNS,
 )
 
-_REQUIRED: dict[str, tuple[str, ...]] = {
+REQUIRED: dict[str, tuple[str, ...]] = {
     "documents": DOCUMENT_COLUMNS,
     "passages": PASSAGE_COLUMNS,
     "codings": CODING_COLUMNS,
@@ -41,19 +41,32 @@ def _kind(table: str, column: str) -> str | None:
     """'str', 'int' or 'float' for a contract column; None for an extra (metadata) column."""
     if table == "matrix" and column not in MATRIX_KEY_COLUMNS:
         return "int"
-    if column in _REQUIRED[table]:
+    if column in REQUIRED[table]:
         return _NUMERIC.get(column, "str")
     return None
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
+    """Whether a table cell holds no value: None, NaN, ``pd.NA`` or ``NaT``. A list or other
+    non-scalar is a value.
+
+    >>> [is_missing(v) for v in (None, float("nan"), pd.NA, "", 0, [None])]
+    [True, True, True, False, False, False]
+    """
     if value is None or value is pd.NA or value is pd.NaT:
         return True
-    return isinstance(value, float) and math.isnan(value)
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, (str, int)):
+        return False
+    try:
+        return bool(pd.isna(value))  # numpy's NaN and NaT of every width
+    except (TypeError, ValueError):
+        return False
 
 
-def _text(value: Any) -> str:
-    if _is_missing(value):
+def as_text(value: Any) -> str:
+    if is_missing(value):
         return ""
     if isinstance(value, str):
         return value
@@ -78,7 +91,7 @@ def _as_int(value: Any) -> int:
 
 
 def _as_float(value: Any) -> float:
-    if _is_missing(value) or (isinstance(value, str) and not value.strip()):
+    if is_missing(value) or (isinstance(value, str) and not value.strip()):
         return math.nan
     if isinstance(value, bool):
         raise ValueError(value)
@@ -89,7 +102,7 @@ def _convert(series: pd.Series, kind: str, where: str, error: type[TrustcodeErro
     if kind == "str":
         if series.dtype == "str" and not series.isna().any():
             return series
-        return pd.Series([_text(v) for v in series], index=series.index, dtype="str")
+        return pd.Series([as_text(v) for v in series], index=series.index, dtype="str")
     if kind == "int" and series.dtype == "int64":
         return series
     if kind == "float" and series.dtype == "float64":
@@ -111,7 +124,7 @@ def _convert(series: pd.Series, kind: str, where: str, error: type[TrustcodeErro
     return pd.Series(values, index=series.index, dtype="int64" if kind == "int" else "float64")
 
 
-def _coerce(
+def coerce(
     frame: pd.DataFrame,
     table: str,
     *,
@@ -141,30 +154,30 @@ def _has_default_index(frame: pd.DataFrame) -> bool:
     return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
 
-def _check_columns(
+def check_columns(
     frame: pd.DataFrame, table: str, where: str, error: type[TrustcodeError]
 ) -> None:
-    missing = [c for c in _REQUIRED[table] if c not in frame.columns]
+    missing = [c for c in REQUIRED[table] if c not in frame.columns]
     if missing:
         raise error(
             f"{where}: table {table} lacks column(s) {', '.join(missing)}; expected "
-            f"{', '.join(_REQUIRED[table])} (found {', '.join(map(str, frame.columns)) or 'none'})."
+            f"{', '.join(REQUIRED[table])} (found {', '.join(map(str, frame.columns)) or 'none'})."
         )
 
 
-def _empty(table: str, code_ids: list[str]) -> pd.DataFrame:
-    columns = list(_REQUIRED[table]) + (code_ids if table == "matrix" else [])
+def empty_table(table: str, code_ids: list[str]) -> pd.DataFrame:
+    columns = list(REQUIRED[table]) + (code_ids if table == "matrix" else [])
     frame = pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
-    return _coerce(frame, table, where=table, error=OutputError, extras_as_text=True)
+    return coerce(frame, table, where=table, error=OutputError, extras_as_text=True)
 
 
 
-def _finish_read(
+def finish_read(
     frame: pd.DataFrame, table: str, where: str, *, extras_as_text: bool
 ) -> pd.DataFrame:
     if len(frame.columns) == 0 and len(frame) == 0:
         # an empty JSON Lines file has no header: give the contract columns
-        return _empty(table, [])
-    _check_columns(frame, table, where, InputError)
-    return _coerce(frame, table, where=where, error=InputError, extras_as_text=extras_as_text)
+        return empty_table(table, [])
+    check_columns(frame, table, where, InputError)
+    return coerce(frame, table, where=where, error=InputError, extras_as_text=extras_as_text)
 

@@ -11,15 +11,15 @@ import pandas as pd
 from trustcode.atomic import atomic_output
 from trustcode.errors import OutputError
 
-from .cells import CSV_ESCAPE, CSV_ESCAPE_KEY, _escape_csv_frame
-from .provenance import _provenance_json, _provenance_rows
-from .targets import PROVENANCE_FILE, _PathLike, check_output
-from .xlsx import _check_excel_limits, _write_sheet, save_workbook
+from .cells import CSV_ESCAPE, CSV_ESCAPE_KEY, escape_csv_frame
+from .provenance import provenance_json, provenance_rows
+from .targets import PROVENANCE_FILE, PathLike, check_output
+from .xlsx import check_excel_limits, save_workbook, write_sheet
 
 
 def write_frames(
     frames: Mapping[str, pd.DataFrame],
-    path: _PathLike,
+    path: PathLike,
     *,
     force: bool = False,
     provenance: Mapping[str, Any] | None = None,
@@ -46,19 +46,19 @@ def write_frames(
         if fmt == "xlsx":
             from openpyxl import Workbook
 
-            _check_excel_limits(frames, target)
+            check_excel_limits(frames, target)
             wb = Workbook(write_only=True)
             for name, frame in frames.items():
-                _write_sheet(wb, name[:31], frame)
+                write_sheet(wb, name[:31], frame)
             if provenance is not None:
-                _write_sheet(wb, "Provenance", _provenance_rows(provenance))
+                write_sheet(wb, "Provenance", provenance_rows(provenance))
             save_workbook(wb, tmp)
         else:
             tmp.mkdir()
             for name, frame in frames.items():
-                out = _escape_csv_frame(frame)
+                out = escape_csv_frame(frame)
                 out.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
             if provenance is not None:
                 marked = {**provenance, CSV_ESCAPE_KEY: CSV_ESCAPE}
-                (tmp / PROVENANCE_FILE).write_text(_provenance_json(marked) + "\n", "utf-8")
+                (tmp / PROVENANCE_FILE).write_text(provenance_json(marked) + "\n", "utf-8")
     return target

@@ -13,10 +13,10 @@ import pandas as pd
 
 from trustcode.errors import InputError, OutputError, TrustcodeWarning
 
-from .contract import _text
+from .contract import as_text
 
 
-def _provenance_json(provenance: Mapping[str, Any]) -> str:
+def provenance_json(provenance: Mapping[str, Any]) -> str:
     try:
         return json.dumps(dict(provenance), ensure_ascii=False, indent=2, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -26,7 +26,7 @@ def _provenance_json(provenance: Mapping[str, Any]) -> str:
         ) from None
 
 
-def _provenance_rows(provenance: Mapping[str, Any]) -> pd.DataFrame:
+def provenance_rows(provenance: Mapping[str, Any]) -> pd.DataFrame:
     # key/value rows; the type column lets a reader tell the text "[1]" from the list [1]
     rows: list[tuple[str, Any, str]] = []
     for key, value in provenance.items():
@@ -43,7 +43,7 @@ def _provenance_rows(provenance: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "value", "type"], dtype="object")
 
 
-def _provenance_from_rows(rows: list[tuple[Any, ...]], where: str) -> dict[str, Any]:
+def provenance_from_rows(rows: list[tuple[Any, ...]], where: str) -> dict[str, Any]:
     provenance: dict[str, Any] = {}
     for key, value, kind in rows:
         if key is None:
@@ -51,7 +51,7 @@ def _provenance_from_rows(rows: list[tuple[Any, ...]], where: str) -> dict[str, 
         if kind == "null":
             provenance[str(key)] = None
         elif kind == "text":
-            provenance[str(key)] = _text(value)
+            provenance[str(key)] = as_text(value)
         elif kind == "json":
             try:
                 provenance[str(key)] = json.loads(value)
@@ -65,7 +65,7 @@ def _provenance_from_rows(rows: list[tuple[Any, ...]], where: str) -> dict[str, 
 
 
 
-def _warn_no_provenance(path: Path) -> None:
+def warn_no_provenance(path: Path) -> None:
     warnings.warn(
         f"{path}: no provenance found; which codebook, model and trustcode version made these "
         "tables is unknown.",

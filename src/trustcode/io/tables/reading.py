@@ -12,17 +12,17 @@ import pandas as pd
 from trustcode.errors import InputError
 from trustcode.types import TABLE_NAMES
 
-from .cells import CSV_ESCAPE, CSV_ESCAPE_KEY, _unescape_csv_frame
-from .contract import _finish_read
-from .provenance import _warn_no_provenance
+from .cells import CSV_ESCAPE, CSV_ESCAPE_KEY, unescape_csv_frame
+from .contract import finish_read
+from .provenance import warn_no_provenance
 from .targets import (
-    _FOLDER_EXT,
-    _SUFFIX_FORMAT,
+    FOLDER_EXT,
     PARQUET_KEY,
     PROVENANCE_FILE,
-    _PathLike,
+    SUFFIX_FORMAT,
+    PathLike,
 )
-from .xlsx import _read_xlsx
+from .xlsx import read_xlsx
 
 
 def _read_csv(file: Path) -> pd.DataFrame:
@@ -74,9 +74,9 @@ def _read_parquet(file: Path) -> tuple[pd.DataFrame, dict[str, Any] | None]:
 def _folder_format(path: Path) -> str:
     counts = {
         fmt: sum((path / f"{t}{ext}").is_file() for t in TABLE_NAMES)
-        for fmt, ext in _FOLDER_EXT.items()
+        for fmt, ext in FOLDER_EXT.items()
     }
-    by_suffix = _SUFFIX_FORMAT.get(path.suffix.lower())
+    by_suffix = SUFFIX_FORMAT.get(path.suffix.lower())
     if by_suffix in counts and counts[by_suffix]:
         return by_suffix
     best = max(counts, key=lambda f: counts[f])
@@ -90,7 +90,7 @@ def _folder_format(path: Path) -> str:
 
 def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     fmt = _folder_format(path)
-    ext = _FOLDER_EXT[fmt]
+    ext = FOLDER_EXT[fmt]
     missing = [f"{t}{ext}" for t in TABLE_NAMES if not (path / f"{t}{ext}").is_file()]
     if missing:
         raise InputError(
@@ -118,23 +118,23 @@ def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
         if fmt == "csv":
             frame = _read_csv(file)
             if escaped:
-                frame = _unescape_csv_frame(frame)
+                frame = unescape_csv_frame(frame)
         elif fmt == "jsonl":
             frame = _read_jsonl(file)
         else:
             frame, meta = _read_parquet(file)
             embedded = embedded if embedded is not None else meta
-        tables[name] = _finish_read(frame, name, str(file), extras_as_text=fmt != "parquet")
+        tables[name] = finish_read(frame, name, str(file), extras_as_text=fmt != "parquet")
     if provenance is None and embedded is not None:
         provenance = embedded
     if provenance is None:
-        _warn_no_provenance(path)
+        warn_no_provenance(path)
         provenance = {}
     return tables, provenance
 
 
 
-def read_tables(path: _PathLike) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+def read_tables(path: PathLike) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Read the tables and provenance that :func:`write_tables` wrote, in any format.
 
     Raises :class:`InputError` naming the file and what is missing when ``path`` is not a
@@ -153,7 +153,7 @@ def read_tables(path: _PathLike) -> tuple[dict[str, pd.DataFrame], dict[str, Any
     if p.is_dir():
         return _read_folder(p)
     if p.suffix.lower() == ".xlsx":
-        return _read_xlsx(p)
+        return read_xlsx(p)
     raise InputError(
         f"{p} is not a trustcode output: expected an .xlsx workbook or a folder of tables."
     )

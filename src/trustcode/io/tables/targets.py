@@ -7,19 +7,20 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from trustcode.atomic import check_target
 from trustcode.errors import OutputError
 from trustcode.types import TABLE_NAMES
 
 PROVENANCE_FILE = "provenance.json"
 PARQUET_KEY = b"trustcode"
 
-_SUFFIX_FORMAT = {".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jsonl"}
-_FOLDER_EXT = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl"}
+SUFFIX_FORMAT = {".xlsx": "xlsx", ".parquet": "parquet", ".jsonl": "jsonl"}
+FOLDER_EXT = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl"}
 
-_PathLike = str | os.PathLike[str]
+PathLike = str | os.PathLike[str]
 
 
-def output_format(path: _PathLike) -> str:
+def output_format(path: PathLike) -> str:
     """The output format a path asks for, by its suffix.
 
     ``.xlsx`` is one workbook; ``.parquet`` and ``.jsonl`` are folders with one file per table;
@@ -30,10 +31,15 @@ def output_format(path: _PathLike) -> str:
     """
     p = Path(path)
     suffix = p.suffix.lower()
-    if suffix in _SUFFIX_FORMAT:
-        return _SUFFIX_FORMAT[suffix]
+    if suffix in SUFFIX_FORMAT:
+        return SUFFIX_FORMAT[suffix]
     if suffix == "" or p.is_dir():
         return "csv"
+    if suffix == ".qdpx":
+        raise OutputError(
+            f"{p}: a REFI-QDA project is not a table output; trustcode.workflows.code_files "
+            "codes documents into one, and trustcode.refiqda.export_qdpx writes tables as one."
+        )
     raise OutputError(
         f"{p}: unknown output format '{suffix}'. Expected a name ending in .xlsx (one workbook), "
         ".parquet or .jsonl (a folder with one file per table), or a name without suffix "
@@ -42,7 +48,7 @@ def output_format(path: _PathLike) -> str:
 
 
 def check_output(
-    path: _PathLike, *, force: bool, tables: Iterable[str] | None = TABLE_NAMES
+    path: PathLike, *, force: bool, tables: Iterable[str] | None = TABLE_NAMES
 ) -> None:
     """Check, before any work starts, that ``path`` can be written.
 
@@ -57,31 +63,15 @@ def check_output(
     """
     p = Path(path)
     fmt = output_format(p)
-    parent = p.parent
-    if not parent.exists():
-        raise OutputError(
-            f"cannot write {p}: its folder {parent} does not exist; create it or choose another "
-            "output path."
-        )
-    if not parent.is_dir():
-        raise OutputError(
-            f"cannot write {p}: {parent} is not a folder; choose another output path."
-        )
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(
-            f"cannot write {p}: its folder {parent} is not writable; choose another output path "
-            "or change the folder's permissions."
-        )
+    check_target(p, force=force)
     if p.exists() or p.is_symlink():
-        if not force:
-            raise OutputError(f"{p} exists; pass --force to overwrite it (or choose another path).")
-        _check_replaceable(p, fmt, tables)
+        check_replaceable(p, fmt, tables)
 
 
-def _check_replaceable(
+def check_replaceable(
     p: Path, fmt: str, tables: Iterable[str] | None = TABLE_NAMES
 ) -> None:
-    # --force must never delete a folder of the user's own files (a corpus, a home folder).
+    # force must never delete a folder of the user's own files (a corpus, a home folder).
     if fmt == "xlsx":
         if p.is_dir():
             raise OutputError(
@@ -96,11 +86,11 @@ def _check_replaceable(
         )
     if tables is None:
         return
-    own = {f"{t}{ext}" for t in tables for ext in _FOLDER_EXT.values()} | {PROVENANCE_FILE}
+    own = {f"{t}{ext}" for t in tables for ext in FOLDER_EXT.values()} | {PROVENANCE_FILE}
     foreign = sorted(e.name for e in p.iterdir() if e.name not in own or not e.is_file())
     if foreign:
         shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
         raise OutputError(
-            f"{p} holds files trustcode did not write ({shown}); --force only replaces a "
+            f"{p} holds files trustcode did not write ({shown}); force only replaces a "
             "trustcode output. Choose another path or remove the folder yourself."
         )

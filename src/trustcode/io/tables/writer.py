@@ -11,6 +11,7 @@ from typing import IO, Any
 import pandas as pd
 
 from trustcode.atomic import (
+    check_target,
     close_quietly,
     disk_size,
     move_into_place,
@@ -21,19 +22,19 @@ from trustcode.atomic import (
 from trustcode.errors import OutputError
 from trustcode.types import DOCUMENT_COLUMNS, MATRIX_KEY_COLUMNS, TABLE_NAMES, Codebook
 
-from .cells import CSV_ESCAPE, CSV_ESCAPE_KEY, _escape_csv_frame
-from .contract import _REQUIRED, _check_columns, _coerce, _empty, _is_missing
-from .provenance import _provenance_json
+from .cells import CSV_ESCAPE, CSV_ESCAPE_KEY, escape_csv_frame
+from .contract import REQUIRED, check_columns, coerce, empty_table, is_missing
+from .provenance import provenance_json
 from .targets import (
-    _FOLDER_EXT,
+    FOLDER_EXT,
     PARQUET_KEY,
     PROVENANCE_FILE,
-    _check_replaceable,
-    _PathLike,
+    PathLike,
     check_output,
+    check_replaceable,
     output_format,
 )
-from .xlsx import _check_excel_limits, _check_excel_rows, _write_xlsx
+from .xlsx import check_excel_limits, check_excel_rows, write_xlsx
 
 #: batches of the documents table a TableWriter holds before joining them into one
 HELD_DOCUMENT_BATCHES = 256
@@ -59,7 +60,7 @@ class TableWriter:
 
     def __init__(
         self,
-        path: _PathLike,
+        path: PathLike,
         *,
         provenance: Mapping[str, Any],
         codebook: Codebook | None = None,
@@ -69,7 +70,7 @@ class TableWriter:
         self.path = Path(path)
         self.format = output_format(self.path)
         check_output(self.path, force=force)
-        self._provenance_text = _provenance_json(provenance)
+        self._provenance_text = provenance_json(provenance)
         self._provenance = json.loads(self._provenance_text)
         self._codebook = codebook
         self._force = force
@@ -171,7 +172,7 @@ class TableWriter:
         """Check a batch of the documents table now (so a bad value fails at its batch) and
         keep it for :meth:`_documents_frame`."""
         where = f"writing {self.path}"
-        _check_columns(frame, "documents", where, OutputError)
+        check_columns(frame, "documents", where, OutputError)
         if not all(isinstance(c, str) for c in frame.columns):
             frame = frame.rename(columns=str)  # the header of a written table is text
         for column in frame.columns:
@@ -179,8 +180,8 @@ class TableWriter:
                 self._document_extras.append(column)
         self._document_rows += len(frame)
         if self.format == "xlsx":
-            _check_excel_rows("documents", self._document_rows, self.path)
-        frame = _coerce(frame, "documents", where=where, error=OutputError, extras_as_text=False)
+            check_excel_rows("documents", self._document_rows, self.path)
+        frame = coerce(frame, "documents", where=where, error=OutputError, extras_as_text=False)
         self._documents.append(frame)
         if len(self._documents) >= HELD_DOCUMENT_BATCHES:
             # many small frames cost more memory and a slower concat than one; joining them
@@ -200,12 +201,12 @@ class TableWriter:
         whole = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
         # a column of numbers in some batches and "" in others is text: converted here
         where = f"writing {self.path}"
-        return _coerce(whole, "documents", where=where, error=OutputError, extras_as_text=False)
+        return coerce(whole, "documents", where=where, error=OutputError, extras_as_text=False)
 
     def _conform(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         where = f"writing {self.path}"
-        _check_columns(frame, name, where, OutputError)
-        required = list(_REQUIRED[name])
+        check_columns(frame, name, where, OutputError)
+        required = list(REQUIRED[name])
         extras = [str(c) for c in frame.columns if c not in required]
         if name not in self._columns:
             self._columns[name] = required + extras
@@ -228,30 +229,30 @@ class TableWriter:
             for column in absent:  # an extra column a later batch lacks stays empty
                 frame[column] = ""
             frame = frame[columns]
-        return _coerce(frame, name, where=where, error=OutputError, extras_as_text=False)
+        return coerce(frame, name, where=where, error=OutputError, extras_as_text=False)
 
     def _write(self, name: str, frame: pd.DataFrame) -> None:
         self._rows[name] += len(frame)
         if self.format == "xlsx":
             # fail at the batch that overflows, long before the workbook is built
-            _check_excel_rows(name, self._rows[name], self.path)
+            check_excel_rows(name, self._rows[name], self.path)
             self._buffers[name].append(frame)
             self._started.add(name)
             return
-        file = self._tmp / f"{name}{_FOLDER_EXT[self.format]}"
+        file = self._tmp / f"{name}{FOLDER_EXT[self.format]}"
         first = name not in self._started
         self._started.add(name)
         if self.format == "csv":
             if first:
                 self._handles[name] = open(file, "w", encoding="utf-8", newline="")
-            text = _escape_csv_frame(frame)
+            text = escape_csv_frame(frame)
             text.to_csv(self._handles[name], header=first, index=False, lineterminator="\n")
         elif self.format == "jsonl":
             if first:
                 self._handles[name] = open(file, "w", encoding="utf-8", newline="\n")
             handle = self._handles[name]
             for record in frame.to_dict("records"):
-                clean = {k: (None if _is_missing(v) else v) for k, v in record.items()}
+                clean = {k: (None if is_missing(v) else v) for k, v in record.items()}
                 handle.write(json.dumps(clean, ensure_ascii=False, default=str) + "\n")
         else:
             self._write_parquet(name, file, frame, first)
@@ -289,11 +290,11 @@ class TableWriter:
             self._documents = []
         for name in TABLE_NAMES:
             if name not in self._started:
-                self._write(name, _empty(name, self._code_ids if name == "matrix" else []))
+                self._write(name, empty_table(name, self._code_ids if name == "matrix" else []))
         if self.format == "xlsx":
             frames = {n: pd.concat(self._buffers[n], ignore_index=True) for n in TABLE_NAMES}
-            _check_excel_limits(frames, self.path)
-            _write_xlsx(self._tmp, frames, self._provenance, self._codebook)
+            check_excel_limits(frames, self.path)
+            write_xlsx(self._tmp, frames, self._provenance, self._codebook)
         else:
             for handle in self._handles.values():
                 handle.close()
@@ -303,23 +304,22 @@ class TableWriter:
                 sink.close()
             provenance_text = self._provenance_text
             if self.format == "csv":  # tells read_tables to undo the escaping
-                provenance_text = _provenance_json({**self._provenance, CSV_ESCAPE_KEY: CSV_ESCAPE})
+                provenance_text = provenance_json({**self._provenance, CSV_ESCAPE_KEY: CSV_ESCAPE})
             (self._tmp / PROVENANCE_FILE).write_text(provenance_text + "\n", "utf-8")
         self._move_into_place()
 
     def _move_into_place(self) -> None:
         target = self.path
         if target.exists() or target.is_symlink():
-            if not self._force:
-                raise OutputError(f"{target} exists; pass --force to overwrite it.")
-            _check_replaceable(target, self.format)
+            check_target(target, force=self._force)
+            check_replaceable(target, self.format)
         move_into_place(self._tmp, target)
 
 
 
 def write_tables(
     tables: Mapping[str, pd.DataFrame],
-    path: _PathLike,
+    path: PathLike,
     *,
     provenance: Mapping[str, Any],
     codebook: Codebook | None = None,

@@ -14,9 +14,9 @@ from trustcode.atomic import close_quietly, remove_quietly
 from trustcode.errors import InputError, OutputError, TrustcodeWarning
 from trustcode.types import TABLE_NAMES, Codebook
 
-from .cells import _is_formula_like
-from .contract import _finish_read, _is_missing, _text
-from .provenance import _provenance_from_rows, _provenance_rows, _warn_no_provenance
+from .cells import is_formula_like
+from .contract import as_text, finish_read, is_missing
+from .provenance import provenance_from_rows, provenance_rows, warn_no_provenance
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
@@ -80,7 +80,7 @@ def _codebook_frame(codebook: Codebook) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns, dtype="object")
 
 
-def _check_excel_rows(name: str, rows: int, path: Path) -> None:
+def check_excel_rows(name: str, rows: int, path: Path) -> None:
     if rows + 1 > EXCEL_MAX_ROWS:
         raise OutputError(
             f"cannot write {path}: table {name} has {rows:,} rows, more than an Excel sheet "
@@ -89,9 +89,9 @@ def _check_excel_rows(name: str, rows: int, path: Path) -> None:
         )
 
 
-def _check_excel_limits(frames: Mapping[str, pd.DataFrame], path: Path) -> None:
+def check_excel_limits(frames: Mapping[str, pd.DataFrame], path: Path) -> None:
     for name, frame in frames.items():
-        _check_excel_rows(name, len(frame), path)
+        check_excel_rows(name, len(frame), path)
         if frame.shape[1] > EXCEL_MAX_COLUMNS:
             raise OutputError(
                 f"cannot write {path}: table {name} has {frame.shape[1]:,} columns, more than an "
@@ -109,7 +109,7 @@ def _check_excel_limits(frames: Mapping[str, pd.DataFrame], path: Path) -> None:
                     )
 
 
-def _write_sheet(
+def write_sheet(
     wb: Any,
     title: str,
     frame: pd.DataFrame,
@@ -131,7 +131,7 @@ def _write_sheet(
     wrapped = set()
     sample = frame.head(1000)
     for i, column in enumerate(columns, 1):
-        content = sample.iloc[:, i - 1].map(lambda v: len(_text(v))).max() if len(sample) else 0
+        content = sample.iloc[:, i - 1].map(lambda v: len(as_text(v))).max() if len(sample) else 0
         if int(content) > 60:
             wrapped.add(column)
         width = min(max(len(column) + 4, int(content) + 2, 6), 60)
@@ -143,7 +143,7 @@ def _write_sheet(
     for column in columns:
         cell = WriteOnlyCell(ws, value=column)
         cell.data_type = "s"
-        cell.quotePrefix = _is_formula_like(column)
+        cell.quotePrefix = is_formula_like(column)
         cell.font = Font(bold=True)
         if column in header_styles:
             fill, colour = header_styles[column]
@@ -161,7 +161,7 @@ def _write_sheet(
     for row in zip(*values, strict=True):
         out: list[Any] = []
         for column, value in zip(columns, row, strict=True):
-            if _is_missing(value):
+            if is_missing(value):
                 out.append(None)
                 continue
             styled = column in wrapped or (column in cell_styles and value in cell_styles[column])
@@ -171,7 +171,7 @@ def _write_sheet(
                     value, n = ILLEGAL_CHARACTERS_RE.subn("\ufffd", value)
                     replaced += n
                 # a text starting like a formula stays text, exactly, even when edited
-                formula_like = _is_formula_like(value)
+                formula_like = is_formula_like(value)
                 styled = styled or formula_like
             if not styled:
                 out.append(value)
@@ -197,7 +197,7 @@ def _write_sheet(
         )
 
 
-def _write_xlsx(
+def write_xlsx(
     file: Path,
     frames: Mapping[str, pd.DataFrame],
     provenance: Mapping[str, Any],
@@ -210,14 +210,14 @@ def _write_xlsx(
     for name in TABLE_NAMES:
         frame = frames[name]
         if name == "matrix":
-            _write_sheet(wb, name, frame, header_styles=styles)
+            write_sheet(wb, name, frame, header_styles=styles)
         elif name == "codings":
-            _write_sheet(wb, name, frame, cell_styles={"code": styles})
+            write_sheet(wb, name, frame, cell_styles={"code": styles})
         else:
-            _write_sheet(wb, name, frame)
+            write_sheet(wb, name, frame)
     if codebook is not None:
-        _write_sheet(wb, "Codebook", _codebook_frame(codebook), cell_styles={"id": styles})
-    _write_sheet(wb, "Provenance", _provenance_rows(provenance))
+        write_sheet(wb, "Codebook", _codebook_frame(codebook), cell_styles={"id": styles})
+    write_sheet(wb, "Provenance", provenance_rows(provenance))
     save_workbook(wb, file)
 
 
@@ -261,7 +261,7 @@ def _discard_sheet_files(wb: Any) -> None:
             remove_quietly(Path(out))
 
 
-def _read_xlsx(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+def read_xlsx(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     from openpyxl import load_workbook
 
     try:
@@ -284,16 +284,16 @@ def _read_xlsx(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
             width = len(header)
             data = [tuple(r[:width]) + (None,) * (width - len(r)) for r in rows[1:]]
             data = [r for r in data if any(v is not None for v in r)]
-            frame = pd.DataFrame(data, columns=[_text(h) for h in header], dtype="object")
-            tables[name] = _finish_read(frame, name, f"{path}, sheet {name}", extras_as_text=True)
+            frame = pd.DataFrame(data, columns=[as_text(h) for h in header], dtype="object")
+            tables[name] = finish_read(frame, name, f"{path}, sheet {name}", extras_as_text=True)
         provenance: dict[str, Any] = {}
         if "Provenance" in wb.sheetnames:
             rows = list(wb["Provenance"].iter_rows(min_row=2, max_col=3, values_only=True))
-            provenance = _provenance_from_rows(
+            provenance = provenance_from_rows(
                 [tuple(r) + (None,) * (3 - len(r)) for r in rows], str(path)
             )
         else:
-            _warn_no_provenance(path)
+            warn_no_provenance(path)
     finally:
         wb.close()
     return tables, provenance
