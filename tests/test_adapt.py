@@ -91,7 +91,8 @@ def test_adapted_model_file_round_trips_and_names_its_base(base, tmp_path: Path)
     meta = model_metadata(path)
     assert meta["adapted"] == {"base": "base.skops", "prior": {"name": "base.skops",
                                "training_size": base.n_training_},
-                               "weight": ADAPT_WEIGHT, "reviewed_passages": len(NEW)}
+                               "weight": ADAPT_WEIGHT, "reviewed_passages": len(NEW),
+                               "rule_cuts": {}}
     loaded = load_model(path, book)
     pd.testing.assert_frame_equal(loaded.predict_scores(PROBE), adapted.predict_scores(PROBE))
     assert loaded.adapt_keys_ == adapted.adapt_keys_
@@ -138,6 +139,75 @@ def test_bad_adaptations_are_refused(base) -> None:  # type: ignore[no-untyped-d
         adapt_model(base, _gold(), _codebook(), weight=0)
 
 
+# --- rule cuts: what the review says of the rules -----------------------------------------------
+
+# the researcher's material: their 'police' passages are mostly a brass band, which the rule for
+# 'arrests' (the word 'police') codes all the same
+BAND = [
+    ("b1", "The police band played a waltz at the spring festival.", ()),
+    ("b1", "Children danced while the police band played in the park.", ()),
+    ("b1", "The police band rehearsed marches for the city parade.", ()),
+    ("b2", "A new trumpet player joined the police band this season.", ()),
+    ("b2", "The police band gave a free concert by the river.", ()),
+    ("b2", "Tickets for the police band concert sold out quickly.", ()),
+    ("b3", "Police detained five students at the rally.", ("arrests",)),
+    ("b3", "Police arrested two journalists outside the court.", ("arrests",)),
+    ("b3", "Police held the protesters overnight without charge.", ("arrests",)),
+    ("b4", "Police detained a pensioner for a single picket.", ("arrests",)),
+    ("b4", "The market opened early on Saturday.", ()),
+    ("b4", "Volunteers wrote letters to prisoners.", ("support",)),
+]
+
+
+def _ruled_codebook(term: str = "police") -> Codebook:
+    from trustcode.types import Rule
+
+    book = _codebook()
+    police = Rule(f"arrests.{term}", "arrests", "phrases", terms=(term,))
+    codes = tuple(Code(c.id, c.label, rules=(police,) if c.id == "arrests" else ())
+                  for c in book.codes)
+    return Codebook(book.name, codes, version=book.version, sha256=book.sha256,
+                    path=book.path, languages=("en",))
+
+
+def _coded(model, book, text: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    from trustcode.pipeline import Coder
+    from trustcode.types import Document
+
+    coded = Coder(book, model=model).code_document(Document("new", text, language="en"))
+    return [(c.passage_id, c.code) for c in coded.codings]
+
+
+def test_review_rejecting_rule_hits_teaches_a_rule_cut(base, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    book = _ruled_codebook()
+    adapted = adapt_model(base, _gold(BAND), book)
+    assert adapted.rule_cuts_.get("arrests", 0) > 0
+    assert adapted.adapt_rules_[:, list(adapted.codes_).index("arrests")].sum() == 10
+    text = ("The police band played marches at the autumn festival.\n\n"
+            "Police detained three students at the rally.\n")
+    assert _coded(base, book, text) == [("new#0", "arrests"), ("new#1", "arrests")]
+    assert _coded(adapted, book, text) == [("new#1", "arrests")]
+    # kept in the model file, and through a second round
+    path = save_model(adapted, tmp_path / "adapted.skops", book)
+    assert model_metadata(path)["adapted"]["rule_cuts"] == adapted.rule_cuts_
+    loaded = load_model(path, book)
+    assert loaded.rule_cuts_ == adapted.rule_cuts_
+    np.testing.assert_array_equal(loaded.adapt_rules_, adapted.adapt_rules_)
+    again = adapt_model(loaded, _gold(NEW, start=len(BAND)), book)
+    assert len(again.adapt_keys_) == len(BAND) + len(NEW)
+    assert again.adapt_rules_[:len(BAND)].sum() == adapted.adapt_rules_.sum()
+    # the same review without the rule: nothing to cut
+    assert adapt_model(base, _gold(BAND), _codebook()).rule_cuts_ == {}
+
+
+def test_no_cut_where_the_rules_were_right(base) -> None:  # type: ignore[no-untyped-def]
+    right = [row for row in BAND if row[2] or "police" not in row[1]]
+    more = [("b5", f"Police detained {n} people near the station.", ("arrests",))
+            for n in ("six", "seven", "eight", "nine")]
+    adapted = adapt_model(base, _gold(right + more), _ruled_codebook())
+    assert adapted.rule_cuts_ == {}
+
+
 # --- the order of a review sheet -----------------------------------------------------------------
 
 
@@ -172,6 +242,28 @@ def test_review_order_is_deterministic_and_prefers_unsure_codes(base) -> None:  
     # the first is the passage that teaches most; the chosen teach more than those left
     assert value[order[0]] == value.max()
     assert value[order[:10]].mean() > value[order[10:]].mean()
+
+
+def test_review_sheet_puts_rule_hits_the_classifier_doubts_first(base, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A rule coding the classifier scores low is where a review can show the rules wrong: the
+    sheet puts it first (write_review reads the rule hits from the run's codings)."""
+    from trustcode.pipeline import Coder, tables_for
+    from trustcode.review import write_review
+    from trustcode.types import Document
+
+    book = _ruled_codebook("festival")  # a rule the classifier does not share
+    text = "\n\n".join(["The museum extended its hours for the festival.",
+                         *[t for _, t, _ in NEW], *TEXTS[:12]])
+    document = Document("d", text, language="en")
+    tables = tables_for([Coder(book, model=base).code_document(document)],
+                        [c.id for c in book.leaf_codes])
+    texts = list(tables["passages"]["text"])
+    plain, _ = review_order(base, texts, ["d"] * len(texts), ["en"] * len(texts), 3)
+    assert 0 not in plain[:3]  # by the classifier's doubt alone, the rule hit is not chosen
+    sheet = write_review(tables, tmp_path / "review.xlsx", codebook=book, model=base,
+                         review_size=3)
+    first = next(load_workbook(sheet)["review"].iter_rows(min_row=2, values_only=True))
+    assert first[0] == "d#0"
 
 
 # --- the command line ----------------------------------------------------------------------------
@@ -267,4 +359,48 @@ def test_train_base_bad_input_writes_nothing(tmp_path: Path) -> None:
     result = runner.invoke(main, ["train", str(reviewed), "--base", str(other), "-o", str(out)])
     assert result.exit_code == 2
     assert "codes the base lacks:" in result.output and "exile" in result.output
+    assert not out.exists()
+
+
+def _spoil(sheet: Path, out: Path, how: str) -> tuple[Path, str]:
+    """A reviewed sheet spoiled one way, and what the error must say."""
+    wb = load_workbook(sheet)
+    ws = wb["review"]
+    header = [c.value for c in ws[1]]
+    decisions = [i for i, name in enumerate(header) if name and name.endswith(": decision")]
+    added = header.index("added_codes") + 1
+    if how == "renamed column":
+        ws.cell(row=1, column=added).value = "extra codes"
+        expected = r"lacks the column\(s\) added_codes"
+    elif how == "bad decision":
+        ws.cell(row=3, column=decisions[0] + 1).value = "maybe"
+        expected = rf"row 3, column .*\({header[decisions[0]]!r}\): unknown decision 'maybe'"
+    elif how == "unknown added code":
+        ws.cell(row=2, column=added).value = "hunger_strike"
+        expected = r"unknown code id\(s\) 'hunger_strike' \(row 2\)"
+    elif how == "another codebook":
+        ws.cell(row=1, column=decisions[0] + 1).value = "strikes: decision"
+        expected = r"'strikes: decision'\): code 'strikes' is not in the codebook"
+    else:  # stale: the document was edited after the sheet was written
+        doc = sheet.parent / "docs" / f"{ws.cell(row=2, column=2).value}.txt"
+        doc.write_text("A line written later.\n\n" + doc.read_text("utf-8"), "utf-8")
+        expected = rf"stale passages: .*row 2 \(passage .*{doc.stem} \({doc}\)"
+    wb.save(out)
+    return out, expected
+
+
+@pytest.mark.parametrize("how", ["renamed column", "bad decision", "unknown added code",
+                                 "another codebook", "stale"])
+def test_train_base_refuses_a_spoiled_review_sheet(tmp_path: Path, how: str) -> None:
+    """Each bad review sheet of issue 16: a clear error naming the problem, exit code 2, and
+    no model written."""
+    import re
+
+    runner = CliRunner()
+    reviewed = _decide(_review_sheet(tmp_path, runner), tmp_path / "reviewed.xlsx", 3)
+    spoiled, expected = _spoil(reviewed, tmp_path / "spoiled.xlsx", how)
+    out = tmp_path / "adapted.skops"
+    result = runner.invoke(main, ["train", str(spoiled), "--base", "default", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert re.search(expected, " ".join(result.output.split())), result.output
     assert not out.exists()

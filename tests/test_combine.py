@@ -133,3 +133,21 @@ def test_sources_are_consistent(policy: str, rule: bool, score: float | None, ve
         assert code == "c" and got == score
         assert ("rule" in source) <= rule
         assert ("classifier" in source) <= (score is not None and score >= 0.5)
+
+
+def test_rule_cuts_overrule_a_union_rule_hit_the_classifier_scores_low() -> None:
+    """An adapted model's cut (classify.adapting): under ``union`` a rule hit whose code the
+    classifier scores below the cut does not stand; other policies and unscored codes keep
+    their rule hits."""
+    def run(policy: str, score: float | None, cuts: dict[str, float] | None = None):
+        return combine(_book(policy), {"c": [HIT]}, set(),
+                       {} if score is None else {"c": score}, THRESHOLDS,
+                       {"c": 0.3} if cuts is None else cuts)
+
+    assert run("union", 0.2) == []
+    assert run("union", 0.3) == [("c", "rule", 0.3)]
+    assert run("union", 0.9) == [("c", "rule+classifier", 0.9)]
+    assert run("union", None) == [("c", "rule", None)]  # no score: nothing to overrule with
+    assert run("rules_only", 0.1) == [("c", "rule", 0.1)]  # the codebook trusts its rules
+    assert run("union", 0.2, {}) == [("c", "rule", 0.2)]  # no cut: every rule hit stands
+    assert run("union", 0.2, {"other": 0.5}) == [("c", "rule", 0.2)]

@@ -74,6 +74,7 @@ def test_the_encoder_model_without_the_extra_says_how_to_install_it(
         embeddings._encoder.cache_clear()
     assert result.exit_code == 2, result.output
     assert "pip install 'trustcode[embeddings]'" in result.output
+    assert "model='default'" in result.output and "Command line: --model" in result.output
     assert "Traceback" not in result.output and not out.exists()
 
 

@@ -150,7 +150,7 @@ def test_uncertainty_bounded_and_symmetric(scores: list[float | None]) -> None:
 
 def test_review_sheet_columns_and_order(sheet: Path) -> None:
     wb = load_workbook(sheet)
-    assert wb.sheetnames == ["review", "instructions", "codebook", "provenance"]
+    assert wb.sheetnames == ["review", "instructions", "codebook", "provenance", "documents"]
     ws = wb["review"]
     header = [c.value for c in ws[1]]
     expected = ["passage_id", "doc_id", "start", "end", "text", "machine_codes", "uncertainty"]
@@ -477,6 +477,89 @@ def test_missing_sheet_and_columns(sheet: Path, tmp_path: Path) -> None:
 def test_bad_unreviewed_option(sheet: Path) -> None:
     with pytest.raises(UsageError, match="'reject' or 'accept'. Got 'maybe'"):
         read_review(sheet, unreviewed="maybe")
+
+
+# --- stale rows: the document changed after the sheet was written -------------------------------
+
+
+def _sheet_of_files(tmp_path: Path) -> tuple[Path, Path]:
+    """A review sheet of a run over two documents read from files, its first two passages of
+    each document reviewed; and the folder of the files."""
+    from trustcode.io.readers import read_corpus
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "en1.txt").write_text(EN.text, "utf-8")
+    (folder / "ru1.txt").write_text(RU.text, "utf-8")
+    documents = list(read_corpus(folder))
+    tables = tables_for([CodedDocument(d, segment(d), []) for d in documents], LEAVES)
+    wb_path = write_review(tables, tmp_path / "review.xlsx", codebook=BOOK)
+    reviewed = _edit(wb_path, tmp_path / "reviewed.xlsx", {
+        ("en1#0", "letters: decision"): "accept", ("en1#1", "arrests: decision"): "accept",
+        ("ru1#0", "letters: decision"): "accept", ("ru1#1", "reviewer"): "Anna",
+    })
+    return reviewed, folder
+
+
+def test_documents_sheet_records_sources_and_hashes(tmp_path: Path) -> None:
+    reviewed, folder = _sheet_of_files(tmp_path)
+    rows = list(load_workbook(reviewed)["documents"].iter_rows(values_only=True))
+    assert rows[0] == ("doc_id", "source", "sha256")
+    assert {r[0]: r[1] for r in rows[1:]} == {"en1": str(folder / "en1.txt"),
+                                              "ru1": str(folder / "ru1.txt")}
+    assert {r[0]: r[2] for r in rows[1:]} == {"en1": EN.sha256, "ru1": RU.sha256}
+
+
+def test_stale_rows_are_refused_naming_row_passage_and_document(tmp_path: Path) -> None:
+    reviewed, folder = _sheet_of_files(tmp_path)
+    assert sorted(_quiet_read(reviewed)["passage_id"]) == ["en1#0", "en1#1", "ru1#0", "ru1#1"]
+    # edited after the sheet was written: a sentence put before the first paragraph
+    (folder / "en1.txt").write_text("A note added later.\n\n" + EN.text, "utf-8")
+    ws = load_workbook(reviewed)["review"]
+    rows = {pid: _row_of(ws, pid) for pid in ("en1#0", "en1#1")}
+    with pytest.raises(GoldError) as caught:
+        read_review(reviewed)
+    message = str(caught.value)
+    assert "stale passages: 2 reviewed row(s) no longer match" in message
+    assert f"row {rows['en1#0']} (passage en1#0, 0-55)" in message
+    assert f"row {rows['en1#1']} (passage en1#1" in message
+    assert f"en1 ({folder / 'en1.txt'})" in message and "ru1#" not in message
+    with pytest.raises(GoldError, match="stale passages"):
+        read_gold(reviewed)
+    # the text the sheet was written from, given with documents=, reads again
+    original = tmp_path / "original"
+    original.mkdir()
+    (original / "en1.txt").write_text(EN.text, "utf-8")
+    (original / "ru1.txt").write_text(RU.text, "utf-8")
+    assert len(_quiet_read(reviewed, documents=[original])) == 4
+    assert len(read_gold(reviewed, documents=[original])) == 4
+
+
+def test_an_edit_that_leaves_the_reviewed_rows_in_place_is_not_stale(tmp_path: Path) -> None:
+    reviewed, folder = _sheet_of_files(tmp_path)
+    # the third paragraph (not reviewed) changed: the reviewed rows still fit
+    (folder / "en1.txt").write_text(EN.text.replace("It rained", "It snowed"), "utf-8")
+    assert len(_quiet_read(reviewed)) == 4
+    # a document found nowhere cannot be checked: the sheet's text is what was reviewed
+    (folder / "en1.txt").unlink()
+    assert len(_quiet_read(reviewed)) == 4
+
+
+def test_a_moved_corpus_is_found_beside_the_workbook(tmp_path: Path) -> None:
+    """The recorded source is gone, but the workbook lies beside the corpus's manifest.csv."""
+    reviewed, folder = _sheet_of_files(tmp_path)
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    (moved / "manifest.csv").write_text("doc_id,path\nen1,en1.txt\nru1,ru1.txt\n", "utf-8")
+    (moved / "en1.txt").write_text("Changed.\n\n" + EN.text, "utf-8")
+    (moved / "ru1.txt").write_text(RU.text, "utf-8")
+    for name in ("en1.txt", "ru1.txt"):
+        (folder / name).unlink()
+    target = moved / "sheets" / "reviewed.xlsx"
+    target.parent.mkdir()
+    reviewed.rename(target)
+    with pytest.raises(GoldError, match=r"stale passages: 2 reviewed row\(s\).*passage en1#0"):
+        read_review(target)
 
 
 # --- through read_gold, read_coded and agree -----------------------------------------------------

@@ -2,19 +2,26 @@
 
 Run from the repository, with ../shared beside it:
 
-    python benchmarks/adapt/run.py                       # every document held out in turn
+    python benchmarks/adapt/run.py                       # every case, 10 random seeds
     python benchmarks/adapt/run.py --keep /tmp/adapt     # keep (and reuse) the base models
     python benchmarks/adapt/run.py --weights 1 3 5 10 30 # measure the adaptation weight
 
-For each gold document D of corpus/gold/coding, a base model is trained the default way (gold
-plus corpus/illustrative) without D: D is the researcher's own material. The base codes D and
-writes its review sheet's order (``code --review``); a simulated researcher reviews the first N
-rows (N = 0, 20, 40, 80, 160), deciding every code as the gold says, and the base is adapted to
-them (``train review.xlsx --base BASE``, the same function). Krippendorff's alpha (micro, rules
-plus classifier combined) is measured on D's passages not reviewed. Beside it: N passages of D
-chosen at random (the mean of three seeds); the unadapted base on the passages the sheet's
-rounds leave ("base"); and a second round (40 reviewed and adapted to, then 40 more from the
-adapted model's new sheet). Nothing touches the network.
+Each case holds part of the gold (corpus/gold/coding) out: one document, or one language (the
+base then learns from the other language only, the illustrative passages of the held-out
+language left out too). A base model is trained the default way (gold plus corpus/illustrative)
+without it: the held-out part is the researcher's own material. The base writes its review
+sheet's order (``code --review``, :func:`review_order`); a simulated researcher reviews the
+first N rows, deciding every code as the gold says, and the base is adapted to them (``train
+review.xlsx --base BASE``, the same function). Krippendorff's alpha (micro, rules plus
+classifier combined) is measured on the held-out passages not reviewed. A size N is measured
+only while at least :data:`MIN_REST` passages are left to measure on.
+
+Beside the sheet: N passages chosen at random (``--seeds`` seeds: their mean, their standard
+deviation, and how many seeds the sheet beat); the unadapted base on the passages the sheet's
+rounds leave ("base"); the gain of adapting over the unadapted base on the same passages, for
+the sheet's choice and for random choice (mean over seeds): alpha on different rests differs
+with what is left, and the gain says what the choice taught; and a second round (40 reviewed
+and adapted to, then 40 more from the adapted model's new sheet). Nothing touches the network.
 """
 
 from __future__ import annotations
@@ -30,14 +37,47 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 SIZES = (0, 20, 40, 80, 160)
+#: a size is measured only while this many held-out passages are left to measure alpha on
+MIN_REST = 50
 
 
-def _alpha(model, gold, codebook) -> float:
-    from trustcode.evaluate import evaluate
+class Judge:
+    """Micro alpha (rules plus classifier combined) of a model on any subset of one held-out
+    part: the part is coded once per model, and the subsets are read from its predictions (a
+    passage's coding does not depend on the other passages)."""
 
-    result = evaluate(gold.reset_index(drop=True), codebook, model=model)
-    metrics = result.metrics.set_index(["system", "language", "code"])
-    return float(metrics.loc[("combined", "all", "micro"), "alpha"])
+    def __init__(self, part, codebook) -> None:
+        from trustcode.rules import RuleSet
+
+        self.part = part.reset_index(drop=True)
+        self.codebook = codebook
+        self.rules = RuleSet(codebook)
+        self.codes = [c.id for c in codebook.leaf_codes]
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray, object]] = {}
+
+    def matrices(self, model) -> tuple[np.ndarray, np.ndarray]:
+        from trustcode.evaluate import evaluate
+
+        key = id(model)
+        if key not in self._cache:
+            result = evaluate(self.part, self.codebook, model=model, rules=self.rules)
+            pred = result.predictions
+            truth = np.array([[c in found for c in self.codes] for found in pred["gold"]])
+            said = np.array([[c in found for c in self.codes] for found in pred["combined"]])
+            self._cache[key] = (truth, said, model)  # the model kept: its id stays its own
+        truth, said, _ = self._cache[key]
+        return truth, said
+
+    def forget(self, model) -> None:
+        self._cache.pop(id(model), None)
+
+    def alpha(self, model, rows) -> float:
+        from trustcode.evaluate import metric_rows
+
+        truth, said = self.matrices(model)
+        rows = np.asarray(rows, dtype=np.int64)
+        found = metric_rows(truth[rows], said[rows], self.codes)
+        return float(next(r["alpha"] for r in found if r["code"] == "micro"))
 
 
 def _base(gold, name: str, held_out, codebook, keep: Path | None):
@@ -55,32 +95,49 @@ def _base(gold, name: str, held_out, codebook, keep: Path | None):
     return model
 
 
-def _order(model, part, size: int) -> list[int]:
-    """The rows of ``part`` in the order its review sheet lists them."""
+def _order(model, part, size: int, codebook) -> list[int]:
+    """The rows of ``part`` in the order its review sheet lists them (the rules' codes as the
+    run's codings carry them)."""
+    from trustcode.classify.adapting import rule_flags
     from trustcode.review.selection import review_order
 
+    rules = rule_flags(part, codebook, list(model.classifier_codes_))
     return review_order(model, list(part["text"]), list(part["doc_id"]),
-                        list(part["language"]), size)[0]
+                        list(part["language"]), size, rules)[0]
 
 
 def targets(gold) -> dict[str, object]:
-    """What a simulated researcher brings: the largest document, and the Russian texts (the
-    base then learns from English only, the illustrative Russian passages left out too)."""
+    """What a simulated researcher brings (mask over the gold; the base is trained without
+    every passage the mask holds): each gold document large enough to review 40 passages and
+    measure on the rest, and each language."""
     real = gold["coder"] != "illustrative"
-    return {
-        "document ovdinfo_2012 (en)":
-            gold["doc_id"] == "ovdinfo_2012_political_arrests_moscow_en",
-        "language ru": gold["language"] == "ru",
-    }, real
+    cases: dict[str, object] = {}
+    sizes = gold[real].groupby("doc_id").size()
+    for doc_id, count in sizes.items():
+        if count >= 40 + MIN_REST:
+            language = gold.loc[gold["doc_id"] == doc_id, "language"].iloc[0]
+            cases[f"document {doc_id[:24]} ({language})"] = gold["doc_id"] == doc_id
+    for language in sorted(set(gold.loc[real, "language"])):
+        cases[f"language {language}"] = gold["language"] == language
+    return cases
+
+
+def _measured(value) -> bool:
+    return value is not None and not np.isnan(value)
+
+
+def _row(values) -> str:
+    return " ".join(f"{v:6.3f}" if _measured(v) else "     -" for v in values)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, default=None, help="keep the base models here")
-    parser.add_argument("--weights", type=float, nargs="*", default=None,
+    parser.add_argument("--weights", nargs="*", default=None,
                         help="adaptation weights to compare (default: the shipped one)")
-    parser.add_argument("--docs", nargs="*", default=None,
-                        help="only these of what is held out ('language ru', ...)")
+    parser.add_argument("--cases", nargs="*", default=None,
+                        help="only these cases ('language ru', ...)")
+    parser.add_argument("--seeds", type=int, default=10, help="random choices per size")
     args = parser.parse_args()
     if not (SHARED / "corpus-sources").is_dir():
         print("needs ../shared/corpus-sources beside the repository", file=sys.stderr)
@@ -95,58 +152,84 @@ def main() -> int:
     codebook = load_codebook("codebook.yaml")
     gold = read_gold(["corpus/gold/coding", "corpus/illustrative"], codebook=codebook,
                      documents=["corpus", "../shared/corpus-sources"])
+    real = (gold["coder"] != "illustrative").to_numpy()
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-    held, real = targets(gold)
-    weights = args.weights or [ADAPT_WEIGHT]
-    print(f"{'held out':<28} {'w':>4} {'chosen by':<8} " + " ".join(f"{n:>6}" for n in SIZES)
-          + "  40+40")
-    totals: dict[tuple[float, str], list[list[float]]] = {}
-    for name, mask in held.items():
-        if args.docs and name not in args.docs:
+    weights = [float(w) for w in (args.weights or [ADAPT_WEIGHT])]
+    head = " ".join(f"{n:>6}" for n in SIZES)
+    print(f"{'held out':<42} {'w':>4} {'chosen by':<10} {head}  40+40", flush=True)
+    table: dict[tuple[float, str, str], list[float | None]] = {}
+    wins: dict[float, list[tuple[int, int]]] = {}
+    for name, mask in targets(gold).items():
+        if args.cases and name not in args.cases:
             continue
-        base = _base(gold, name.replace(" ", "-"), mask, codebook, args.keep)
+        mask = np.asarray(mask, dtype=bool)
+        file_name = name.replace(" ", "-").replace("(", "").replace(")", "")
+        base = _base(gold, file_name, mask, codebook, args.keep)
         part = gold[mask & real].reset_index(drop=True)
-        order = _order(base, part, max(SIZES))
-        rng_orders = [list(np.random.default_rng(seed).permutation(len(part)))
-                      for seed in range(3)]
+        judge = Judge(part, codebook)
+        sizes = [n for n in SIZES if len(part) - n >= MIN_REST]
+        order = _order(base, part, max(sizes), codebook)
+        seeds = [list(np.random.default_rng(seed).permutation(len(part)))
+                 for seed in range(args.seeds)]
         for weight in weights:
-            for label, orders in (("sheet", [order]), ("random", rng_orders)):
-                row = []
-                for n in SIZES:
-                    values = []
-                    for chosen in orders:
-                        reviewed, rest = part.iloc[chosen[:n]], part.iloc[chosen[n:]]
-                        model = base
-                        if n:
-                            started = time.perf_counter()
-                            model = adapt_model(base, reviewed, codebook, weight=weight)
-                            took = time.perf_counter() - started
-                            if n == max(SIZES) and label == "sheet":
-                                print(f"  adapting to {n} passages took {took:.1f} s")
-                        values.append(_alpha(model, rest, codebook))
-                    row.append(float(np.mean(values)))
-                # a second round: 40 reviewed and adapted to, then 40 more from the new sheet
-                second = float("nan")
-                if label == "sheet":
-                    first = adapt_model(base, part.iloc[order[:40]], codebook, weight=weight)
-                    remaining = part.iloc[order[40:]].reset_index(drop=True)
-                    again = _order(first, remaining, 40)
-                    adapted = adapt_model(first, remaining.iloc[again[:40]], codebook,
-                                          weight=weight)
-                    second = _alpha(adapted, remaining.iloc[again[40:]], codebook)
-                totals.setdefault((weight, label), []).append(row)
-                print(f"{name:<28} {weight:>4g} {label:<8} "
-                      + " ".join(f"{v:6.3f}" for v in row) + f"  {second:6.3f}", flush=True)
-            # the unadapted base on the same passages the sheet's rounds leave
-            row = [_alpha(base, part.iloc[order[n:]], codebook) for n in SIZES]
-            totals.setdefault((weight, "base"), []).append(row)
-            print(f"{name:<28} {weight:>4g} {'base':<8} "
-                  + " ".join(f"{v:6.3f}" for v in row), flush=True)
-    print("\nmean over what was held out")
-    for (weight, label), rows in totals.items():
-        mean = np.mean(np.array(rows), axis=0)
-        print(f"{'':<28} {weight:>4g} {label:<8} " + " ".join(f"{v:6.3f}" for v in mean))
+            def adapted_alpha(chosen, n, judge=judge, base=base, part=part, weight=weight):
+                if not n:
+                    return judge.alpha(base, chosen)
+                model = adapt_model(base, part.iloc[chosen[:n]], codebook, weight=weight)
+                value = judge.alpha(model, chosen[n:])
+                judge.forget(model)
+                return value
+
+            sheet = [adapted_alpha(order, n) if n in sizes else None for n in SIZES]
+            random = np.array([[adapted_alpha(list(s), n) if n in sizes else np.nan
+                                for n in SIZES] for s in seeds])
+            mean, spread = random.mean(axis=0), random.std(axis=0, ddof=1)
+            # the unadapted base on each random choice's rest: what the choice itself taught
+            random_base = np.array([[judge.alpha(base, list(s)[n:]) if n in sizes else np.nan
+                                     for n in SIZES] for s in seeds]).mean(axis=0)
+            beaten = [int((random[:, k] < sheet[k]).sum()) if n in sizes and n else None
+                      for k, n in enumerate(SIZES)]
+            started = time.perf_counter()
+            first = adapt_model(base, part.iloc[order[:40]], codebook, weight=weight)
+            took = time.perf_counter() - started
+            remaining = part.iloc[order[40:]].reset_index(drop=True)
+            again = _order(first, remaining, 40, codebook)
+            second_model = adapt_model(first, remaining.iloc[again[:40]], codebook, weight=weight)
+            second = (Judge(remaining, codebook).alpha(second_model, again[40:])
+                      if len(part) - 80 >= MIN_REST else float("nan"))
+            base_row = [judge.alpha(base, order[n:]) if n in sizes else None for n in SIZES]
+            sheet_gain = [None if v is None else v - b
+                          for v, b in zip(sheet, base_row, strict=True)]
+            random_gain = list(mean - random_base)
+            for label, values in (("sheet", sheet), ("random", list(mean)),
+                                  ("random sd", list(spread)), ("base", base_row),
+                                  ("sheet gain", sheet_gain), ("random gain", random_gain)):
+                table[(weight, name, label)] = values
+            for k, n in enumerate(SIZES):
+                if n and n in sizes:
+                    wins.setdefault(weight, []).append((int(sheet[k] > mean[k]), 1))
+            print(f"{name:<42} {weight:>4g} {'sheet':<10} {_row(sheet)}  {_row([second])}")
+            print(f"{'':<42} {weight:>4g} {'random':<10} {_row(mean)}")
+            print(f"{'':<42} {weight:>4g} {'random sd':<10} {_row(spread)}")
+            print(f"{'':<42} {weight:>4g} {'seeds won':<10} "
+                  + " ".join("     -" if b is None else f"{b:>3}/{args.seeds:<2}" for b in beaten))
+            print(f"{'':<42} {weight:>4g} {'base':<10} {_row(base_row)}"
+                  f"   (adapting to 40: {took:.2f} s)")
+            print(f"{'':<42} {weight:>4g} {'sheet gain':<10} {_row(sheet_gain)}")
+            print(f"{'':<42} {weight:>4g} {'rand. gain':<10} {_row(random_gain)}", flush=True)
+    sheets = [v for (w, _, lab), v in table.items() if lab == "sheet" and w == weights[0]]
+    counted = [sum(1 for v in sheets if v[k] is not None) for k in range(len(SIZES))]
+    print("\nmean over the cases measured at each size (cases: "
+          + ", ".join(f"{n}: {c}" for n, c in zip(SIZES, counted, strict=True)) + ")")
+    for weight in weights:
+        for label in ("sheet", "random", "base", "sheet gain", "random gain"):
+            rows = [v for (w, _, lab), v in table.items() if w == weight and lab == label]
+            means = [np.mean([r[k] for r in rows if _measured(r[k])]) for k in range(len(SIZES))]
+            print(f"{'':<42} {weight:>4g} {label:<10} {_row(means)}")
+        won = wins.get(weight, [])
+        print(f"{'':<42} {weight:>4g} sheet above the random mean in {sum(w for w, _ in won)} "
+              f"of {len(won)} (case, size) cells")
     return 0
 
 

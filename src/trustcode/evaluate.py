@@ -315,6 +315,8 @@ def evaluate(
 
     scores: list[dict[str, float]] = [{} for _ in texts]
     thresholds: list[Mapping[str, float]] = [{} for _ in texts]
+    # a given adapted model's cuts under which rule hits do not stand (classify.adapting)
+    rule_cuts = getattr(model, "rule_cuts_", None) if model is not None else None
     classified: list[tuple[str, ...]] = [() for _ in texts]
     fold_of = [-1] * len(texts)
     fold_list: list[Fold]
@@ -351,7 +353,7 @@ def evaluate(
                  for rc, vetoed in rule_results]
     classifier_sets = [tuple(c for c in found if c in leaf) for found in classified]
     combined_full = [
-        combine(codebook, rc, vetoed, scores[i] or None, thresholds[i] or None)
+        combine(codebook, rc, vetoed, scores[i] or None, thresholds[i] or None, rule_cuts)
         for i, (rc, vetoed) in enumerate(rule_results)
     ]
     combined_sets = [tuple(code for code, _, _ in found) for found in combined_full]

@@ -253,6 +253,25 @@ class _Documents:
         return self._docs[key]
 
 
+def find_documents(
+    doc_ids: Iterable[str], locations: Sequence[str | os.PathLike[str]]
+) -> dict[str, Document]:
+    """The documents of ``doc_ids`` as they are now in ``locations`` (files, folders or
+    manifests, read as ``trustcode code`` reads them; the first location holding a doc_id
+    wins); a doc_id found nowhere is left out.
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.txt").write_text("Letters to prisoners.", encoding="utf-8")
+    >>> {k: d.text for k, d in find_documents(["a", "b"], [folder]).items()}
+    {'a': 'Letters to prisoners.'}
+    """
+    where = tuple(Path(p) for p in locations)
+    finder = _Documents()
+    found = {doc_id: finder.find(doc_id, where) for doc_id in dict.fromkeys(doc_ids)}
+    return {doc_id: document for doc_id, document in found.items() if document is not None}
+
+
 # --- the three formats -------------------------------------------------------------------------
 
 
@@ -531,7 +550,8 @@ def read_gold(
     parts = []
     for path in _gold_files(paths):
         if is_review_workbook(path):
-            table = review_table(path, codebook=codebook, unreviewed=unreviewed)
+            table = review_table(path, codebook=codebook, unreviewed=unreviewed,
+                                 documents=documents)
         elif is_trustcode_tables(path):
             table = gold_from_tables(_load_tables(path), str(path))
         else:

@@ -8,10 +8,18 @@ stands. Each reviewed passage counts ``weight`` times as much as one of the base
 passages did (:data:`ADAPT_WEIGHT`, chosen by the benchmark in ``benchmarks/adapt``). The
 base's features (vocabulary and idf), calibration and thresholds are kept.
 
+A review also says where the codebook's rules are wrong on this material, which a correction of
+the classifier alone cannot undo: under the ``union`` policy a rule hit is a coding whatever the
+classifier scores. So the adapted model learns a *rule cut* per ``union`` code
+(:func:`choose_rule_cuts`): a score of :data:`RULE_CUTS` under which the code's rule hits no
+longer stand, chosen by cross-validation on the reviewed passages to reproduce most of the
+reviewer's decisions (ties: the lower cut; 0, every rule hit standing, unless a cut pays).
+
 An adapted model carries what a further round needs: the base's coefficients (the prior) and
-the reviewed passages as feature rows (numbers, not text) with their codes and a key per
-passage. Adapting it again starts from that same prior and learns from the passages of every
-round, a passage reviewed twice counting once (the later decision wins).
+the reviewed passages as feature rows (numbers, not text) with their codes, the codes the rules
+gave them and a key per passage. Adapting it again starts from that same prior and learns
+from the passages of every round, a passage reviewed twice counting once (the later decision
+wins).
 
 >>> adapted = adapt_model(load_model("model.skops", book), reviewed, book)  # doctest: +SKIP
 """
@@ -25,13 +33,18 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GoldError, ModelError
-from ..types import Codebook
+from ..types import Codebook, meets_threshold
 from .calibration import sigmoid
 from .classifier import CodeClassifier
 
 #: how much one reviewed passage counts against one of the base's training passages (measured:
 #: benchmarks/README.md, "The review loop")
 ADAPT_WEIGHT = 30.0
+#: the scores a code's rule hits may be made to meet (:func:`choose_rule_cuts`); 0: all stand
+RULE_CUTS: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3)
+#: folds of the cross-validation that chooses the rule cuts; fewer than two passages per fold:
+#: no cut is chosen
+_CUT_FOLDS = 5
 
 
 def passage_keys(gold: pd.DataFrame) -> list[str]:
@@ -114,6 +127,81 @@ def _fit_correction(
     return delta, float(theta[-1])
 
 
+def rule_flags(gold: pd.DataFrame, codebook: Codebook, codes: Sequence[str]) -> np.ndarray:
+    """Passages x ``codes``: which codes the codebook's rules give each gold passage (vetoes
+    applied).
+
+    >>> from trustcode.codebook import load_codebook
+    >>> rule_flags(pd.DataFrame({"text": ["Volunteers wrote letters to political prisoners."],
+    ...                          "language": ["en"]}), load_codebook(), ["prisoner_support"])
+    array([[ True]])
+    """
+    from .training import rule_codes_of
+
+    languages = list(gold["language"]) if "language" in gold.columns else [None] * len(gold)
+    languages = [v if isinstance(v, str) and v else None for v in languages]
+    said = rule_codes_of([str(t) for t in gold["text"]], languages, codebook)
+    return np.array([[c in found for c in codes] for found in said],
+                    dtype=bool).reshape(len(gold), len(codes))
+
+
+def _corrections(
+    base: CodeClassifier, x: Any, labels: np.ndarray, prior_coef: np.ndarray,
+    prior_intercept: np.ndarray, weight: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The adapted coefficients and intercepts: the prior plus each code's correction."""
+    codes = list(base.codes_)
+    coef = np.array(prior_coef, dtype=np.float64, copy=True)
+    intercept = np.array(prior_intercept, dtype=np.float64, copy=True)
+    for j, code in enumerate(base.classifier_codes_):
+        y = labels[:, codes.index(code)].astype(np.float64)
+        margin = np.asarray(x @ prior_coef[j]).reshape(-1) + prior_intercept[j]
+        delta, shift = _fit_correction(x, margin, y, weight * float(base.C_[code]))
+        coef[j] += delta
+        intercept[j] += shift
+    return coef, intercept
+
+
+def choose_rule_cuts(
+    base: CodeClassifier, codebook: Codebook, x: Any, labels: np.ndarray, rules: np.ndarray,
+    prior_coef: np.ndarray, prior_intercept: np.ndarray, weight: float,
+) -> dict[str, float]:
+    """Per ``union`` code with a classifier and rule hits among the reviewed passages: the cut
+    of :data:`RULE_CUTS` under which the code's rule hits do not stand, when one reproduces
+    more of the reviewer's decisions than letting every rule hit stand. Each passage is scored
+    by the model adapted to the others (:data:`_CUT_FOLDS` folds by position); ties go to the
+    lower cut. Codes left out have no cut. Vetoes are left out of the count."""
+    n = x.shape[0]
+    if n < 2 * _CUT_FOLDS or codebook.exclusive or not base.classifier_codes_:
+        return {}
+    codes = list(base.codes_)
+    fold = np.arange(n) % _CUT_FOLDS
+    raw = np.zeros((n, len(base.classifier_codes_)), dtype=np.float64)
+    for f in range(_CUT_FOLDS):
+        train, test = fold != f, fold == f
+        coef, intercept = _corrections(base, x[train], labels[train], prior_coef,
+                                       prior_intercept, weight)
+        raw[test] = np.asarray(x[test] @ coef.T) + intercept
+    scores = sigmoid(raw * base.platt_[:, 0] + base.platt_[:, 1])
+    policy = {c.id: c.combine for c in codebook.leaf_codes}
+    cuts: dict[str, float] = {}
+    for q, code in enumerate(base.classifier_codes_):
+        j = codes.index(code)
+        if policy.get(code) != "union" or not rules[:, j].any():
+            continue
+        score, truth, threshold = scores[:, q], labels[:, j], base.thresholds_[code]
+
+        def right(cut: float, score: np.ndarray = score, truth: np.ndarray = truth,
+                  hit: np.ndarray = rules[:, j], threshold: float = threshold) -> int:
+            said = (hit & meets_threshold(score, cut)) | meets_threshold(score, threshold)
+            return int((said == truth).sum())
+
+        best = max(RULE_CUTS, key=lambda cut: (right(cut), -cut))
+        if best > 0:
+            cuts[code] = best
+    return cuts
+
+
 def _merge(
     old_x: Any, old_labels: np.ndarray, old_keys: Sequence[str],
     new_x: Any, new_labels: np.ndarray, new_keys: Sequence[str],
@@ -160,13 +248,18 @@ def adapt_model(
     x_new = base.features([str(t) for t in gold["text"]])
     labels_new = np.array([[c in found for c in codes] for found in gold["codes"]], dtype=bool)
     labels_new = labels_new.reshape(len(gold), len(codes))
+    # the codes and the rules' codes of each passage, merged as one row
+    rows_new = np.hstack([labels_new, rule_flags(gold, codebook, codes)])
     keys_new = passage_keys(gold)
     # within one round too, a passage given twice counts once: the later row
-    x, labels, keys = _merge(x_new[:0], labels_new[:0], [], x_new, labels_new, keys_new)
+    x, rows, keys = _merge(x_new[:0], rows_new[:0], [], x_new, rows_new, keys_new)
     previous = getattr(base, "adapt_keys_", None)
     if previous is not None:
-        x, labels, keys = _merge(base.adapt_features_, base.adapt_labels_, previous,
-                                 x, labels, keys)
+        old_rules = getattr(base, "adapt_rules_", None)
+        if old_rules is None:
+            old_rules = np.zeros_like(base.adapt_labels_)
+        x, rows, keys = _merge(base.adapt_features_, np.hstack([base.adapt_labels_, old_rules]),
+                               previous, x, rows, keys)
         prior_coef, prior_intercept = base.prior_coef_, base.prior_intercept_
         root = dict(base.prior_)
     else:
@@ -175,16 +268,12 @@ def adapt_model(
 
     from threadpoolctl import threadpool_limits
 
-    coef = np.array(prior_coef, dtype=np.float64, copy=True)
-    intercept = np.array(prior_intercept, dtype=np.float64, copy=True)
+    labels, rules = rows[:, :len(codes)], rows[:, len(codes):]
     # small dense problems: BLAS threads only wait for each other (measured: 4x slower on 2 cores)
     with threadpool_limits(limits=1):
-        for j, code in enumerate(base.classifier_codes_):
-            y = labels[:, codes.index(code)].astype(np.float64)
-            margin = np.asarray(x @ prior_coef[j]).reshape(-1) + prior_intercept[j]
-            delta, shift = _fit_correction(x, margin, y, weight * float(base.C_[code]))
-            coef[j] += delta
-            intercept[j] += shift
+        coef, intercept = _corrections(base, x, labels, prior_coef, prior_intercept, weight)
+        cuts = choose_rule_cuts(base, codebook, x, labels, rules, prior_coef, prior_intercept,
+                                weight)
 
     adapted = copy.copy(base)
     adapted.coef_ = coef
@@ -193,6 +282,8 @@ def adapt_model(
     adapted.prior_intercept_ = np.asarray(prior_intercept, dtype=np.float64)
     adapted.adapt_features_ = x
     adapted.adapt_labels_ = labels
+    adapted.adapt_rules_ = rules
+    adapted.rule_cuts_ = cuts
     adapted.adapt_keys_ = keys
     adapted.adapt_weight_ = float(weight)
     adapted.prior_ = root

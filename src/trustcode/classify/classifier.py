@@ -127,6 +127,8 @@ class CodeClassifier:
     prior_intercept_: np.ndarray
     adapt_features_: Any
     adapt_labels_: np.ndarray
+    adapt_rules_: np.ndarray  # the codes the codebook's rules gave each reviewed passage
+    rule_cuts_: dict[str, float]  # per code: the score below which its rule hits do not stand
     adapt_keys_: list[str]
     adapt_weight_: float
     base_name_: str

@@ -183,8 +183,16 @@ def _restore_adaptation(
         [labels[:, meta["labels"].index(c)] if c in meta["labels"]
          else np.zeros(len(keys), dtype=bool) for c in model.codes_]
     ).reshape(len(keys), len(model.codes_))
+    rules = np.asarray(state.get("adapt_rules", np.zeros(labels.shape, dtype=bool)),
+                       dtype=bool).reshape(len(keys), len(meta["labels"]))
+    model.adapt_rules_ = np.column_stack(
+        [rules[:, meta["labels"].index(c)] if c in meta["labels"]
+         else np.zeros(len(keys), dtype=bool) for c in model.codes_]
+    ).reshape(len(keys), len(model.codes_))
     model.adapt_keys_ = keys
     adapted = meta["adapted"]
     model.adapt_weight_ = float(adapted["weight"])
     model.base_name_ = str(adapted["base"])
     model.prior_ = dict(adapted["prior"])
+    model.rule_cuts_ = {str(c): float(v) for c, v in adapted.get("rule_cuts", {}).items()
+                        if c in model.classifier_codes_}

@@ -66,6 +66,8 @@ def _model_state(model: CodeClassifier, codebook: Codebook) -> dict[str, Any]:
             "prior": model.prior_,
             "weight": float(model.adapt_weight_),
             "reviewed_passages": len(model.adapt_keys_),
+            "rule_cuts": {c: float(v) for c, v in sorted(getattr(model, "rule_cuts_",
+                                                                  {}).items())},
         }
     return {
         "format": MODEL_FORMAT,
@@ -88,7 +90,8 @@ def _model_state(model: CodeClassifier, codebook: Codebook) -> dict[str, Any]:
 
 def _adaptation_state(model: CodeClassifier) -> dict[str, np.ndarray]:
     """What a further round of adaptation needs (see :mod:`.adapting`): the prior coefficients
-    and the reviewed passages as a sparse matrix's CSR arrays, their codes and keys."""
+    and the reviewed passages as a sparse matrix's CSR arrays, their codes, the rules' codes
+    and their keys."""
     keys = getattr(model, "adapt_keys_", None)
     if keys is None:
         return {}
@@ -101,6 +104,9 @@ def _adaptation_state(model: CodeClassifier) -> dict[str, np.ndarray]:
         "adapt_indices": np.asarray(x.indices, dtype=np.int64),
         "adapt_indptr": np.asarray(x.indptr, dtype=np.int64),
         "adapt_labels": np.asarray(model.adapt_labels_, dtype=bool),
+        "adapt_rules": np.asarray(getattr(model, "adapt_rules_", None)
+                                  if getattr(model, "adapt_rules_", None) is not None
+                                  else np.zeros_like(model.adapt_labels_), dtype=bool),
         "adapt_keys": np.asarray(keys, dtype=str),
     }
 

@@ -75,6 +75,10 @@ def train(
     if base is not None:
         click.echo(f"Adapted {base} to {len(model.adapt_keys_)} reviewed passage(s), each "
                    f"weighing {model.adapt_weight_:g} base passages.")
+        cuts = ", ".join(f"{c} below {v:g}" for c, v in model.rule_cuts_.items())
+        if cuts:
+            click.echo(f"Rule hits overruled where the classifier scores their code {cuts} "
+                       "(the reviewed passages showed the rules wrong there).")
     thresholds = ", ".join(f"{c} {t:.2f}" for c, t in model.thresholds_.items())
     click.echo(f"Trained on {model.n_training_} passages; classifier codes: "
                f"{thresholds or 'none (rules only)'}.")

@@ -100,6 +100,8 @@ class Scored:
     codes: tuple[str, ...]
     # per passage, as the coder hands them to combine (a score on too few words codes nothing)
     cuts: Sequence[Mapping[str, float]]
+    # an adapted model's cuts under which a code's rule hits do not stand (classify.adapting)
+    rule_cuts: Mapping[str, float] | None = None
 
 
 def score_passages(model: Any, corpus: Corpus) -> Scored:
@@ -115,7 +117,7 @@ def score_passages(model: Any, corpus: Corpus) -> Scored:
     scores = [dict(zip(codes, row.tolist(), strict=True)) for row in values]
     predicted = [frozenset(found) for found in model.predict(texts)]
     return Scored(scores, dict(model.thresholds_), predicted, tuple(codes),
-                  passage_thresholds(model, features, values))
+                  passage_thresholds(model, features, values), getattr(model, "rule_cuts_", None))
 
 
 def combined_codes(codebook: Codebook, coded: Coded, scored: Scored) -> list[frozenset[str]]:
@@ -123,7 +125,8 @@ def combined_codes(codebook: Codebook, coded: Coded, scored: Scored) -> list[fro
     out = []
     for i, (rule_codes, vetoed) in enumerate(zip(coded.rule_codes, coded.vetoed, strict=True)):
         scores = {c: s for c, s in scored.scores[i].items() if c in leaf} or None
-        found = combine(codebook, rule_codes, vetoed, scores, scored.cuts[i] or None)
+        found = combine(codebook, rule_codes, vetoed, scores, scored.cuts[i] or None,
+                        scored.rule_cuts)
         out.append(frozenset(code for code, _, _ in found))
     return out
 

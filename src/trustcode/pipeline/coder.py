@@ -58,6 +58,8 @@ class Coder:
         codings: list[Coding] = []
         explain_rows: dict[str, list[int]] = {}
         thresholds = None if self.model is None else self.model.thresholds_
+        # an adapted model's cuts under which a code's rule hits do not stand (classify.adapting)
+        rule_cuts = getattr(self.model, "rule_cuts_", None)
         columns: list[str] = []
         values = None  # the classifier's scores: a row per passage, a column per code
         may_code = None  # passages the classifier may code (None: any)
@@ -90,7 +92,8 @@ class Coder:
                 passage_thresholds = {**thresholds, **{columns[j]: np.inf  # type: ignore[dict-item]
                                                        for j in np.flatnonzero(thin[row])}}
             for code, source, score in combine(
-                self.codebook, rule_codes, vetoed, passage_scores, passage_thresholds
+                self.codebook, rule_codes, vetoed, passage_scores, passage_thresholds,
+                rule_cuts,
             ):
                 evidence = _rule_evidence(rule_codes.get(code, []), passage)
                 if "classifier" in source:

@@ -8,7 +8,8 @@ like any other human coding (``read_gold`` recognises a review workbook by itsel
 
 Which rows count: a row on which the reviewer filled in nothing (no decision, no added code,
 no reviewer) is not reviewed and is left out: it is no one's coding, neither training data nor a
-coder's coding for ``agree`` and ``evaluate``. A sheet with no reviewed row is refused. On a
+coder's coding for ``agree`` and ``evaluate``. A sheet with no reviewed row is refused, and so
+is a reviewed row whose document was edited since (its text no longer at its offsets). On a
 reviewed row, what becomes the human coding of the passage:
 
 - every code whose decision is ``accept`` (accepting a code the machine did not propose adds it);
@@ -25,8 +26,10 @@ The modules:
   (:func:`uncertainty`);
 - :mod:`.selection`: which passages a sheet puts first, those whose review teaches the model
   most (:func:`review_order`, :func:`choose_for_review`);
-- :mod:`.writing`: :func:`write_review` and the four sheets it writes;
-- :mod:`.reading`: :func:`is_review_workbook`, :func:`review_table` and :func:`read_review`.
+- :mod:`.writing`: :func:`write_review` and the five sheets it writes;
+- :mod:`.reading`: :func:`is_review_workbook`, :func:`review_table` and :func:`read_review`;
+- :mod:`.staleness`: the documents sheet, and reviewed rows checked against their documents as
+  they are now (stale offsets refused).
 
 >>> DECISIONS, PROPOSED
 (('accept', 'reject'), 'coded')

@@ -11,6 +11,8 @@ REVIEW_SHEET = "review"
 INSTRUCTIONS_SHEET = "instructions"
 CODEBOOK_SHEET = "codebook"
 PROVENANCE_SHEET = "provenance"
+#: each coded document's source and text hash, to tell a stale review row (review.staleness)
+DOCUMENTS_SHEET = "documents"
 #: the first columns of the review sheet, in order
 BASE_COLUMNS: tuple[str, ...] = (
     "passage_id", "doc_id", "start", "end", "text", "machine_codes", "uncertainty",

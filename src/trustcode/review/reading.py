@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from .layout import (
     REVIEW_SHEET,
     UNREVIEWED_CHOICES,
 )
+from .staleness import check_stale, recorded_documents
 
 
 def is_review_workbook(path: str | os.PathLike[str]) -> bool:
@@ -293,9 +295,11 @@ def review_table(
     *,
     codebook: Codebook | None = None,
     unreviewed: str = "reject",
+    documents: Sequence[str | os.PathLike[str]] = (),
 ) -> pd.DataFrame:
     """:func:`read_review`'s rows with a ``_line`` column (the sheet row), unfinished; for
-    :func:`trustcode.gold.read_gold`.
+    :func:`trustcode.gold.read_gold`. ``documents``: where the documents are now, to refuse
+    stale rows (see :mod:`trustcode.review.staleness`).
 
     >>> review_table("review.xlsx")["_line"].tolist()  # doctest: +SKIP
     [2, 3, 4]
@@ -322,6 +326,12 @@ def review_table(
             "decision, an added code or a reviewer. Decide some codes (accept/reject) first; "
             "nothing was read."
         )
+    wb = open_workbook(p)
+    try:
+        recorded = recorded_documents(wb)
+    finally:
+        wb.close()
+    check_stale(rows, p, recorded, documents)
     reader.warn(where)
     # back to document order: the sheet's order (least sure first) means nothing to a coding
     rows.sort(key=lambda x: (x["doc_id"], x["start"], x["end"], x["passage_id"]))
@@ -335,17 +345,22 @@ def read_review(
     *,
     codebook: Codebook | None = None,
     unreviewed: str = "reject",
+    documents: Sequence[str | os.PathLike[str]] = (),
 ) -> pd.DataFrame:
     """Read a reviewed workbook back as human codings, one row per passage in the gold format
     (:data:`trustcode.gold.GOLD_COLUMNS`), the coder from the ``reviewer`` column.
 
     Accepted and added codes become codings; proposals left without a decision count as not
     confirmed unless ``unreviewed="accept"``. Unknown decisions or codes raise a
-    :class:`GoldError` naming sheet, row and column; nothing is half read.
+    :class:`GoldError` naming sheet, row and column; so do reviewed rows whose text is no
+    longer their document's at their offsets, where the document is found (in ``documents``,
+    at the source the sheet records, or beside the workbook: :mod:`.staleness`); nothing is
+    half read.
 
     >>> gold = read_review("review.xlsx", unreviewed="accept")  # doctest: +SKIP
     >>> gold[["passage_id", "codes", "coder"]].head(1)  # doctest: +SKIP
     """
     from ..gold import finish_gold
 
-    return finish_gold(review_table(path, codebook=codebook, unreviewed=unreviewed))
+    return finish_gold(review_table(path, codebook=codebook, unreviewed=unreviewed,
+                                    documents=documents))

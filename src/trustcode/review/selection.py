@@ -3,7 +3,11 @@
 
 A passage's value is the sum over the classifier's codes of how unsure its score is about that
 code (1 at the code's threshold, 0 at a sure 0 or 1), each code weighted by how rarely the run
-proposes it (a code with few positives gains most from each one found). Passages are then taken
+proposes it (a code with few positives gains most from each one found). Where a rule gives the
+passage a code its classifier scores below the threshold, the rules and the classifier disagree:
+that counts as unsure as well, the more the lower the score (1 at a score of 0), since a review
+of such passages is what teaches an adapted model where the rules are wrong
+(:func:`trustcode.classify.adapting.choose_rule_cuts`). Passages are then taken
 greedily, the most valuable first, a passage's value multiplied by how unlike it is to those
 already chosen (cosine distance of the model's features, cubed) and damped while its document or
 language already has more than its share of the chosen; a near-duplicate of a chosen passage
@@ -101,12 +105,18 @@ def choose_for_review(
     return chosen
 
 
-def teaching_value(scores: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
+def teaching_value(
+    scores: np.ndarray, thresholds: Sequence[float], rules: np.ndarray | None = None
+) -> np.ndarray:
     """Per passage and code: how unsure the score is about the code (1 at its threshold, 0 at
     0 or 1), weighted by how rarely the scores pass the threshold (1 / sqrt(1 + positives)).
+    ``rules`` (passages x codes, True where a rule gives the code) adds the disagreement of a
+    rule hit with a score below the threshold: ``1 - score / threshold``.
 
     >>> teaching_value(np.array([[0.6], [1.0]]), [0.6]).round(3).tolist()
     [[0.577], [0.0]]
+    >>> teaching_value(np.array([[0.0], [1.0]]), [0.6], np.array([[True], [False]])).tolist()
+    [[0.7071067811865475], [0.0]]
     """
     scores = np.asarray(scores, dtype=np.float64)
     cut = np.asarray(thresholds, dtype=np.float64).reshape(1, -1)
@@ -114,25 +124,31 @@ def teaching_value(scores: np.ndarray, thresholds: Sequence[float]) -> np.ndarra
         return scores
     coded = meets_threshold(scores, cut)
     span = np.where(coded, 1.0 - cut, cut)
-    unsure = 1.0 - np.abs(scores - cut) / np.maximum(span, 1e-9)
+    unsure = np.clip(1.0 - np.abs(scores - cut) / np.maximum(span, 1e-9), 0.0, 1.0)
+    if rules is not None:
+        rules = np.asarray(rules, dtype=bool).reshape(scores.shape)
+        disagree = np.where(rules & ~coded, 1.0 - scores / np.maximum(cut, 1e-9), 0.0)
+        unsure = np.maximum(unsure, disagree)
     positives = coded.sum(axis=0)
-    return np.clip(unsure, 0.0, 1.0) / np.sqrt(1.0 + positives)
+    return unsure / np.sqrt(1.0 + positives)
 
 
 def review_order(
     model: Any, texts: Sequence[str], doc_ids: Sequence[str], languages: Sequence[str],
-    size: int,
+    size: int, rules: np.ndarray | None = None,
 ) -> tuple[list[int], int]:
     """The passages (by index) in a review sheet's order, and how many of them were chosen:
     the ``size`` that teach ``model`` most (:func:`choose_for_review` of
     :func:`teaching_value`; near-duplicates may leave fewer), then the rest by how unsure the
-    model is about them, most unsure first.
+    model is about them, most unsure first. ``rules``: passages x the model's
+    ``classifier_codes_``, True where the codebook's rules give the code.
 
     >>> review_order(load_model("default", book), texts, docs, languages, 50)  # doctest: +SKIP
     """
     scores = model.score_matrix(list(texts)) if len(texts) else np.empty((0, 0))
     codes = list(model.classifier_codes_)
-    value = teaching_value(scores, [model.thresholds_[c] for c in codes]).reshape(len(texts), -1)
+    value = teaching_value(scores, [model.thresholds_[c] for c in codes], rules)
+    value = value.reshape(len(texts), -1)
     stop = frozenset(getattr(model, "stop_words", None) or ())
     words = [content_words(str(t), stop) for t in texts]
     features = model.features(list(texts)) if len(texts) else None

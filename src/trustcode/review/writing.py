@@ -1,5 +1,5 @@
-"""Writing the review workbook: :func:`write_review` and the four sheets it holds (review,
-instructions, codebook, provenance), saved under a temporary name and renamed into place.
+"""Writing the review workbook: :func:`write_review` and the five sheets it holds (review,
+instructions, codebook, provenance, documents), saved under a temporary name and renamed into place.
 
 >>> write_review(run.tables, "review.xlsx", codebook=book)  # doctest: +SKIP
 PosixPath('review.xlsx')
@@ -25,6 +25,7 @@ from .layout import (
     CODEBOOK_SHEET,
     DECISION_SUFFIX,
     DECISIONS,
+    DOCUMENTS_SHEET,
     INSTRUCTIONS,
     INSTRUCTIONS_SHEET,
     MAX_CELL,
@@ -40,6 +41,7 @@ from .layout import (
     WRAPPED,
 )
 from .rows import check_run_tables, review_rows
+from .staleness import write_documents_sheet
 
 
 def _comment_text(score: float | None, sources: list[str], evidences: list[str]) -> str:
@@ -244,8 +246,10 @@ def write_review(
     without one, the least sure passages, spread the same way); the other rows follow, least
     sure first.
 
-    Sheets: ``review`` (one row per passage, in that order), ``instructions``, ``codebook``
-    and ``provenance`` (the run's ``provenance`` when given, and the codebook's hash). The file
+    Sheets: ``review`` (one row per passage, in that order), ``instructions``, ``codebook``,
+    ``provenance`` (the run's ``provenance`` when given, and the codebook's hash) and
+    ``documents`` (each document's source and text hash, from the ``documents`` table, by
+    which a stale row is told when the sheet is read back). The file
     is written to a temporary name beside ``path`` and renamed into place.
 
     >>> write_review(run.tables, "review.xlsx", codebook=book)  # doctest: +SKIP
@@ -284,6 +288,7 @@ def write_review(
     write_provenance(wb.create_sheet(PROVENANCE_SHEET), codebook,
                       {**(provenance or {}), "review_passages": len(rows),
                        "review_chosen": chosen})
+    write_documents_sheet(wb.create_sheet(DOCUMENTS_SHEET), tables.get("documents"))
     return save_atomically(wb, target)
 
 
@@ -297,7 +302,11 @@ def _teaching_order(
     docs = [r["doc_id"] for r in rows]
     languages = [r["language"] for r in rows]
     if model is not None and len(model.classifier_codes_) > 0:
-        order, chosen = review_order(model, texts, docs, languages, size)
+        # the codes the run's rules gave each passage (its proposals with a rule among sources)
+        rules = np.array([[any("rule" in s for s in r["_proposals"].get(c, (None, [], []))[1])
+                           for c in model.classifier_codes_] for r in rows], dtype=bool)
+        order, chosen = review_order(model, texts, docs, languages, size,
+                                     rules.reshape(len(rows), -1))
     else:
         value = np.array([r["uncertainty"] or 0.0 for r in rows], dtype=np.float64)
         picked = choose_for_review(value, docs, languages,
