@@ -108,8 +108,9 @@ def synthetic_codebook(path: Path, entries: int, real: int | None = None, seed: 
     def fake(language: str, n: int, size: int = 1) -> list[str]:
         letters = sorted({ch for w in words[language] for ch in w})
         return [
-            " ".join("".join(made_up.choices(letters, k=made_up.randint(6, 10)))
-                     for _ in range(size))
+            " ".join(
+                "".join(made_up.choices(letters, k=made_up.randint(6, 10))) for _ in range(size)
+            )
             for _ in range(n)
         ]
 
@@ -154,9 +155,7 @@ def _passages(corpus: Path) -> list[tuple[str, str]]:
 
     unit = parse_unit("paragraph")
     return [
-        (doc.language or "en", p.text)
-        for doc in read_corpus(corpus)
-        for p in segment(doc, unit)
+        (doc.language or "en", p.text) for doc in read_corpus(corpus) for p in segment(doc, unit)
     ]
 
 
@@ -196,8 +195,11 @@ def _worker(name: str, corpus: Path, scratch: Path, codebook: str | None) -> dic
         frame = pd.DataFrame({"text": [text for _, text in passages]})
         for code in book.leaf_codes:
             terms = [
-                _glob_body(t) for r in code.rules if r.kind in ("phrases", "globs") and not r.veto
-                for t in r.terms if t.strip()
+                _glob_body(t)
+                for r in code.rules
+                if r.kind in ("phrases", "globs") and not r.veto
+                for t in r.terms
+                if t.strip()
             ]
             if terms:
                 pattern = r"(?<!\w)(?:" + "|".join(terms) + r")(?!\w)"
@@ -216,7 +218,10 @@ def _worker(name: str, corpus: Path, scratch: Path, codebook: str | None) -> dic
         jobs = 2 if name == "e" else 1
         start, cpu = time.perf_counter(), _cpu()
         trustcode.code_corpus(
-            corpus, codebook=codebook, model=model, jobs=jobs,
+            corpus,
+            codebook=codebook,
+            model=model,
+            jobs=jobs,
             output=scratch / f"{name}-{os.getpid()}.parquet",
         )
         result["seconds"], result["cpu"] = time.perf_counter() - start, _cpu() - cpu
@@ -246,8 +251,12 @@ def _codebook_worker(corpus: Path, codebook: str) -> dict[str, float]:
         for i in range(0, len(items), 64):  # batches, as the pipeline passes one document
             hits += sum(map(len, ruleset.match(items[i : i + 64], language)))
     done = time.perf_counter()
-    return {"compile": compiled - start, "match": done - compiled, "seconds": done - start,
-            "hits": hits}
+    return {
+        "compile": compiled - start,
+        "match": done - compiled,
+        "seconds": done - start,
+        "hits": hits,
+    }
 
 
 def _whole_process(corpus: Path, scratch: Path, codebook: str | None) -> dict[str, float]:
@@ -255,13 +264,23 @@ def _whole_process(corpus: Path, scratch: Path, codebook: str | None) -> dict[st
     imports, reading, coding and writing Parquet (rules + the default model)."""
     import resource
 
-    command = [sys.executable, "-m", "trustcode.cli", "code", str(corpus), "-o",
-               str(scratch / "f.parquet"), "-q", "--force"]
+    command = [
+        sys.executable,
+        "-m",
+        "trustcode.cli",
+        "code",
+        str(corpus),
+        "-o",
+        str(scratch / "f.parquet"),
+        "-q",
+        "--force",
+    ]
     if codebook:
         command += ["-c", codebook]
     start, cpu = time.perf_counter(), _cpu()
-    subprocess.run(command, check=True, capture_output=True,
-                   env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    subprocess.run(
+        command, check=True, capture_output=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}
+    )
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"seconds": seconds, "cpu": _cpu() - cpu, "rss_mb": peak, "children_rss_mb": 0.0}
@@ -304,7 +323,7 @@ def _hits_worker() -> dict[str, Any]:
         for language in ("en", "ru"):
             passages = [Passage("d", i, 0, len(t), t) for i, t in enumerate(texts)]
             for first in range(0, len(passages), 64):
-                for hits in ruleset.match(passages[first:first + 64], language):
+                for hits in ruleset.match(passages[first : first + 64], language):
                     for h in hits:
                         found.update(f"{language}|{h.start}|{h.end}|{h.rule_id}\n".encode())
                         count += 1
@@ -315,14 +334,22 @@ def _hits_worker() -> dict[str, Any]:
     if linear is not None:
         linear.re2_module = lambda: None  # this process only: every regex on Python's engine
     on_python, _ = digest()
-    return {"re2": on_re2, "python": on_python, "hits": count, "passages": len(texts),
-            "re2_installed": re2}
+    return {
+        "re2": on_re2,
+        "python": on_python,
+        "hits": count,
+        "passages": len(texts),
+        "re2_installed": re2,
+    }
 
 
 def measure(args: list[str]) -> dict[str, float]:
     """Run this script as a worker in a fresh interpreter; return what it reports."""
     out = subprocess.run(
-        [sys.executable, __file__, *args], check=True, capture_output=True, text=True,
+        [sys.executable, __file__, *args],
+        check=True,
+        capture_output=True,
+        text=True,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -359,11 +386,18 @@ class Targets:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=None, help="main corpus size (default 20)")
-    parser.add_argument("--quick", action="store_true",
-                        help="5 MB corpus, memory scaling at 2 MB vs 20 MB: a few minutes")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="5 MB corpus, memory scaling at 2 MB vs 20 MB: a few minutes",
+    )
     parser.add_argument("--only", default="abcdef", help="configurations to run, e.g. 'ac'")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="rounds of every timing; each keeps its fastest (default 1)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds of every timing; each keeps its fastest (default 1)",
+    )
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling checks")
     parser.add_argument("--keep", type=Path, default=None, help="build corpora here and keep them")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -397,11 +431,15 @@ def main() -> None:
         corpus = root / f"corpus-{megabytes:g}mb"
         if not corpus.exists():
             build_corpus(corpus, megabytes)
-        print(f"Corpus: {megabytes:g} MB in {corpus} (seed {SEED}); python {sys.version.split()[0]}"
-              f"; {os.cpu_count()} CPUs" + ("; --quick" if args.quick else ""))
+        print(
+            f"Corpus: {megabytes:g} MB in {corpus} (seed {SEED}); python {sys.version.split()[0]}"
+            f"; {os.cpu_count()} CPUs" + ("; --quick" if args.quick else "")
+        )
         if args.repeat > 1:
-            print(f"Each timing is the fastest of {args.repeat} rounds, the configurations "
-                  "taking turns")
+            print(
+                f"Each timing is the fastest of {args.repeat} rounds, the configurations "
+                "taking turns"
+            )
         results: dict[str, dict[str, float]] = {}
         for _ in range(args.repeat):
             for name in dict.fromkeys(args.only):
@@ -417,45 +455,78 @@ def main() -> None:
             words = measure(["--worker", "b", "--corpus", str(corpus), *extra])["words"]
         speed = {name: words / r["seconds"] for name, r in results.items()}
         print(f"\n{int(words):,} words in paragraph passages\n")
-        print(f"  {'configuration':<48} {'seconds':>8} {'words/s':>10} {'x (a)':>6} "
-              f"{'x (b)':>6} {'peak MB':>8} {'CPU s':>6}")
+        print(
+            f"  {'configuration':<48} {'seconds':>8} {'words/s':>10} {'x (a)':>6} "
+            f"{'x (b)':>6} {'peak MB':>8} {'CPU s':>6}"
+        )
         for name, r in results.items():
             vs_a = f"{speed[name] / speed['a']:.2f}" if "a" in speed else "-"
             vs_b = f"{speed[name] / speed['b']:.2f}" if "b" in speed else "-"
             peak = r["rss_mb"] + (r["children_rss_mb"] if name == "e" else 0)
-            print(f"  ({name}) {CONFIGS[name]:<44} {r['seconds']:>8.2f} {speed[name]:>10,.0f} "
-                  f"{vs_a:>6} {vs_b:>6} {peak:>8.0f} {r.get('cpu', float('nan')):>6.2f}")
+            print(
+                f"  ({name}) {CONFIGS[name]:<44} {r['seconds']:>8.2f} {speed[name]:>10,.0f} "
+                f"{vs_a:>6} {vs_b:>6} {peak:>8.0f} {r.get('cpu', float('nan')):>6.2f}"
+            )
         if "a" in results and "cpu" in results["a"]:
             # the same ratios by CPU time (for (e), CPU over both workers: it shows the work,
             # not the speed-up), which a busy machine disturbs far less than the wall clock
             by_cpu = ", ".join(
-                f"({name}) {results['a']['cpu'] / r['cpu']:.2f}" for name, r in results.items()
+                f"({name}) {results['a']['cpu'] / r['cpu']:.2f}"
+                for name, r in results.items()
                 if name in "cdf" and r.get("cpu")
             )
             print(f"  by CPU time, x (a): {by_cpu}")
         if name_in(speed, "ac"):
-            targets.check("(c) rules only vs (a) tokenizer", speed["c"] / speed["a"], 0.7,
-                          at_least=True, unit="x")
+            targets.check(
+                "(c) rules only vs (a) tokenizer",
+                speed["c"] / speed["a"],
+                0.7,
+                at_least=True,
+                unit="x",
+            )
         if name_in(speed, "ad"):
-            targets.check("(d) rules + classifier vs (a) tokenizer", speed["d"] / speed["a"],
-                          0.45, at_least=True, unit="x")
+            targets.check(
+                "(d) rules + classifier vs (a) tokenizer",
+                speed["d"] / speed["a"],
+                0.45,
+                at_least=True,
+                unit="x",
+            )
         if name_in(speed, "de"):
-            targets.check("(e) --jobs 2 vs (d) one process", speed["e"] / speed["d"], 1.7,
-                          at_least=True, unit="x")
+            targets.check(
+                "(e) --jobs 2 vs (d) one process",
+                speed["e"] / speed["d"],
+                1.7,
+                at_least=True,
+                unit="x",
+            )
         if name_in(speed, "be"):
-            targets.check("(e) --jobs 2 vs (b) pandas script", speed["e"] / speed["b"], 1.0,
-                          at_least=True, unit="x")
+            targets.check(
+                "(e) --jobs 2 vs (b) pandas script",
+                speed["e"] / speed["b"],
+                1.0,
+                at_least=True,
+                unit="x",
+            )
         if name_in(speed, "af"):
-            targets.check("(f) whole process vs (a) tokenizer", speed["f"] / speed["a"], 0.45,
-                          at_least=True, unit="x")
+            targets.check(
+                "(f) whole process vs (a) tokenizer",
+                speed["f"] / speed["a"],
+                0.45,
+                at_least=True,
+                unit="x",
+            )
         hits = measure(["--worker", "hits"])
         same = hits["re2"] == hits["python"]
-        print(f"\nRule hits on corpus/ and ../shared ({hits['passages']:,} paragraphs, "
-              f"{hits['hits']:,} hits): sha256 {hits['re2'][:16]} with RE2"
-              + ("" if hits["re2_installed"] else " (google-re2 not installed)")
-              + f", {hits['python'][:16]} on Python's engine")
-        targets.check("rule hits: RE2 = Python's engine (1 = equal)", float(same), 1.0,
-                      at_least=True, unit="")
+        print(
+            f"\nRule hits on corpus/ and ../shared ({hits['passages']:,} paragraphs, "
+            f"{hits['hits']:,} hits): sha256 {hits['re2'][:16]} with RE2"
+            + ("" if hits["re2_installed"] else " (google-re2 not installed)")
+            + f", {hits['python'][:16]} on Python's engine"
+        )
+        targets.check(
+            "rule hits: RE2 = Python's engine (1 = equal)", float(same), 1.0, at_least=True, unit=""
+        )
 
         if not args.no_scaling:
             scaling(root, scratch, small, large, extra, targets, repeat=args.repeat)
@@ -470,8 +541,14 @@ def name_in(speed: dict[str, float], names: str) -> bool:
 
 
 def scaling(
-    root: Path, scratch: Path, small: float, large: float, extra: list[str], targets: Targets,
-    *, repeat: int = 1,
+    root: Path,
+    scratch: Path,
+    small: float,
+    large: float,
+    extra: list[str],
+    targets: Targets,
+    *,
+    repeat: int = 1,
 ) -> None:
     """Memory against corpus size, time against codebook size (the fastest of ``repeat``
     rounds), start-up times."""
@@ -486,8 +563,13 @@ def scaling(
         print(f"  rules only, {size:g} MB corpus: {r['seconds']:.1f} s, peak {r['rss_mb']:.0f} MB")
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(exist_ok=True)
-    targets.check(f"peak memory {large:g} MB vs {small:g} MB corpus", peaks[large] / peaks[small],
-                  1.5, at_least=False, unit="x")
+    targets.check(
+        f"peak memory {large:g} MB vs {small:g} MB corpus",
+        peaks[large] / peaks[small],
+        1.5,
+        at_least=False,
+        unit="x",
+    )
 
     corpus = root / f"corpus-{small:g}mb"
     timed = {}
@@ -507,20 +589,29 @@ def scaling(
                 best[label] = r
     for label, r in best.items():
         timed[label] = r["seconds"]
-        print(f"  {label}-entry codebook on {small:g} MB: compile {r['compile']:.2f} s, "
-              f"match {r['match']:.2f} s, total {r['seconds']:.2f} s, {int(r['hits']):,} hits")
-    targets.check("5,000-entry vs 50-entry codebook time", timed["5000"] / timed["50"], 1.5,
-                  at_least=False, unit="x")
+        print(
+            f"  {label}-entry codebook on {small:g} MB: compile {r['compile']:.2f} s, "
+            f"match {r['match']:.2f} s, total {r['seconds']:.2f} s, {int(r['hits']):,} hits"
+        )
+    targets.check(
+        "5,000-entry vs 50-entry codebook time",
+        timed["5000"] / timed["50"],
+        1.5,
+        at_least=False,
+        unit="x",
+    )
 
     cli = [sys.executable, "-m", "trustcode.cli"]
     help_time = wall([*cli, "--help"])
     print(f"  trustcode --help: {help_time:.2f} s (median of 3)")
     targets.check("trustcode --help", help_time, 0.5, at_least=False, unit=" s")
     short = root / "short.txt"
-    short.write_text("Volunteers wrote letters to political prisoners and their families.\n",
-                     encoding="utf-8")
-    cold = wall([*cli, "code", str(short), "-o", str(scratch / "short.parquet"), "-q",
-                 "--force"], repeat=1)
+    short.write_text(
+        "Volunteers wrote letters to political prisoners and their families.\n", encoding="utf-8"
+    )
+    cold = wall(
+        [*cli, "code", str(short), "-o", str(scratch / "short.parquet"), "-q", "--force"], repeat=1
+    )
     print(f"  trustcode code <one short document>, cold start: {cold:.2f} s")
     targets.check("one short document from a cold start", cold, 3.0, at_least=False, unit=" s")
 

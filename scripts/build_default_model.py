@@ -39,18 +39,26 @@ def build(target: Path, params: dict | None = None) -> Path:
     codebook = load_codebook("codebook.yaml")
     # the gold's documents: the article in corpus/, the OVD-Info reports in ../shared (the
     # article's raw version there is not the text the gold was coded on: corpus/ comes first)
-    gold = read_gold(["corpus/gold/coding", "corpus/illustrative"], codebook=codebook,
-                     documents=["corpus", "../shared/corpus-sources"])
+    gold = read_gold(
+        ["corpus/gold/coding", "corpus/illustrative"],
+        codebook=codebook,
+        documents=["corpus", "../shared/corpus-sources"],
+    )
     model = train_model(gold, codebook, **(params or {}))
     return save_model(model, target, codebook)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="verify the shipped model instead of writing it")
-    parser.add_argument("--model", choices=[*MODELS, "all"], default="all",
-                        help="which shipped model (default: all)")
+    parser.add_argument(
+        "--check", action="store_true", help="verify the shipped model instead of writing it"
+    )
+    parser.add_argument(
+        "--model",
+        choices=[*MODELS, "all"],
+        default="all",
+        help="which shipped model (default: all)",
+    )
     args = parser.parse_args()
     names = list(MODELS) if args.model == "all" else [args.model]
     status = 0
@@ -62,13 +70,19 @@ def main() -> int:
             shipped = target.read_bytes()
             same = built == shipped
             verdict = "same" if same else "DIFFERENT"
-            print(f"{name}: shipped {hashlib.sha256(shipped).hexdigest()[:16]}, "
-                  f"rebuilt {hashlib.sha256(built).hexdigest()[:16]}: {verdict}", flush=True)
+            print(
+                f"{name}: shipped {hashlib.sha256(shipped).hexdigest()[:16]}, "
+                f"rebuilt {hashlib.sha256(built).hexdigest()[:16]}: {verdict}",
+                flush=True,
+            )
             status = status or (0 if same else 1)
             continue
         path = build(target, params)
-        print(f"{name}: wrote {path} ({path.stat().st_size:,} bytes, "
-              f"sha256 {hashlib.sha256(path.read_bytes()).hexdigest()})", flush=True)
+        print(
+            f"{name}: wrote {path} ({path.stat().st_size:,} bytes, "
+            f"sha256 {hashlib.sha256(path.read_bytes()).hexdigest()})",
+            flush=True,
+        )
     return status
 
 

@@ -120,25 +120,31 @@ def write_inputs(folder: Path, env: dict[str, str]) -> None:
     reports.mkdir()
     for name, text in REPORTS.items():
         (reports / name).write_text(text, encoding="utf-8")
-    pd.DataFrame({
-        "respondent": ["r1", "r2"],
-        "answer": ["I wrote to a friend in detention every month.",
-                   "Мы помогали семьям задержанных найти адвоката."],
-    }).to_excel(folder / "interviews.xlsx", index=False)
+    pd.DataFrame(
+        {
+            "respondent": ["r1", "r2"],
+            "answer": [
+                "I wrote to a friend in detention every month.",
+                "Мы помогали семьям задержанных найти адвоката.",
+            ],
+        }
+    ).to_excel(folder / "interviews.xlsx", index=False)
     _write_pdf(folder / "report.pdf", REPORTS["monitoring_en.txt"].split("\n\n"))
     (folder / "my-codebook.yaml").write_text(MY_CODEBOOK, encoding="utf-8")
     # a project and a codebook "from another tool": trustcode's own exports stand in for them
-    for command in ("trustcode code reports/ -m none -o stand-in.xlsx",
-                    "trustcode export stand-in.xlsx --to qdpx -o their-project.qdpx",
-                    "trustcode codebook export my-codebook.yaml --to qdc -o their-codebook.qdc"):
-        subprocess.run(shlex.split(command), cwd=folder, env=env, check=True,
-                       capture_output=True)
+    for command in (
+        "trustcode code reports/ -m none -o stand-in.xlsx",
+        "trustcode export stand-in.xlsx --to qdpx -o their-project.qdpx",
+        "trustcode codebook export my-codebook.yaml --to qdc -o their-codebook.qdc",
+    ):
+        subprocess.run(shlex.split(command), cwd=folder, env=env, check=True, capture_output=True)
     # the edit of the workflow "edit a copy of the codebook": one more term for one code
     book = yaml.safe_load((folder / "codebook.yaml").read_text(encoding="utf-8"))
     code = next(c for c in book["codes"] if c.get("id") == "prisoner_support")
     code["rules"].append({"id": "care-packages", "lang": "en", "phrases": ["care package"]})
     (folder / "codebook-v2.yaml").write_text(
-        yaml.safe_dump(book, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        yaml.safe_dump(book, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
 
 
 def _write_pdf(path: Path, paragraphs: list[str]) -> None:
@@ -161,8 +167,11 @@ def _write_pdf(path: Path, paragraphs: list[str]) -> None:
 
 def run(folder: Path, benchmarks: bool) -> int:
     commands, python = readme_commands((REPO / "README.md").read_text(encoding="utf-8"))
-    env = dict(os.environ, PYTHONPATH=str(folder / "src"),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(folder / "src"),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
     write_inputs(folder, env)
     failures = 0
     for command in [*commands, f"python -c {shlex.quote(python)}"]:
@@ -170,8 +179,9 @@ def run(folder: Path, benchmarks: bool) -> int:
             print(f"skip  {command}  (--no-benchmarks)")
             continue
         began = time.monotonic()
-        done = subprocess.run(["bash", "-c", command], cwd=folder, env=env,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=folder, env=env, capture_output=True, text=True
+        )
         output = expected_output(command) if command.startswith("trustcode") else None
         written = output is None or (folder / output).exists()
         printed = done.stdout + done.stderr
@@ -184,33 +194,52 @@ def run(folder: Path, benchmarks: bool) -> int:
         print(f"{verdict:<5} {shown}  ({time.monotonic() - began:.0f} s)", flush=True)
         if verdict == "FAIL":
             failures += 1
-            why = f"exit {done.returncode}" + ("" if written else f"; {output} not written") \
+            why = (
+                f"exit {done.returncode}"
+                + ("" if written else f"; {output} not written")
                 + "".join(f"; {w}" for w in wrong)
+            )
             tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
             print(f"      {why}\n      " + tail.replace("\n", "\n      "))
-    print(f"{len(commands) + 1 - failures} of {len(commands) + 1} examples did what the README "
-          "says." if not failures else f"{failures} example(s) failed.")
+    print(
+        f"{len(commands) + 1 - failures} of {len(commands) + 1} examples did what the README says."
+        if not failures
+        else f"{failures} example(s) failed."
+    )
     return 1 if failures else 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-benchmarks", action="store_true",
-                        help="skip the benchmark commands (they take several minutes)")
-    parser.add_argument("--keep", type=Path, default=None,
-                        help="run in this new folder and keep it (default: a temporary one)")
-    parser.add_argument("--shared", type=Path, default=SHARED,
-                        help="the folder the examples read as ../shared (default: %(default)s)")
+    parser.add_argument(
+        "--no-benchmarks",
+        action="store_true",
+        help="skip the benchmark commands (they take several minutes)",
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="run in this new folder and keep it (default: a temporary one)",
+    )
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=SHARED,
+        help="the folder the examples read as ../shared (default: %(default)s)",
+    )
     args = parser.parse_args()
     if not (args.shared / "corpus-sources").is_dir():
         print(f"{args.shared}/corpus-sources is missing: the README's examples read it.")
         return 2
-    parent = Path(tempfile.mkdtemp(prefix="trustcode-readme-")) if args.keep is None \
-        else args.keep
+    parent = Path(tempfile.mkdtemp(prefix="trustcode-readme-")) if args.keep is None else args.keep
     parent.mkdir(parents=True, exist_ok=True)
     folder = parent / "trustcode"
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True,
-                           check=True).stdout.decode().split("\0")
+    files = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         if (REPO / name).is_file():
             (folder / name).parent.mkdir(parents=True, exist_ok=True)

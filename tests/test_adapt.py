@@ -42,16 +42,18 @@ PROBE = ["A hunger strike began in the prison."]
 
 
 def _gold(rows=NEW, start: int = 0) -> pd.DataFrame:
-    return pd.DataFrame({
-        "doc_id": [d for d, _, _ in rows],
-        "passage_id": [f"{d}#{i}" for i, (d, _, _) in enumerate(rows, start)],
-        "start": [10 * i for i in range(start, start + len(rows))],
-        "end": [10 * i + 9 for i in range(start, start + len(rows))],
-        "text": [t for _, t, _ in rows],
-        "codes": [c for _, _, c in rows],
-        "language": ["en"] * len(rows),
-        "coder": ["anna"] * len(rows),
-    })
+    return pd.DataFrame(
+        {
+            "doc_id": [d for d, _, _ in rows],
+            "passage_id": [f"{d}#{i}" for i, (d, _, _) in enumerate(rows, start)],
+            "start": [10 * i for i in range(start, start + len(rows))],
+            "end": [10 * i + 9 for i in range(start, start + len(rows))],
+            "text": [t for _, t, _ in rows],
+            "codes": [c for _, _, c in rows],
+            "language": ["en"] * len(rows),
+            "coder": ["anna"] * len(rows),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -89,15 +91,19 @@ def test_adapted_model_file_round_trips_and_names_its_base(base, tmp_path: Path)
     path = save_model(adapted, tmp_path / "adapted.skops", book)
     assert model_bytes(adapted, book) == path.read_bytes()
     meta = model_metadata(path)
-    assert meta["adapted"] == {"base": "base.skops", "prior": {"name": "base.skops",
-                               "training_size": base.n_training_},
-                               "weight": ADAPT_WEIGHT, "reviewed_passages": len(NEW),
-                               "rule_cuts": {}}
+    assert meta["adapted"] == {
+        "base": "base.skops",
+        "prior": {"name": "base.skops", "training_size": base.n_training_},
+        "weight": ADAPT_WEIGHT,
+        "reviewed_passages": len(NEW),
+        "rule_cuts": {},
+    }
     loaded = load_model(path, book)
     pd.testing.assert_frame_equal(loaded.predict_scores(PROBE), adapted.predict_scores(PROBE))
     assert loaded.adapt_keys_ == adapted.adapt_keys_
-    np.testing.assert_array_equal(loaded.adapt_features_.toarray(),
-                                  adapted.adapt_features_.toarray())
+    np.testing.assert_array_equal(
+        loaded.adapt_features_.toarray(), adapted.adapt_features_.toarray()
+    )
     # a trained model carries none of it, so its file keeps its bytes
     assert "adapted" not in model_metadata(save_model(base, tmp_path / "base.skops", book))
 
@@ -106,8 +112,7 @@ def test_a_second_round_accumulates(base, tmp_path: Path) -> None:  # type: igno
     book = _codebook()
     first, second = _gold(NEW[:3]), _gold(NEW[3:], start=3)
     once = adapt_model(base, pd.concat([first, second], ignore_index=True), book)
-    path = save_model(adapt_model(base, first, book, base_name="base"), tmp_path / "a.skops",
-                      book)
+    path = save_model(adapt_model(base, first, book, base_name="base"), tmp_path / "a.skops", book)
     twice = adapt_model(load_model(path, book), second, book, base_name=str(path))
     np.testing.assert_allclose(twice.coef_, once.coef_, atol=1e-6)
     assert twice.prior_["name"] == "base" and twice.base_name_ == str(path)
@@ -130,8 +135,11 @@ def test_a_passage_reviewed_twice_counts_once_the_later_decision_winning(base) -
 
 def test_bad_adaptations_are_refused(base) -> None:  # type: ignore[no-untyped-def]
     other = Codebook("other", (Code("support", "S"), Code("protest", "P")), sha256="c" * 64)
-    with pytest.raises(ModelError, match=r"codes the base lacks: protest; base codes the "
-                       r"codebook lacks: arrests, exile"):
+    with pytest.raises(
+        ModelError,
+        match=r"codes the base lacks: protest; base codes the "
+        r"codebook lacks: arrests, exile",
+    ):
         adapt_model(base, _gold(), other)
     with pytest.raises(GoldError, match="no passage"):
         adapt_model(base, _gold().iloc[:0], _codebook())
@@ -164,10 +172,17 @@ def _ruled_codebook(term: str = "police") -> Codebook:
 
     book = _codebook()
     police = Rule(f"arrests.{term}", "arrests", "phrases", terms=(term,))
-    codes = tuple(Code(c.id, c.label, rules=(police,) if c.id == "arrests" else ())
-                  for c in book.codes)
-    return Codebook(book.name, codes, version=book.version, sha256=book.sha256,
-                    path=book.path, languages=("en",))
+    codes = tuple(
+        Code(c.id, c.label, rules=(police,) if c.id == "arrests" else ()) for c in book.codes
+    )
+    return Codebook(
+        book.name,
+        codes,
+        version=book.version,
+        sha256=book.sha256,
+        path=book.path,
+        languages=("en",),
+    )
 
 
 def _coded(model, book, text: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -183,8 +198,10 @@ def test_review_rejecting_rule_hits_teaches_a_rule_cut(base, tmp_path: Path) -> 
     adapted = adapt_model(base, _gold(BAND), book)
     assert adapted.rule_cuts_.get("arrests", 0) > 0
     assert adapted.adapt_rules_[:, list(adapted.codes_).index("arrests")].sum() == 10
-    text = ("The police band played marches at the autumn festival.\n\n"
-            "Police detained three students at the rally.\n")
+    text = (
+        "The police band played marches at the autumn festival.\n\n"
+        "Police detained three students at the rally.\n"
+    )
     assert _coded(base, book, text) == [("new#0", "arrests"), ("new#1", "arrests")]
     assert _coded(adapted, book, text) == [("new#1", "arrests")]
     # kept in the model file, and through a second round
@@ -195,15 +212,17 @@ def test_review_rejecting_rule_hits_teaches_a_rule_cut(base, tmp_path: Path) -> 
     np.testing.assert_array_equal(loaded.adapt_rules_, adapted.adapt_rules_)
     again = adapt_model(loaded, _gold(NEW, start=len(BAND)), book)
     assert len(again.adapt_keys_) == len(BAND) + len(NEW)
-    assert again.adapt_rules_[:len(BAND)].sum() == adapted.adapt_rules_.sum()
+    assert again.adapt_rules_[: len(BAND)].sum() == adapted.adapt_rules_.sum()
     # the same review without the rule: nothing to cut
     assert adapt_model(base, _gold(BAND), _codebook()).rule_cuts_ == {}
 
 
 def test_no_cut_where_the_rules_were_right(base) -> None:  # type: ignore[no-untyped-def]
     right = [row for row in BAND if row[2] or "police" not in row[1]]
-    more = [("b5", f"Police detained {n} people near the station.", ("arrests",))
-            for n in ("six", "seven", "eight", "nine")]
+    more = [
+        ("b5", f"Police detained {n} people near the station.", ("arrests",))
+        for n in ("six", "seven", "eight", "nine")
+    ]
     adapted = adapt_model(base, _gold(right + more), _ruled_codebook())
     assert adapted.rule_cuts_ == {}
 
@@ -252,16 +271,17 @@ def test_review_sheet_puts_rule_hits_the_classifier_doubts_first(base, tmp_path:
     from trustcode.types import Document
 
     book = _ruled_codebook("festival")  # a rule the classifier does not share
-    text = "\n\n".join(["The museum extended its hours for the festival.",
-                         *[t for _, t, _ in NEW], *TEXTS[:12]])
+    text = "\n\n".join(
+        ["The museum extended its hours for the festival.", *[t for _, t, _ in NEW], *TEXTS[:12]]
+    )
     document = Document("d", text, language="en")
-    tables = tables_for([Coder(book, model=base).code_document(document)],
-                        [c.id for c in book.leaf_codes])
+    tables = tables_for(
+        [Coder(book, model=base).code_document(document)], [c.id for c in book.leaf_codes]
+    )
     texts = list(tables["passages"]["text"])
     plain, _ = review_order(base, texts, ["d"] * len(texts), ["en"] * len(texts), 3)
     assert 0 not in plain[:3]  # by the classifier's doubt alone, the rule hit is not chosen
-    sheet = write_review(tables, tmp_path / "review.xlsx", codebook=book, model=base,
-                         review_size=3)
+    sheet = write_review(tables, tmp_path / "review.xlsx", codebook=book, model=base, review_size=3)
     first = next(load_workbook(sheet)["review"].iter_rows(min_row=2, values_only=True))
     assert first[0] == "d#0"
 
@@ -275,13 +295,18 @@ def _review_sheet(tmp_path: Path, runner: CliRunner) -> Path:
     (docs / "a.txt").write_text(
         "Police detained forty people at the rally in Moscow.\n\n"
         "Volunteers wrote letters to political prisoners every week.\n\n"
-        "The bakery near the station sold bread all night.\n", "utf-8")
+        "The bakery near the station sold bread all night.\n",
+        "utf-8",
+    )
     (docs / "b.txt").write_text(
         "The court fined the activist for a single picket.\n\n"
-        "The museum extended its hours for the festival.\n", "utf-8")
+        "The museum extended its hours for the festival.\n",
+        "utf-8",
+    )
     out = tmp_path / "review.xlsx"
-    result = runner.invoke(main, ["code", str(docs), "--review", "--review-size", "3",
-                                  "-o", str(out), "-q"])
+    result = runner.invoke(
+        main, ["code", str(docs), "--review", "--review-size", "3", "-o", str(out), "-q"]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -294,12 +319,13 @@ def test_code_review_size_says_how_many_were_chosen(tmp_path: Path) -> None:
     provenance = {r[0]: r[1] for r in wb["provenance"].iter_rows(min_row=2, values_only=True)}
     assert provenance["review_passages"] == 5 and provenance["review_chosen"] == 3
     again = tmp_path / "again.xlsx"
-    result = CliRunner().invoke(main, ["code", str(tmp_path / "docs"), "--review",
-                                       "--review-size", "3", "-o", str(again), "-q"])
+    result = CliRunner().invoke(
+        main,
+        ["code", str(tmp_path / "docs"), "--review", "--review-size", "3", "-o", str(again), "-q"],
+    )
     assert result.exit_code == 0
     first = [r[0] for r in wb["review"].iter_rows(min_row=2, values_only=True)]
-    second = [r[0] for r in load_workbook(again)["review"].iter_rows(min_row=2,
-                                                                      values_only=True)]
+    second = [r[0] for r in load_workbook(again)["review"].iter_rows(min_row=2, values_only=True)]
     assert first == second  # the same run, the same order
 
 
@@ -324,8 +350,7 @@ def test_train_base_default_adapts_the_shipped_model(tmp_path: Path) -> None:
     out = tmp_path / "adapted.skops"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrustcodeWarning)
-        result = runner.invoke(main, ["train", str(reviewed), "--base", "default", "-o",
-                                      str(out)])
+        result = runner.invoke(main, ["train", str(reviewed), "--base", "default", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "Adapted default to 3 reviewed passage(s)" in result.output
     meta = model_metadata(out)
@@ -333,8 +358,17 @@ def test_train_base_default_adapts_the_shipped_model(tmp_path: Path) -> None:
     assert meta["adapted"]["reviewed_passages"] == 3
     # a second round on the adapted model
     out2 = tmp_path / "adapted-2.skops"
-    result = runner.invoke(main, ["train", str(_decide(reviewed, tmp_path / "r2.xlsx", 5)),
-                                  "--base", str(out), "-o", str(out2)])
+    result = runner.invoke(
+        main,
+        [
+            "train",
+            str(_decide(reviewed, tmp_path / "r2.xlsx", 5)),
+            "--base",
+            str(out),
+            "-o",
+            str(out2),
+        ],
+    )
     assert result.exit_code == 0, result.output
     meta2 = model_metadata(out2)
     assert meta2["adapted"]["base"] == str(out)
@@ -350,8 +384,9 @@ def test_train_base_bad_input_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "nothing was reviewed" in result.output
     reviewed = _decide(sheet, tmp_path / "reviewed.xlsx", 2)
-    result = runner.invoke(main, ["train", str(reviewed), "--base", str(tmp_path / "no.skops"),
-                                  "-o", str(out)])
+    result = runner.invoke(
+        main, ["train", str(reviewed), "--base", str(tmp_path / "no.skops"), "-o", str(out)]
+    )
     assert result.exit_code == 2 and "does not exist" in result.output
     # a base trained for another codebook's codes
     book = _codebook()
@@ -389,8 +424,9 @@ def _spoil(sheet: Path, out: Path, how: str) -> tuple[Path, str]:
     return out, expected
 
 
-@pytest.mark.parametrize("how", ["renamed column", "bad decision", "unknown added code",
-                                 "another codebook", "stale"])
+@pytest.mark.parametrize(
+    "how", ["renamed column", "bad decision", "unknown added code", "another codebook", "stale"]
+)
 def test_train_base_refuses_a_spoiled_review_sheet(tmp_path: Path, how: str) -> None:
     """Each bad review sheet of issue 16: a clear error naming the problem, exit code 2, and
     no model written."""

@@ -40,15 +40,18 @@ def corpus(n_docs: int = 2, per_doc: int = 5):
             start += len(text) + 2
         full = "\n\n".join(texts)
         docs.append((doc_id, f"{doc_id}.txt", doc_id, "en", len(full), sha256_text(full)))
-    documents = pd.DataFrame(docs, columns=["doc_id", "source", "title", "language", "n_chars",
-                                            "sha256"])
-    passage_frame = pd.DataFrame(passages, columns=["doc_id", "passage_id", "index", "start",
-                                                    "end", "text"])
+    documents = pd.DataFrame(
+        docs, columns=["doc_id", "source", "title", "language", "n_chars", "sha256"]
+    )
+    passage_frame = pd.DataFrame(
+        passages, columns=["doc_id", "passage_id", "index", "start", "end", "text"]
+    )
     return documents, passage_frame
 
 
-def coding(decisions: dict[str, list[int]], coder: str | None, n_docs: int = 2,
-           per_doc: int = 5) -> dict[str, pd.DataFrame]:
+def coding(
+    decisions: dict[str, list[int]], coder: str | None, n_docs: int = 2, per_doc: int = 5
+) -> dict[str, pd.DataFrame]:
     """One coder's tables: ``decisions[code][i]`` says if passage i (over all docs) is coded."""
     documents, passages = corpus(n_docs, per_doc)
     rows = []
@@ -56,10 +59,33 @@ def coding(decisions: dict[str, list[int]], coder: str | None, n_docs: int = 2,
         for i, flag in enumerate(flags):
             if flag:
                 p = passages.iloc[i]
-                rows.append((p["doc_id"], p["passage_id"], p["start"], p["end"], code, "human",
-                             np.nan, "", coder or ""))
-    codings = pd.DataFrame(rows, columns=["doc_id", "passage_id", "start", "end", "code",
-                                          "source", "score", "evidence", "coder"])
+                rows.append(
+                    (
+                        p["doc_id"],
+                        p["passage_id"],
+                        p["start"],
+                        p["end"],
+                        code,
+                        "human",
+                        np.nan,
+                        "",
+                        coder or "",
+                    )
+                )
+    codings = pd.DataFrame(
+        rows,
+        columns=[
+            "doc_id",
+            "passage_id",
+            "start",
+            "end",
+            "code",
+            "source",
+            "score",
+            "evidence",
+            "coder",
+        ],
+    )
     return {"documents": documents, "passages": passages, "codings": codings}
 
 
@@ -103,7 +129,8 @@ def test_per_code_statistics_equal_the_references():
         row = per_code(res, code)
         assert row["cohen_kappa"] == pytest.approx(cohen_kappa_score(x, y))
         assert row["krippendorff_alpha"] == pytest.approx(
-            krippendorff.alpha(reliability_data=[x, y], level_of_measurement="nominal"))
+            krippendorff.alpha(reliability_data=[x, y], level_of_measurement="nominal")
+        )
         table = np.column_stack([x + y, 2 - x - y])
         assert row["fleiss_kappa"] == pytest.approx(fleiss_kappa(table))
         assert row["percent_agreement"] == pytest.approx(np.mean(x == y))
@@ -114,7 +141,8 @@ def test_per_code_statistics_equal_the_references():
     assert overall["n_units"] == 30 and overall["n_decisions"] == 90
     assert overall["cohen_kappa"] == pytest.approx(cohen_kappa_score(x, y))
     assert overall["krippendorff_alpha"] == pytest.approx(
-        krippendorff.alpha(reliability_data=[x, y], level_of_measurement="nominal"))
+        krippendorff.alpha(reliability_data=[x, y], level_of_measurement="nominal")
+    )
 
 
 def test_three_coders_fleiss_and_alpha():
@@ -126,7 +154,8 @@ def test_three_coders_fleiss_and_alpha():
     m = data.sum(axis=0)
     assert row["fleiss_kappa"] == pytest.approx(fleiss_kappa(np.column_stack([m, 3 - m])))
     assert row["krippendorff_alpha"] == pytest.approx(
-        krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
+        krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
+    )
     assert res.coders == ("a", "b", "c")
 
 
@@ -140,7 +169,8 @@ def test_pattern_formulas_equal_the_references(rows):
         assert math.isnan(alpha_from_counts(counts))
         return
     assert alpha_from_counts(counts) == pytest.approx(
-        krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
+        krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
+    )
     assert fleiss_from_counts(counts) == pytest.approx(fleiss_kappa(np.column_stack([m, 3 - m])))
 
 
@@ -149,8 +179,10 @@ def test_pattern_formulas_equal_the_references(rows):
 
 @pytest.mark.filterwarnings("ignore:agree. coder:trustcode.errors.TrustcodeWarning")
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.integers(0, 1), min_size=10, max_size=10),
-       st.lists(st.integers(0, 1), min_size=10, max_size=10))
+@given(
+    st.lists(st.integers(0, 1), min_size=10, max_size=10),
+    st.lists(st.integers(0, 1), min_size=10, max_size=10),
+)
 def test_a_coding_agrees_perfectly_with_itself(p, q):
     x = coding({"p": p, "q": q}, "same")
     res = agree([x, x], codes=["p", "q"], bootstrap=20)
@@ -214,8 +246,7 @@ def test_nobody_coded_anything():
 
 def test_coded_only_drops_units_nobody_coded():
     full = agree([coding(A, "ann"), coding(B, "boris")], codes=["p"], bootstrap=0)
-    only = agree([coding(A, "ann"), coding(B, "boris")], codes=["p"], coded_only=True,
-                 bootstrap=0)
+    only = agree([coding(A, "ann"), coding(B, "boris")], codes=["p"], coded_only=True, bootstrap=0)
     # Code p is given by someone to passages 0, 1, 2, 3, 5: 5 of 10.
     assert full.per_code["n_units"].iloc[0] == 10
     assert only.per_code["n_units"].iloc[0] == 5
@@ -237,8 +268,10 @@ def test_other_segmentation_aligned_by_overlap():
         ("p", p1["start"], p1["start"] + int(0.4 * len1)),
         ("p", p2["start"], passages.iloc[3]["start"] + 3),
     ]
-    other = pd.DataFrame([("doc0", "", s, e, c, "human", np.nan, "", "sentences")
-                          for c, s, e in spans], columns=first["codings"].columns)
+    other = pd.DataFrame(
+        [("doc0", "", s, e, c, "human", np.nan, "", "sentences") for c, s, e in spans],
+        columns=first["codings"].columns,
+    )
     second = {"documents": first["documents"], "codings": other}
     res = agree([first, second], bootstrap=0)
     d = res.disagreements.set_index("unit")
@@ -251,8 +284,11 @@ def test_other_segmentation_aligned_by_overlap():
 
 
 def test_document_unit():
-    res = agree([coding(A, "ann"), coding({"p": [0] * 5 + [1] + [0] * 4}, "boris")],
-                unit="document", bootstrap=0)
+    res = agree(
+        [coding(A, "ann"), coding({"p": [0] * 5 + [1] + [0] * 4}, "boris")],
+        unit="document",
+        bootstrap=0,
+    )
     # doc0 = passages 0-4, doc1 = 5-9. ann: p in doc0 only, q in both; boris: p in doc1 only.
     assert per_code(res, "p")["n_units"] == 2
     assert per_code(res, "p")["percent_agreement"] == 0.0
@@ -275,7 +311,7 @@ def test_character_unit_equals_references_on_every_character():
                 marks = np.zeros(n, dtype=int)
                 rows = tables["codings"]
                 for _, r in rows[(rows["doc_id"] == doc) & (rows["code"] == code)].iterrows():
-                    marks[r["start"]:r["end"]] = 1
+                    marks[r["start"] : r["end"]] = 1
                 flags.append(marks)
             vectors.append(np.concatenate(flags))
         x, y = vectors
@@ -284,19 +320,22 @@ def test_character_unit_equals_references_on_every_character():
         assert row["percent_agreement"] == pytest.approx(np.mean(x == y))
         assert row["cohen_kappa"] == pytest.approx(cohen_kappa_score(x, y))
         assert row["krippendorff_alpha"] == pytest.approx(
-            krippendorff.alpha(reliability_data=[x, y], level_of_measurement="nominal"))
-        assert row["fleiss_kappa"] == pytest.approx(fleiss_kappa(np.column_stack([x + y,
-                                                                                  2 - x - y])))
+            krippendorff.alpha(reliability_data=[x, y], level_of_measurement="nominal")
+        )
+        assert row["fleiss_kappa"] == pytest.approx(
+            fleiss_kappa(np.column_stack([x + y, 2 - x - y]))
+        )
     d = res.disagreements
     assert (d["end"] > d["start"]).all()
     first = d.iloc[0]
     text = "\n\n".join(a["passages"].loc[a["passages"]["doc_id"] == first["doc_id"], "text"])
-    assert first["text"] == text[first["start"]:first["end"]]
+    assert first["text"] == text[first["start"] : first["end"]]
 
 
 def test_coded_only_on_characters_counts_coded_characters():
-    res = agree([coding(A, "ann"), coding(B, "boris")], unit="character", coded_only=True,
-                bootstrap=0)
+    res = agree(
+        [coding(A, "ann"), coding(B, "boris")], unit="character", coded_only=True, bootstrap=0
+    )
     passages = coding(A, "ann")["passages"]
     lengths = (passages["end"] - passages["start"]).to_numpy()
     coded = [i for i in range(10) if any(x[i] for x in (*A.values(), *B.values()))]
@@ -312,8 +351,7 @@ def test_one_input_with_two_coders_is_split():
 
 
 def test_to_dict_is_json_ready():
-    data = json.loads(json.dumps(agree([coding(A, "a"), coding(B, "b")],
-                                       bootstrap=10).to_dict()))
+    data = json.loads(json.dumps(agree([coding(A, "a"), coding(B, "b")], bootstrap=10).to_dict()))
     assert data["coders"] == ["a", "b"] and len(data["per_code"]) == 2
 
 
@@ -374,8 +412,9 @@ def test_codings_of_other_texts_at_the_same_offsets_are_refused():
     message = str(info.value)
     assert "refer to different texts" in message
     first = a["passages"].set_index("passage_id").loc["doc1#0", "text"]
-    assert (f"doc1: at character 0 coding 1 (coder 'gold') reads {first[:30]!r}"
-            in message.replace("…", ""))
+    assert f"doc1: at character 0 coding 1 (coder 'gold') reads {first[:30]!r}" in message.replace(
+        "…", ""
+    )
     assert "coding 2 (coder 'trustcode') reads '" in message
     assert "doc0" not in message  # its text is the same on both sides
     assert "given in documents=[...]" in message and info.value.params == ("documents",)
@@ -384,10 +423,14 @@ def test_codings_of_other_texts_at_the_same_offsets_are_refused():
 def test_codings_with_other_hashes_name_both_lengths():
     a, b = coding(A, "ann"), coding(B, "boris")
     b["documents"] = b["documents"].assign(
-        sha256=["f" * 64, b["documents"]["sha256"].iloc[1]], n_chars=[16838, 200])
-    with pytest.raises(InputError, match=r"doc0: coding 1 \(coder 'ann'\) has a text of "
-                       r"\d+ characters \(sha256 [0-9a-f]{12}\), coding 2 \(coder 'boris'\) has a "
-                       r"text of 16,838 characters \(sha256 ffffffffffff\)"):
+        sha256=["f" * 64, b["documents"]["sha256"].iloc[1]], n_chars=[16838, 200]
+    )
+    with pytest.raises(
+        InputError,
+        match=r"doc0: coding 1 \(coder 'ann'\) has a text of "
+        r"\d+ characters \(sha256 [0-9a-f]{12}\), coding 2 \(coder 'boris'\) has a "
+        r"text of 16,838 characters \(sha256 ffffffffffff\)",
+    ):
         agree([a, b])
 
 
@@ -407,13 +450,26 @@ def test_the_same_text_cut_differently_agrees():
     halves = []
     for row in passages.itertuples():
         middle = row.start + len(row.text) // 2
-        halves += [(row.doc_id, f"{row.passage_id}a", 0, row.start, middle,
-                    row.text[: middle - row.start]),
-                   (row.doc_id, f"{row.passage_id}b", 0, middle + 1, row.end,
-                    row.text[middle - row.start + 1:])]
+        halves += [
+            (
+                row.doc_id,
+                f"{row.passage_id}a",
+                0,
+                row.start,
+                middle,
+                row.text[: middle - row.start],
+            ),
+            (
+                row.doc_id,
+                f"{row.passage_id}b",
+                0,
+                middle + 1,
+                row.end,
+                row.text[middle - row.start + 1 :],
+            ),
+        ]
     other = pd.DataFrame(halves, columns=passages.columns)
-    b = dict(coding(A, "sentences"), passages=other,
-             documents=a["documents"].assign(sha256=None))
+    b = dict(coding(A, "sentences"), passages=other, documents=a["documents"].assign(sha256=None))
     assert agree([a, b], bootstrap=0).overall["percent_agreement"].iloc[0] == 1.0
 
 

@@ -377,7 +377,8 @@ def test_one_check_refuses_an_existing_output() -> None:
         for name, path in _modules().items()
         if name != "trustcode.atomic"
         for node in ast.walk(ast.parse(path.read_text("utf-8")))
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
         and re.search(r"\b(exists;|already exists?)\b", node.value)
     ]
     assert not worded, f"refuse an existing output with atomic.check_target: {', '.join(worded)}"

@@ -30,8 +30,9 @@ def _no_space() -> OSError:
 
 def test_the_error_names_the_output_the_cause_and_the_space_needed(tmp_path: Path) -> None:
     message = str(write_failed(tmp_path / "a.qdpx", _no_space(), needed=1_234_567))
-    assert message.startswith(f"cannot write {tmp_path / 'a.qdpx'}: the disk is full (it needs "
-                              "1.2 MB; ")
+    assert message.startswith(
+        f"cannot write {tmp_path / 'a.qdpx'}: the disk is full (it needs 1.2 MB; "
+    )
     assert " free there). Nothing was written; free some space" in message
     assert "\n" not in message
 
@@ -52,11 +53,15 @@ def test_the_error_says_an_earlier_output_is_unchanged(tmp_path: Path) -> None:
     [
         (OSError(errno.EDQUOT, "Disk quota exceeded"), "the disk quota is used up (it needs 10"),
         (OSError(errno.EIO, "Input/output error"), "Input/output error; the disk may be failing"),
-        (OSError(errno.EACCES, "Permission denied"), "Permission denied. Nothing was written; "
-         "check the folder's permissions"),
+        (
+            OSError(errno.EACCES, "Permission denied"),
+            "Permission denied. Nothing was written; check the folder's permissions",
+        ),
         # pyarrow puts the system's error number in its message only
-        (OSError("Error writing bytes to file. Detail: [errno 28] No space left on device"),
-         "the disk is full (it needs 10"),
+        (
+            OSError("Error writing bytes to file. Detail: [errno 28] No space left on device"),
+            "the disk is full (it needs 10",
+        ),
     ],
 )
 def test_the_error_follows_the_cause(tmp_path: Path, error: OSError, expected: str) -> None:

@@ -94,7 +94,8 @@ def _pdf_bytes(text: str) -> bytes:
     for offset in offsets:
         out += b"%010d 00000 n \n" % offset
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref,
+        len(objects) + 1,
+        xref,
     )
     return bytes(out)
 
@@ -112,20 +113,41 @@ UNREADABLE: list[tuple[str, str, Callable[[], bytes], str]] = [
     ("binary", "photo.txt", lambda: BINARY, "is a binary file"),
     ("truncated-docx", "letter.docx", lambda: _half(_docx_bytes(GOOD_TEXT)), "not a valid .docx"),
     ("zip-not-docx", "archive.docx", lambda: b"PK\x03\x04" + b"\x00" * 40, "not a valid .docx"),
-    ("truncated-pdf", "report.pdf", lambda: _half(_pdf_bytes("Letters to prisoners")),
-     "not a valid PDF"),
+    (
+        "truncated-pdf",
+        "report.pdf",
+        lambda: _half(_pdf_bytes("Letters to prisoners")),
+        "not a valid PDF",
+    ),
     ("pdf-without-text", "scan.pdf", lambda: _pdf_bytes(""), "has no extractable text"),
-    ("truncated-xlsx", "rows.xlsx", lambda: _half(_xlsx_bytes([["text"], ["a row"]])),
-     "not a valid .xlsx"),
-    ("xlsx-no-text-column", "sheet.xlsx", lambda: _xlsx_bytes([["body"], ["a row"]]),
-     "has no column named 'text'"),
+    (
+        "truncated-xlsx",
+        "rows.xlsx",
+        lambda: _half(_xlsx_bytes([["text"], ["a row"]])),
+        "not a valid .xlsx",
+    ),
+    (
+        "xlsx-no-text-column",
+        "sheet.xlsx",
+        lambda: _xlsx_bytes([["body"], ["a row"]]),
+        "has no column named 'text'",
+    ),
     ("csv-ragged-row", "rows.csv", lambda: b'text\n"one",two,three\n', "row 1 has 3 fields"),
-    ("bad-utf8-after-bom", "bom.txt", lambda: codecs.BOM_UTF8 + b"ok \xff\xfe bad",
-     "byte-order mark"),
+    (
+        "bad-utf8-after-bom",
+        "bom.txt",
+        lambda: codecs.BOM_UTF8 + b"ok \xff\xfe bad",
+        "byte-order mark",
+    ),
     ("utf16-bom-odd-bytes", "u16.txt", lambda: codecs.BOM_UTF16_LE + b"a\x00b", "UTF-16"),
-    ("html-without-visible-text", "page.html",
-     lambda: b"<html><head><title>t</title><script>var x = 1;</script></head><body></body></html>",
-     "no visible text"),
+    (
+        "html-without-visible-text",
+        "page.html",
+        lambda: (
+            b"<html><head><title>t</title><script>var x = 1;</script></head><body></body></html>"
+        ),
+        "no visible text",
+    ),
 ]
 
 
@@ -137,8 +159,9 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize(("case", "name", "make", "reason"), UNREADABLE,
-                         ids=[c[0] for c in UNREADABLE])
+@pytest.mark.parametrize(
+    ("case", "name", "make", "reason"), UNREADABLE, ids=[c[0] for c in UNREADABLE]
+)
 def test_unreadable_document_is_skipped_and_the_rest_coded(
     corpus: Path, tmp_path: Path, case: str, name: str, make: Callable[[], bytes], reason: str
 ) -> None:
@@ -156,8 +179,9 @@ def test_unreadable_document_is_skipped_and_the_rest_coded(
     assert len(tables["passages"]) == 2
 
 
-@pytest.mark.parametrize(("case", "name", "make", "reason"), UNREADABLE,
-                         ids=[c[0] for c in UNREADABLE])
+@pytest.mark.parametrize(
+    ("case", "name", "make", "reason"), UNREADABLE, ids=[c[0] for c in UNREADABLE]
+)
 def test_unreadable_document_is_fatal_with_strict(
     corpus: Path, tmp_path: Path, case: str, name: str, make: Callable[[], bytes], reason: str
 ) -> None:
@@ -180,12 +204,16 @@ def test_only_unreadable_documents_is_an_error(tmp_path: Path) -> None:
 
 
 def test_missing_path_and_unsupported_file(tmp_path: Path) -> None:
-    assert_clean_failure(invoke("code", str(tmp_path / "nowhere"), "-m", "none"),
-                         "nowhere", "no such file or folder")
+    assert_clean_failure(
+        invoke("code", str(tmp_path / "nowhere"), "-m", "none"), "nowhere", "no such file or folder"
+    )
     odd = tmp_path / "notes.rtf"
     odd.write_text("{\\rtf1 text}", encoding="utf-8")
-    assert_clean_failure(invoke("code", str(odd), "-m", "none", "-o", str(tmp_path / "o")),
-                         "notes.rtf", "does not read")
+    assert_clean_failure(
+        invoke("code", str(odd), "-m", "none", "-o", str(tmp_path / "o")),
+        "notes.rtf",
+        "does not read",
+    )
 
 
 # --- texts that are odd but readable ------------------------------------------------------------
@@ -198,11 +226,17 @@ READABLE: list[tuple[str, bytes, list[str]]] = [
     ("crlf", GOOD_TEXT.replace("\n", "\r\n").encode("utf-8"), GOOD_TEXT.split("\n\n")),
     ("cr-only", GOOD_TEXT.replace("\n", "\r").encode("utf-8"), GOOD_TEXT.split("\n\n")),
     ("utf16-le-bom", codecs.BOM_UTF16_LE + GOOD_TEXT.encode("utf-16-le"), GOOD_TEXT.split("\n\n")),
-    ("cp1251", "Соседи писали письма.\n\nПомогали задержанным.".encode("cp1251"),
-     ["Соседи писали письма.", "Помогали задержанным."]),
+    (
+        "cp1251",
+        "Соседи писали письма.\n\nПомогали задержанным.".encode("cp1251"),
+        ["Соседи писали письма.", "Помогали задержанным."],
+    ),
     ("rtl-and-zero-width", RTL_ZW.encode("utf-8"), RTL_ZW.split("\n\n")),
-    ("nul-after-8k", ("x " * 4200 + "x\n\n" + "late\x00nul").encode("utf-8"),
-     ["x " * 4200 + "x", "late\x00nul"]),
+    (
+        "nul-after-8k",
+        ("x " * 4200 + "x\n\n" + "late\x00nul").encode("utf-8"),
+        ["x " * 4200 + "x", "late\x00nul"],
+    ),
 ]
 
 
@@ -276,40 +310,82 @@ CODEBOOKS: list[tuple[str, str, str]] = [
     ("no-name", "codes:\n- {id: a, label: A}\n", "missing required key 'name'"),
     ("no-codes", "name: x\n", "missing required key 'codes'"),
     ("empty-codes", "name: x\ncodes: []\n", "the list of codes is empty"),
-    ("duplicate-id", "name: x\ncodes:\n- {id: a, label: A}\n- {id: a, label: B}\n",
-     ":4: codes[1].id: duplicate code id 'a'"),
+    (
+        "duplicate-id",
+        "name: x\ncodes:\n- {id: a, label: A}\n- {id: a, label: B}\n",
+        ":4: codes[1].id: duplicate code id 'a'",
+    ),
     ("bad-id", "name: x\ncodes:\n- {id: A-b, label: A}\n", "try 'a_b'"),
-    ("unknown-parent", "name: x\ncodes:\n- {id: a, label: A, parent: zz}\n",
-     "parent 'zz' is not a code"),
-    ("parent-cycle", "name: x\ncodes:\n- {id: a, label: A, parent: b}\n"
-     "- {id: b, label: B, parent: a}\n", "parent cycle: a -> b -> a"),
+    (
+        "unknown-parent",
+        "name: x\ncodes:\n- {id: a, label: A, parent: zz}\n",
+        "parent 'zz' is not a code",
+    ),
+    (
+        "parent-cycle",
+        "name: x\ncodes:\n- {id: a, label: A, parent: b}\n- {id: b, label: B, parent: a}\n",
+        "parent cycle: a -> b -> a",
+    ),
     ("unknown-key", "name: x\ncodes:\n- {id: a, label: A, lable: B}\n", "did you mean 'label'"),
-    ("bad-regex", "name: x\ncodes:\n- id: a\n  label: A\n  rules:\n  - regex: '(unclosed'\n",
-     ":6: codes[0].rules[0].regex: invalid regular expression"),
-    ("two-kinds", "name: x\ncodes:\n- id: a\n  label: A\n  rules:\n  - {phrases: [x], regex: y}\n",
-     "a rule has exactly one kind"),
-    ("no-kind", "name: x\ncodes:\n- id: a\n  label: A\n  rules:\n  - {lang: en}\n",
-     "a rule needs one kind key"),
+    (
+        "bad-regex",
+        "name: x\ncodes:\n- id: a\n  label: A\n  rules:\n  - regex: '(unclosed'\n",
+        ":6: codes[0].rules[0].regex: invalid regular expression",
+    ),
+    (
+        "two-kinds",
+        "name: x\ncodes:\n- id: a\n  label: A\n  rules:\n  - {phrases: [x], regex: y}\n",
+        "a rule has exactly one kind",
+    ),
+    (
+        "no-kind",
+        "name: x\ncodes:\n- id: a\n  label: A\n  rules:\n  - {lang: en}\n",
+        "a rule needs one kind key",
+    ),
     ("bad-colour", "name: x\ncodes:\n- {id: a, label: A, colour: red}\n", "'#rrggbb'"),
-    ("bad-combine", "name: x\ncodes:\n- {id: a, label: A, combine: maybe}\n",
-     "unknown combine policy 'maybe'"),
-    ("bad-near", "name: x\ncodes:\n- id: a\n  label: A\n  rules:\n"
-     "  - near: {a: [x], b: [y], within: -1}\n", "near.within: expected a positive whole number"),
-    ("bad-pattern", "name: x\ncodes:\n- id: a\n  label: A\n  rules:\n  - pattern: [{NOSUCH: 1}]\n",
-     "unknown token attribute 'NOSUCH'"),
+    (
+        "bad-combine",
+        "name: x\ncodes:\n- {id: a, label: A, combine: maybe}\n",
+        "unknown combine policy 'maybe'",
+    ),
+    (
+        "bad-near",
+        "name: x\ncodes:\n- id: a\n  label: A\n  rules:\n  - near: {a: [x], b: [y], within: -1}\n",
+        "near.within: expected a positive whole number",
+    ),
+    (
+        "bad-pattern",
+        "name: x\ncodes:\n- id: a\n  label: A\n  rules:\n  - pattern: [{NOSUCH: 1}]\n",
+        "unknown token attribute 'NOSUCH'",
+    ),
     ("wrong-types", "name: [1]\ncodes:\n- {id: a, label: 5}\n", "codes[0].label: expected text"),
-    ("empty-term", "name: x\ncodes:\n- id: a\n  label: A\n  rules:\n  - phrases: ['']\n",
-     "empty term"),
+    (
+        "empty-term",
+        "name: x\ncodes:\n- id: a\n  label: A\n  rules:\n  - phrases: ['']\n",
+        "empty term",
+    ),
     ("duplicate-key", "name: x\nname: y\ncodes:\n- {id: a, label: A}\n", "duplicate key 'name'"),
     ("empty-file", "", "the codebook is empty"),
-    ("bad-language", "name: x\nlanguages: [zz-notalang]\ncodes:\n- {id: a, label: A}\n",
-     "languages[0]"),
-    ("bad-exclusive", "name: x\nexclusive: maybe\ncodes:\n- {id: a, label: A}\n",
-     "expected true or false"),
-    ("bad-redact", "name: x\nredact: ['']\ncodes:\n- {id: a, label: A}\n",
-     "a name to redact cannot be empty"),
-    ("python-tag", "name: !!python/object/apply:os.getcwd []\ncodes:\n- {id: a, label: A}\n",
-     "codebook.yaml:1"),
+    (
+        "bad-language",
+        "name: x\nlanguages: [zz-notalang]\ncodes:\n- {id: a, label: A}\n",
+        "languages[0]",
+    ),
+    (
+        "bad-exclusive",
+        "name: x\nexclusive: maybe\ncodes:\n- {id: a, label: A}\n",
+        "expected true or false",
+    ),
+    (
+        "bad-redact",
+        "name: x\nredact: ['']\ncodes:\n- {id: a, label: A}\n",
+        "a name to redact cannot be empty",
+    ),
+    (
+        "python-tag",
+        "name: !!python/object/apply:os.getcwd []\ncodes:\n- {id: a, label: A}\n",
+        "codebook.yaml:1",
+    ),
 ]
 
 
@@ -364,23 +440,45 @@ def _edit_csv(file: Path, edit: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
 
 
 TABLE_DAMAGE: list[tuple[str, str, Callable[[pd.DataFrame], pd.DataFrame], str]] = [
-    ("codings-missing-column", "codings.csv", lambda f: f.drop(columns=["code"]),
-     "table codings lacks column(s) code"),
-    ("passages-start-not-a-number", "passages.csv", lambda f: f.assign(start="soon"),
-     "column 'start', row 1 below the header: expected a whole number, found 'soon'"),
-    ("score-not-a-number", "codings.csv", lambda f: f.assign(score="high"),
-     "column 'score', row 1 below the header: expected a number"),
-    ("documents-missing-doc-id", "documents.csv", lambda f: f.drop(columns=["doc_id"]),
-     "table documents lacks column(s) doc_id"),
+    (
+        "codings-missing-column",
+        "codings.csv",
+        lambda f: f.drop(columns=["code"]),
+        "table codings lacks column(s) code",
+    ),
+    (
+        "passages-start-not-a-number",
+        "passages.csv",
+        lambda f: f.assign(start="soon"),
+        "column 'start', row 1 below the header: expected a whole number, found 'soon'",
+    ),
+    (
+        "score-not-a-number",
+        "codings.csv",
+        lambda f: f.assign(score="high"),
+        "column 'score', row 1 below the header: expected a number",
+    ),
+    (
+        "documents-missing-doc-id",
+        "documents.csv",
+        lambda f: f.drop(columns=["doc_id"]),
+        "table documents lacks column(s) doc_id",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "file", "edit", "message"), TABLE_DAMAGE,
-                         ids=[c[0] for c in TABLE_DAMAGE])
+@pytest.mark.parametrize(
+    ("case", "file", "edit", "message"), TABLE_DAMAGE, ids=[c[0] for c in TABLE_DAMAGE]
+)
 @pytest.mark.parametrize("command", ["report", "export", "compare", "agree"])
 def test_damaged_output_tables(
-    coded: Path, tmp_path: Path, case: str, file: str,
-    edit: Callable[[pd.DataFrame], pd.DataFrame], message: str, command: str,
+    coded: Path,
+    tmp_path: Path,
+    case: str,
+    file: str,
+    edit: Callable[[pd.DataFrame], pd.DataFrame],
+    message: str,
+    command: str,
 ) -> None:
     _edit_csv(coded / file, edit)
     target = {"report": "r.html", "export": "p.qdpx", "compare": "c.xlsx", "agree": "a.xlsx"}
@@ -400,16 +498,21 @@ def test_extra_columns_in_output_tables_are_kept(coded: Path, tmp_path: Path) ->
 
 def test_output_missing_a_table(coded: Path, tmp_path: Path) -> None:
     (coded / "matrix.csv").unlink()
-    assert_clean_failure(invoke("report", str(coded), "-o", str(tmp_path / "r.html")),
-                         "matrix.csv")
+    assert_clean_failure(invoke("report", str(coded), "-o", str(tmp_path / "r.html")), "matrix.csv")
 
 
 GOLD_DAMAGE: list[tuple[str, str, str]] = [
     ("hand-coded-missing-end", "doc_id,index,start,codes\ngood,0,0,repression\n", "missing end"),
-    ("hand-coded-start-not-number", "doc_id,index,start,end,codes\ngood,0,x,10,repression\n",
-     "gold.csv:2: column 'start' must be a whole number; found 'x'"),
-    ("passage-table-unknown-code", "doc_id,text,codes\ngood,Some text,no_such_code\n",
-     "no_such_code"),
+    (
+        "hand-coded-start-not-number",
+        "doc_id,index,start,end,codes\ngood,0,x,10,repression\n",
+        "gold.csv:2: column 'start' must be a whole number; found 'x'",
+    ),
+    (
+        "passage-table-unknown-code",
+        "doc_id,text,codes\ngood,Some text,no_such_code\n",
+        "no_such_code",
+    ),
     ("passage-table-no-codes-column", "doc_id,text\ngood,Some text\n", "missing codes"),
     ("empty-gold", "", "cannot read the gold table"),
 ]
@@ -422,8 +525,12 @@ def test_bad_gold_tables(
 ) -> None:
     gold = tmp_path / "gold.csv"
     gold.write_text(text, encoding="utf-8")
-    out = tmp_path / {"train": "m.skops", "evaluate": "e.xlsx", "agree": "a.xlsx",
-                      "compare": "c.xlsx"}[command]
+    out = (
+        tmp_path
+        / {"train": "m.skops", "evaluate": "e.xlsx", "agree": "a.xlsx", "compare": "c.xlsx"}[
+            command
+        ]
+    )
     args = [command, str(gold)] + ([str(gold)] if command == "agree" else []) + ["-o", str(out)]
     assert_clean_failure(invoke(*args), "gold.csv", message)
     assert not out.exists() and no_leftovers(tmp_path) == []
@@ -462,10 +569,16 @@ QDPX_DAMAGE: list[tuple[str, Callable[[bytes], bytes], str]] = [
     ("truncated", _half, "not a REFI-QDA project"),
     ("empty-file", lambda real: b"", "not a REFI-QDA project"),
     ("no-project-file", lambda real: _qdpx(None, {"sources/a.txt": b"text"}), "no .qde"),
-    ("project-not-xml", lambda real: _qdpx("this is not < xml"),
-     "project.qde:1:0: not well-formed XML"),
-    ("wrong-root", lambda real: _qdpx("<?xml version='1.0'?><Other/>"),
-     "expected a REFI-QDA project (root element <Project>), found <Other>"),
+    (
+        "project-not-xml",
+        lambda real: _qdpx("this is not < xml"),
+        "project.qde:1:0: not well-formed XML",
+    ),
+    (
+        "wrong-root",
+        lambda real: _qdpx("<?xml version='1.0'?><Other/>"),
+        "expected a REFI-QDA project (root element <Project>), found <Other>",
+    ),
 ]
 
 
@@ -474,8 +587,12 @@ QDPX_DAMAGE: list[tuple[str, Callable[[bytes], bytes], str]] = [
 )
 @pytest.mark.parametrize("command", ["import", "report"])
 def test_bad_qdpx(
-    real_qdpx: bytes, tmp_path: Path, case: str, damage: Callable[[bytes], bytes],
-    message: str, command: str,
+    real_qdpx: bytes,
+    tmp_path: Path,
+    case: str,
+    damage: Callable[[bytes], bytes],
+    message: str,
+    command: str,
 ) -> None:
     project = tmp_path / "project.qdpx"
     project.write_bytes(damage(real_qdpx))
@@ -496,8 +613,9 @@ def test_real_qdpx_imports(real_qdpx: bytes, tmp_path: Path) -> None:
 def test_table_reader_on_a_foreign_workbook(tmp_path: Path) -> None:
     foreign = tmp_path / "budget.xlsx"
     foreign.write_bytes(_xlsx_bytes([["year", "amount"], ["2024", "10"]]))
-    assert_clean_failure(invoke("report", str(foreign), "-o", str(tmp_path / "r.html")),
-                         "budget.xlsx")
+    assert_clean_failure(
+        invoke("report", str(foreign), "-o", str(tmp_path / "r.html")), "budget.xlsx"
+    )
     assert not (tmp_path / "r.html").exists()
 
 

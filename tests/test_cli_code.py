@@ -34,8 +34,7 @@ BAD_CODEBOOKS = {
         r"cb\.yaml:6: codes\[0\]\.rules\[0\]\.regex: ",
     ),
     "unknown token attribute": (
-        "name: x\ncodes:\n  - id: a\n    label: A\n    rules:\n"
-        "      - pattern: [{LOWR: court}]\n",
+        "name: x\ncodes:\n  - id: a\n    label: A\n    rules:\n      - pattern: [{LOWR: court}]\n",
         r"codes\[0\]\.rules\[0\]\.pattern\[0\]\.LOWR: .*did you mean 'LOWER'",
     ),
 }
@@ -86,7 +85,11 @@ def test_code_without_output_writes_coded_folder_and_says_so(
     assert result.exit_code == 0, result.output
     assert "Wrote coded" in result.output
     assert sorted(os.listdir(tmp_path / "coded")) == [
-        "codings.csv", "documents.csv", "matrix.csv", "passages.csv", "provenance.json",
+        "codings.csv",
+        "documents.csv",
+        "matrix.csv",
+        "passages.csv",
+        "provenance.json",
         "summary.csv",
     ]
 
@@ -96,8 +99,9 @@ def test_existing_output_needs_force(runner: CliRunner, docs: Path, tmp_path: Pa
     out.write_bytes(b"keep me")
     result = runner.invoke(main, ["code", str(docs), "-o", str(out), "-m", "none"])
     assert result.exit_code == 2
-    assert ("exists; pass force=True to overwrite it (or choose another path). "
-            "Command line: --force.") in result.output
+    assert (
+        "exists; pass force=True to overwrite it (or choose another path). Command line: --force."
+    ) in result.output
     assert out.read_bytes() == b"keep me"
     _no_traceback(result)
     result = runner.invoke(main, ["code", str(docs), "-o", str(out), "-m", "none", "--force"])
@@ -237,8 +241,11 @@ def test_progress_shows_done_of_total_rate_and_time_left_on_a_terminal_only(
     bar.close()
     last = terminal.getvalue().split("\r")[-1]
     # tqdm's line: done/total, [elapsed<time left, documents per second, words per second]
-    assert re.match(r"Coding:  67%\|.*\| 2/3 \[\d\d:\d\d<\d\d:\d\d, +\S+ ?doc/s, "
-                    r"\S+ words/s, report-2\]", last), last
+    assert re.match(
+        r"Coding:  67%\|.*\| 2/3 \[\d\d:\d\d<\d\d:\d\d, +\S+ ?doc/s, "
+        r"\S+ words/s, report-2\]",
+        last,
+    ), last
     counted: list[int] = []
     assert progress_bar(True, "Coding", lambda: counted.append(1) or 3) == (None, None)
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal
@@ -251,8 +258,7 @@ def test_code_counts_files_and_table_rows_before_coding(
 ) -> None:
     from trustcode.cli import common
 
-    (docs / "rows.csv").write_text("text\nOne letter.\n\nTwo letters.\nThree.\n",
-                                   encoding="utf-8")
+    (docs / "rows.csv").write_text("text\nOne letter.\n\nTwo letters.\nThree.\n", encoding="utf-8")
     shown: list[tuple[int, list[str]]] = []
 
     class Recorder:
@@ -271,8 +277,9 @@ def test_code_counts_files_and_table_rows_before_coding(
     assert result.exit_code == 0, result.output
     assert shown == [(4, ["a", "rows-1", "rows-3", "rows-4"])]
     shown.clear()
-    result = runner.invoke(main, ["code", str(docs), "-m", "none", "-o", str(tmp_path / "q"),
-                                  "--quiet"])
+    result = runner.invoke(
+        main, ["code", str(docs), "-m", "none", "-o", str(tmp_path / "q"), "--quiet"]
+    )
     assert result.exit_code == 0 and shown == []
 
 
@@ -338,8 +345,9 @@ def test_codebook_advice_is_one_line_pointing_to_check_and_data_warnings_stay(
     )
     codebook.write_text(f"name: no examples\ncodes:\n{codes}", encoding="utf-8")
     (docs / "broken.docx").write_bytes(b"not a zip")
-    result = runner.invoke(main, ["code", str(docs), "-c", str(codebook), "-m", "none",
-                                  "-o", str(tmp_path / "out")])
+    result = runner.invoke(
+        main, ["code", str(docs), "-c", str(codebook), "-m", "none", "-o", str(tmp_path / "out")]
+    )
     assert result.exit_code == 0, result.output
     assert "has no examples" not in result.output
     pointers = [line for line in result.output.splitlines() if "codebook check" in line]

@@ -114,13 +114,16 @@ def test_check_without_a_path_checks_the_codebook_in_the_working_directory(
 
 def test_check_lists_all_the_advice_the_other_commands_point_to(tmp_path: Path) -> None:
     codebook = tmp_path / "cb.yaml"
-    codes = "".join(f"  - {{id: c{i}, label: C{i}, rules: [{{regex: 'w{i}'}}]}}\n"
-                    for i in range(25))
+    codes = "".join(
+        f"  - {{id: c{i}, label: C{i}, rules: [{{regex: 'w{i}'}}]}}\n" for i in range(25)
+    )
     codebook.write_text(f"name: many\ncodes:\n{codes}", encoding="utf-8")
     result = CliRunner().invoke(main, ["codebook", "check", str(codebook)])
     assert result.exit_code == 0, result.output
     advice = [line for line in result.output.splitlines() if line.startswith("advice: ")]
     assert len(advice) == 25
-    assert advice[0] == (f"advice: {codebook}:3: codes[0]: code 'c0' has no examples; add some "
-                         "so that `trustcode codebook check` can test its rules")
+    assert advice[0] == (
+        f"advice: {codebook}:3: codes[0]: code 'c0' has no examples; add some "
+        "so that `trustcode codebook check` can test its rules"
+    )
     assert "more warnings not shown" not in result.output

@@ -27,9 +27,19 @@ def corpus() -> tuple[dict[str, pd.DataFrame], dict[str, set[str]]]:
 @pytest.fixture
 def codebook(tmp_path: Path) -> Path:
     path = tmp_path / "codebook.yaml"
-    data = {"name": BOOK.name, "languages": ["en"],
-            "codes": [{"id": c.id, "label": c.label, "definition": c.definition,
-                       "rules": [{"phrases": [f"{c.id} term"]}]} for c in BOOK.codes]}
+    data = {
+        "name": BOOK.name,
+        "languages": ["en"],
+        "codes": [
+            {
+                "id": c.id,
+                "label": c.label,
+                "definition": c.definition,
+                "rules": [{"phrases": [f"{c.id} term"]}],
+            }
+            for c in BOOK.codes
+        ],
+    }
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
 
@@ -51,16 +61,37 @@ def _draw(coded: Path, codebook: Path, out: Path, *more: object) -> Path:
 
 
 def test_draw_estimate_plan(tmp_path: Path, coded: Path, codebook: Path, corpus) -> None:  # type: ignore[no-untyped-def]
-    code, output = _invoke("validate", "draw", coded, "-o", tmp_path / "s.xlsx", "-c", codebook,
-                           "--per-code", 15, "--seed", 4)
+    code, output = _invoke(
+        "validate",
+        "draw",
+        coded,
+        "-o",
+        tmp_path / "s.xlsx",
+        "-c",
+        codebook,
+        "--per-code",
+        15,
+        "--seed",
+        4,
+    )
     assert code == 0, output
     design = read_design(tmp_path / "s.xlsx")
     assert f"Drew {design.sample_size} of 240 passages (seed 4, blind)." in output
     assert (design.per_code, design.seed, design.show_machine) == (15, 4, False)
     done = code_by_hand(tmp_path / "s.xlsx", tmp_path / "done.xlsx", corpus[1])
 
-    code, output = _invoke("validate", "estimate", done, coded, "-o", tmp_path / "est.xlsx",
-                           "--target-precision", 0.5, "--target-recall", 0.3)
+    code, output = _invoke(
+        "validate",
+        "estimate",
+        done,
+        coded,
+        "-o",
+        tmp_path / "est.xlsx",
+        "--target-precision",
+        0.5,
+        "--target-recall",
+        0.3,
+    )
     assert code == 0, output
     assert "precision_low" in output and "Wrote" in output
     estimates = pd.read_excel(tmp_path / "est.xlsx", sheet_name="estimates")
@@ -78,16 +109,27 @@ def test_draw_estimate_plan(tmp_path: Path, coded: Path, codebook: Path, corpus)
     # the report shows the validation beside the machine's counts
     for validation in (tmp_path / "est.xlsx", tmp_path / "est"):
         page = tmp_path / "report.html"
-        code, output = _invoke("report", coded, "-c", codebook, "--validation", validation,
-                               "-o", page, "--force")
+        code, output = _invoke(
+            "report", coded, "-c", codebook, "--validation", validation, "-o", page, "--force"
+        )
         assert code == 0, output
         html = page.read_text(encoding="utf-8")
         assert "Validation on a hand-coded sample" in html
         common = estimates.set_index("code").loc["common"]
-        assert (f"{common['precision']:.2f} <span class=\"n\">[{common['precision_low']:.2f}, "
-                f"{common['precision_high']:.2f}]</span>") in html
-    code, output = _invoke("report", coded, "-c", codebook, "--validation", tmp_path / "x.xlsx",
-                           "-o", tmp_path / "r2.html")
+        assert (
+            f'{common["precision"]:.2f} <span class="n">[{common["precision_low"]:.2f}, '
+            f"{common['precision_high']:.2f}]</span>"
+        ) in html
+    code, output = _invoke(
+        "report",
+        coded,
+        "-c",
+        codebook,
+        "--validation",
+        tmp_path / "x.xlsx",
+        "-o",
+        tmp_path / "r2.html",
+    )
     assert code == 2 and "no such validation output" in output
     assert not (tmp_path / "r2.html").exists()
 
@@ -96,8 +138,9 @@ def test_draw_estimate_plan(tmp_path: Path, coded: Path, codebook: Path, corpus)
     assert "n_coded" in output and "Draw with --per-code" in output
 
 
-def test_draw_is_deterministic_and_show_machine(tmp_path: Path, coded: Path,
-                                                codebook: Path) -> None:
+def test_draw_is_deterministic_and_show_machine(
+    tmp_path: Path, coded: Path, codebook: Path
+) -> None:
     a = _draw(coded, codebook, tmp_path / "a.xlsx", "--seed", 2)
     b = _draw(coded, codebook, tmp_path / "b.xlsx", "--seed", 2)
     ids = [[c.value for c in load_workbook(p)["review"]["A"]] for p in (a, b)]
@@ -109,8 +152,19 @@ def test_draw_is_deterministic_and_show_machine(tmp_path: Path, coded: Path,
 
 
 def test_per_code_larger_than_a_stratum(tmp_path: Path, coded: Path, codebook: Path) -> None:
-    code, output = _invoke("validate", "draw", coded, "-o", tmp_path / "s.xlsx", "-c", codebook,
-                           "--per-code", 500, "--seed", 1)
+    code, output = _invoke(
+        "validate",
+        "draw",
+        coded,
+        "-o",
+        tmp_path / "s.xlsx",
+        "-c",
+        codebook,
+        "--per-code",
+        500,
+        "--seed",
+        1,
+    )
     assert code == 0, output
     assert "is more than the stratum holds for common (coded:" in output
     assert "the whole stratum is taken" in output
@@ -126,8 +180,9 @@ def _refused(args: list[object], message: str, out: Path) -> None:
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".trustcode-tmp-")]
 
 
-def test_bad_inputs_exit_2_and_write_nothing(tmp_path: Path, coded: Path, codebook: Path,
-                                              corpus) -> None:  # type: ignore[no-untyped-def]
+def test_bad_inputs_exit_2_and_write_nothing(
+    tmp_path: Path, coded: Path, codebook: Path, corpus
+) -> None:  # type: ignore[no-untyped-def]
     tables, truth = corpus
     sample = _draw(coded, codebook, tmp_path / "s.xlsx", "--per-code", 10, "--seed", 5)
     done = code_by_hand(sample, tmp_path / "done.xlsx", truth)
@@ -138,8 +193,7 @@ def test_bad_inputs_exit_2_and_write_nothing(tmp_path: Path, coded: Path, codebo
     _refused([*estimate, sample, coded, "-o", out], "nothing was coded", out)
     # a decision other than accept/reject
     pid = load_workbook(done)["review"].cell(2, 1).value
-    odd = code_by_hand(sample, tmp_path / "odd.xlsx", truth,
-                       edits={(pid, "rare: decision"): "yes"})
+    odd = code_by_hand(sample, tmp_path / "odd.xlsx", truth, edits={(pid, "rare: decision"): "yes"})
     _refused([*estimate, odd, coded, "-o", out], "unknown decision 'yes'", out)
     # an edited design sheet
     wb = load_workbook(done)
@@ -147,25 +201,33 @@ def test_bad_inputs_exit_2_and_write_nothing(tmp_path: Path, coded: Path, codebo
         if row[0].value == "common" and row[1].value == "coded":
             row[2].value = 1000
     wb.save(tmp_path / "edited.xlsx")
-    _refused([*estimate, tmp_path / "edited.xlsx", coded, "-o", out],
-             "sheet 'design': it was edited", out)
+    _refused(
+        [*estimate, tmp_path / "edited.xlsx", coded, "-o", out],
+        "sheet 'design': it was edited",
+        out,
+    )
     # rows removed
     wb = load_workbook(done)
     wb["review"].delete_rows(3, 2)
     wb.save(tmp_path / "cut.xlsx")
-    _refused([*estimate, tmp_path / "cut.xlsx", coded, "-o", out],
-             "2 drawn passage(s) are missing", out)
+    _refused(
+        [*estimate, tmp_path / "cut.xlsx", coded, "-o", out], "2 drawn passage(s) are missing", out
+    )
     # a coded output that changed since the draw
-    changed = write_tables(dict(tables, codings=tables["codings"].iloc[:-1]),
-                           tmp_path / "changed", provenance={})
+    changed = write_tables(
+        dict(tables, codings=tables["codings"].iloc[:-1]), tmp_path / "changed", provenance={}
+    )
     _refused([*estimate, done, changed, "-o", out], "changed since the draw", out)
     # an existing output without --force, and a sample target that is not a workbook
     out.write_text("keep")
     code, output = _invoke(*estimate, done, coded, "-o", out)
     assert code == 2 and "exists; pass force=True" in output and out.read_text() == "keep"
     assert "Command line: --force." in output
-    _refused(["validate", "draw", coded, "-o", tmp_path / "s.csv", "-c", codebook],
-             "a validation sample is an Excel workbook", tmp_path / "s.csv")
+    _refused(
+        ["validate", "draw", coded, "-o", tmp_path / "s.csv", "-c", codebook],
+        "a validation sample is an Excel workbook",
+        tmp_path / "s.csv",
+    )
     # a bad half-width
     code, output = _invoke("validate", "plan", coded, "--half-width", 0, "-c", codebook)
     assert code == 2 and "'half-width' option of validate plan" in output

@@ -42,10 +42,15 @@ def runner() -> CliRunner:
 @pytest.fixture
 def gold_csv(tmp_path: Path) -> Path:
     rows = []
-    for doc, items in (("en1", EN[:3] + EN[4:5]), ("en2", EN[3:4] + EN[5:]),
-                       ("ru1", RU[:3] + RU[4:5]), ("ru2", RU[3:4] + RU[5:])):
-        rows += [{"doc_id": doc, "text": text, "codes": codes, "coder": "ann"}
-                 for text, codes in items]
+    for doc, items in (
+        ("en1", EN[:3] + EN[4:5]),
+        ("en2", EN[3:4] + EN[5:]),
+        ("ru1", RU[:3] + RU[4:5]),
+        ("ru2", RU[3:4] + RU[5:]),
+    ):
+        rows += [
+            {"doc_id": doc, "text": text, "codes": codes, "coder": "ann"} for text, codes in items
+        ]
     path = tmp_path / "gold.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
@@ -94,8 +99,17 @@ def test_model_for_another_codebook_is_refused(
         encoding="utf-8",
     )
     result = runner.invoke(
-        main, ["code", str(tmp_path / "docs"), "-c", str(other), "-m", str(model),
-               "-o", str(tmp_path / "o")],
+        main,
+        [
+            "code",
+            str(tmp_path / "docs"),
+            "-c",
+            str(other),
+            "-m",
+            str(model),
+            "-o",
+            str(tmp_path / "o"),
+        ],
     )
     assert result.exit_code == 2 and "trained for" in result.output
     assert not (tmp_path / "o").exists()
@@ -132,11 +146,13 @@ def test_compare_by_group_writes_tables_and_figures(
     result = runner.invoke(main, ["compare", str(coded), "--by", "group", "-o", str(out)])
     assert result.exit_code == 0, result.output
     sheets = openpyxl.load_workbook(out, read_only=True).sheetnames
-    assert sheets == ["by_document", "by_group", "tests", "cooccurrence", "similarity",
-                      "exemplars"]
+    assert sheets == ["by_document", "by_group", "tests", "cooccurrence", "similarity", "exemplars"]
     figures = sorted(p.name for p in (tmp_path / "comparison-figures").iterdir())
-    assert figures == sorted(f"{n}.{s}" for n in ("code_document", "shares_by_group",
-                                                  "cooccurrence") for s in ("png", "svg"))
+    assert figures == sorted(
+        f"{n}.{s}"
+        for n in ("code_document", "shares_by_group", "cooccurrence")
+        for s in ("png", "svg")
+    )
 
 
 def test_compare_by_a_missing_column_lists_the_columns(
@@ -157,7 +173,10 @@ def test_agree_with_itself_is_perfect_and_writes_tables(
     overall = pd.read_csv(out / "overall.csv")
     assert overall.loc[0, "percent_agreement"] == 1.0
     assert sorted(p.name for p in out.iterdir()) == [
-        "disagreements.csv", "overall.csv", "per_code.csv"]
+        "disagreements.csv",
+        "overall.csv",
+        "per_code.csv",
+    ]
 
 
 def test_agree_gold_against_machine(
@@ -194,8 +213,9 @@ def test_export_and_import_round_trip(runner: CliRunner, coded: Path, tmp_path: 
 
 def test_codebook_export_and_import(runner: CliRunner, tmp_path: Path) -> None:
     qdc = tmp_path / "codebook.qdc"
-    result = runner.invoke(main, ["codebook", "export", str(REPO / "codebook.yaml"),
-                                  "--to", "qdc", "-o", str(qdc)])
+    result = runner.invoke(
+        main, ["codebook", "export", str(REPO / "codebook.yaml"), "--to", "qdc", "-o", str(qdc)]
+    )
     assert result.exit_code == 0, result.output
     skeleton = tmp_path / "skeleton.yaml"
     result = runner.invoke(main, ["codebook", "import", str(qdc), "-o", str(skeleton)])
@@ -207,8 +227,7 @@ def test_codebook_export_and_import(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_codebook_import_of_a_liwc_dictionary(runner: CliRunner, tmp_path: Path) -> None:
     dic = tmp_path / "trust.dic"
-    dic.write_text("%\n1\tsupport\n2\tfear\n%\nhelp*\t1\nlawyer\t1\nafraid\t2\n",
-                   encoding="utf-8")
+    dic.write_text("%\n1\tsupport\n2\tfear\n%\nhelp*\t1\nlawyer\t1\nafraid\t2\n", encoding="utf-8")
     out = tmp_path / "cb.yaml"
     result = runner.invoke(main, ["codebook", "import", str(dic), "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -254,16 +273,18 @@ def test_review_round_trip_through_the_cli(runner: CliRunner, tmp_path: Path) ->
 
 def test_review_needs_an_xlsx(runner: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("Some text here.", encoding="utf-8")
-    result = runner.invoke(main, ["code", str(tmp_path / "a.txt"), "--review", "-o",
-                                  str(tmp_path / "r.parquet")])
+    result = runner.invoke(
+        main, ["code", str(tmp_path / "a.txt"), "--review", "-o", str(tmp_path / "r.parquet")]
+    )
     assert result.exit_code == 2 and ".xlsx" in result.output
 
 
 def test_codebook_diagnose_and_diff(runner: CliRunner, tmp_path: Path) -> None:
     corpus = REPO / "corpus"
     out = tmp_path / "diagnosis.xlsx"
-    result = runner.invoke(main, ["codebook", "diagnose", str(corpus), "-m", "none",
-                                  "-o", str(out)])
+    result = runner.invoke(
+        main, ["codebook", "diagnose", str(corpus), "-m", "none", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "Rules that never fire" in result.output
     assert "rules" in openpyxl.load_workbook(out, read_only=True).sheetnames
@@ -274,8 +295,18 @@ def test_codebook_diagnose_and_diff(runner: CliRunner, tmp_path: Path) -> None:
     edited = tmp_path / "edited.yaml"
     edited.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     diff = tmp_path / "diff"
-    result = runner.invoke(main, ["codebook", "diff", str(REPO / "codebook.yaml"), str(edited),
-                                  str(corpus), "-o", str(diff)])
+    result = runner.invoke(
+        main,
+        [
+            "codebook",
+            "diff",
+            str(REPO / "codebook.yaml"),
+            str(edited),
+            str(corpus),
+            "-o",
+            str(diff),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "decentralization: +0 / -4 passages" in result.output
     lost = pd.read_csv(diff / "passages.csv")
@@ -292,8 +323,10 @@ def test_redact_on_code_export_and_report(runner: CliRunner, tmp_path: Path) -> 
     names = tmp_path / "names.txt"
     names.write_text("Anna Petrova\n", encoding="utf-8")
     out = tmp_path / "coded"
-    result = runner.invoke(main, ["code", str(doc), "--redact", "--redact-names", str(names),
-                                  "-m", "none", "-o", str(out)])
+    result = runner.invoke(
+        main,
+        ["code", str(doc), "--redact", "--redact-names", str(names), "-m", "none", "-o", str(out)],
+    )
     assert result.exit_code == 0, result.output
     tables, prov = read_tables(out)
     texts = " ".join(tables["passages"]["text"])
@@ -306,8 +339,9 @@ def test_redact_on_code_export_and_report(runner: CliRunner, tmp_path: Path) -> 
     plain = tmp_path / "plain"
     assert runner.invoke(main, ["code", str(doc), "-m", "none", "-o", str(plain)]).exit_code == 0
     report = tmp_path / "r.html"
-    result = runner.invoke(main, ["report", str(plain), "--redact", "--redact-names", str(names),
-                                  "-o", str(report)])
+    result = runner.invoke(
+        main, ["report", str(plain), "--redact", "--redact-names", str(names), "-o", str(report)]
+    )
     assert result.exit_code == 0, result.output
     html = report.read_text(encoding="utf-8")
     assert "Petrova" not in html and "[PERSON-1]" in html
@@ -317,15 +351,18 @@ def test_redact_on_code_export_and_report(runner: CliRunner, tmp_path: Path) -> 
     import zipfile
 
     with zipfile.ZipFile(project) as archive:
-        sources = [archive.read(n).decode("utf-8") for n in archive.namelist()
-                   if n.startswith("sources/")]
+        sources = [
+            archive.read(n).decode("utf-8") for n in archive.namelist() if n.startswith("sources/")
+        ]
     assert sources and all("example.org" not in s for s in sources)
 
 
 def test_redact_names_needs_redact(runner: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("Some text here.", encoding="utf-8")
-    result = runner.invoke(main, ["code", str(tmp_path / "a.txt"), "--redact-names", "x.txt",
-                                  "-o", str(tmp_path / "o")])
+    result = runner.invoke(
+        main,
+        ["code", str(tmp_path / "a.txt"), "--redact-names", "x.txt", "-o", str(tmp_path / "o")],
+    )
     assert result.exit_code == 2 and "--redact" in result.output
 
 
@@ -355,8 +392,9 @@ def test_train_and_evaluate_with_the_codebook_definitions(
     extra = sum(len(code_descriptions(c)) for c in load_codebook().leaf_codes)
     assert model_metadata(described)["definitions"] is True
     assert "definitions" not in model_metadata(plain)
-    assert (model_metadata(described)["training_size"]
-            == model_metadata(plain)["training_size"] + extra)
+    assert (
+        model_metadata(described)["training_size"] == model_metadata(plain)["training_size"] + extra
+    )
 
     result = runner.invoke(main, ["evaluate", str(gold_csv), "--folds", "2", "--definitions"])
     assert result.exit_code == 0, result.output
@@ -365,8 +403,10 @@ def test_train_and_evaluate_with_the_codebook_definitions(
         main, ["evaluate", str(gold_csv), "--definitions", "--model", str(described)]
     )
     assert result.exit_code == 2
-    assert ("Drop definitions, or model to cross-validate. Command line: --definitions, --model."
-            in result.output)
+    assert (
+        "Drop definitions, or model to cross-validate. Command line: --definitions, --model."
+        in result.output
+    )
     assert "Traceback" not in result.output
 
 
@@ -406,30 +446,35 @@ def test_train_and_evaluate_with_embeddings_from_the_cli(
         main, ["evaluate", str(gold_csv), "--embeddings", "fake", "--model", str(model)]
     )
     assert result.exit_code == 2
-    assert ("Drop embeddings, or model to cross-validate. Command line: --embeddings, --model."
-            in result.output)
+    assert (
+        "Drop embeddings, or model to cross-validate. Command line: --embeddings, --model."
+        in result.output
+    )
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate"])
 def test_embeddings_without_the_extra_is_a_clear_error(
-    runner: CliRunner, gold_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    runner: CliRunner,
+    gold_csv: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     command: str,
 ) -> None:
     from trustcode import embeddings
 
     monkeypatch.setitem(embeddings.ENCODERS, "absent", "trustcode_no_such_encoder_package")
     out = tmp_path / ("m.skops" if command == "train" else "e.xlsx")
-    result = runner.invoke(
-        main, [command, str(gold_csv), "--embeddings", "absent", "-o", str(out)]
-    )
+    result = runner.invoke(main, [command, str(gold_csv), "--embeddings", "absent", "-o", str(out)])
     assert result.exit_code == 2, result.output
-    assert result.output.startswith("Error: Sentence encoder 'absent' needs the optional "
-                                    "package of trustcode[embeddings]")
+    assert result.output.startswith(
+        "Error: Sentence encoder 'absent' needs the optional package of trustcode[embeddings]"
+    )
     assert "pip install 'trustcode[embeddings]'" in result.output
     assert "Command line: --embeddings" in result.output and "Traceback" not in result.output
     assert not out.exists()
-    result = runner.invoke(main, [command, str(gold_csv), "--embeddings", "word2vec", "-o",
-                                  str(out)])
+    result = runner.invoke(
+        main, [command, str(gold_csv), "--embeddings", "word2vec", "-o", str(out)]
+    )
     assert result.exit_code == 2
     assert "Unknown sentence encoder 'word2vec'; known encoders: " in result.output
 
@@ -449,8 +494,9 @@ def outside_gold(tmp_path: Path, runner: CliRunner) -> dict[str, Path]:
     for folder, header in ((clean, ""), (raw, "Printed from the web site.\n\n")):
         folder.mkdir()
         for doc, text in texts.items():
-            (folder / f"{doc}.txt").write_text((header if doc == "en" else "") + text,
-                                               encoding="utf-8")
+            (folder / f"{doc}.txt").write_text(
+                (header if doc == "en" else "") + text, encoding="utf-8"
+            )
     rows = ["doc_id,index,start,end,codes,coder"]
     for doc, text in texts.items():
         for i, (s, e) in enumerate(paragraph_spans(text)):
@@ -467,10 +513,16 @@ def outside_gold(tmp_path: Path, runner: CliRunner) -> dict[str, Path]:
     return paths
 
 
-@pytest.mark.parametrize("command", [
-    ["evaluate", "--folds", "2"], ["train", "-o", "{tmp}/m.skops"], ["agree", "{clean_coded}"],
-    ["report", "{clean_coded}", "--gold"], ["codebook", "diagnose", "{clean}", "--gold"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["evaluate", "--folds", "2"],
+        ["train", "-o", "{tmp}/m.skops"],
+        ["agree", "{clean_coded}"],
+        ["report", "{clean_coded}", "--gold"],
+        ["codebook", "diagnose", "{clean}", "--gold"],
+    ],
+)
 def test_gold_outside_the_repository_finds_its_documents_with_documents_option(
     runner: CliRunner, outside_gold: dict[str, Path], tmp_path: Path, command: list[str]
 ) -> None:
@@ -480,8 +532,7 @@ def test_gold_outside_the_repository_finds_its_documents_with_documents_option(
         args += ["-o", str(tmp_path / "r.html")]
     without = runner.invoke(main, args)
     assert without.exit_code == 2, without.output
-    assert "the documents of these gold rows cannot be found: en (passages en#0" in \
-        without.output
+    assert "the documents of these gold rows cannot be found: en (passages en#0" in without.output
     assert "Command line: --documents." in without.output and "Traceback" not in without.output
     assert not (tmp_path / "r.html").exists() and not (tmp_path / "m.skops").exists()
     with_documents = runner.invoke(main, [*args, "--documents", str(outside_gold["clean"])])
@@ -492,9 +543,18 @@ def test_agree_refuses_gold_of_another_text_naming_it(
     runner: CliRunner, outside_gold: dict[str, Path], tmp_path: Path
 ) -> None:
     out = tmp_path / "agreement"
-    result = runner.invoke(main, ["agree", str(outside_gold["gold"]),
-                                  str(outside_gold["raw_coded"]), "--documents",
-                                  str(outside_gold["clean"]), "-o", str(out)])
+    result = runner.invoke(
+        main,
+        [
+            "agree",
+            str(outside_gold["gold"]),
+            str(outside_gold["raw_coded"]),
+            "--documents",
+            str(outside_gold["clean"]),
+            "-o",
+            str(out),
+        ],
+    )
     assert result.exit_code == 2, result.output
     message = " ".join(result.output.split())
     assert "refer to different texts of the same document(s)" in message
@@ -502,9 +562,16 @@ def test_agree_refuses_gold_of_another_text_naming_it(
     assert "coding 2 (coder 'trustcode') reads 'Printed from the web site." in message
     assert "ru:" not in message  # the same text on both sides
     assert not out.exists()
-    same = runner.invoke(main, ["agree", str(outside_gold["gold"]),
-                                str(outside_gold["clean_coded"]), "--documents",
-                                str(outside_gold["clean"])])
+    same = runner.invoke(
+        main,
+        [
+            "agree",
+            str(outside_gold["gold"]),
+            str(outside_gold["clean_coded"]),
+            "--documents",
+            str(outside_gold["clean"]),
+        ],
+    )
     assert same.exit_code == 0, same.output
 
 
@@ -512,9 +579,19 @@ def test_report_refuses_gold_of_another_text(
     runner: CliRunner, outside_gold: dict[str, Path], tmp_path: Path
 ) -> None:
     out = tmp_path / "report.html"
-    result = runner.invoke(main, ["report", str(outside_gold["raw_coded"]), "--gold",
-                                  str(outside_gold["gold"]), "--documents",
-                                  str(outside_gold["clean"]), "-o", str(out)])
+    result = runner.invoke(
+        main,
+        [
+            "report",
+            str(outside_gold["raw_coded"]),
+            "--gold",
+            str(outside_gold["gold"]),
+            "--documents",
+            str(outside_gold["clean"]),
+            "-o",
+            str(out),
+        ],
+    )
     assert result.exit_code == 2, result.output
     assert "refer to different texts" in result.output and "en: at character 0" in result.output
     assert not out.exists()

@@ -139,10 +139,16 @@ def test_rule_cuts_overrule_a_union_rule_hit_the_classifier_scores_low() -> None
     """An adapted model's cut (classify.adapting): under ``union`` a rule hit whose code the
     classifier scores below the cut does not stand; other policies and unscored codes keep
     their rule hits."""
+
     def run(policy: str, score: float | None, cuts: dict[str, float] | None = None):
-        return combine(_book(policy), {"c": [HIT]}, set(),
-                       {} if score is None else {"c": score}, THRESHOLDS,
-                       {"c": 0.3} if cuts is None else cuts)
+        return combine(
+            _book(policy),
+            {"c": [HIT]},
+            set(),
+            {} if score is None else {"c": score},
+            THRESHOLDS,
+            {"c": 0.3} if cuts is None else cuts,
+        )
 
     assert run("union", 0.2) == []
     assert run("union", 0.3) == [("c", "rule", 0.3)]

@@ -20,16 +20,31 @@ from trustcode.types import sha256_text
 # tokens) are written beside each passage because the rate tests rely on them.
 PASSAGES = [
     # doc, text, codes, score, evidence
-    ("e1", "We met volunteers in Tbilisi and shared stories.", ["solidarity"], 0.8,
-     "solidarity.meet: \"met volunteers\" [3-17]"),  # 8 words
+    (
+        "e1",
+        "We met volunteers in Tbilisi and shared stories.",
+        ["solidarity"],
+        0.8,
+        'solidarity.meet: "met volunteers" [3-17]',
+    ),  # 8 words
     ("e1", "Nobody trusted the new chat at first.", ["distrust"], 0.7, ""),  # 7 words
-    ("e2", "Мы открыли кружок для тех, кто уехал.", ["solidarity", "support"], 0.8,
-     "solidarity.circle: \"кружок\" [11-17]; support.open: \"открыли\" [3-10]"),  # 7 words
+    (
+        "e2",
+        "Мы открыли кружок для тех, кто уехал.",
+        ["solidarity", "support"],
+        0.8,
+        'solidarity.circle: "кружок" [11-17]; support.open: "открыли" [3-10]',
+    ),  # 7 words
     ("e2", "Встречи проходили каждую субботу.", [], None, ""),  # 4 words
     ("s1", "Those who stayed kept quiet about the protests.", ["distrust"], None, ""),  # 8 words
     ("s1", "Lawyers helped detained people anyway.", ["support"], 0.6, ""),  # 5 words
-    ("s2", "Соседи помогали друг другу с передачами.", ["support", "solidarity"], 0.9,
-     ""),  # 6 words
+    (
+        "s2",
+        "Соседи помогали друг другу с передачами.",
+        ["support", "solidarity"],
+        0.9,
+        "",
+    ),  # 6 words
     ("s2", "Мы боялись говорить открыто.", ["distrust"], None, ""),  # 4 words
 ]
 GROUPS = {"e1": "emigrated", "e2": "emigrated", "s1": "stayed", "s2": "stayed"}
@@ -46,20 +61,52 @@ def make_tables(rows=PASSAGES, groups=GROUPS) -> dict[str, pd.DataFrame]:
         passages.append((doc, pid, len(parts), start, start + len(text), text))
         parts.append(text)
         for code in codes:
-            codings.append((doc, pid, start, start + len(text), code, "rule",
-                            np.nan if score is None else score, evidence, "trustcode"))
-    docs = pd.DataFrame([
-        {"doc_id": d, "source": f"{d}.txt", "title": d, "language": "en",
-         "n_chars": len("\n\n".join(t)), "sha256": sha256_text("\n\n".join(t)),
-         "group": groups.get(d, "")}
-        for d, t in texts.items()
-    ])
+            codings.append(
+                (
+                    doc,
+                    pid,
+                    start,
+                    start + len(text),
+                    code,
+                    "rule",
+                    np.nan if score is None else score,
+                    evidence,
+                    "trustcode",
+                )
+            )
+    docs = pd.DataFrame(
+        [
+            {
+                "doc_id": d,
+                "source": f"{d}.txt",
+                "title": d,
+                "language": "en",
+                "n_chars": len("\n\n".join(t)),
+                "sha256": sha256_text("\n\n".join(t)),
+                "group": groups.get(d, ""),
+            }
+            for d, t in texts.items()
+        ]
+    )
     return {
         "documents": docs,
-        "passages": pd.DataFrame(passages, columns=["doc_id", "passage_id", "index", "start",
-                                                    "end", "text"]),
-        "codings": pd.DataFrame(codings, columns=["doc_id", "passage_id", "start", "end", "code",
-                                                  "source", "score", "evidence", "coder"]),
+        "passages": pd.DataFrame(
+            passages, columns=["doc_id", "passage_id", "index", "start", "end", "text"]
+        ),
+        "codings": pd.DataFrame(
+            codings,
+            columns=[
+                "doc_id",
+                "passage_id",
+                "start",
+                "end",
+                "code",
+                "source",
+                "score",
+                "evidence",
+                "coder",
+            ],
+        ),
     }
 
 
@@ -87,7 +134,8 @@ def test_counts_shares_and_rates_by_group(result):
     assert cell(g, "group", "solidarity", "emigrated", "words") == 26
     assert cell(g, "group", "solidarity", "emigrated", "share") == pytest.approx(2 / 4)
     assert cell(g, "group", "solidarity", "emigrated", "rate_per_1000") == pytest.approx(
-        1000 * 2 / 26)
+        1000 * 2 / 26
+    )
     # stayed: 8 + 5 + 6 + 4 = 23 words; support in s1#1 and s2#0, distrust in s1#0 and s2#1.
     assert cell(g, "group", "support", "stayed", "passages") == 2
     assert cell(g, "group", "support", "stayed", "rate_per_1000") == pytest.approx(1000 * 2 / 23)
@@ -142,8 +190,9 @@ def big_rows(k_a: int, n_a: int, k_b: int, n_b: int, k_c: int = 0, n_c: int = 0)
     rows, groups = [], {}
     for name, k, n in (("a", k_a, n_a), ("b", k_b, n_b), ("c", k_c, n_c)):
         for i in range(n):
-            rows.append((f"{name}doc", f"passage number {i} here", ["theme"] if i < k else [],
-                         None, ""))
+            rows.append(
+                (f"{name}doc", f"passage number {i} here", ["theme"] if i < k else [], None, "")
+            )
         groups[f"{name}doc"] = name
     return rows, groups
 
@@ -214,8 +263,10 @@ def test_exemplars_order_by_score_then_evidence_then_position(result):
 
 def test_exemplars_keep_three_and_trim_text():
     long_text = " ".join(["слово"] * 80)  # 80 * 6 - 1 = 479 characters
-    rows = [("d", long_text if i == 0 else f"short passage {i}", ["theme"], 0.5 - i / 10, "")
-            for i in range(5)]
+    rows = [
+        ("d", long_text if i == 0 else f"short passage {i}", ["theme"], 0.5 - i / 10, "")
+        for i in range(5)
+    ]
     ex = compare(make_tables(rows, {"d": "g"}), by="group").exemplars
     assert len(ex) == 3
     assert list(ex["passage_id"]) == ["d#0", "d#1", "d#2"]
@@ -238,7 +289,8 @@ def test_group_without_passages_is_a_warned_zero_row():
     assert (row["note"] == "group has no passages").all()
     # The empty group does not enter the tests: the p-values stay those of two groups.
     assert res.tests.set_index("code").loc["solidarity", "p_value"] == pytest.approx(
-        fisher_exact([[2, 1], [2, 3]]).pvalue)
+        fisher_exact([[2, 1], [2, 3]]).pvalue
+    )
 
 
 def test_unknown_by_column_lists_the_columns():
@@ -288,8 +340,9 @@ def test_without_by_the_corpus_is_one_group(result):
 
 
 def test_codes_restrict_and_label():
-    res = compare(make_tables(), by="group", codes={"support": "Mutual support",
-                                                   "unused": "Never coded"})
+    res = compare(
+        make_tables(), by="group", codes={"support": "Mutual support", "unused": "Never coded"}
+    )
     assert res.codes == ("support", "unused")
     assert res.label("support") == "Mutual support"
     assert cell(res.by_group, "group", "unused", "stayed", "passages") == 0
@@ -307,12 +360,19 @@ def test_to_dict_is_json_ready(result):
 # --- figures ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("draw", [figures.heatmap_code_document, figures.shares_by_group,
-                                  figures.cooccurrence_heatmap])
+@pytest.mark.parametrize(
+    "draw", [figures.heatmap_code_document, figures.shares_by_group, figures.cooccurrence_heatmap]
+)
 def test_figures_written_as_png_and_svg(draw, tmp_path):
-    res = compare(make_tables(), by="group", codes={"solidarity": "Solidarity across borders",
-                                                   "support": "Mutual support",
-                                                   "distrust": "Distrust"})
+    res = compare(
+        make_tables(),
+        by="group",
+        codes={
+            "solidarity": "Solidarity across borders",
+            "support": "Mutual support",
+            "distrust": "Distrust",
+        },
+    )
     png, svg = draw(res, tmp_path / "figure")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
     root = ET.fromstring(svg.read_bytes())
@@ -344,11 +404,14 @@ def test_documents_without_a_group_value_form_their_own_group():
 def test_codebook_gives_leaf_codes_and_labels():
     from trustcode.types import Code, Codebook
 
-    book = Codebook(name="test", codes=(
-        Code(id="relations", label="Relations"),
-        Code(id="support", label="Mutual support", parent="relations"),
-        Code(id="distrust", label="Distrust", parent="relations"),
-    ))
+    book = Codebook(
+        name="test",
+        codes=(
+            Code(id="relations", label="Relations"),
+            Code(id="support", label="Mutual support", parent="relations"),
+            Code(id="distrust", label="Distrust", parent="relations"),
+        ),
+    )
     res = compare(make_tables(), by="group", codes=book)
     assert res.codes == ("support", "distrust")  # the parent codes no passage
     assert res.label("distrust") == "Distrust"

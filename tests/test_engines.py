@@ -116,8 +116,9 @@ def test_dask_skips_unreadable_file_like_local(client: object, tmp_path: Path) -
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         code_with_dask(folder, tmp_path / "d.parquet", model=None, scheduler=client)
-    assert any(issubclass(w.category, DocumentSkipped) and "b.txt" in str(w.message)
-               for w in caught)
+    assert any(
+        issubclass(w.category, DocumentSkipped) and "b.txt" in str(w.message) for w in caught
+    )
     tables, _ = read_tables(tmp_path / "d.parquet")
     assert list(tables["documents"]["doc_id"]) == ["a"]
 

@@ -64,8 +64,11 @@ def test_alpha_undefined_for_a_single_value() -> None:
 BOOK = Codebook(
     "eval book",
     (
-        Code("help", "Help", rules=(Rule("help.phrases-1", "help", "phrases",
-                                         terms=("letters", "письма")),)),
+        Code(
+            "help",
+            "Help",
+            rules=(Rule("help.phrases-1", "help", "phrases", terms=("letters", "письма")),),
+        ),
         Code("arrest", "Arrest", positive_examples=("Police detained a blogger.",)),
     ),
     languages=("en", "ru"),
@@ -96,9 +99,18 @@ def _gold() -> pd.DataFrame:
         for lang, items in (("en", _EN), ("ru", _RU)):
             doc = f"{lang}{d}"
             for i, (text, codes) in enumerate(items):
-                rows.append({"doc_id": doc, "passage_id": f"{doc}#{i}", "start": None,
-                             "end": None, "text": text, "language": lang,
-                             "codes": tuple(sorted(codes)), "coder": "ann"})
+                rows.append(
+                    {
+                        "doc_id": doc,
+                        "passage_id": f"{doc}#{i}",
+                        "start": None,
+                        "end": None,
+                        "text": text,
+                        "language": lang,
+                        "codes": tuple(sorted(codes)),
+                        "coder": "ann",
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -192,8 +204,14 @@ def test_with_a_model_all_gold_is_held_out() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrustcodeWarning)
         model = CodeClassifier(folds=2, min_positives=1).fit(
-            ["Police detained a man.", "Полиция задержала женщину.", "Bread is fresh.",
-             "Хлеб свежий.", "Officers detained them.", "Силовики задержали его."],
+            [
+                "Police detained a man.",
+                "Полиция задержала женщину.",
+                "Bread is fresh.",
+                "Хлеб свежий.",
+                "Officers detained them.",
+                "Силовики задержали его.",
+            ],
             [["arrest"], ["arrest"], [], [], ["arrest"], ["arrest"]],
             ["help", "arrest"],
         )

@@ -110,10 +110,14 @@ def test_explain_does_not_depend_on_the_order_within_rows(model: CodeClassifier)
 def entries(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (row, column) entries with values (ties likely) and a name per column (some
     shared), in random order."""
-    pairs = draw(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 30)), unique=True,
-                          max_size=80))
-    vals = draw(st.lists(st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.25]), min_size=len(pairs),
-                         max_size=len(pairs)))
+    pairs = draw(
+        st.lists(st.tuples(st.integers(0, 6), st.integers(0, 30)), unique=True, max_size=80)
+    )
+    vals = draw(
+        st.lists(
+            st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.25]), min_size=len(pairs), max_size=len(pairs)
+        )
+    )
     names = draw(st.lists(st.integers(0, 20), min_size=31, max_size=31))
     rows = np.array([r for r, _ in pairs], dtype=np.int64)
     cols = np.array([c for _, c in pairs], dtype=np.int32)
@@ -126,9 +130,14 @@ def _plain(rows, cols, vals, k, names=None, first=()):
     out = []
     for row in sorted(set(rows.tolist()) | {r for r, _, _ in first}):
         items = [(c, v) for r, c, v in first if r == row]
-        items += sorted(((c, v) for r, c, v in zip(rows.tolist(), cols.tolist(), vals.tolist(),
-                                                   strict=True) if r == row),
-                        key=lambda item: (-item[1], item[0]))
+        items += sorted(
+            (
+                (c, v)
+                for r, c, v in zip(rows.tolist(), cols.tolist(), vals.tolist(), strict=True)
+                if r == row
+            ),
+            key=lambda item: (-item[1], item[0]),
+        )
         seen: set[int] = set()
         for col, val in items:
             name = col if names is None else int(names[col])
@@ -212,8 +221,12 @@ def test_explaining_picked_rows_equals_explaining_them_taken_out(model: CodeClas
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, len(PASSAGES) - 1),
-                          st.sampled_from(["support", "arrest"])), max_size=12))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(PASSAGES) - 1), st.sampled_from(["support", "arrest"])),
+        max_size=12,
+    )
+)
 def test_explain_many_gives_what_explain_gives_per_code(
     model: CodeClassifier, pairs: list[tuple[int, str]]
 ) -> None:
@@ -221,8 +234,7 @@ def test_explain_many_gives_what_explain_gives_per_code(
     rows = [row for row, _ in pairs]
     codes = [code for _, code in pairs]
     expected = [
-        model.explain([PASSAGES[row]], code, k=4, features=x, rows=[row])[0]
-        for row, code in pairs
+        model.explain([PASSAGES[row]], code, k=4, features=x, rows=[row])[0] for row, code in pairs
     ]
     assert model.explain_many(x, rows, codes, k=4) == expected
 

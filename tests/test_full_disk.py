@@ -75,8 +75,14 @@ class FullDisk:
         return Path(os.path.abspath(os.fspath(file))).is_relative_to(self.root)
 
     def open(
-        self, file: Any, mode: str = "r", buffering: int = -1, encoding: str | None = None,
-        errors: str | None = None, newline: str | None = None, closefd: bool = True,
+        self,
+        file: Any,
+        mode: str = "r",
+        buffering: int = -1,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+        closefd: bool = True,
         opener: Any = None,
     ) -> Any:
         if not any(c in mode for c in "wax+") or not self.covers(file):
@@ -88,8 +94,7 @@ class FullDisk:
         buffered = (io.BufferedRandom if "+" in mode else io.BufferedWriter)(raw, size)
         if "b" in mode:
             return buffered
-        text = io.TextIOWrapper(buffered, encoding, errors, newline,
-                                line_buffering=buffering == 1)
+        text = io.TextIOWrapper(buffered, encoding, errors, newline, line_buffering=buffering == 1)
         text.mode = mode
         return text
 
@@ -268,12 +273,18 @@ def test_a_failing_disk_fails_cleanly(
     assert list(disk.root.iterdir()) == []
 
 
-def test_a_full_disk_names_the_space_a_file_needs(
-    inputs: dict[str, Path], disk: FullDisk
-) -> None:
+def test_a_full_disk_names_the_space_a_file_needs(inputs: dict[str, Path], disk: FullDisk) -> None:
     disk.budget = 0
-    result = _invoke(["export", str(inputs["coded"]), "-c", str(inputs["codebook"]),
-                      "-o", str(disk.root / "p.qdpx")])
+    result = _invoke(
+        [
+            "export",
+            str(inputs["coded"]),
+            "-c",
+            str(inputs["codebook"]),
+            "-o",
+            str(disk.root / "p.qdpx"),
+        ]
+    )
     assert result.exit_code == 2
     needs = r"the disk is full \(it needs [\d.]+ (bytes|KB); [\d.]+ [KMGT]?B free there\)"
     assert re.search(needs, result.stderr), result.stderr
@@ -281,7 +292,10 @@ def test_a_full_disk_names_the_space_a_file_needs(
 
 @pytest.mark.parametrize("failing", ["write_table", "close"])
 def test_parquet_on_a_full_disk_fails_cleanly(
-    failing: str, inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    failing: str,
+    inputs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     unraisable: list[Any],
 ) -> None:
     import pyarrow.parquet as pq
@@ -303,8 +317,19 @@ def test_parquet_on_a_full_disk_fails_cleanly(
     output = tmp_path / "out.parquet"
     output.mkdir()
     (output / "codings.parquet").write_bytes(b"an earlier output")
-    result = _invoke(["code", str(inputs["docs"]), "-c", str(inputs["codebook"]), "-m", "none",
-                      "-o", str(output), "--force"])
+    result = _invoke(
+        [
+            "code",
+            str(inputs["docs"]),
+            "-c",
+            str(inputs["codebook"]),
+            "-m",
+            "none",
+            "-o",
+            str(output),
+            "--force",
+        ]
+    )
     _check_clean_failure(result, output, "the disk filled after", unraisable)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet"]
     assert [p.name for p in output.iterdir()] == ["codings.parquet"]
@@ -317,8 +342,11 @@ def test_a_real_tmpfs_that_fills(inputs: dict[str, Path], tmp_path: Path) -> Non
     mount.mkdir()
     if shutil.which("mount") is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root and mount(8)")
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32k", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=32k", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if made.returncode != 0:
         pytest.skip(f"this machine does not allow mounting a tmpfs: {made.stderr.strip()}")
     try:
@@ -329,8 +357,9 @@ def test_a_real_tmpfs_that_fills(inputs: dict[str, Path], tmp_path: Path) -> Non
             (big / f"doc{i:02d}.txt").write_text("\n\n".join(passages), encoding="utf-8")
         for name in ("out.xlsx", "out", "out.jsonl", "out.parquet", "out.qdpx"):
             output = mount / name
-            result = _invoke(["code", str(big), "-c", str(inputs["codebook"]), "-m", "none",
-                              "-o", str(output)])
+            result = _invoke(
+                ["code", str(big), "-c", str(inputs["codebook"]), "-m", "none", "-o", str(output)]
+            )
             assert result.exit_code == 2, (name, result.output)
             assert "Traceback" not in result.output
             assert f"Error: cannot write {output}: the disk" in result.stderr, result.stderr

@@ -53,8 +53,9 @@ def test_segment_offsets_for_any_text(text: str, unit: str, language: str | None
     _check_passages(text, unit, language)
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.binary(max_size=400) | TEXTS.map(lambda t: t.encode("utf-8")), unit=UNITS)
 def test_any_file_bytes_read_and_segment_or_fail_cleanly(
     tmp_path: Path, data: bytes, unit: str
@@ -72,16 +73,27 @@ def test_any_file_bytes_read_and_segment_or_fail_cleanly(
 
 # --- decoding every supported encoding --------------------------------------------------------
 
-ANY_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
-                   min_size=1, max_size=200)
+ANY_TEXT = st.text(
+    alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
+    min_size=1,
+    max_size=200,
+)
 
 
 @settings(max_examples=80, deadline=None)
-@given(text=ANY_TEXT, encoding=st.sampled_from(["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be",
-                                                 "utf-32", "utf-32-le", "utf-32-be"]))
+@given(
+    text=ANY_TEXT,
+    encoding=st.sampled_from(
+        ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"]
+    ),
+)
 def test_decode_bytes_with_a_bom_round_trips(text: str, encoding: str) -> None:
-    bom = {"utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE,
-           "utf-32-le": codecs.BOM_UTF32_LE, "utf-32-be": codecs.BOM_UTF32_BE}.get(encoding, b"")
+    bom = {
+        "utf-16-le": codecs.BOM_UTF16_LE,
+        "utf-16-be": codecs.BOM_UTF16_BE,
+        "utf-32-le": codecs.BOM_UTF32_LE,
+        "utf-32-be": codecs.BOM_UTF32_BE,
+    }.get(encoding, b"")
     data = bom + text.encode(encoding)
     assert decode_bytes(data, "x.txt") == normalize_newlines(text)
 
@@ -102,9 +114,11 @@ RUSSIAN_WORDS = (
     "задержанных после протестов в Москве и Петербурге правозащитники Мемориал ОВД-Инфо"
 ).split()
 RUSSIAN = st.lists(st.sampled_from(RUSSIAN_WORDS), min_size=6, max_size=40).flatmap(
-    lambda words: st.lists(st.sampled_from([" ", " ", " ", ", ", ". ", "\n", "\r\n", "\n\n"]),
-                           min_size=len(words) - 1, max_size=len(words) - 1)
-    .map(lambda seps: "".join(w + s for w, s in zip(words, [*seps, ""], strict=True)))
+    lambda words: st.lists(
+        st.sampled_from([" ", " ", " ", ", ", ". ", "\n", "\r\n", "\n\n"]),
+        min_size=len(words) - 1,
+        max_size=len(words) - 1,
+    ).map(lambda seps: "".join(w + s for w, s in zip(words, [*seps, ""], strict=True)))
 )
 
 
@@ -116,11 +130,15 @@ def test_decode_bytes_russian_in_each_cyrillic_encoding(text: str, encoding: str
 
 # --- write_tables / read_tables for random tables ---------------------------------------------
 
-CELL = st.text(alphabet=st.characters(exclude_categories=("Cs", "Cc"))
-               | st.sampled_from(list("=+-@'\t\n,\";")), max_size=25)
+CELL = st.text(
+    alphabet=st.characters(exclude_categories=("Cs", "Cc"))
+    | st.sampled_from(list("=+-@'\t\n,\";")),
+    max_size=25,
+)
 COLUMN = st.text(alphabet=st.sampled_from("abcxyz_=+-@' йцук"), min_size=1, max_size=8).filter(
-    lambda c: c.strip() == c and c not in ("doc_id", "source", "title", "language", "n_chars",
-                                           "sha256")
+    lambda c: (
+        c.strip() == c and c not in ("doc_id", "source", "title", "language", "n_chars", "sha256")
+    )
 )
 
 
@@ -129,15 +147,17 @@ def tables(draw: st.DrawFn) -> dict[str, pd.DataFrame]:
     n_docs = draw(st.integers(1, 4))
     extras = draw(st.lists(COLUMN, max_size=3, unique=True))
     doc_ids = [f"doc{i}" for i in range(n_docs)]
-    documents = pd.DataFrame({
-        "doc_id": doc_ids,
-        "source": [draw(CELL) for _ in doc_ids],
-        "title": [draw(CELL) for _ in doc_ids],
-        "language": [draw(st.sampled_from(["en", "ru", ""])) for _ in doc_ids],
-        "n_chars": [draw(st.integers(0, 10**6)) for _ in doc_ids],
-        "sha256": ["0" * 64 for _ in doc_ids],
-        **{c: [draw(CELL) for _ in doc_ids] for c in extras},
-    })
+    documents = pd.DataFrame(
+        {
+            "doc_id": doc_ids,
+            "source": [draw(CELL) for _ in doc_ids],
+            "title": [draw(CELL) for _ in doc_ids],
+            "language": [draw(st.sampled_from(["en", "ru", ""])) for _ in doc_ids],
+            "n_chars": [draw(st.integers(0, 10**6)) for _ in doc_ids],
+            "sha256": ["0" * 64 for _ in doc_ids],
+            **{c: [draw(CELL) for _ in doc_ids] for c in extras},
+        }
+    )
     rows = []
     for doc_id in doc_ids:
         start = 0
@@ -146,18 +166,28 @@ def tables(draw: st.DrawFn) -> dict[str, pd.DataFrame]:
             rows.append((doc_id, f"{doc_id}#{index}", index, start, start + len(text), text))
             start += len(text) + 2
     passages = pd.DataFrame(rows, columns=["doc_id", "passage_id", "index", "start", "end", "text"])
-    passages = passages.astype({"index": "int64", "start": "int64", "end": "int64",
-                                **{c: "str" for c in ("doc_id", "passage_id", "text")}})
+    passages = passages.astype(
+        {
+            "index": "int64",
+            "start": "int64",
+            "end": "int64",
+            **{c: "str" for c in ("doc_id", "passage_id", "text")},
+        }
+    )
     documents = documents.astype({"n_chars": "int64"})
-    return {"documents": documents.astype({c: "str" for c in documents.columns if c != "n_chars"}),
-            "passages": passages}
+    return {
+        "documents": documents.astype({c: "str" for c in documents.columns if c != "n_chars"}),
+        "passages": passages,
+    }
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=tables(), fmt=st.sampled_from(["coded", "coded.xlsx", "coded.parquet", "coded.jsonl"]))
-def test_write_read_tables_round_trip(tmp_path: Path, data: dict[str, pd.DataFrame],
-                                      fmt: str) -> None:
+def test_write_read_tables_round_trip(
+    tmp_path: Path, data: dict[str, pd.DataFrame], fmt: str
+) -> None:
     out = tmp_path / f"{os.urandom(4).hex()}-{fmt}"
     back, provenance = read_tables(write_tables(data, out, provenance={"fuzz": True}))
     assert provenance == {"fuzz": True}
@@ -199,8 +229,9 @@ def test_damaged_real_codebook_raises_only_codebook_error(seed: int, edits: int)
         assert "damaged.yaml" in str(exc)
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.binary(max_size=300))
 def test_codebook_file_of_any_bytes_raises_only_codebook_error(tmp_path: Path, data: bytes) -> None:
     file = tmp_path / "codebook.yaml"

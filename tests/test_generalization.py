@@ -74,25 +74,31 @@ def test_a_vectorizer_with_other_stop_words_is_refused() -> None:
 
 
 def _toy() -> tuple[list[str], list[tuple[str, ...]]]:
-    support = ["Volunteers of the group wrote letters to the political prisoners in the colony.",
-               "The lawyers of the fund defended the detained activists in the court.",
-               "They collected money for the families of the prisoners and sent parcels.",
-               "Волонтёры написали письма политзаключённым и отправили им передачи.",
-               "Адвокаты фонда защищали задержанных активистов в суде."]
-    other = ["The weather in the mountains was cold and the hikers returned early.",
-             "The recipe asks for the flour and the butter to be mixed by hand.",
-             "The team won the match in the last minute of the game.",
-             "Погода в горах была холодной, и туристы вернулись рано.",
-             "В рецепте муку и масло смешивают руками до однородности."]
+    support = [
+        "Volunteers of the group wrote letters to the political prisoners in the colony.",
+        "The lawyers of the fund defended the detained activists in the court.",
+        "They collected money for the families of the prisoners and sent parcels.",
+        "Волонтёры написали письма политзаключённым и отправили им передачи.",
+        "Адвокаты фонда защищали задержанных активистов в суде.",
+    ]
+    other = [
+        "The weather in the mountains was cold and the hikers returned early.",
+        "The recipe asks for the flour and the butter to be mixed by hand.",
+        "The team won the match in the last minute of the game.",
+        "Погода в горах была холодной, и туристы вернулись рано.",
+        "В рецепте муку и масло смешивают руками до однородности.",
+    ]
     return support + other, [("support",)] * len(support) + [()] * len(other)
 
 
 def test_evidence_is_content_words_in_the_passage_language() -> None:
     texts, labels = _toy()
     model = CodeClassifier(folds=2, min_positives=1, stop_words=sorted(STOP)).fit(
-        texts, labels, codes=["support"])
-    for row in model.explain(texts[:5] + ["They wrote to the prisoners of the camp."], "support",
-                             k=5):
+        texts, labels, codes=["support"]
+    )
+    for row in model.explain(
+        texts[:5] + ["They wrote to the prisoners of the camp."], "support", k=5
+    ):
         assert row, "a coded passage cites some evidence"
         for feature, _ in row:
             assert not any(word in STOP for word in TOKEN.findall(feature)), feature
@@ -114,16 +120,20 @@ def test_a_classifier_that_does_not_beat_the_rules_is_left_out_with_both_figures
     arbitrary = [("support",) if i % 3 == 0 else () for i in range(len(texts))]
     with pytest.warns(TrustcodeWarning, match=r"support \(F1 0\.\d\d with it, 1\.00 rules alone\)"):
         model = CodeClassifier(folds=3, min_positives=1, min_threshold=0.0).fit(
-            texts, arbitrary, codes=["support"], groups=groups,
-            rule_codes=[frozenset(lab) for lab in arbitrary])
+            texts,
+            arbitrary,
+            codes=["support"],
+            groups=groups,
+            rule_codes=[frozenset(lab) for lab in arbitrary],
+        )
     assert model.classifier_codes_ == ()
     # rules that find nothing of a code the words tell: the classifier beats them and stays
     labels = labels * 3
     with warnings.catch_warnings():
         warnings.simplefilter("error", TrustcodeWarning)
         model = CodeClassifier(folds=3, min_positives=1).fit(
-            texts, labels, codes=["support"], groups=groups,
-            rule_codes=[frozenset()] * len(texts))
+            texts, labels, codes=["support"], groups=groups, rule_codes=[frozenset()] * len(texts)
+        )
     assert model.classifier_codes_ == ("support",)
 
 
@@ -131,8 +141,12 @@ def test_too_few_real_passages_cannot_take_a_classifier_away() -> None:
     texts, labels = _toy()
     counted = [i < 2 or i >= 5 for i in range(len(texts))]  # two real positives only
     model = CodeClassifier(folds=2, min_positives=1).fit(
-        texts, [() if i == 0 else lab for i, lab in enumerate(labels)], codes=["support"],
-        rule_codes=[frozenset(lab) for lab in labels], counted=counted)
+        texts,
+        [() if i == 0 else lab for i, lab in enumerate(labels)],
+        codes=["support"],
+        rule_codes=[frozenset(lab) for lab in labels],
+        counted=counted,
+    )
     assert model.classifier_codes_ == ("support",)
 
 
@@ -161,10 +175,18 @@ def test_an_illustrative_passage_naming_an_unknown_code_is_refused(tmp_path: Pat
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["doc_id", "text", "codes", "coder", "language"])
-        writer.writerow(["ill-1", "Volunteers sent letters to prisoners.", "prisoner_support",
-                         ILLUSTRATIVE_CODER, "en"])
-        writer.writerow(["ill-2", "Activists met in a reading club.", "safe_space",
-                         ILLUSTRATIVE_CODER, "en"])
+        writer.writerow(
+            [
+                "ill-1",
+                "Volunteers sent letters to prisoners.",
+                "prisoner_support",
+                ILLUSTRATIVE_CODER,
+                "en",
+            ]
+        )
+        writer.writerow(
+            ["ill-2", "Activists met in a reading club.", "safe_space", ILLUSTRATIVE_CODER, "en"]
+        )
     with pytest.raises(GoldError, match=r"'safe_space' \(line 3\)"):
         read_gold(path, codebook=load_codebook(CODEBOOK))
 
@@ -174,9 +196,19 @@ def _gold_table(doc_groups: dict[str, str], coder: str = "ann") -> pd.DataFrame:
     rows = []
     for i, (text, codes) in enumerate(zip(texts, labels, strict=True)):
         doc = list(doc_groups)[i % len(doc_groups)]
-        rows.append({"doc_id": doc, "passage_id": f"{doc}#{i}", "start": None, "end": None,
-                     "text": text, "language": "ru" if re.search("[а-я]", text) else "en",
-                     "codes": codes, "coder": coder, "group": doc_groups[doc]})
+        rows.append(
+            {
+                "doc_id": doc,
+                "passage_id": f"{doc}#{i}",
+                "start": None,
+                "end": None,
+                "text": text,
+                "language": "ru" if re.search("[а-я]", text) else "en",
+                "codes": codes,
+                "coder": coder,
+                "group": doc_groups[doc],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -184,14 +216,22 @@ def test_evaluate_holds_out_one_metadata_value_at_a_time_and_never_tests_written
     book = Codebook("toy", (Code("support", "Support"),), languages=("en", "ru"))
     gold = _gold_table({"a": "reports", "b": "reports", "c": "article"})
     written = _gold_table({"w1": "x"}, coder=ILLUSTRATIVE_CODER).assign(
-        passage_id=lambda f: "w" + f["passage_id"])
-    result = evaluate(pd.concat([gold, written], ignore_index=True), book, group_by="group",
-                      train_params={"min_positives": 1, "folds": 2})
+        passage_id=lambda f: "w" + f["passage_id"]
+    )
+    result = evaluate(
+        pd.concat([gold, written], ignore_index=True),
+        book,
+        group_by="group",
+        train_params={"min_positives": 1, "folds": 2},
+    )
     assert [(f.label, f.test_docs) for f in result.folds] == [
-        ("group=reports", ("a", "b")), ("group=article", ("c",))]
+        ("group=reports", ("a", "b")),
+        ("group=article", ("c",)),
+    ]
     assert set(result.predictions["doc_id"]) == {"a", "b", "c"}  # the written ones: never tested
-    by_language = evaluate(gold, book, group_by="language",
-                           train_params={"min_positives": 1, "folds": 2})
+    by_language = evaluate(
+        gold, book, group_by="language", train_params={"min_positives": 1, "folds": 2}
+    )
     assert [f.label for f in by_language.folds] == ["language=en", "language=ru"]
 
 
@@ -217,14 +257,18 @@ def test_cli_evaluate_group_by(tmp_path: Path) -> None:
     gold = _gold_table({"a": "reports", "b": "reports", "c": "article"})
     path = tmp_path / "gold.csv"
     gold.assign(codes=gold["codes"].map(";".join)).drop(
-        columns=["passage_id", "start", "end"]).to_csv(path, index=False)
+        columns=["passage_id", "start", "end"]
+    ).to_csv(path, index=False)
     runner = CliRunner()
-    result = runner.invoke(main, ["evaluate", str(path), "-c", str(CODEBOOK), "--group-by",
-                                  "group"])
+    result = runner.invoke(
+        main, ["evaluate", str(path), "-c", str(CODEBOOK), "--group-by", "group"]
+    )
     assert result.exit_code == 2 and "unknown code ids 'support'" in result.output
     book = tmp_path / "book.yaml"
-    book.write_text("name: toy\nlanguages: [en, ru]\ncodes:\n  - id: support\n"
-                    "    label: Support\n", encoding="utf-8")
+    book.write_text(
+        "name: toy\nlanguages: [en, ru]\ncodes:\n  - id: support\n    label: Support\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(main, ["evaluate", str(path), "-c", str(book), "--group-by", "group"])
     assert result.exit_code == 0, result.output
     assert "fold 1: tested on group=article (1 document(s))" in result.output
@@ -239,16 +283,24 @@ def _toy_model(tmp_path: Path, codes: tuple[str, ...] = ("support", "weather")) 
     texts, labels = _toy()
     labels = [lab or ("weather",) for lab in labels]
     book = Codebook("toy", tuple(Code(c, c.title()) for c in codes), sha256="a" * 64)
-    gold = pd.DataFrame({"doc_id": [f"d{i}" for i in range(len(texts))], "text": texts,
-                         "codes": [tuple(c for c in lab if c in codes) for lab in labels]})
+    gold = pd.DataFrame(
+        {
+            "doc_id": [f"d{i}" for i in range(len(texts))],
+            "text": texts,
+            "codes": [tuple(c for c in lab if c in codes) for lab in labels],
+        }
+    )
     model = train_model(gold, book, min_positives=1, folds=2, compare_rules=False)
     return save_model(model, tmp_path / "toy.skops", book)
 
 
 def test_a_model_outlives_edits_of_its_codebook(tmp_path: Path) -> None:
     path = _toy_model(tmp_path)
-    edited = Codebook("toy v2", (Code("support", "Support of prisoners", colour="#112233"),
-                                 Code("weather", "Weather")), sha256="b" * 64)
+    edited = Codebook(
+        "toy v2",
+        (Code("support", "Support of prisoners", colour="#112233"), Code("weather", "Weather")),
+        sha256="b" * 64,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", TrustcodeWarning)
         model = load_model(path, edited)
@@ -281,8 +333,9 @@ def test_a_model_sharing_no_code_with_the_codebook_is_refused_naming_both(tmp_pa
 def test_an_edited_copy_of_the_shipped_codebook_keeps_the_default_model(tmp_path: Path) -> None:
     text = CODEBOOK.read_text(encoding="utf-8")
     edited = tmp_path / "codebook.yaml"
-    edited.write_text(text.replace("name:", "# refined by a researcher\nname:", 1),
-                      encoding="utf-8")
+    edited.write_text(
+        text.replace("name:", "# refined by a researcher\nname:", 1), encoding="utf-8"
+    )
     book = load_codebook(edited)
     assert book.sha256 != load_codebook(CODEBOOK).sha256
     with warnings.catch_warnings():

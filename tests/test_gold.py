@@ -160,8 +160,9 @@ def test_codes_named_by_their_labels_in_any_case_become_ids(tmp_path: Path) -> N
 
 
 def test_an_unknown_name_lists_the_ids_and_labels_it_could_have_been(tmp_path: Path) -> None:
-    path = _write_csv(tmp_path / "gold.csv", ["doc_id", "text", "codes"],
-                      [["d", "one text", "State repression"]])
+    path = _write_csv(
+        tmp_path / "gold.csv", ["doc_id", "text", "codes"], [["d", "one text", "State repression"]]
+    )
     with pytest.raises(GoldError) as info:
         read_gold(path, codebook=LABELLED)
     message = str(info.value)
@@ -172,8 +173,9 @@ def test_an_unknown_name_lists_the_ids_and_labels_it_could_have_been(tmp_path: P
 
 def test_a_label_two_codes_share_names_neither(tmp_path: Path) -> None:
     book = Codebook(name="twins", codes=(Code("a", "Same"), Code("b", "same")))
-    path = _write_csv(tmp_path / "gold.csv", ["doc_id", "text", "codes"],
-                      [["d", "one text", "SAME"]])
+    path = _write_csv(
+        tmp_path / "gold.csv", ["doc_id", "text", "codes"], [["d", "one text", "SAME"]]
+    )
     with pytest.raises(GoldError, match="'SAME' \\(line 2\\)"):
         read_gold(path, codebook=book)
 
@@ -237,27 +239,37 @@ def test_hand_coded_documents_given_as_folders_files_or_manifests(tmp_path: Path
     }[how]
     gold = read_gold(gold_file, documents=given)
     assert gold["text"].tolist() == [EN_TEXT[s:e] for s, e in paragraph_spans(EN_TEXT)] + [
-        RU_TEXT[s:e] for s, e in paragraph_spans(RU_TEXT)]
+        RU_TEXT[s:e] for s, e in paragraph_spans(RU_TEXT)
+    ]
     assert gold["language"].tolist() == ["en"] * 3 + ["ru"] * 3
 
 
 def test_the_first_location_that_holds_a_document_gives_its_text(tmp_path: Path) -> None:
     clean = _corpus(tmp_path / "clean", {"en_doc": (EN_TEXT, "en")})
     raw = _corpus(tmp_path / "raw", {"en_doc": ("A header.\n\n" + EN_TEXT, "en")})
-    gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER,
-                           _hand_rows("en_doc", EN_TEXT, ["", "", "arrests"]))
+    gold_file = _write_csv(
+        tmp_path / "g.csv", HAND_HEADER, _hand_rows("en_doc", EN_TEXT, ["", "", "arrests"])
+    )
     assert len(read_gold(gold_file, documents=[clean, raw])) == 3
-    with pytest.raises(GoldError, match=r"stale offsets: 3 gold passage.*\(read from "
-                       + re.escape(str(raw / "en_doc.txt")) + r"\)\. The gold was coded on "
-                       r"another text: give that one in documents=\[\.\.\.\]"):
+    with pytest.raises(
+        GoldError,
+        match=r"stale offsets: 3 gold passage.*\(read from "
+        + re.escape(str(raw / "en_doc.txt"))
+        + r"\)\. The gold was coded on "
+        r"another text: give that one in documents=\[\.\.\.\]",
+    ):
         read_gold(gold_file, documents=[raw, clean])
 
 
 def test_documents_that_do_not_exist_are_named(tmp_path: Path) -> None:
-    gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER,
-                           _hand_rows("en_doc", EN_TEXT, ["", "", ""]))
-    with pytest.raises(GoldError, match=r"absent: no such file or folder, given as where the "
-                       r"gold's documents are"):
+    gold_file = _write_csv(
+        tmp_path / "g.csv", HAND_HEADER, _hand_rows("en_doc", EN_TEXT, ["", "", ""])
+    )
+    with pytest.raises(
+        GoldError,
+        match=r"absent: no such file or folder, given as where the "
+        r"gold's documents are",
+    ):
         read_gold(gold_file, documents=[tmp_path / "absent"])
 
 
@@ -266,16 +278,23 @@ def test_a_corpus_folder_given_as_gold_says_to_use_documents(tmp_path: Path) -> 
     (tmp_path / "texts").mkdir()
     (tmp_path / "texts" / "a.txt").write_text(EN_TEXT, encoding="utf-8")
     for folder in (corpus, tmp_path / "texts"):  # with a manifest, or texts only
-        with pytest.raises(GoldError, match=r"looks like a folder of documents: give it in "
-                           r"documents=\[\.\.\.\]"):
+        with pytest.raises(
+            GoldError,
+            match=r"looks like a folder of documents: give it in "
+            r"documents=\[\.\.\.\]",
+        ):
             read_gold([folder])
 
 
 def test_gold_with_no_manifest_above_it_says_so(tmp_path: Path) -> None:
-    gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER,
-                           _hand_rows("en_doc", EN_TEXT, ["", "", ""]))
-    with pytest.raises(GoldError, match="Looked in: nowhere: no folder above the gold file "
-                       "holds a manifest.csv. Say where they are in documents="):
+    gold_file = _write_csv(
+        tmp_path / "g.csv", HAND_HEADER, _hand_rows("en_doc", EN_TEXT, ["", "", ""])
+    )
+    with pytest.raises(
+        GoldError,
+        match="Looked in: nowhere: no folder above the gold file "
+        "holds a manifest.csv. Say where they are in documents=",
+    ):
         read_gold(gold_file)
 
 
@@ -306,8 +325,9 @@ def test_the_command_line_names_documents_where_the_command_has_it(tmp_path: Pat
 
     from trustcode.cli import main
 
-    gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER,
-                           _hand_rows("en_doc", EN_TEXT, ["", "letters", ""]))
+    gold_file = _write_csv(
+        tmp_path / "g.csv", HAND_HEADER, _hand_rows("en_doc", EN_TEXT, ["", "letters", ""])
+    )
     runner = CliRunner()
     compared = runner.invoke(main, ["compare", str(gold_file)])
     assert compared.exit_code == 2
@@ -324,8 +344,11 @@ def test_missing_document_names_its_passages(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path / "docs", {"en_doc": (EN_TEXT, "en")})
     rows = _hand_rows("gone", EN_TEXT, ["", "letters", ""])
     gold_file = _write_csv(tmp_path / "g.csv", HAND_HEADER, rows)
-    with pytest.raises(GoldError, match=r"cannot be found: gone \(passages gone#0, gone#1, "
-                       r"gone#2\)\. Looked in: .*docs\. Say where they are in documents="):
+    with pytest.raises(
+        GoldError,
+        match=r"cannot be found: gone \(passages gone#0, gone#1, "
+        r"gone#2\)\. Looked in: .*docs\. Say where they are in documents=",
+    ):
         read_gold(gold_file, documents=[corpus])
 
 
@@ -359,8 +382,11 @@ def test_trustcode_tables_any_source(tmp_path: Path, target: str) -> None:
             "index": [0, 1, 2],
             "start": [0, 30, 70],
             "end": [28, 68, 90],
-            "text": ["Letters went to the prison.", "Police searched the flat at dawn today.",
-                     "Nothing much here."],
+            "text": [
+                "Letters went to the prison.",
+                "Police searched the flat at dawn today.",
+                "Nothing much here.",
+            ],
         }
     )
     codings = pd.DataFrame(
@@ -377,8 +403,14 @@ def test_trustcode_tables_any_source(tmp_path: Path, target: str) -> None:
         }
     )
     documents = pd.DataFrame(
-        {"doc_id": ["d"], "source": ["d.txt"], "title": ["d"], "language": ["en"],
-         "n_chars": [90], "sha256": ["0" * 64]}
+        {
+            "doc_id": ["d"],
+            "source": ["d.txt"],
+            "title": ["d"],
+            "language": ["en"],
+            "n_chars": [90],
+            "sha256": ["0" * 64],
+        }
     )
     out = write_tables(
         {"documents": documents, "passages": passages, "codings": codings},
@@ -433,8 +465,11 @@ def test_a_table_of_documents_is_refused_and_a_folders_tables_skipped(tmp_path: 
     corpus = tmp_path / "texts"
     corpus.mkdir()
     (corpus / "en_doc.txt").write_text(EN_TEXT, encoding="utf-8")
-    gold_file = _write_csv(corpus / "g.csv", HAND_HEADER,  # a gold file among the texts
-                           _hand_rows("en_doc", EN_TEXT, ["", "letters", ""]))
+    gold_file = _write_csv(
+        corpus / "g.csv",
+        HAND_HEADER,  # a gold file among the texts
+        _hand_rows("en_doc", EN_TEXT, ["", "letters", ""]),
+    )
     assert read_gold(gold_file, documents=[corpus])["codes"].tolist() == [(), ("letters",), ()]
     with pytest.raises(GoldError, match=r"g\.csv: a table of documents cannot give the gold's"):
         read_gold(gold_file, documents=[gold_file])

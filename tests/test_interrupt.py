@@ -79,8 +79,19 @@ def interrupt_run(
     a temporary output existed when the signal was sent."""
     fifo = make_corpus(tmp_path / "corpus")
     process = subprocess.Popen(
-        [sys.executable, "-m", "trustcode.cli", "code", str(tmp_path / "corpus"),
-         "-o", str(output), "-m", "none", "-q", *extra],
+        [
+            sys.executable,
+            "-m",
+            "trustcode.cli",
+            "code",
+            str(tmp_path / "corpus"),
+            "-o",
+            str(output),
+            "-m",
+            "none",
+            "-q",
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=tmp_path,

@@ -35,8 +35,6 @@ RU = (
 # --- helpers --------------------------------------------------------------------------------
 
 
-
-
 def _write(path: Path, data: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str):
@@ -105,8 +103,11 @@ def test_decode_bytes_binary_is_an_error() -> None:
 
 def test_decode_bytes_undecodable_is_an_error() -> None:
     junk = bytes(range(0x80, 0x100)) * 4 + bytes(range(1, 32)) * 8
-    with pytest.raises(InputError, match=r"junk\.txt: cannot be decoded as text: it is not "
-                       r"UTF-8, UTF-16, cp1251, KOI8-R, cp866 or ISO-8859-5 and no other"):
+    with pytest.raises(
+        InputError,
+        match=r"junk\.txt: cannot be decoded as text: it is not "
+        r"UTF-8, UTF-16, cp1251, KOI8-R, cp866 or ISO-8859-5 and no other",
+    ):
         decode_bytes(junk, "junk.txt")  # the six encodings detected, as the README lists them
 
 
@@ -256,12 +257,17 @@ def test_what_pypdf_notices_comes_as_trustcode_warnings(tmp_path: Path) -> None:
         warnings.simplefilter("always")
         [document] = read_document(tmp_path / "odd.pdf")
     said = [str(w.message) for w in caught if issubclass(w.category, TrustcodeWarning)]
-    assert f"{tmp_path / 'odd.pdf'}: pypdf: incorrect startxref pointer(3); read anyway, check " \
+    assert (
+        f"{tmp_path / 'odd.pdf'}: pypdf: incorrect startxref pointer(3); read anyway, check "
         "its text" in said
+    )
     assert document.text == "Letters to prisoners went out weekly."
     _write(tmp_path / "cut.pdf", _truncated_pdf())
-    with pytest.raises(InputError, match=r"cut\.pdf: is not a valid PDF file \(.*EOF marker "
-                       r"not found\)"):
+    with pytest.raises(
+        InputError,
+        match=r"cut\.pdf: is not a valid PDF file \(.*EOF marker "
+        r"not found\)",
+    ):
         read_document(tmp_path / "cut.pdf")
 
 
@@ -272,14 +278,30 @@ def test_a_broken_pdf_prints_nothing_but_trustcode_messages(tmp_path: Path) -> N
     _write(tmp_path / "cut.pdf", _truncated_pdf())
     _write(tmp_path / "odd.pdf", _pdf_with_a_wrong_xref_pointer())
     done = subprocess.run(
-        [sys.executable, "-m", "trustcode.cli", "code", "cut.pdf", "odd.pdf", "-q", "-m", "none",
-         "-o", "out"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "trustcode.cli",
+            "code",
+            "cut.pdf",
+            "odd.pdf",
+            "-q",
+            "-m",
+            "none",
+            "-o",
+            "out",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     assert all(line.startswith(("warning: ", "Wrote ")) for line in lines), done.stderr
-    assert any("cut.pdf: is not a valid PDF" in line and "EOF marker not found" in line
-               for line in lines)
+    assert any(
+        "cut.pdf: is not a valid PDF" in line and "EOF marker not found" in line for line in lines
+    )
 
 
 def test_pdf_that_is_not_a_pdf(tmp_path: Path) -> None:
@@ -333,19 +355,21 @@ def test_csv_without_text_column_says_to_pass_text_column(tmp_path: Path) -> Non
     with pytest.raises(InputError, match=r"no id column 'key'; its columns are: 'answer'"):
         read_document(tmp_path / "s.csv", text_column="answer", id_column="key")
 
+
 def test_the_code_command_names_its_text_column_option(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from trustcode.cli import main
 
     _write(tmp_path / "s.csv", "answer,group\nHello,a\n")
-    result = CliRunner().invoke(main, ["code", str(tmp_path / "s.csv"), "-m", "none", "--strict",
-                                       "-o", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        main,
+        ["code", str(tmp_path / "s.csv"), "-m", "none", "--strict", "-o", str(tmp_path / "out")],
+    )
     assert result.exit_code == 2
     assert "name the text column with text_column=..." in result.output
     assert result.output.rstrip().endswith("Command line: --text-column.")
     assert not (tmp_path / "out").exists()
-
 
 
 def test_csv_duplicate_ids(tmp_path: Path) -> None:
@@ -585,12 +609,16 @@ def test_read_entry_reads_one_file_or_says_why_it_is_skipped(tmp_path: Path) -> 
 
     good = tmp_path / "letters.txt"
     good.write_text("Volunteers write letters to prisoners every week.", encoding="utf-8")
-    documents, skipped = read_entry(good, doc_id="letters", title="Letters",
-                                    metadata={"group": "ngo"})
+    documents, skipped = read_entry(
+        good, doc_id="letters", title="Letters", metadata={"group": "ngo"}
+    )
     assert skipped is None
     [doc] = documents
     assert (doc.doc_id, doc.title, doc.language, dict(doc.metadata)) == (
-        "letters", "Letters", "en", {"group": "ngo"}
+        "letters",
+        "Letters",
+        "en",
+        {"group": "ngo"},
     )
     empty = tmp_path / "empty.txt"
     empty.write_text("", encoding="utf-8")
@@ -614,9 +642,7 @@ _MIXED_ALPHABET = (
 
 
 @given(
-    st.text(
-        alphabet=st.sampled_from(_MIXED_ALPHABET) | st.characters(codec="utf-8"), max_size=300
-    )
+    st.text(alphabet=st.sampled_from(_MIXED_ALPHABET) | st.characters(codec="utf-8"), max_size=300)
 )
 def test_fast_letter_counts_equal_the_regex_counts(text: str) -> None:
     from trustcode.io.readers.language import _letter_counts, _letter_counts_regex
@@ -673,8 +699,12 @@ def test_corpus_reader_defers_plain_files_and_reads_tables(tmp_path: Path) -> No
     _write(tmp_path / "c.md", RU)
     reader = CorpusReader(tmp_path)
     items = list(reader.items(defer_files=True))
-    assert [type(i).__name__ for i in items] == ["CorpusEntry", "Document", "Document",
-                                                 "CorpusEntry"]
+    assert [type(i).__name__ for i in items] == [
+        "CorpusEntry",
+        "Document",
+        "Document",
+        "CorpusEntry",
+    ]
     assert [i.doc_id for i in items] == ["a", "b-1", "b-2", "c"]
     entry = items[0]
     assert isinstance(entry, CorpusEntry)

@@ -24,7 +24,8 @@ from .conftest import minimal_pdf
 
 CHROMIUM = shutil.which("chromium")
 needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="no `chromium` binary on PATH (apt-get install chromium); CI has it")
+    CHROMIUM is None, reason="no `chromium` binary on PATH (apt-get install chromium); CI has it"
+)
 LIGATURES = "".join(chr(c) for c in range(0xFB00, 0xFB07))
 
 # Our own words: ligature-prone English ('fi', 'fl', 'ffi') and Russian.
@@ -58,10 +59,19 @@ def _print_pdf(folder: Path, name: str, body: str, css: str = "", title: str = "
     )
     pdf = folder / f"{name}.pdf"
     subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-         f"--user-data-dir={folder / 'profile'}", "--host-resolver-rules=MAP * ~NOTFOUND",
-         f"--print-to-pdf={pdf}", page.as_uri()],
-        check=True, capture_output=True, timeout=120,
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={folder / 'profile'}",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--print-to-pdf={pdf}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     return pdf
 
@@ -91,8 +101,9 @@ def _passages(path: Path) -> list[str]:
 @needs_chromium
 def test_twelve_paragraphs_over_three_pages_come_back_as_twelve_passages(tmp_path: Path) -> None:
     paragraphs = _paragraphs(EN_WORDS, 12, 90, 160, seed=1)
-    pdf = _print_pdf(tmp_path, "twelve", "<h1>A report on trust</h1>" + _p(paragraphs),
-                     title="Twelve")
+    pdf = _print_pdf(
+        tmp_path, "twelve", "<h1>A report on trust</h1>" + _p(paragraphs), title="Twelve"
+    )
     assert _page_count(pdf) == 3
     [document] = read_document(pdf)
     passages = [passage.text for passage in segment(document)]
@@ -148,18 +159,25 @@ def test_indented_justified_paragraphs_without_gaps_and_a_long_one_over_a_page(
 @needs_chromium
 def test_headings_stay_their_own_passages(tmp_path: Path) -> None:
     parts = _paragraphs(EN_WORDS, 4, 60, 100, seed=7)
-    body = (f"<h2>Arrests in Moscow</h2>{_p(parts[:2])}<h3>Фальсификация протоколов</h3>"
-            f"{_p(parts[2:])}")
+    body = (
+        f"<h2>Arrests in Moscow</h2>{_p(parts[:2])}<h3>Фальсификация протоколов</h3>{_p(parts[2:])}"
+    )
     pdf = _print_pdf(tmp_path, "headings", body)
-    assert _passages(pdf) == ["Arrests in Moscow", *parts[:2], "Фальсификация протоколов",
-                              *parts[2:]]
+    assert _passages(pdf) == [
+        "Arrests in Moscow",
+        *parts[:2],
+        "Фальсификация протоколов",
+        *parts[2:],
+    ]
 
 
 @needs_chromium
 def test_a_numbered_heading_atop_every_page_is_no_running_head(tmp_path: Path) -> None:
     parts = _paragraphs(EN_WORDS, 3, 20, 40, seed=8)
-    body = "".join(f"<h1 style='break-before: page'>Chapter {n}</h1><p>{part}</p>"
-                   for n, part in enumerate(parts, start=1))
+    body = "".join(
+        f"<h1 style='break-before: page'>Chapter {n}</h1><p>{part}</p>"
+        for n, part in enumerate(parts, start=1)
+    )
     pdf = _print_pdf(tmp_path, "chapters", body)
     assert _page_count(pdf) == 3
     assert _passages(pdf) == ["Chapter 1", parts[0], "Chapter 2", parts[1], "Chapter 3", parts[2]]
@@ -204,9 +222,11 @@ def test_small_print_that_starts_with_a_year_is_no_footnote(tmp_path: Path) -> N
 
 @needs_chromium
 def test_a_word_too_long_for_its_column_does_not_cut_paragraphs(tmp_path: Path) -> None:
-    text = ("The coalition's self-organization grew. Every organization of volunteers kept an "
-            "organization chart and a record of internationalization work, and each organization "
-            "answered letters from the organization's friends.")
+    text = (
+        "The coalition's self-organization grew. Every organization of volunteers kept an "
+        "organization chart and a record of internationalization work, and each organization "
+        "answered letters from the organization's friends."
+    )
     pdf = _print_pdf(tmp_path, "narrow", _p([text]), css="p { width: 7em; font-size: 14px }")
     assert _passages(pdf) == [text]
 
@@ -216,7 +236,8 @@ def test_a_word_too_long_for_its_column_does_not_cut_paragraphs(tmp_path: Path) 
 
 def test_ligatures_and_odd_spaces_become_plain_letters() -> None:
     assert clean_letters("o\ufb03ce \ufb01ned \ufb02ight \ufb00 \ufb04 \ufb06") == (
-        "office fined flight ff ffl st")
+        "office fined flight ff ffl st"
+    )
     assert clean_letters("a\u00a0b\u2009c\u202fd\u3000e") == "a b c d e"
     assert clean_letters("co\u00adoperation\u200b") == "cooperation"
     assert clean_letters("Ｆｕｌｌ") == "Full"
@@ -229,15 +250,17 @@ def test_words_cut_at_a_line_end_are_joined_only_when_the_document_knows_them() 
     assert join_lines(["a never-", "seen compound"], words) == "a never-seen compound"
     assert join_lines(["a soft co\u00ad", "operation"], set()) == "a soft cooperation"
     assert join_lines(["PDFium's self\x02", "organization"], words) == (
-        "PDFium's self-organization")
+        "PDFium's self-organization"
+    )
     assert join_lines(["legal entity -", "70,000 roubles"], words) == (
-        "legal entity - 70,000 roubles")
+        "legal entity - 70,000 roubles"
+    )
     assert join_lines(["в 2011", "—2014 годах"], words) == "в 2011—2014 годах"
 
 
 @given(st.lists(st.text(st.characters(categories=["L", "N"]), min_size=1), min_size=1))
 def test_lines_without_hyphens_join_with_one_space(words: list[str]) -> None:
-    lines = [" ".join(words[i:i + 3]) for i in range(0, len(words), 3)]
+    lines = [" ".join(words[i : i + 3]) for i in range(0, len(words), 3)]
     assert join_lines(lines, known_words(lines)) == " ".join(words)
 
 
@@ -278,38 +301,65 @@ def test_a_pdf_of_more_pages_than_the_bound_is_refused_before_reading_them(
 ) -> None:
     path = tmp_path / "bomb.pdf"
     path.write_bytes(_minimal_pdf(pages=50_000))  # 300 KB
-    with pytest.raises(InputError, match=r"bomb\.pdf: is too large to read: it has 50,000 "
-                       r"pages; trustcode reads at most 5,000 \(split it first\)"):
+    with pytest.raises(
+        InputError,
+        match=r"bomb\.pdf: is too large to read: it has 50,000 "
+        r"pages; trustcode reads at most 5,000 \(split it first\)",
+    ):
         read_document(path)
 
 
 def test_the_character_and_time_bounds_end_reading_with_a_clear_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = tmp_path / "long.pdf"
     path.write_bytes(_minimal_pdf())
     monkeypatch.setattr(pdf_layout, "MAX_PDF_CHARS", 10)
-    with pytest.raises(InputError, match=r"long\.pdf: is too large to read: it holds more than "
-                       r"10 characters"):
+    with pytest.raises(
+        InputError,
+        match=r"long\.pdf: is too large to read: it holds more than "
+        r"10 characters",
+    ):
         read_document(path)
     monkeypatch.setattr(pdf_layout, "MAX_PDF_CHARS", 1000)
     monkeypatch.setattr(pdf_layout, "MAX_PDF_SECONDS", 0.0)
-    with pytest.raises(InputError, match=r"long\.pdf: is too large to read: reading it took "
-                       r"longer than 0 s \(stopped at page 1 of 1\)"):
+    with pytest.raises(
+        InputError,
+        match=r"long\.pdf: is too large to read: reading it took "
+        r"longer than 0 s \(stopped at page 1 of 1\)",
+    ):
         read_document(path)
 
 
 def test_a_too_large_pdf_is_skipped_unless_strict(tmp_path: Path) -> None:
     (tmp_path / "bomb.pdf").write_bytes(_minimal_pdf(pages=50_000))
     (tmp_path / "fine.pdf").write_bytes(_minimal_pdf())
-    command = [sys.executable, "-m", "trustcode.cli", "code", "bomb.pdf", "fine.pdf", "-q",
-               "-m", "none", "-o", "out"]
+    command = [
+        sys.executable,
+        "-m",
+        "trustcode.cli",
+        "code",
+        "bomb.pdf",
+        "fine.pdf",
+        "-q",
+        "-m",
+        "none",
+        "-o",
+        "out",
+    ]
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "warning: bomb.pdf: is too large to read: it has 50,000 pages" in done.stderr
-    strict = subprocess.run([*command[:-2], "-o", "strict", "--strict"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300)
+    strict = subprocess.run(
+        [*command[:-2], "-o", "strict", "--strict"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert strict.returncode == 2
-    assert strict.stderr.strip().splitlines()[-1].startswith(
-        "Error: bomb.pdf: is too large to read")
+    assert (
+        strict.stderr.strip().splitlines()[-1].startswith("Error: bomb.pdf: is too large to read")
+    )
     assert not (tmp_path / "strict").exists()

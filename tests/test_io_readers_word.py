@@ -22,8 +22,10 @@ def _notes_part(document, kind: str, notes: dict[str, str]) -> None:
 
     separators = "".join(
         f'<w:{kind} w:type="{kind_}" w:id="{number}"><w:p><w:r><w:{tag}/></w:r></w:p></w:{kind}>'
-        for number, kind_, tag in ((-1, "separator", "separator"),
-                                   (0, "continuationSeparator", "continuationSeparator"))
+        for number, kind_, tag in (
+            (-1, "separator", "separator"),
+            (0, "continuationSeparator", "continuationSeparator"),
+        )
     )
     body = "".join(
         f'<w:{kind} w:id="{note_id}"><w:p><w:r><w:{kind}Ref/></w:r>'
@@ -32,8 +34,7 @@ def _notes_part(document, kind: str, notes: dict[str, str]) -> None:
     )
     xml = f'<w:{kind}s xmlns:w="{_NS}">{separators}{body}</w:{kind}s>'
     content_type = f"application/vnd.openxmlformats-officedocument.wordprocessingml.{kind}s+xml"
-    part = Part(PackURI(f"/word/{kind}s.xml"), content_type, xml.encode(),
-                document.part.package)
+    part = Part(PackURI(f"/word/{kind}s.xml"), content_type, xml.encode(), document.part.package)
     document.part.relate_to(part, RT.FOOTNOTES if kind == "footnote" else RT.ENDNOTES)
 
 
@@ -71,8 +72,11 @@ def report(tmp_path: Path) -> Path:
     table.cell(1, 0).text, table.cell(1, 1).text = "May", "436"
     merged = table.cell(2, 0).merge(table.cell(2, 1))
     merged.text = "No count for June"
-    _notes_part(document, "footnote", {"1": "A second note, cited first.",
-                                       "2": "Counted by the volunteers."})
+    _notes_part(
+        document,
+        "footnote",
+        {"1": "A second note, cited first.", "2": "Counted by the volunteers."},
+    )
     _notes_part(document, "endnote", {"1": "From the coalition's records."})
     path = tmp_path / "report.docx"
     document.save(path)
@@ -102,7 +106,9 @@ def test_docx_notes_comments_headers_and_footers_stand_beside_the_body(report: P
     ]
     assert document.metadata["comments"] == "Anna: Check this figure."
     assert document.metadata["apparatus"].splitlines() == [
-        "header: OVD-Info — draft report", "footer: Page 1"]
+        "header: OVD-Info — draft report",
+        "footer: Page 1",
+    ]
     for beside in ("Counted by", "Check this", "draft report", "Page 1"):
         assert beside not in document.text
 
@@ -134,10 +140,14 @@ def test_docx_with_a_damaged_notes_part_is_named(tmp_path: Path) -> None:
     document = docx.Document()
     document.add_paragraph("Letters to prisoners went out weekly.")
     content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
-    part = Part(PackURI("/word/footnotes.xml"), content_type, b"<w:footnotes broken",
-                document.part.package)
+    part = Part(
+        PackURI("/word/footnotes.xml"), content_type, b"<w:footnotes broken", document.part.package
+    )
     document.part.relate_to(part, RT.FOOTNOTES)
     document.save(tmp_path / "notes.docx")
-    with pytest.raises(InputError, match=r"notes\.docx: is not a valid \.docx file "
-                       r"\(XMLSyntaxError: "):
+    with pytest.raises(
+        InputError,
+        match=r"notes\.docx: is not a valid \.docx file "
+        r"\(XMLSyntaxError: ",
+    ):
         read_document(tmp_path / "notes.docx")

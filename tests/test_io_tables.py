@@ -599,8 +599,17 @@ def test_xlsx_text_starting_with_equals_stays_text(tmp_path: Path) -> None:
 
 # --- CSV injection ----------------------------------------------------------------------------
 
-DANGEROUS = ["=HYPERLINK(\"http://x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
-             "\tTab first", "\rCR first", "'=already quoted", "''", "'Twas fine"]
+DANGEROUS = [
+    '=HYPERLINK("http://x")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1)",
+    "\tTab first",
+    "\rCR first",
+    "'=already quoted",
+    "''",
+    "'Twas fine",
+]
 
 
 def _dangerous_tables() -> dict[str, pd.DataFrame]:
@@ -650,7 +659,7 @@ def test_csv_not_escaped_by_trustcode_is_read_as_is(tmp_path: Path) -> None:
     del stored["trustcode_csv_escape"]
     (path / "provenance.json").write_text(json.dumps(stored), encoding="utf-8")
     back, _ = read_tables(path)
-    assert back["passages"]["text"].iloc[0] == "'=HYPERLINK(\"http://x\")"
+    assert back["passages"]["text"].iloc[0] == '\'=HYPERLINK("http://x")'
 
 
 def test_write_frames_csv_escapes_every_text_column(tmp_path: Path) -> None:

@@ -23,8 +23,26 @@ TRAIN = [
 
 #: a mix of words the vocabulary knows, unknown ones, odd spacing and scripts
 WORDS = st.sampled_from(
-    ["letters", "Prisoners", "письма", "Суды", "a", "x", "yz", "e-mail", "don't", "2024",
-     "unknownword", "ёлка", "ЁЖИК", "co-operation", "!", "—", "неделю.", "calls,"]
+    [
+        "letters",
+        "Prisoners",
+        "письма",
+        "Суды",
+        "a",
+        "x",
+        "yz",
+        "e-mail",
+        "don't",
+        "2024",
+        "unknownword",
+        "ёлка",
+        "ЁЖИК",
+        "co-operation",
+        "!",
+        "—",
+        "неделю.",
+        "calls,",
+    ]
 )
 SPACES = st.sampled_from([" ", "  ", "\n", "\t", " \n\n ", "\u00a0", "\u2003"])
 
@@ -50,8 +68,12 @@ def _pair(analyzer: str, ngram_range: tuple[int, int], **extra: object) -> tuple
 
 
 CASES = [
-    ("word", (1, 2)), ("word", (1, 1)), ("word", (2, 3)),
-    ("char_wb", (2, 5)), ("char_wb", (3, 5)), ("char_wb", (1, 1)),
+    ("word", (1, 2)),
+    ("word", (1, 1)),
+    ("word", (2, 3)),
+    ("char_wb", (2, 5)),
+    ("char_wb", (3, 5)),
+    ("char_wb", (1, 1)),
 ]
 PAIRS = {case: _pair(*case) for case in CASES}
 
@@ -125,8 +147,13 @@ def test_a_text_with_no_known_ngram_is_a_zero_row() -> None:
 
 
 def test_refuses_what_it_cannot_reproduce() -> None:
-    for extra in ({"stop_words": ["the"]}, {"lowercase": False}, {"norm": "l1"},
-                  {"token_pattern": r"\w+"}, {"binary": True}):
+    for extra in (
+        {"stop_words": ["the"]},
+        {"lowercase": False},
+        {"norm": "l1"},
+        {"token_pattern": r"\w+"},
+        {"binary": True},
+    ):
         vectorizer = TfidfVectorizer(**extra).fit(TRAIN)
         with pytest.raises(ValueError, match="cannot reproduce"):
             NgramTfidf.from_sklearn(vectorizer)
@@ -157,13 +184,19 @@ def _stacked(parts, batch):
     return hstack([vectorizer.transform(batch) for vectorizer in parts]).tocsr()
 
 
-JOINT = [(("word", (1, 2)), ("char_wb", (2, 5))), (("char_wb", (3, 5)), ("word", (2, 3))),
-         (("word", (1, 1)),), (("char_wb", (1, 1)),)]
+JOINT = [
+    (("word", (1, 2)), ("char_wb", (2, 5))),
+    (("char_wb", (3, 5)), ("word", (2, 3))),
+    (("word", (1, 1)),),
+    (("char_wb", (1, 1)),),
+]
 
 
 @settings(max_examples=40, deadline=None)
-@given(batches=st.lists(st.lists(texts(), min_size=1, max_size=5), min_size=1, max_size=4),
-       cache=st.sampled_from([3, 40, 10_000]))
+@given(
+    batches=st.lists(st.lists(texts(), min_size=1, max_size=5), min_size=1, max_size=4),
+    cache=st.sampled_from([3, 40, 10_000]),
+)
 def test_parts_side_by_side_match_scikit_learn_across_batches(
     batches: list[list[str]], cache: int
 ) -> None:
@@ -229,9 +262,11 @@ def test_a_pickled_instance_leaves_its_table_and_lock_behind() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(keys=st.sets(st.integers(0, 2**62), max_size=300),
-       probes=st.lists(st.integers(0, 2**62), max_size=50),
-       hashed=st.sampled_from([0, 1, 2, 50]))
+@given(
+    keys=st.sets(st.integers(0, 2**62), max_size=300),
+    probes=st.lists(st.integers(0, 2**62), max_size=50),
+    hashed=st.sampled_from([0, 1, 2, 50]),
+)
 def test_hash_index_answers_like_a_dictionary(
     keys: set[int], probes: list[int], hashed: int
 ) -> None:
@@ -239,8 +274,9 @@ def test_hash_index_answers_like_a_dictionary(
     from trustcode.ngrams.tables import _HashIndex
 
     table = dict(zip(sorted(keys), range(7, 7 + len(keys)), strict=True))
-    index = _HashIndex(np.array(sorted(keys), dtype=np.int64),
-                       np.array(list(table.values()), dtype=np.int64))
+    index = _HashIndex(
+        np.array(sorted(keys), dtype=np.int64), np.array(list(table.values()), dtype=np.int64)
+    )
     index.PROBES = hashed
     asked = [*keys, *probes]
     found = index.lookup(np.array(asked, dtype=np.int64)).tolist()
@@ -263,8 +299,11 @@ def test_the_public_sparse_product_gives_the_same_rows(monkeypatch: pytest.Monke
 def _one_by_one(fast: NgramTfidf, chunks: list[str]) -> tuple[list[int], list[int], list[int]]:
     """The chunk-by-chunk count (the reference): sizes, features and counts, chunk after chunk."""
     counted = [fast._char_counts(chunk) for chunk in chunks]
-    return ([len(c) for c in counted], [f for c in counted for f in c],
-            [n for c in counted for n in c.values()])
+    return (
+        [len(c) for c in counted],
+        [f for c in counted for f in c],
+        [n for c in counted for n in c.values()],
+    )
 
 
 #: chunks as NgramFeatures meets them: lower-cased, no white space; some characters the
@@ -273,8 +312,9 @@ CHUNKS = st.lists(
     st.one_of(
         st.sampled_from(sorted({w.lower() for t in TRAIN for w in t.split()})),
         st.sampled_from(["a", "x", "yz", "ж", "ё", "日本", "?le", "le?", "\ud800", "letters" * 3]),
-        st.text(st.characters(blacklist_categories=("Zs", "Zl", "Zp", "Cc")), min_size=1,
-                max_size=8),
+        st.text(
+            st.characters(blacklist_categories=("Zs", "Zl", "Zp", "Cc")), min_size=1, max_size=8
+        ),
     ),
     max_size=30,
 )

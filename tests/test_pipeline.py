@@ -208,8 +208,10 @@ def test_a_bad_output_name_fails_before_codebook_or_model_are_read(tmp_path: Pat
     """Neither file below exists: the output is checked first, so its error is the one given."""
     with pytest.raises(OutputError, match="unknown output format '.csv'"):
         trustcode.code_corpus(
-            tmp_path, codebook=tmp_path / "no-such-codebook.yaml",
-            model=tmp_path / "no-such-model.skops", output=tmp_path / "coded.csv",
+            tmp_path,
+            codebook=tmp_path / "no-such-codebook.yaml",
+            model=tmp_path / "no-such-model.skops",
+            output=tmp_path / "coded.csv",
         )
 
 
@@ -234,8 +236,11 @@ def test_passages_skipped_without_a_hit_or_score_would_get_no_code(corpus_source
             (passage.passage_id, code, source)
             for row, passage in enumerate(coded.passages)
             for code, source, _ in combine(
-                book, coder.ruleset.codes(hits[row]), coder.ruleset.vetoed(hits[row]),
-                scores.iloc[row].to_dict(), coder.model.thresholds_,
+                book,
+                coder.ruleset.codes(hits[row]),
+                coder.ruleset.vetoed(hits[row]),
+                scores.iloc[row].to_dict(),
+                coder.model.thresholds_,
             )
         ]
         assert [(c.passage_id, c.code, c.source) for c in coded.codings] == expected

@@ -122,8 +122,9 @@ def test_progress_sees_the_same_documents_in_order(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path / "corpus")
     seen: dict[int, list[tuple[str, str, str | None]]] = {1: [], 2: []}
     for jobs in (1, 2):
-        _run(corpus, jobs, progress=lambda d, j=jobs: seen[j].append((d.doc_id, d.text,
-                                                                       d.language)))
+        _run(
+            corpus, jobs, progress=lambda d, j=jobs: seen[j].append((d.doc_id, d.text, d.language))
+        )
     assert len(seen[1]) == 22
     assert seen[2] == seen[1]
 
@@ -160,7 +161,8 @@ def test_workers_read_with_the_language_given_for_undetectable_texts(tmp_path: P
     (corpus / "letters.txt").write_text(TEXTS[0], encoding="utf-8")
     languages = [
         trustcode.code_corpus(corpus, model=None, jobs=jobs, language="ru")
-        .tables["documents"]["language"].tolist()
+        .tables["documents"]["language"]
+        .tolist()
         for jobs in (1, 2)
     ]
     assert languages[0] == languages[1] == ["en", "ru"]  # letters.txt, then numbers.txt

@@ -21,32 +21,53 @@ CODES = ["letters", "court"]
 #: table -> (column, dtype) in order; "str" is pandas' text dtype
 EXPECTED = {
     "documents": [
-        ("doc_id", "str"), ("source", "str"), ("title", "str"), ("language", "str"),
-        ("n_chars", "int64"), ("sha256", "str"), ("group", "str"), ("year", "str"),
+        ("doc_id", "str"),
+        ("source", "str"),
+        ("title", "str"),
+        ("language", "str"),
+        ("n_chars", "int64"),
+        ("sha256", "str"),
+        ("group", "str"),
+        ("year", "str"),
     ],
     "passages": [
-        ("doc_id", "str"), ("passage_id", "str"), ("index", "int64"), ("start", "int64"),
-        ("end", "int64"), ("text", "str"),
+        ("doc_id", "str"),
+        ("passage_id", "str"),
+        ("index", "int64"),
+        ("start", "int64"),
+        ("end", "int64"),
+        ("text", "str"),
     ],
     "codings": [
-        ("doc_id", "str"), ("passage_id", "str"), ("start", "int64"), ("end", "int64"),
-        ("code", "str"), ("source", "str"), ("score", "float64"), ("evidence", "str"),
+        ("doc_id", "str"),
+        ("passage_id", "str"),
+        ("start", "int64"),
+        ("end", "int64"),
+        ("code", "str"),
+        ("source", "str"),
+        ("score", "float64"),
+        ("evidence", "str"),
         ("coder", "str"),
     ],
-    "matrix": [("doc_id", "str"), ("passage_id", "str"), ("letters", "int64"),
-               ("court", "int64")],
-    "summary": [("doc_id", "str"), ("code", "str"), ("passages", "int64"),
-                ("share", "float64")],
+    "matrix": [("doc_id", "str"), ("passage_id", "str"), ("letters", "int64"), ("court", "int64")],
+    "summary": [("doc_id", "str"), ("code", "str"), ("passages", "int64"), ("share", "float64")],
 }
 
 
 def _coded() -> list[CodedDocument]:
     first = Document(
-        "one", "Letters went out.\n\nThe court met.", source="one.txt", title="One",
-        language="en", metadata=MappingProxyType({"group": "ngo"}),
+        "one",
+        "Letters went out.\n\nThe court met.",
+        source="one.txt",
+        title="One",
+        language="en",
+        metadata=MappingProxyType({"group": "ngo"}),
     )
     second = Document(
-        "two", "Письма ушли.", source="two.txt", language=None,
+        "two",
+        "Письма ушли.",
+        source="two.txt",
+        language=None,
         metadata=MappingProxyType({"year": 2024, "group": None}),
     )
     passages = segment(first)

@@ -25,8 +25,18 @@ def test_every_command_the_readme_shows_exists() -> None:
     runner = CliRunner()
     blocks = "\n".join(re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL))
     shown = set(re.findall(r"^trustcode ((?:codebook )?[a-z]+)", blocks, flags=re.MULTILINE))
-    assert {"code", "train", "evaluate", "compare", "agree", "report", "export", "import",
-            "codebook check", "codebook diagnose"} <= shown
+    assert {
+        "code",
+        "train",
+        "evaluate",
+        "compare",
+        "agree",
+        "report",
+        "export",
+        "import",
+        "codebook check",
+        "codebook diagnose",
+    } <= shown
     for command in sorted(shown):
         result = runner.invoke(main, [*command.split(), "--help"])
         assert result.exit_code == 0, f"README shows 'trustcode {command}', which does not exist"

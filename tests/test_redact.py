@@ -157,18 +157,28 @@ def test_offset_map_moves_offsets_inside_a_token_to_its_edges() -> None:
     _, spans = Redactor().redact_text("ab x@y.org cd")
     m = OffsetMap(spans)
     assert (m.start(0), m.start(3), m.start(5), m.end(5), m.end(10), m.start(11)) == (
-        0, 3, 3, 12, 12, 13,
+        0,
+        3,
+        3,
+        12,
+        12,
+        13,
     )
 
 
 def test_redact_document_keeps_segmentation_valid() -> None:
-    doc = Document("d1", "Анна Иванова пишет.\n\nПочта anna@example.org.", title="Анна Иванова",
-                   language="ru", metadata={"group": "left"})
+    doc = Document(
+        "d1",
+        "Анна Иванова пишет.\n\nПочта anna@example.org.",
+        title="Анна Иванова",
+        language="ru",
+        metadata={"group": "left"},
+    )
     out = Redactor(names=["Анна Иванова"]).redact_document(doc)
     assert out.text == "[PERSON-1] пишет.\n\nПочта [EMAIL-1]."
-    assert out.title == "[PERSON-1]" and out.doc_id == "d1" and dict(out.metadata) == {
-        "group": "left"
-    }
+    assert (
+        out.title == "[PERSON-1]" and out.doc_id == "d1" and dict(out.metadata) == {"group": "left"}
+    )
     for p in segment(out, "paragraph"):
         assert out.text[p.start : p.end] == p.text
 
@@ -176,20 +186,37 @@ def test_redact_document_keeps_segmentation_valid() -> None:
 def _tables_for(doc: Document, unit: str) -> dict[str, pd.DataFrame]:
     passages = segment(doc, unit)
     return {
-        "documents": pd.DataFrame({"doc_id": [doc.doc_id], "title": [doc.title],
-                                   "n_chars": [len(doc.text)], "sha256": [doc.sha256]}),
-        "passages": pd.DataFrame({
-            "doc_id": doc.doc_id, "passage_id": [p.passage_id for p in passages],
-            "index": [p.index for p in passages], "start": [p.start for p in passages],
-            "end": [p.end for p in passages], "text": [p.text for p in passages],
-        }),
-        "codings": pd.DataFrame({
-            "doc_id": doc.doc_id, "passage_id": [p.passage_id for p in passages],
-            "start": [p.start for p in passages], "end": [p.end for p in passages],
-            "code": "c", "source": "rule", "score": float("nan"),
-            "evidence": [f'r: "{p.text[:20]}" [{p.start}-{p.start + 20}]' for p in passages],
-            "coder": "trustcode",
-        }),
+        "documents": pd.DataFrame(
+            {
+                "doc_id": [doc.doc_id],
+                "title": [doc.title],
+                "n_chars": [len(doc.text)],
+                "sha256": [doc.sha256],
+            }
+        ),
+        "passages": pd.DataFrame(
+            {
+                "doc_id": doc.doc_id,
+                "passage_id": [p.passage_id for p in passages],
+                "index": [p.index for p in passages],
+                "start": [p.start for p in passages],
+                "end": [p.end for p in passages],
+                "text": [p.text for p in passages],
+            }
+        ),
+        "codings": pd.DataFrame(
+            {
+                "doc_id": doc.doc_id,
+                "passage_id": [p.passage_id for p in passages],
+                "start": [p.start for p in passages],
+                "end": [p.end for p in passages],
+                "code": "c",
+                "source": "rule",
+                "score": float("nan"),
+                "evidence": [f'r: "{p.text[:20]}" [{p.start}-{p.start + 20}]' for p in passages],
+                "coder": "trustcode",
+            }
+        ),
     }
 
 
@@ -229,8 +256,23 @@ def test_redact_tables_refuses_inconsistent_overlaps() -> None:
 
 
 words = st.sampled_from(
-    ["Анна", "Иванова", "Анну", "Ивановой", "a@b.org", "+7 916 123-45-67", "@desk", "word",
-     "слово", "https://x.org/a", " ", "\n", "\n\n", ".", ","]
+    [
+        "Анна",
+        "Иванова",
+        "Анну",
+        "Ивановой",
+        "a@b.org",
+        "+7 916 123-45-67",
+        "@desk",
+        "word",
+        "слово",
+        "https://x.org/a",
+        " ",
+        "\n",
+        "\n\n",
+        ".",
+        ",",
+    ]
 )
 
 
@@ -243,15 +285,17 @@ def test_offsets_stay_valid_for_any_passages(parts: list[str], data: st.DataObje
     tables = _tables_for(doc, unit)
     full, spans = Redactor(names=["Анна Иванова"]).redact_text(text)
     bounds = set(tables["passages"]["start"]) | set(tables["passages"]["end"])
-    covered = [(s, e) for s, e in zip(tables["passages"]["start"], tables["passages"]["end"],
-                                     strict=True)]
+    covered = [
+        (s, e) for s, e in zip(tables["passages"]["start"], tables["passages"]["end"], strict=True)
+    ]
     # the tables know only passage texts: an identifier across a passage edge or in the gap
     # between passages cannot be found there (SECURITY.md says so)
     assume(all(not any(s.start < b < s.end for b in bounds) for s in spans))
     assume(all(any(a <= s.start and s.end <= b for a, b in covered) for s in spans))
     out = Redactor(names=["Анна Иванова"]).redact_tables(tables)
-    for start, end, body in zip(out["passages"]["start"], out["passages"]["end"],
-                                out["passages"]["text"], strict=True):
+    for start, end, body in zip(
+        out["passages"]["start"], out["passages"]["end"], out["passages"]["text"], strict=True
+    ):
         assert 0 <= start <= end and full[start:end] == body
 
 
@@ -287,8 +331,21 @@ def test_cli_code_redact(private_corpus: tuple[Path, Path], tmp_path: Path) -> N
 
     corpus, names = private_corpus
     out = tmp_path / "coded.parquet"
-    result = CliRunner().invoke(main, ["code", str(corpus), "-o", str(out), "-m", "none", "-q",
-                                       "--redact", "--redact-names", str(names)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "code",
+            str(corpus),
+            "-o",
+            str(out),
+            "-m",
+            "none",
+            "-q",
+            "--redact",
+            "--redact-names",
+            str(names),
+        ],
+    )
     assert result.exit_code == 0, result.output
     tables, provenance = read_tables(out)
     texts = tables["passages"]["text"].tolist()
@@ -319,17 +376,21 @@ def test_cli_redacts_an_existing_coding(
     corpus, names = private_corpus
     coded = tmp_path / "coded"
     runner = CliRunner()
-    assert runner.invoke(main, ["code", str(corpus), "-o", str(coded), "-m", "none",
-                                "-q"]).exit_code == 0
+    assert (
+        runner.invoke(main, ["code", str(corpus), "-o", str(coded), "-m", "none", "-q"]).exit_code
+        == 0
+    )
     out = tmp_path / ("report.html" if command == "report" else "project.qdpx")
-    result = runner.invoke(main, [command, str(coded), "-o", str(out), "--redact",
-                                  "--redact-names", str(names)])
+    result = runner.invoke(
+        main, [command, str(coded), "-o", str(out), "--redact", "--redact-names", str(names)]
+    )
     assert result.exit_code == 0, result.output
     if command == "report":
         content = out.read_text(encoding="utf-8")
     else:
         with zipfile.ZipFile(out) as archive:
-            content = "".join(archive.read(n).decode("utf-8", "replace")
-                              for n in archive.namelist())
+            content = "".join(
+                archive.read(n).decode("utf-8", "replace") for n in archive.namelist()
+            )
     assert "[PERSON-1]" in content and "[EMAIL-1]" in content
     assert not any(secret in content for secret in SECRETS)

@@ -31,22 +31,53 @@ BOOK = Codebook(
     version="0.3",
     description="A small codebook written for these tests.",
     codes=(
-        Code("ties", "Ties between those who left and those who stayed",
-             definition="Ways people keep or rebuild contact.", colour="#4477aa"),
-        Code("solidarity", "Solidarity", definition="Standing together.", parent="ties",
-             include="Joint actions; shared statements.", exclude="A group merely named.",
-             colour="#117733"),
-        Code("mutual_aid", "Mutual aid", definition="Practical help across the border.",
-             parent="ties", include="Parcels, letters, legal help.", exclude="State help.",
-             colour="#332288"),
-        Code("barriers", "Barriers", definition="What stands in the way of trust.",
-             colour="#999933"),
-        Code("distrust", "Distrust & <suspicion>", definition="Doubts about motives.",
-             parent="barriers", colour="#cc6677"),
-        Code("fear", "Fear of repression", definition="Fear of arrest or fines.",
-             parent="barriers", colour="#ddcc77"),
-        Code("media", "Independent media", definition="Reading or sharing independent news.",
-             colour="#88ccee"),
+        Code(
+            "ties",
+            "Ties between those who left and those who stayed",
+            definition="Ways people keep or rebuild contact.",
+            colour="#4477aa",
+        ),
+        Code(
+            "solidarity",
+            "Solidarity",
+            definition="Standing together.",
+            parent="ties",
+            include="Joint actions; shared statements.",
+            exclude="A group merely named.",
+            colour="#117733",
+        ),
+        Code(
+            "mutual_aid",
+            "Mutual aid",
+            definition="Practical help across the border.",
+            parent="ties",
+            include="Parcels, letters, legal help.",
+            exclude="State help.",
+            colour="#332288",
+        ),
+        Code(
+            "barriers", "Barriers", definition="What stands in the way of trust.", colour="#999933"
+        ),
+        Code(
+            "distrust",
+            "Distrust & <suspicion>",
+            definition="Doubts about motives.",
+            parent="barriers",
+            colour="#cc6677",
+        ),
+        Code(
+            "fear",
+            "Fear of repression",
+            definition="Fear of arrest or fines.",
+            parent="barriers",
+            colour="#ddcc77",
+        ),
+        Code(
+            "media",
+            "Independent media",
+            definition="Reading or sharing independent news.",
+            colour="#88ccee",
+        ),
     ),
     sha256="b" * 64,
 )
@@ -56,29 +87,73 @@ SCRIPT_TEXT = 'A reader pasted <script>alert("x")</script> & "quotes" into the f
 
 # doc_id, title, language, group, passages: (text, [(code, source, score, evidence)])
 CORPUS: list[tuple[str, str, str, str, list[tuple[str, list[tuple[str, str, float, str]]]]]] = [
-    ("berlin", "Notes from a Berlin meeting", "en", "left", [
-        ("We stood together with the volunteers who stayed and sent a parcel every month.",
-         [("solidarity", "rule", math.nan, 'solidarity.phrases-1: "stood together" [3-17]'),
-          ("mutual_aid", "rule+classifier", 0.91,
-           'mutual_aid.phrases-1: "parcel" [62-68]; classifier 0.91: \'parcel\', \'sent\'')]),
-        ("The evening ended with tea.", []),
-        ("Some people at home were suspicious of anyone who had left.",
-         [("distrust", "classifier", 0.64, "classifier 0.64: 'suspicious', 'left'")]),
-        (SCRIPT_TEXT, []),
-    ]),
-    ("kazan", "Письмо из Казани", "ru", "stayed", [
-        ("Мы боимся ареста, но всё равно пишем письма политзаключённым.",
-         [("fear", "rule", math.nan, 'fear.lemmas-1: "боимся" [3-9]'),
-          ("mutual_aid", "rule", math.nan, 'mutual_aid.lemmas-1: "письма" [42-48]')]),
-        ("Рассылку независимых новостей читают в нашем чате.",
-         [("media", "classifier", 0.77, "classifier 0.77: 'рассылку', 'новостей'")]),
-        ("Вечером пошёл дождь.", []),
-    ]),
-    ("tbilisi", "Tbilisi diary", "en", "left", [
-        ("Our newsletter reached readers on both sides.",
-         [("media", "rule", math.nan, 'media.phrases-1: "newsletter" [4-14]'),
-          ("solidarity", "classifier", 0.58, "classifier 0.58: 'both', 'sides'")]),
-    ]),
+    (
+        "berlin",
+        "Notes from a Berlin meeting",
+        "en",
+        "left",
+        [
+            (
+                "We stood together with the volunteers who stayed and sent a parcel every month.",
+                [
+                    (
+                        "solidarity",
+                        "rule",
+                        math.nan,
+                        'solidarity.phrases-1: "stood together" [3-17]',
+                    ),
+                    (
+                        "mutual_aid",
+                        "rule+classifier",
+                        0.91,
+                        'mutual_aid.phrases-1: "parcel" [62-68]; '
+                        "classifier 0.91: 'parcel', 'sent'",
+                    ),
+                ],
+            ),
+            ("The evening ended with tea.", []),
+            (
+                "Some people at home were suspicious of anyone who had left.",
+                [("distrust", "classifier", 0.64, "classifier 0.64: 'suspicious', 'left'")],
+            ),
+            (SCRIPT_TEXT, []),
+        ],
+    ),
+    (
+        "kazan",
+        "Письмо из Казани",
+        "ru",
+        "stayed",
+        [
+            (
+                "Мы боимся ареста, но всё равно пишем письма политзаключённым.",
+                [
+                    ("fear", "rule", math.nan, 'fear.lemmas-1: "боимся" [3-9]'),
+                    ("mutual_aid", "rule", math.nan, 'mutual_aid.lemmas-1: "письма" [42-48]'),
+                ],
+            ),
+            (
+                "Рассылку независимых новостей читают в нашем чате.",
+                [("media", "classifier", 0.77, "classifier 0.77: 'рассылку', 'новостей'")],
+            ),
+            ("Вечером пошёл дождь.", []),
+        ],
+    ),
+    (
+        "tbilisi",
+        "Tbilisi diary",
+        "en",
+        "left",
+        [
+            (
+                "Our newsletter reached readers on both sides.",
+                [
+                    ("media", "rule", math.nan, 'media.phrases-1: "newsletter" [4-14]'),
+                    ("solidarity", "classifier", 0.58, "classifier 0.58: 'both', 'sides'"),
+                ],
+            ),
+        ],
+    ),
 ]
 
 
@@ -92,18 +167,40 @@ def make_tables(corpus: list[Any] = CORPUS, coder: str = "trustcode") -> dict[st
             pid = f"{doc_id}#{index}"
             passages.append((doc_id, pid, index, at, at + len(ptext), ptext))
             for code, source, score, evidence in codes:
-                codings.append((doc_id, pid, at, at + len(ptext), code, source, score, evidence,
-                                coder))
+                codings.append(
+                    (doc_id, pid, at, at + len(ptext), code, source, score, evidence, coder)
+                )
             at += len(ptext) + 2
-        docs.append({"doc_id": doc_id, "source": f"{doc_id}.txt", "title": title,
-                     "language": lang, "n_chars": len(text), "sha256": sha256_text(text),
-                     "group": group})
+        docs.append(
+            {
+                "doc_id": doc_id,
+                "source": f"{doc_id}.txt",
+                "title": title,
+                "language": lang,
+                "n_chars": len(text),
+                "sha256": sha256_text(text),
+                "group": group,
+            }
+        )
     return {
         "documents": pd.DataFrame(docs),
-        "passages": pd.DataFrame(passages, columns=["doc_id", "passage_id", "index", "start",
-                                                    "end", "text"]),
-        "codings": pd.DataFrame(codings, columns=["doc_id", "passage_id", "start", "end", "code",
-                                                  "source", "score", "evidence", "coder"]),
+        "passages": pd.DataFrame(
+            passages, columns=["doc_id", "passage_id", "index", "start", "end", "text"]
+        ),
+        "codings": pd.DataFrame(
+            codings,
+            columns=[
+                "doc_id",
+                "passage_id",
+                "start",
+                "end",
+                "code",
+                "source",
+                "score",
+                "evidence",
+                "coder",
+            ],
+        ),
     }
 
 
@@ -135,8 +232,11 @@ def tree(page: str) -> Any:
 
 
 def passage_div(tree: Any, pid: str) -> Any:
-    found = [d for d in tree.xpath('//div[contains(@class, "passage")]')
-             if pid in d.get("data-passages", "").split()]
+    found = [
+        d
+        for d in tree.xpath('//div[contains(@class, "passage")]')
+        if pid in d.get("data-passages", "").split()
+    ]
     assert len(found) == 1, f"{pid}: {len(found)} blocks"
     return found[0]
 
@@ -168,8 +268,14 @@ def external_references(page: str) -> list[str]:
 def test_page_has_sections_in_a_heading_hierarchy(tree: Any) -> None:
     assert len(tree.xpath("//h1")) == 1
     sections = [s.get("id") for s in tree.xpath("//main/section")]
-    assert sections == ["overview", "codebook", "documents", "frequencies", "groups",
-                        "cooccurrence"]
+    assert sections == [
+        "overview",
+        "codebook",
+        "documents",
+        "frequencies",
+        "groups",
+        "cooccurrence",
+    ]
     levels = [int(h.tag[1]) for h in tree.iter("h1", "h2", "h3", "h4", "h5", "h6")]
     assert levels[0] == 1
     assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), levels
@@ -270,18 +376,24 @@ def test_documents_are_collapsible_first_open(tree: Any, tables: Any) -> None:
 
 
 def test_overview_counts_and_provenance(tree: Any, tables: Any) -> None:
-    stats = {dt.text_content(): dt.getnext().text_content()
-             for dt in tree.xpath('//section[@id="overview"]//dt')}
+    stats = {
+        dt.text_content(): dt.getnext().text_content()
+        for dt in tree.xpath('//section[@id="overview"]//dt')
+    }
     assert stats["Documents"] == "3"
     assert stats["Passages"] == str(len(tables["passages"]))
     coded = tables["codings"]["passage_id"].nunique()
     assert stats["Coded passages"].startswith(f"{coded} (")
     assert stats["Codings"] == str(len(tables["codings"]))
-    sources = {tr.xpath("./th")[0].text_content(): tr.xpath("./td")[0].text_content()
-               for tr in tree.xpath('//section[@id="overview"]//table[not(@class="kv")]//tbody/tr')}
+    sources = {
+        tr.xpath("./th")[0].text_content(): tr.xpath("./td")[0].text_content()
+        for tr in tree.xpath('//section[@id="overview"]//table[not(@class="kv")]//tbody/tr')
+    }
     assert sources == {s: str(n) for s, n in tables["codings"]["source"].value_counts().items()}
-    prov = {tr.xpath("./th")[0].text_content(): tr.xpath("./td")[0].text_content()
-            for tr in tree.xpath('//table[@class="kv"]//tr')}
+    prov = {
+        tr.xpath("./th")[0].text_content(): tr.xpath("./td")[0].text_content()
+        for tr in tree.xpath('//table[@class="kv"]//tr')
+    }
     assert prov["Codebook SHA-256"] == BOOK.sha256
     assert prov["Model"] == "default (shipped)"
     assert prov["Unit"] == "paragraph"
@@ -340,9 +452,11 @@ def test_agreement_with_gold(tables: Any) -> None:
     assert "anna, trustcode" in section.text_content()
     per_code = section.xpath(".//table")[1].xpath(".//tbody/tr")
     assert [r.xpath("./th")[0].text_content() for r in per_code] == [
-        BOOK.code(c).label for c in LEAVES]
-    perfect = {r.xpath("./th")[0].text_content(): r.xpath("./td")[0].text_content()
-               for r in per_code}
+        BOOK.code(c).label for c in LEAVES
+    ]
+    perfect = {
+        r.xpath("./th")[0].text_content(): r.xpath("./td")[0].text_content() for r in per_code
+    }
     assert perfect["Solidarity"] == "100.0%"
     assert perfect["Distrust & <suspicion>"] != "100.0%"
     disputes = section.xpath(".//table")[2].xpath(".//tbody/tr")
@@ -372,8 +486,9 @@ def test_unknown_code_is_grey_and_warned(tables: Any) -> None:
 
 def test_codebook_mismatch_is_warned(tables: Any) -> None:
     with pytest.warns(TrustcodeWarning, match="SHA-256"):
-        page = build_report(tables, codebook=BOOK,
-                            provenance={**PROVENANCE, "codebook_sha256": "a" * 64})
+        page = build_report(
+            tables, codebook=BOOK, provenance={**PROVENANCE, "codebook_sha256": "a" * 64}
+        )
     assert "labels and colours may not match" in page
 
 
@@ -382,30 +497,50 @@ def test_overlapping_windows_show_text_once() -> None:
     spans = [(0, 9), (5, 16), (10, 22)]  # three windows of two sentences, stride one
     passages = pd.DataFrame(
         [("w", f"w#{i}", i, s, e, text[s:e]) for i, (s, e) in enumerate(spans)],
-        columns=["doc_id", "passage_id", "index", "start", "end", "text"])
-    codings = pd.DataFrame([("w", "w#0", 0, 9, "fear", "rule", math.nan, "", "trustcode"),
-                            ("w", "w#2", 10, 22, "media", "rule", math.nan, "", "trustcode")],
-                           columns=["doc_id", "passage_id", "start", "end", "code", "source",
-                                    "score", "evidence", "coder"])
-    tables = {"documents": pd.DataFrame({"doc_id": ["w"]}), "passages": passages,
-              "codings": codings}
+        columns=["doc_id", "passage_id", "index", "start", "end", "text"],
+    )
+    codings = pd.DataFrame(
+        [
+            ("w", "w#0", 0, 9, "fear", "rule", math.nan, "", "trustcode"),
+            ("w", "w#2", 10, 22, "media", "rule", math.nan, "", "trustcode"),
+        ],
+        columns=[
+            "doc_id",
+            "passage_id",
+            "start",
+            "end",
+            "code",
+            "source",
+            "score",
+            "evidence",
+            "coder",
+        ],
+    )
+    tables = {
+        "documents": pd.DataFrame({"doc_id": ["w"]}),
+        "passages": passages,
+        "codings": codings,
+    }
     tree = lxml.html.document_fromstring(build_report(tables, codebook=BOOK))
     blocks = tree.xpath('//div[contains(@class, "passage")]')
     texts = [b.xpath('./div[@class="text"]')[0].text_content() for b in blocks]
     assert "".join(texts) == text
     assert [b.get("data-codes") for b in blocks] == ["fear", "fear", "", "media", "media"]
-    assert [b.get("data-passages") for b in blocks] == ["w#0", "w#0 w#1", "w#1", "w#1 w#2",
-                                                        "w#2"]
+    assert [b.get("data-passages") for b in blocks] == ["w#0", "w#0 w#1", "w#1", "w#1 w#2", "w#2"]
 
 
 @settings(max_examples=60, deadline=None)
-@given(text=st.text(min_size=1, max_size=60),
-       cuts=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), min_size=1, max_size=6))
+@given(
+    text=st.text(min_size=1, max_size=60),
+    cuts=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), min_size=1, max_size=6),
+)
 def test_blocks_cover_each_passage_exactly(text: str, cuts: list[tuple[int, int]]) -> None:
     spans = sorted({(min(a, b) % (len(text) + 1), max(a, b) % (len(text) + 1)) for a, b in cuts})
     spans = [(s, e) for s, e in spans if s < e]
-    frame = pd.DataFrame([(f"d#{i}", s, e, text[s:e]) for i, (s, e) in enumerate(spans)],
-                         columns=["passage_id", "start", "end", "text"])
+    frame = pd.DataFrame(
+        [(f"d#{i}", s, e, text[s:e]) for i, (s, e) in enumerate(spans)],
+        columns=["passage_id", "start", "end", "text"],
+    )
     blocks = passage_blocks(frame)
     at = 0
     rebuilt: dict[str, str] = {pid: "" for pid in frame["passage_id"]}
@@ -419,16 +554,21 @@ def test_blocks_cover_each_passage_exactly(text: str, cuts: list[tuple[int, int]
 
 
 @settings(max_examples=20, deadline=None)
-@given(paragraphs=st.lists(st.text(min_size=1, max_size=40).filter(str.strip), min_size=1,
-                           max_size=4))
+@given(
+    paragraphs=st.lists(st.text(min_size=1, max_size=40).filter(str.strip), min_size=1, max_size=4)
+)
 def test_any_text_round_trips_through_the_page(paragraphs: list[str]) -> None:
     tables = make_tables([("doc", "t", "en", "g", [(p, []) for p in paragraphs])])
     tree = lxml.html.document_fromstring(build_report(tables, codebook=BOOK))
     texts = tree.xpath('//div[contains(@class, "passage")]/div[@class="text"]')
     # HTML parsers turn CR into LF; the report shows control characters as U+FFFD
-    clean = ["".join(ch if ch in "\n\t" or not (ord(ch) < 32 or ord(ch) == 127) else "\ufffd"
-                     for ch in p.replace("\r\n", "\n").replace("\r", "\n"))
-             for p in paragraphs]
+    clean = [
+        "".join(
+            ch if ch in "\n\t" or not (ord(ch) < 32 or ord(ch) == 127) else "\ufffd"
+            for ch in p.replace("\r\n", "\n").replace("\r", "\n")
+        )
+        for p in paragraphs
+    ]
     assert [t.text_content() for t in texts] == clean
 
 
@@ -437,11 +577,13 @@ def test_any_text_round_trips_through_the_page(paragraphs: list[str]) -> None:
 
 def test_missing_table_or_column_says_which(tables: Any) -> None:
     with pytest.raises(InputError, match="no 'passages' table"):
-        build_report({"documents": tables["documents"], "codings": tables["codings"]},
-                     codebook=BOOK)
+        build_report(
+            {"documents": tables["documents"], "codings": tables["codings"]}, codebook=BOOK
+        )
     with pytest.raises(InputError, match=r"passages table lacks column\(s\) \['start'\]"):
-        build_report({**tables, "passages": tables["passages"].drop(columns="start")},
-                     codebook=BOOK)
+        build_report(
+            {**tables, "passages": tables["passages"].drop(columns="start")}, codebook=BOOK
+        )
 
 
 def test_offsets_that_do_not_fit_the_text_are_an_error(tables: Any) -> None:
@@ -483,8 +625,9 @@ def test_write_report_refuses_bad_targets(tables: Any, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_failed_write_leaves_no_temporary_file(tables: Any, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_write_leaves_no_temporary_file(
+    tables: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(src: str, dst: Any) -> None:
         raise OSError("disk full")
 
@@ -499,7 +642,8 @@ def test_failed_write_leaves_no_temporary_file(tables: Any, tmp_path: Path,
 
 CHROMIUM = shutil.which("chromium")
 needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="no `chromium` binary on PATH (apt-get install chromium); CI has it")
+    CHROMIUM is None, reason="no `chromium` binary on PATH (apt-get install chromium); CI has it"
+)
 LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:")
 
 
@@ -527,15 +671,29 @@ class Browser:
         self.stderr = profile / "stderr.txt"
         with open(self.stderr, "wb") as err:
             self.process = subprocess.Popen(
-                [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--no-default-browser-check",
-                 "--disable-extensions", "--mute-audio", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}",
-                 "--host-resolver-rules=MAP * ~NOTFOUND", "--remote-debugging-pipe",
-                 "about:blank"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                preexec_fn=wire, close_fds=False,
+                [
+                    str(CHROMIUM),
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    "--no-default-browser-check",
+                    "--disable-extensions",
+                    "--mute-audio",
+                    "--disable-dev-shm-usage",
+                    f"--user-data-dir={profile}",
+                    "--host-resolver-rules=MAP * ~NOTFOUND",
+                    "--remote-debugging-pipe",
+                    "about:blank",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                preexec_fn=wire,
+                close_fds=False,
             )
         for fd in keep:
             os.close(fd)
@@ -544,8 +702,14 @@ class Browser:
         self.events: list[dict[str, Any]] = []
         self.session = ""
 
-    def call(self, method: str, params: dict[str, Any] | None = None, *,
-             session: bool = True, timeout: float = 30.0) -> dict[str, Any]:
+    def call(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        session: bool = True,
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
         self._next += 1
         message: dict[str, Any] = {"id": self._next, "method": method, "params": params or {}}
         if session and self.session:
@@ -586,13 +750,18 @@ class Browser:
 
     def open(self, url: str, width: int = 1280, height: int = 900) -> None:
         target = self.call("Target.createTarget", {"url": "about:blank"}, session=False)
-        attached = self.call("Target.attachToTarget",
-                             {"targetId": target["targetId"], "flatten": True}, session=False)
+        attached = self.call(
+            "Target.attachToTarget",
+            {"targetId": target["targetId"], "flatten": True},
+            session=False,
+        )
         self.session = attached["sessionId"]
         for domain in ("Page", "Network", "Runtime", "Log"):
             self.call(f"{domain}.enable")
-        self.call("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
         self.call("Page.navigate", {"url": url})
         self.wait(lambda m: m.get("method") == "Page.loadEventFired")
         self.drain(0.5)  # late console messages and requests
@@ -606,9 +775,14 @@ class Browser:
     def screenshot(self, max_height: int = 8000) -> bytes:
         metrics = self.call("Page.getLayoutMetrics")
         height = min(math.ceil(metrics["cssContentSize"]["height"]), max_height)
-        shot = self.call("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": 1280, "height": height, "scale": 1}})
+        shot = self.call(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": 1280, "height": height, "scale": 1},
+            },
+        )
         return base64.b64decode(shot["data"])
 
     def problems(self) -> tuple[list[str], list[str]]:
@@ -617,8 +791,12 @@ class Browser:
         for event in self.events:
             method, params = event.get("method"), event.get("params", {})
             if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-                errors.append(" ".join(str(a.get("value", a.get("description", "")))
-                                       for a in params.get("args", [])))
+                errors.append(
+                    " ".join(
+                        str(a.get("value", a.get("description", "")))
+                        for a in params.get("args", [])
+                    )
+                )
             elif method == "Runtime.exceptionThrown":
                 errors.append(params["exceptionDetails"].get("text", "exception"))
             elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
@@ -705,8 +883,9 @@ def test_report_renders_in_chromium_without_errors_or_requests(
 
 
 @needs_chromium
-def test_print_shows_every_document_and_all_evidence(page: str, tables: Any,
-                                                     tmp_path: Path) -> None:
+def test_print_shows_every_document_and_all_evidence(
+    page: str, tables: Any, tmp_path: Path
+) -> None:
     path = tmp_path / "report.html"
     path.write_text(page, encoding="utf-8")
     (tmp_path / "profile").mkdir()
@@ -735,9 +914,11 @@ def test_browser_check_catches_an_external_image(page: str, tmp_path: Path) -> N
 
 @needs_chromium
 def test_browser_check_catches_requests_without_the_policy(tmp_path: Path) -> None:
-    bare = ("<!DOCTYPE html><html lang='en'><head><title>t</title>"
-            "<style>body{background:url(https://example.org/b.png)}</style></head>"
-            "<body><p>x</p><script>console.error('broken')</script></body></html>")
+    bare = (
+        "<!DOCTYPE html><html lang='en'><head><title>t</title>"
+        "<style>body{background:url(https://example.org/b.png)}</style></head>"
+        "<body><p>x</p><script>console.error('broken')</script></body></html>"
+    )
     seen = render(bare, tmp_path)
     assert seen["requests"] == ["https://example.org/b.png"]
     assert "broken" in seen["errors"]
@@ -760,10 +941,14 @@ def test_report_of_a_real_run_read_back_from_disk(tmp_path: Path) -> None:
     corpus.mkdir()
     (corpus / "letters.txt").write_text(
         "Volunteers wrote letters to political prisoners every week.\n\n"
-        "The weather was grey all month.\n", encoding="utf-8")
+        "The weather was grey all month.\n",
+        encoding="utf-8",
+    )
     (corpus / "chat.txt").write_text(
         "Активисты создали защищённый чат, чтобы говорить без страха.\n\n"
-        "Потом все пошли пить чай.\n", encoding="utf-8")
+        "Потом все пошли пить чай.\n",
+        encoding="utf-8",
+    )
     book = load_codebook()
     code_corpus(corpus, codebook=book, model=None, output=tmp_path / "coded.xlsx")
     tables, provenance = read_tables(tmp_path / "coded.xlsx")
@@ -772,7 +957,9 @@ def test_report_of_a_real_run_read_back_from_disk(tmp_path: Path) -> None:
     tree = lxml.html.parse(str(target)).getroot()
     for pid, codes in tables["codings"].groupby("passage_id")["code"]:
         assert set(passage_div(tree, pid).get("data-codes").split()) == set(codes)
-    prov = {tr.xpath("./th")[0].text_content(): tr.xpath("./td")[0].text_content()
-            for tr in tree.xpath('//table[@class="kv"]//tr')}
+    prov = {
+        tr.xpath("./th")[0].text_content(): tr.xpath("./td")[0].text_content()
+        for tr in tree.xpath('//table[@class="kv"]//tr')
+    }
     assert prov["Unit"] == "paragraph" and prov["Codebook SHA-256"] == book.sha256
     assert external_references(target.read_text(encoding="utf-8")) == []

@@ -31,8 +31,13 @@ BOOK = Codebook(
     name="review test codebook",
     codes=(
         Code("help", "Help", definition="Any help to people in trouble."),
-        Code("letters", "Letters", definition="Writing to prisoners.", parent="help",
-             colour="#1b9e77"),
+        Code(
+            "letters",
+            "Letters",
+            definition="Writing to prisoners.",
+            parent="help",
+            colour="#1b9e77",
+        ),
         Code("arrests", "Arrests", definition="Detentions and fines.", colour="#d95f02"),
         Code("exile", "Exile", definition="Leaving the country."),
     ),
@@ -59,11 +64,13 @@ RU = Document(
 SHEET_ORDER = ["en1#1", "ru1#0", "en1#0", "ru1#1", "en1#2", "ru1#2"]
 
 
-def _coding(doc: Document, index: int, code: str, source: str, score: float | None,
-            evidence: str) -> Coding:
+def _coding(
+    doc: Document, index: int, code: str, source: str, score: float | None, evidence: str
+) -> Coding:
     passage = segment(doc)[index]
-    return Coding(doc.doc_id, passage.passage_id, passage.start, passage.end, code, source,
-                  score, evidence)
+    return Coding(
+        doc.doc_id, passage.passage_id, passage.start, passage.end, code, source, score, evidence
+    )
 
 
 def _run() -> dict[str, pd.DataFrame]:
@@ -90,8 +97,12 @@ def run() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture
 def sheet(tmp_path: Path, run: dict[str, pd.DataFrame]) -> Path:
-    return write_review(run, tmp_path / "review.xlsx", codebook=BOOK,
-                        provenance={"unit": "paragraph", "options": {"jobs": 1}})
+    return write_review(
+        run,
+        tmp_path / "review.xlsx",
+        codebook=BOOK,
+        provenance={"unit": "paragraph", "options": {"jobs": 1}},
+    )
 
 
 def _letters(ws) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -181,8 +192,9 @@ def test_decision_dropdowns_and_added_hint(sheet: Path) -> None:
     assert dropdown.allow_blank
     assert dropdown.showErrorMessage
     ranges = {str(r) for r in dropdown.sqref.ranges}
-    assert ranges == {f"{letters[f'{c}{DECISION_SUFFIX}']}2:{letters[f'{c}{DECISION_SUFFIX}']}7"
-                      for c in LEAVES}
+    assert ranges == {
+        f"{letters[f'{c}{DECISION_SUFFIX}']}2:{letters[f'{c}{DECISION_SUFFIX}']}7" for c in LEAVES
+    }
     # pre-filled empty: nothing is reviewed yet
     for code in LEAVES:
         column = letters[f"{code}{DECISION_SUFFIX}"]
@@ -217,8 +229,14 @@ def test_proposals_comments_colours_and_layout(sheet: Path) -> None:
 def test_other_sheets(sheet: Path) -> None:
     wb = load_workbook(sheet)
     instructions = " ".join(str(c.value) for c in wb["instructions"]["A"] if c.value)
-    for word in ("accept", "reject", "added_codes", "NOT confirmed", "--unreviewed accept",
-                 "for example: letters; arrests"):
+    for word in (
+        "accept",
+        "reject",
+        "added_codes",
+        "NOT confirmed",
+        "--unreviewed accept",
+        "for example: letters; arrests",
+    ):
         assert word in instructions
     codebook = list(wb["codebook"].iter_rows(values_only=True))
     assert codebook[0] == ("id", "label", "definition", "colour")
@@ -302,8 +320,14 @@ def test_round_trip(sheet: Path, tmp_path: Path, run: dict[str, pd.DataFrame]) -
         "ru1#2": ("exile",),
     }
     coders = dict(zip(gold["passage_id"], gold["coder"], strict=True))
-    assert coders == {"en1#0": "reviewer", "en1#1": "Anna", "en1#2": "Boris",
-                      "ru1#0": "Anna", "ru1#1": "Anna", "ru1#2": "reviewer"}
+    assert coders == {
+        "en1#0": "reviewer",
+        "en1#1": "Anna",
+        "en1#2": "Boris",
+        "ru1#0": "Anna",
+        "ru1#1": "Anna",
+        "ru1#2": "reviewer",
+    }
     # document order again, offsets and texts as the run had them
     passages = run["passages"]
     assert gold["passage_id"].tolist() == passages["passage_id"].tolist()
@@ -335,12 +359,16 @@ def test_untouched_sheet_is_refused(sheet: Path) -> None:
 def test_partial_review_reads_only_the_reviewed_rows(sheet: Path, tmp_path: Path) -> None:
     """Rows left as trustcode wrote them are nobody's coding, whatever --unreviewed says; a
     note alone does not make a row reviewed (trustcode does not read notes)."""
-    path = _edit(sheet, tmp_path / "part.xlsx", {
-        ("en1#1", "arrests: decision"): "reject",
-        ("ru1#2", "added_codes"): "exile",
-        ("ru1#0", "reviewer"): "Anna",
-        ("en1#0", "note"): "later",
-    })
+    path = _edit(
+        sheet,
+        tmp_path / "part.xlsx",
+        {
+            ("en1#1", "arrests: decision"): "reject",
+            ("ru1#2", "added_codes"): "exile",
+            ("ru1#0", "reviewer"): "Anna",
+            ("en1#0", "note"): "later",
+        },
+    )
     for unreviewed in ("reject", "accept"):
         gold = _quiet_read(path, unreviewed=unreviewed)
         assert sorted(gold["passage_id"]) == ["en1#1", "ru1#0", "ru1#2"]
@@ -352,8 +380,11 @@ def test_partial_review_reads_only_the_reviewed_rows(sheet: Path, tmp_path: Path
 
 
 def test_rejected_and_added_warns_and_keeps_added(sheet: Path, tmp_path: Path) -> None:
-    path = _edit(sheet, tmp_path / "r.xlsx", {("en1#1", "arrests: decision"): "reject",
-                                               ("en1#1", "added_codes"): "arrests"})
+    path = _edit(
+        sheet,
+        tmp_path / "r.xlsx",
+        {("en1#1", "arrests: decision"): "reject", ("en1#1", "added_codes"): "arrests"},
+    )
     with pytest.warns(TrustcodeWarning, match=r"both rejected and added on rows \d+ \(arrests\)"):
         gold = read_review(path, unreviewed="accept")
     assert _codes(gold)["en1#1"] == ("arrests",)
@@ -368,20 +399,29 @@ def test_blank_rows_are_skipped(sheet: Path, tmp_path: Path) -> None:
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    decisions=st.lists(st.sampled_from(["accept", "reject", "", "ACCEPT", "reject "]),
-                       min_size=18, max_size=18),
+    decisions=st.lists(
+        st.sampled_from(["accept", "reject", "", "ACCEPT", "reject "]), min_size=18, max_size=18
+    ),
     unreviewed=st.sampled_from(["reject", "accept"]),
 )
 def test_decisions_property(decisions: list[str], unreviewed: str) -> None:
     """Whatever the reviewer decides, the codes read back follow the documented rule."""
     with tempfile.TemporaryDirectory() as folder:
         base = write_review(_run(), Path(folder) / "r.xlsx", codebook=BOOK)
-        proposed = {(r[0], code) for r in load_workbook(base)["review"].iter_rows(
-            min_row=2, values_only=True) for code in LEAVES if code in str(r[5] or "")}
+        proposed = {
+            (r[0], code)
+            for r in load_workbook(base)["review"].iter_rows(min_row=2, values_only=True)
+            for code in LEAVES
+            if code in str(r[5] or "")
+        }
         edits: dict[tuple[str, str], object] = {}
         expected: dict[str, set[str]] = {p: set() for p in SHEET_ORDER}
-        touched = {p for p in SHEET_ORDER for c in LEAVES
-                   if decisions[SHEET_ORDER.index(p) * len(LEAVES) + LEAVES.index(c)].strip()}
+        touched = {
+            p
+            for p in SHEET_ORDER
+            for c in LEAVES
+            if decisions[SHEET_ORDER.index(p) * len(LEAVES) + LEAVES.index(c)].strip()
+        }
         for i, (passage, code) in enumerate((p, c) for p in SHEET_ORDER for c in LEAVES):
             decision = decisions[i]
             if decision:
@@ -399,30 +439,39 @@ def test_decisions_property(decisions: list[str], unreviewed: str) -> None:
         gold = _quiet_read(path, unreviewed=unreviewed)
     # a row without any decision is not reviewed and is left out
     assert {p: set(c) for p, c in _codes(gold).items()} == {
-        p: codes for p, codes in expected.items() if p in touched}
+        p: codes for p, codes in expected.items() if p in touched
+    }
 
 
 # --- bad input -----------------------------------------------------------------------------------
 
 
 def test_unknown_decision_names_sheet_row_column_value(sheet: Path, tmp_path: Path) -> None:
-    path = _edit(sheet, tmp_path / "r.xlsx", {("ru1#1", "arrests: decision"): "maybe",
-                                               ("en1#0", "exile: decision"): "yes"})
+    path = _edit(
+        sheet,
+        tmp_path / "r.xlsx",
+        {("ru1#1", "arrests: decision"): "maybe", ("en1#0", "exile: decision"): "yes"},
+    )
     ws = load_workbook(path)["review"]
     letters = _letters(ws)
     with pytest.raises(GoldError) as caught:
         read_review(path)
     message = str(caught.value)
     assert "sheet 'review'" in message and "2 problem(s)" in message
-    assert (f"row {_row_of(ws, 'ru1#1')}, column {letters['arrests: decision']} "
-            "('arrests: decision'): unknown decision 'maybe'") in message
+    assert (
+        f"row {_row_of(ws, 'ru1#1')}, column {letters['arrests: decision']} "
+        "('arrests: decision'): unknown decision 'maybe'"
+    ) in message
     assert f"row {_row_of(ws, 'en1#0')}" in message and "'yes'" in message
     assert "accept, reject or an empty cell" in message
 
 
 def test_unknown_added_codes_listed_with_rows(sheet: Path, tmp_path: Path) -> None:
-    path = _edit(sheet, tmp_path / "r.xlsx", {("en1#2", "added_codes"): "exile; protest",
-                                               ("ru1#2", "added_codes"): "protest; exil"})
+    path = _edit(
+        sheet,
+        tmp_path / "r.xlsx",
+        {("en1#2", "added_codes"): "exile; protest", ("ru1#2", "added_codes"): "protest; exil"},
+    )
     ws = load_workbook(path)["review"]
     rows = sorted([_row_of(ws, "en1#2"), _row_of(ws, "ru1#2")])
     with pytest.raises(GoldError) as caught:
@@ -494,10 +543,16 @@ def _sheet_of_files(tmp_path: Path) -> tuple[Path, Path]:
     documents = list(read_corpus(folder))
     tables = tables_for([CodedDocument(d, segment(d), []) for d in documents], LEAVES)
     wb_path = write_review(tables, tmp_path / "review.xlsx", codebook=BOOK)
-    reviewed = _edit(wb_path, tmp_path / "reviewed.xlsx", {
-        ("en1#0", "letters: decision"): "accept", ("en1#1", "arrests: decision"): "accept",
-        ("ru1#0", "letters: decision"): "accept", ("ru1#1", "reviewer"): "Anna",
-    })
+    reviewed = _edit(
+        wb_path,
+        tmp_path / "reviewed.xlsx",
+        {
+            ("en1#0", "letters: decision"): "accept",
+            ("en1#1", "arrests: decision"): "accept",
+            ("ru1#0", "letters: decision"): "accept",
+            ("ru1#1", "reviewer"): "Anna",
+        },
+    )
     return reviewed, folder
 
 
@@ -505,8 +560,10 @@ def test_documents_sheet_records_sources_and_hashes(tmp_path: Path) -> None:
     reviewed, folder = _sheet_of_files(tmp_path)
     rows = list(load_workbook(reviewed)["documents"].iter_rows(values_only=True))
     assert rows[0] == ("doc_id", "source", "sha256")
-    assert {r[0]: r[1] for r in rows[1:]} == {"en1": str(folder / "en1.txt"),
-                                              "ru1": str(folder / "ru1.txt")}
+    assert {r[0]: r[1] for r in rows[1:]} == {
+        "en1": str(folder / "en1.txt"),
+        "ru1": str(folder / "ru1.txt"),
+    }
     assert {r[0]: r[2] for r in rows[1:]} == {"en1": EN.sha256, "ru1": RU.sha256}
 
 
@@ -598,8 +655,9 @@ def test_read_coded_gives_human_codings(sheet: Path, tmp_path: Path) -> None:
     assert provenance["format"] == "gold"
 
 
-def test_agreement_between_machine_and_review(sheet: Path, tmp_path: Path,
-                                              run: dict[str, pd.DataFrame]) -> None:
+def test_agreement_between_machine_and_review(
+    sheet: Path, tmp_path: Path, run: dict[str, pd.DataFrame]
+) -> None:
     everyone = {(p, "reviewer"): "Anna" for p in SHEET_ORDER}
     same = _edit(sheet, tmp_path / "same.xlsx", everyone)
     with warnings.catch_warnings():
@@ -609,10 +667,16 @@ def test_agreement_between_machine_and_review(sheet: Path, tmp_path: Path,
     assert result.coders == ("trustcode", "Anna")
     assert result.overall["percent_agreement"].iloc[0] == pytest.approx(1.0)
 
-    changed = _edit(sheet, tmp_path / "changed.xlsx",
-                    {**everyone, ("en1#1", "arrests: decision"): "reject",
-                     ("en1#0", "letters: decision"): "accept",
-                     ("en1#2", "added_codes"): "exile"})
+    changed = _edit(
+        sheet,
+        tmp_path / "changed.xlsx",
+        {
+            **everyone,
+            ("en1#1", "arrests: decision"): "reject",
+            ("en1#0", "letters: decision"): "accept",
+            ("en1#2", "added_codes"): "exile",
+        },
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrustcodeWarning)
         reviewed = read_coded(changed, codebook=BOOK)[0]

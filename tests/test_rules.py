@@ -697,8 +697,10 @@ def test_term_index_finds_in_a_batch_what_it_finds_in_each_text(batch: list[str]
 
 
 @settings(max_examples=200, deadline=None)
-@given(word=st.text(alphabet=st.sampled_from(list("iIıİsSſkKKσςΣµμвВᲀbB")), min_size=1, max_size=4),
-       term=st.text(alphabet=st.sampled_from(list("iıssſkσςµμвᲀb")), min_size=1, max_size=4))
+@given(
+    word=st.text(alphabet=st.sampled_from(list("iIıİsSſkKKσςΣµμвВᲀbB")), min_size=1, max_size=4),
+    term=st.text(alphabet=st.sampled_from(list("iıssſkσςµμвᲀb")), min_size=1, max_size=4),
+)
 def test_case_key_is_shared_by_every_case_insensitive_match(word: str, term: str) -> None:
     # the word index only tries terms with the word's key: it must never miss a match
     from trustcode.rules.terms import _case_key
@@ -712,8 +714,17 @@ def test_word_index_with_thousands_of_terms_finds_exactly_the_plain_matches() ->
     terms = [f"w{i}x" for i in range(2000)] + [f"p{i}q*" for i in range(1000)] + ["*zz", "s?ng"]
     rs = compile_rules(book(rule("a.g", "globs", terms=tuple(terms))))
     text = "W17X w17xs P3Q P3Qrest p3 buzz zz SING sang w1999x ſing"
-    assert texts(rs, text, "en") == ["W17X", "P3Q", "P3Qrest", "buzz", "zz", "SING", "sang",
-                                     "w1999x", "ſing"]
+    assert texts(rs, text, "en") == [
+        "W17X",
+        "P3Q",
+        "P3Qrest",
+        "buzz",
+        "zz",
+        "SING",
+        "sang",
+        "w1999x",
+        "ſing",
+    ]
 
 
 def test_holding_finds_the_texts_that_contain_a_string() -> None:
@@ -740,8 +751,9 @@ def test_catastrophic_regex_times_out_naming_code_rule_and_passage() -> None:
 def test_bounded_regex_matches_like_unbounded_one(monkeypatch: pytest.MonkeyPatch) -> None:
     from trustcode.rules import linear
 
-    rules = [rule(f"r{i}.r", "regex", pattern=p, case_sensitive=cs) for i, (p, cs)
-             in enumerate(REGEXES)]
+    rules = [
+        rule(f"r{i}.r", "regex", pattern=p, case_sensitive=cs) for i, (p, cs) in enumerate(REGEXES)
+    ]
     text = "Cell phones, human  rights; ЯЧЕЙКИ, Ячейки; without any names; xx 7 subcell phone."
     on_re2 = hits_in(RuleSet(book(*rules)), text, "ru")
     monkeypatch.setattr(linear, "re2_module", lambda: None)  # the engines without RE2

@@ -63,11 +63,20 @@ def test_another_codebook_gets_its_own_entries(
 ) -> None:
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
     RuleSet(rules())
-    changed = Codebook(name="x", codes=(Code(id="c", label="C", rules=(
-        Rule(id="c.regex", code="c", kind="regex", pattern=r"\bcell\b"),)),))
+    changed = Codebook(
+        name="x",
+        codes=(
+            Code(
+                id="c",
+                label="C",
+                rules=(Rule(id="c.regex", code="c", kind="regex", pattern=r"\bcell\b"),),
+            ),
+        ),
+    )
     ruleset = RuleSet(changed)  # not the other codebook's "cells?": its own translation
     assert [h.text for h in ruleset.match([Passage("d", 0, 0, 11, "cells, cell")], "en")[0]] == [
-        "cell"]
+        "cell"
+    ]
     assert len(list(tmp_path.iterdir())) == 2
 
 

@@ -61,19 +61,37 @@ def without_re2(monkeypatch: pytest.MonkeyPatch) -> None:
 def shipped_regexes() -> list[tuple[str, str, int]]:
     return [
         (r.id, r.pattern, 0 if r.case_sensitive else re.IGNORECASE)
-        for r in load_codebook().rules if r.kind == "regex"
+        for r in load_codebook().rules
+        if r.kind == "regex"
     ]
 
 
 @needs_re2
-@pytest.mark.parametrize("atom", [r"\w", r"\W", r"\d", r"\D", r"\s", r"\S", ".", r"[^.]",
-                                  r"[a-zа-я]", r"[^\w\s]", r"(?s:.)", r"(?a:\w)", r"[\d.,-]"])
+@pytest.mark.parametrize(
+    "atom",
+    [
+        r"\w",
+        r"\W",
+        r"\d",
+        r"\D",
+        r"\s",
+        r"\S",
+        ".",
+        r"[^.]",
+        r"[a-zа-я]",
+        r"[^\w\s]",
+        r"(?s:.)",
+        r"(?a:\w)",
+        r"[\d.,-]",
+    ],
+)
 @pytest.mark.parametrize("flags", [0, re.IGNORECASE])
 def test_a_class_matches_every_character_python_matches(atom: str, flags: int) -> None:
     everything = linear._every_character() + "\ud800\udfff"  # lone surrogates too
     runs = f"(?:{atom})+"  # runs of matching characters: the same runs, the same sets
-    assert re2_spans(runs, flags, everything) == [m.span() for m in
-                                                  re.finditer(runs, everything, flags)]
+    assert re2_spans(runs, flags, everything) == [
+        m.span() for m in re.finditer(runs, everything, flags)
+    ]
 
 
 @needs_re2
@@ -88,8 +106,29 @@ def test_every_letter_of_the_shipped_regexes_folds_as_python_folds_it() -> None:
 
 # --- agreement on random patterns and texts ---------------------------------------------------
 
-ATOMS = ["a", "b", "я", "Я", "ё", r"\w", r"\W", r"\s", r"\d", ".", "[аб]", "[^a ]", r"\.", "-",
-         r"\b", r"\B", "^", r"\A", r"\Z", "(?m:$)", "(?m:^)"]
+ATOMS = [
+    "a",
+    "b",
+    "я",
+    "Я",
+    "ё",
+    r"\w",
+    r"\W",
+    r"\s",
+    r"\d",
+    ".",
+    "[аб]",
+    "[^a ]",
+    r"\.",
+    "-",
+    r"\b",
+    r"\B",
+    "^",
+    r"\A",
+    r"\Z",
+    "(?m:$)",
+    "(?m:^)",
+]
 ALPHABET = "aAbBяЯёЁ 1.,-\n\tßſkK"
 
 
@@ -102,8 +141,12 @@ def patterns(draw: st.DrawFn) -> str:
         if kind == 1:
             return "(?:" + piece(depth + 1) + "|" + piece(depth + 1) + ")"
         if kind == 2:
-            return "(?:" + piece(depth + 1) + ")" + draw(st.sampled_from(
-                ["*", "+", "?", "*?", "+?", "{1,3}", "{0,2}?", "{2}"]))
+            return (
+                "(?:"
+                + piece(depth + 1)
+                + ")"
+                + draw(st.sampled_from(["*", "+", "?", "*?", "+?", "{1,3}", "{0,2}?", "{2}"]))
+            )
         return piece(depth + 1) + piece(depth + 1)
 
     return piece(0)
@@ -125,15 +168,18 @@ def test_re2_finds_the_spans_python_finds(pattern: str, text: str, ignore_case: 
 
 
 @needs_re2
-@pytest.mark.parametrize(("pattern", "reason"), [
-    (r"(?<!\w)cell", "lookahead or lookbehind"),
-    (r"cell(?=s)", "lookahead or lookbehind"),
-    (r"(a)\1", "backreference"),
-    (r"cells?$", "$ outside multi-line mode"),
-    (r"x*", "empty text"),
-    (r"(?>ab)c", "atomic group"),
-    (r"a{2000}", "repeat count above 1000"),
-])
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        (r"(?<!\w)cell", "lookahead or lookbehind"),
+        (r"cell(?=s)", "lookahead or lookbehind"),
+        (r"(a)\1", "backreference"),
+        (r"cells?$", "$ outside multi-line mode"),
+        (r"x*", "empty text"),
+        (r"(?>ab)c", "atomic group"),
+        (r"a{2000}", "repeat count above 1000"),
+    ],
+)
 def test_a_pattern_re2_cannot_mean_the_same_is_refused_with_the_reason(
     pattern: str, reason: str
 ) -> None:
@@ -143,8 +189,9 @@ def test_a_pattern_re2_cannot_mean_the_same_is_refused_with_the_reason(
 
 
 @needs_re2
-@pytest.mark.parametrize("pattern", [r"\bcell", r"(?a)\bcell", r"cell\B", r"\bя\w*\b",
-                                     r"(?i)\bЯЧ\w+", r"\b\d+\b"])
+@pytest.mark.parametrize(
+    "pattern", [r"\bcell", r"(?a)\bcell", r"cell\B", r"\bя\w*\b", r"(?i)\bЯЧ\w+", r"\b\d+\b"]
+)
 def test_word_boundaries_run_on_re2_with_pythons_word_characters(pattern: str) -> None:
     text = "cell, cells; excell; яcell, ячейка ЯЧЕЙКИ; ячейка_1 ١٢ 12 x12 cellé éсell"
     assert re2_spans(pattern, 0, text) == python_spans(pattern, 0, text)
@@ -175,7 +222,7 @@ def test_without_google_re2_regexes_run_on_python_and_check_says_what_to_install
     without_re2(monkeypatch)
     rs = RuleSet(book(rule("c.r", r"prison\w+")))
     assert rs.regex_report() == [
-        'regexes: google-re2 is not installed, so regexes run on Python\'s engine with a time '
+        "regexes: google-re2 is not installed, so regexes run on Python's engine with a time "
         'limit; for linear-time matching: pip install "trustcode[re2]".'
     ]
     hits = rs.match([Passage("d", 0, 0, 15, "Prisoners wrote")], "en")[0]
@@ -237,7 +284,7 @@ def rule_hits_digest(ruleset: RuleSet, texts: list[str]) -> tuple[str, int]:
     for language in ("en", "ru"):
         passages = [Passage("d", i, 0, len(t), t) for i, t in enumerate(texts)]
         for start in range(0, len(passages), 64):
-            for hits in ruleset.match(passages[start:start + 64], language):
+            for hits in ruleset.match(passages[start : start + 64], language):
                 for h in hits:
                     digest.update(f"{language}|{h.start}|{h.end}|{h.rule_id}\n".encode())
                     count += 1
@@ -256,7 +303,9 @@ def test_shipped_regexes_agree_with_python_on_the_corpus() -> None:
         checked += 1
         for text in texts:
             assert linear.linear_spans(compiled, text) == python_spans(pattern, flags, text), (
-                rule_id, text[:60])
+                rule_id,
+                text[:60],
+            )
     assert checked >= 17  # all but the shipped regexes with lookbehinds
 
 

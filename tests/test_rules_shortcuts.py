@@ -51,15 +51,38 @@ def literal_body(term: str) -> str:
 
 def plain_spans(body: str, text: str) -> set[tuple[int, int]]:
     return {
-        m.span() for m in re.finditer(whole_word(body), fold(text), re.IGNORECASE)
+        m.span()
+        for m in re.finditer(whole_word(body), fold(text), re.IGNORECASE)
         if m.end() > m.start()
     }
 
 
 # --- phrases and lemmas are whole-word terms --------------------------------------------------
 
-WORDS = ["cell", "Cells", "prison", "PRISON", "human", "rights", "ovd", "info", "don", "t", "not",
-         "cannot", "km", "10km", "self", "х", "ячейка", "Ячейки", "её", "ее", "arrested", "what"]
+WORDS = [
+    "cell",
+    "Cells",
+    "prison",
+    "PRISON",
+    "human",
+    "rights",
+    "ovd",
+    "info",
+    "don",
+    "t",
+    "not",
+    "cannot",
+    "km",
+    "10km",
+    "self",
+    "х",
+    "ячейка",
+    "Ячейки",
+    "её",
+    "ее",
+    "arrested",
+    "what",
+]
 SEPARATORS = [" ", "  ", "\n", "-", "'", "’", ", ", ". ", "?", "*", "_", ""]
 
 passage_texts = st.lists(
@@ -92,8 +115,9 @@ def test_lemmas_match_like_a_plain_regex_of_their_forms(text: str, language: str
     for entry in entries:
         words = entry.split()
         body = r"\s+".join(
-            "(?:" + "|".join(map(re.escape, sorted(expand_lemma(w, language), key=len,
-                                                    reverse=True))) + ")"
+            "(?:"
+            + "|".join(map(re.escape, sorted(expand_lemma(w, language), key=len, reverse=True)))
+            + ")"
             for w in words
         )
         expected |= plain_spans(body, text)
@@ -157,14 +181,16 @@ def test_a_codebook_without_near_or_pattern_rules_never_tokenizes() -> None:
     )
     text = "Human rights: political prisoners were arrested in cells and got fines."
     assert texts(rs, text, "en") == [
-        "Human rights", "political prisoners", "arrested", "cells", "fines"
+        "Human rights",
+        "political prisoners",
+        "arrested",
+        "cells",
+        "fines",
     ]
     assert rs._compiled["en"].nlp is None  # noqa: SLF001 - no spaCy pipeline was built
 
 
-def test_lemma_expansion_is_compiled_once(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_lemma_expansion_is_compiled_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from trustcode.rules import cache as cache_module
 
     monkeypatch.setenv("TRUSTCODE_CACHE_DIR", str(tmp_path))  # no earlier test's forms
@@ -184,8 +210,28 @@ def test_lemma_expansion_is_compiled_once(
 
 # --- proximity rules tokenize only what lies between two terms ----------------------------------
 
-NEAR_WORDS = ["activists", "Активисты", "network", "сети", "and", "и", "т.", "д.", "вед.", "науч.",
-              "сотр.", "don't", "e-mail", "10km", "(", ")", "”", "...", "U.S.", "т.е."]
+NEAR_WORDS = [
+    "activists",
+    "Активисты",
+    "network",
+    "сети",
+    "and",
+    "и",
+    "т.",
+    "д.",
+    "вед.",
+    "науч.",
+    "сотр.",
+    "don't",
+    "e-mail",
+    "10km",
+    "(",
+    ")",
+    "”",
+    "...",
+    "U.S.",
+    "т.е.",
+]
 NEAR_SEPARATORS = [" ", " ", " ", "  ", "\n", ", ", ""]
 
 near_texts = st.lists(
@@ -226,8 +272,12 @@ def plain_near(text: str, a: str, b: str, within: int, language: str) -> set[tup
 def test_near_matches_like_distances_on_the_whole_passage(
     text: str, within: int, language: str
 ) -> None:
-    rs = compile_rules(book(rule("n.n", "near", near=(("activist*",), ("network", "сет*"), within)),
-                            rule("m.n", "near", near=(("активист*",), ("сети",), within))))
+    rs = compile_rules(
+        book(
+            rule("n.n", "near", near=(("activist*",), ("network", "сет*"), within)),
+            rule("m.n", "near", near=(("активист*",), ("сети",), within)),
+        )
+    )
     got = {(h.rule_id, h.start, h.end) for h in hits_in(rs, text, language)}
     expected = {("n.n", *s) for s in plain_near(text, "activist*", "network", within, language)}
     expected |= {("n.n", *s) for s in plain_near(text, "activist*", "сет*", within, language)}
@@ -238,9 +288,7 @@ def test_near_matches_like_distances_on_the_whole_passage(
 def test_near_counts_a_tokenizer_exception_with_spaces_as_one_token() -> None:
     # "вед. науч. сотр." is one token of spaCy's Russian tokenizer, though three chunks
     rs = compile_rules(book(rule("a.n", "near", near=(("активист*",), ("сет*",), 1))))
-    assert texts(rs, "Активисты вед. науч. сотр. сети", "ru") == [
-        "Активисты вед. науч. сотр. сети"
-    ]
+    assert texts(rs, "Активисты вед. науч. сотр. сети", "ru") == ["Активисты вед. науч. сотр. сети"]
     assert texts(rs, "Активисты вед. науч. сотр. и сети", "ru") == []
 
 
@@ -283,9 +331,7 @@ def test_russian_token_patterns_match_like_a_plain_matcher(text: str) -> None:
 def test_pattern_window_reaches_over_an_exception_of_several_chunks() -> None:
     pattern = [{"LOWER": "активисты"}, {"IS_ALPHA": False}, {"LOWER": "сети"}]
     rs = compile_rules(book(rule("a.t", "pattern", pattern=pattern)))
-    assert texts(rs, "Активисты вед. науч. сотр. сети", "ru") == [
-        "Активисты вед. науч. сотр. сети"
-    ]
+    assert texts(rs, "Активисты вед. науч. сотр. сети", "ru") == ["Активисты вед. науч. сотр. сети"]
 
 
 def test_pattern_word_inside_a_longer_word_is_no_match() -> None:
@@ -305,9 +351,14 @@ REGEXES = [
 
 
 @settings(max_examples=120, deadline=None)
-@given(text=st.lists(st.sampled_from(
-    ["cell", "phones", "rights", "names", "human", "of", "for", "ячейки", "сети", "и", "x"]),
-    max_size=14).map(" ".join))
+@given(
+    text=st.lists(
+        st.sampled_from(
+            ["cell", "phones", "rights", "names", "human", "of", "for", "ячейки", "сети", "и", "x"]
+        ),
+        max_size=14,
+    ).map(" ".join)
+)
 def test_regex_with_several_required_parts_matches_like_plain_finditer(text: str) -> None:
     rules = [rule(f"r{i}.r", "regex", pattern=p) for i, p in enumerate(REGEXES)]
     got = {(h.rule_id, h.start, h.end) for h in hits_in(compile_rules(book(*rules)), text, "en")}
@@ -350,10 +401,7 @@ def batch_hits(ruleset: RuleSet) -> list[list[tuple[str, int, int]]]:
     for i, text in enumerate(BATCH_TEXTS):
         passages.append(Passage("doc", i, offset, offset + len(text), text))
         offset += len(text) + 2
-    return [
-        [(h.rule_id, h.start, h.end) for h in found]
-        for found in ruleset.match(passages, "en")
-    ]
+    return [[(h.rule_id, h.start, h.end) for h in found] for found in ruleset.match(passages, "en")]
 
 
 def one_by_one(ruleset: RuleSet) -> list[list[tuple[str, int, int]]]:
@@ -395,8 +443,13 @@ def test_paired_groups_are_reported_only_beside_each_other() -> None:
     a, b, c = terms.add(["activist*"]), terms.add(["network", "human rights"]), terms.add(["cell"])
     terms.pair(a, b)
     terms.finish()
-    texts = ["activists in a cell", "an activist network", "activists for human rights",
-             "a cell network", "activist"]
+    texts = [
+        "activists in a cell",
+        "an activist network",
+        "activists for human rights",
+        "a cell network",
+        "activist",
+    ]
     found = terms.find_many(texts)
     assert found[0] == {c: [(15, 19)]}  # the activists have no partner here
     assert found[1] == {a: [(3, 11)], b: [(12, 19)]}
@@ -430,13 +483,35 @@ BATCH_REGEXES = [
     (r"\bHUMAN\s+Rights\b", True),  # case-sensitive: a lower-case look-up must not lose it
     (r"(?:ячейк|сет)\w*\s+и\s+\w+", False),
 ]
-BATCH_WORDS = ["cell", "Phones,", "rights.", "NAMES", "Straße", "STRASSE", "12", "ёлки", "елки",
-               "Ёлка", "HUMAN", "Rights", "human", "ячейки", "сети", "и", "x", "\n", "İstanbul"]
+BATCH_WORDS = [
+    "cell",
+    "Phones,",
+    "rights.",
+    "NAMES",
+    "Straße",
+    "STRASSE",
+    "12",
+    "ёлки",
+    "елки",
+    "Ёлка",
+    "HUMAN",
+    "Rights",
+    "human",
+    "ячейки",
+    "сети",
+    "и",
+    "x",
+    "\n",
+    "İstanbul",
+]
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.lists(st.sampled_from(BATCH_WORDS), max_size=10).map(" ".join),
-                min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.lists(st.sampled_from(BATCH_WORDS), max_size=10).map(" ".join), min_size=1, max_size=6
+    )
+)
 def test_regexes_in_a_batch_match_like_plain_finditer_per_passage(batch: list[str]) -> None:
     rules = [
         rule(f"r{i}.r", "regex", pattern=p, case_sensitive=sensitive)
@@ -444,8 +519,7 @@ def test_regexes_in_a_batch_match_like_plain_finditer_per_passage(batch: list[st
     ]
     ruleset = compile_rules(book(*rules))
     passages = [Passage("d", i, 0, len(text), text) for i, text in enumerate(batch)]
-    got = [{(h.rule_id, h.start, h.end) for h in found}
-           for found in ruleset.match(passages, "en")]
+    got = [{(h.rule_id, h.start, h.end) for h in found} for found in ruleset.match(passages, "en")]
     expected = [
         {
             (f"r{i}.r", m.start(), m.end())
@@ -479,8 +553,11 @@ def test_chunk_bounds_are_those_of_a_white_space_split(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("ab ,.\n\u00a0")), max_size=24),
-       st.integers(0, 3), st.integers(0, 3))
+@given(
+    st.text(alphabet=st.sampled_from(list("ab ,.\n\u00a0")), max_size=24),
+    st.integers(0, 3),
+    st.integers(0, 3),
+)
 def test_chunk_map_answers_as_the_chunk_bounds_do(text: str, back: int, ahead: int) -> None:
     from trustcode.rules.tokens import _chunk_bounds, _ChunkMap
 
@@ -498,32 +575,56 @@ def test_chunk_map_answers_as_the_chunk_bounds_do(text: str, back: int, ahead: i
 
 EN_PATTERNS = {
     # every anchor word is watched by the term index (4 letters or more)
-    "traced": [[{"LOWER": "inform"}, {"LOWER": "on"}],
-               [{"LOWER": {"IN": ["straße", "cells"]}}, {"IS_DIGIT": True}]],
+    "traced": [
+        [{"LOWER": "inform"}, {"LOWER": "on"}],
+        [{"LOWER": {"IN": ["straße", "cells"]}}, {"IS_DIGIT": True}],
+    ],
     # "on" is too short to watch: the batch is searched word by word instead
     "searched": [[{"LOWER": "on"}, {"LOWER": "cells"}], [{"LOWER": "inform"}, {"LOWER": "on"}]],
 }
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(st.sampled_from(
-    ["inform", "Inform", "on", "ON", "cells", "Straße", "STRASSE", "12", "x", "İstanbul", "\n"]),
-    max_size=8).map(" ".join), min_size=1, max_size=5), st.sampled_from(sorted(EN_PATTERNS)))
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(
+                [
+                    "inform",
+                    "Inform",
+                    "on",
+                    "ON",
+                    "cells",
+                    "Straße",
+                    "STRASSE",
+                    "12",
+                    "x",
+                    "İstanbul",
+                    "\n",
+                ]
+            ),
+            max_size=8,
+        ).map(" ".join),
+        min_size=1,
+        max_size=5,
+    ),
+    st.sampled_from(sorted(EN_PATTERNS)),
+)
 def test_token_patterns_in_a_batch_match_like_a_plain_matcher(batch: list[str], how: str) -> None:
     from spacy.matcher import Matcher
 
     from trustcode.nlp import tokenizer
 
     patterns = EN_PATTERNS[how]
-    ruleset = compile_rules(book(*(rule(f"t{i}.t", "pattern", pattern=p)
-                                   for i, p in enumerate(patterns))))
+    ruleset = compile_rules(
+        book(*(rule(f"t{i}.t", "pattern", pattern=p) for i, p in enumerate(patterns)))
+    )
     compiled = ruleset._compile("en")
     assert compiled.patterns is not None and compiled.patterns.gate
     traced = all((True, w) in compiled.watched for w in compiled.patterns.gate)
     assert traced == (how == "traced")
     passages = [Passage("d", i, 0, len(text), text) for i, text in enumerate(batch)]
-    got = [{(h.rule_id, h.start, h.end) for h in found}
-           for found in ruleset.match(passages, "en")]
+    got = [{(h.rule_id, h.start, h.end) for h in found} for found in ruleset.match(passages, "en")]
     nlp = tokenizer("en")
     plain = Matcher(nlp.vocab)
     for i, p in enumerate(patterns):
@@ -531,14 +632,22 @@ def test_token_patterns_in_a_batch_match_like_a_plain_matcher(batch: list[str], 
     expected = []
     for text in batch:
         doc = nlp.make_doc(fold(text))
-        expected.append({(nlp.vocab.strings[key], doc[s:e].start_char, doc[s:e].end_char)
-                         for key, s, e in plain(doc)})
+        expected.append(
+            {
+                (nlp.vocab.strings[key], doc[s:e].start_char, doc[s:e].end_char)
+                for key, s, e in plain(doc)
+            }
+        )
     assert got == expected
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.text(alphabet=st.sampled_from(list("aCeLlßſΣςİi\u0130ёЁ")), min_size=1,
-                        max_size=9), max_size=12))
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from(list("aCeLlßſΣςİi\u0130ёЁ")), min_size=1, max_size=9),
+        max_size=12,
+    )
+)
 def test_the_gate_of_a_batch_of_chunks_is_each_chunks_own(chunks: list[str]) -> None:
     """New chunks pass the watched strings' gate together, from one case-folded string; the
     chunks it names are those a chunk-by-chunk search names, also where a letter folds to
@@ -565,8 +674,9 @@ def test_a_word_meets_every_glob_whose_literal_start_it_begins_with(word: str) -
     from trustcode.rules.terms import _case_key
 
     globs = ["ab*", "abc*", "abca?", "b*", "ca*", "abcab*c"]
-    ruleset = compile_rules(book(*(rule(f"g{i}.r", "globs", terms=(g,))
-                                   for i, g in enumerate(globs))))
+    ruleset = compile_rules(
+        book(*(rule(f"g{i}.r", "globs", terms=(g,)) for i, g in enumerate(globs)))
+    )
     index = ruleset._compile("en").terms
     key = _case_key(word)
     assert key is not None
@@ -574,6 +684,8 @@ def test_a_word_meets_every_glob_whose_literal_start_it_begins_with(word: str) -
     expected = list(index._exact.get(key, ())) + [i for k in starts for i in index._prefix[k]]
     assert list(index._candidates(word)) == expected
     found = {h.rule_id for h in hits_in(ruleset, f"x {word} y", "en")}
-    assert found == {f"g{i}.r" for i, g in enumerate(globs)
-                     if re.fullmatch(g.replace("*", r"\w*").replace("?", r"\w"), word,
-                                     re.IGNORECASE)}
+    assert found == {
+        f"g{i}.r"
+        for i, g in enumerate(globs)
+        if re.fullmatch(g.replace("*", r"\w*").replace("?", r"\w"), word, re.IGNORECASE)
+    }

@@ -41,7 +41,7 @@ def test_a_socket_attempt_fails_inside_a_test() -> None:
 
 # Installed ahead of everything in the child process: records and refuses any attempt to reach
 # the network, so a library that swallowed the error would still be caught by the log.
-_SITECUSTOMIZE = '''
+_SITECUSTOMIZE = """
 import os, socket
 _LOG = os.environ["TRUSTCODE_NET_LOG"]
 
@@ -82,7 +82,7 @@ def getaddrinfo(host, *args, **kwargs):
     return _getaddrinfo(host, *args, **kwargs)
 
 socket.getaddrinfo = getaddrinfo
-'''
+"""
 
 
 def _corpus(folder: Path) -> Path:
@@ -118,7 +118,11 @@ def _run_offline(tmp_path: Path, prefix: list[str]) -> Path:
     for command in commands:
         done = subprocess.run(
             [*prefix, sys.executable, "-m", "trustcode.cli", *command],
-            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=300,
         )
         assert done.returncode == 0, done.stderr
     return log
@@ -160,8 +164,7 @@ PAYLOADS = [
 def test_codebook_yaml_python_tags_are_refused(tmp_path: Path, payload: str) -> None:
     marker = tmp_path / "owned"
     text = (
-        f"name: evil\ndescription: {payload.format(marker=marker)}\n"
-        "codes:\n- {id: a, label: A}\n"
+        f"name: evil\ndescription: {payload.format(marker=marker)}\ncodes:\n- {{id: a, label: A}}\n"
     )
     file = tmp_path / "codebook.yaml"
     file.write_text(text, encoding="utf-8")
@@ -177,8 +180,7 @@ def test_dictionary_yaml_python_tags_stay_inert(tmp_path: Path) -> None:
 
     marker = tmp_path / "owned"
     file = tmp_path / "dict.yml"
-    file.write_text(f"hope: !!python/object/apply:os.system ['touch {marker}']\n",
-                    encoding="utf-8")
+    file.write_text(f"hope: !!python/object/apply:os.system ['touch {marker}']\n", encoding="utf-8")
     try:  # the tag is ignored (the entry is read as a plain term) or refused; never run
         import_dictionary(file)
     except TrustcodeError:
@@ -234,8 +236,9 @@ def test_model_with_an_untrusted_object_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"not a trustcode model.*argparse.Namespace"):
         load_model(path, _book())
     corpus = _corpus(tmp_path / "corpus")
-    result = CliRunner().invoke(main, ["code", str(corpus), "-m", str(path), "-o",
-                                       str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        main, ["code", str(corpus), "-m", str(path), "-o", str(tmp_path / "out")]
+    )
     assert result.exit_code == 2 and "not a trustcode model" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
@@ -251,8 +254,11 @@ def test_crafted_schema_naming_a_dangerous_type_is_refused(tmp_path: Path) -> No
         schema = json.loads(archive.read("schema.json"))
         members = {n: archive.read(n) for n in archive.namelist() if n != "schema.json"}
     schema["content"]["x"] = {
-        "__class__": "eval", "__module__": "builtins", "__loader__": "TypeNode",
-        "__id__": 999, "content": "builtins.eval",
+        "__class__": "eval",
+        "__module__": "builtins",
+        "__loader__": "TypeNode",
+        "__id__": 999,
+        "content": "builtins.eval",
     }
     evil = tmp_path / "evil.skops"
     with zipfile.ZipFile(evil, "w") as archive:

@@ -95,8 +95,10 @@ _alphabet = st.sampled_from(list("ab яё .!?\n\n\t\u200b\u00a0Ж,"))
 
 
 @settings(max_examples=200, deadline=None)
-@given(text=st.text(alphabet=_alphabet, max_size=200), unit=st.sampled_from(
-    ["paragraph", "sentence", "window:2", "window:3:1"]))
+@given(
+    text=st.text(alphabet=_alphabet, max_size=200),
+    unit=st.sampled_from(["paragraph", "sentence", "window:2", "window:3:1"]),
+)
 def test_offsets_slice_back_to_passage_text(text: str, unit: str) -> None:
     doc = Document("d", text, language="ru")
     passages = segment(doc, unit)

@@ -33,8 +33,13 @@ def test_reads_the_default_model_as_skops_does() -> None:
 
 def test_reads_a_plain_dictionary_as_skops_does(tmp_path: Path) -> None:
     state = {
-        "name": "x", "number": 3, "ratio": 0.25, "flag": True, "nothing": None,
-        "words": np.array(["a", "бб", "ccc"]), "weights": np.arange(6.0).reshape(2, 3),
+        "name": "x",
+        "number": 3,
+        "ratio": 0.25,
+        "flag": True,
+        "nothing": None,
+        "words": np.array(["a", "бб", "ccc"]),
+        "weights": np.arange(6.0).reshape(2, 3),
         "counts": np.array([1, 2, 3], dtype=np.int32),
     }
     path = tmp_path / "plain.skops"
@@ -71,17 +76,27 @@ def _rewrite(source: Path, target: Path, schema_edit=None, files: dict | None = 
 
 
 def test_declines_unknown_protocols_broken_and_pickled_files(tmp_path: Path) -> None:
-    assert read_plain(_rewrite(DEFAULT_MODEL, tmp_path / "p.skops",
-                               lambda s: s.update(protocol=99))) is None
+    assert (
+        read_plain(_rewrite(DEFAULT_MODEL, tmp_path / "p.skops", lambda s: s.update(protocol=99)))
+        is None
+    )
     (tmp_path / "text.skops").write_text("not a zip file")
     assert read_plain(tmp_path / "text.skops") is None
     assert read_plain(tmp_path / "missing.skops") is None
     # an array file holding a pickle is refused (np.load without allow_pickle), never run
     pickled = io.BytesIO()
     np.save(pickled, np.array([object()], dtype=object), allow_pickle=True)
-    assert read_plain(_rewrite(DEFAULT_MODEL, tmp_path / "pickle.skops",
-                               files={"00000.npy": pickled.getvalue()})) is None
+    assert (
+        read_plain(
+            _rewrite(
+                DEFAULT_MODEL, tmp_path / "pickle.skops", files={"00000.npy": pickled.getvalue()}
+            )
+        )
+        is None
+    )
+
     # a schema naming another class for an array
     def retype(schema: dict) -> None:
         schema["content"]["coef"]["__class__"] = "matrix"
+
     assert read_plain(_rewrite(DEFAULT_MODEL, tmp_path / "m.skops", retype)) is None

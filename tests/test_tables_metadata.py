@@ -126,8 +126,14 @@ def doc_batch(rows: list[tuple[str, dict[str, object]]]) -> pd.DataFrame:
 @pytest.mark.parametrize("fmt", list(OUTPUTS))
 def test_writer_holds_documents_and_streams_the_rest(tmp_path: Path, fmt: str) -> None:
     passages = pd.DataFrame(
-        {"doc_id": ["x"], "passage_id": ["x#0"], "index": [0], "start": [0], "end": [4],
-         "text": ["Окно"]}
+        {
+            "doc_id": ["x"],
+            "passage_id": ["x#0"],
+            "index": [0],
+            "start": [0],
+            "end": [4],
+            "text": ["Окно"],
+        }
     )
     with TableWriter(tmp_path / OUTPUTS[fmt], provenance={}, code_ids=[]) as writer:
         writer.append({"documents": doc_batch([("x", {})]), "passages": passages})
@@ -209,13 +215,27 @@ def test_joining_held_batches_early_changes_nothing(
 def streamed_tables() -> dict[str, pd.DataFrame]:
     return {
         "passages": pd.DataFrame(
-            {"doc_id": ["x"], "passage_id": ["x#0"], "index": [0], "start": [0], "end": [5],
-             "text": ["Hello"]}
+            {
+                "doc_id": ["x"],
+                "passage_id": ["x#0"],
+                "index": [0],
+                "start": [0],
+                "end": [5],
+                "text": ["Hello"],
+            }
         ),
         "codings": pd.DataFrame(
-            {"doc_id": ["x"], "passage_id": ["x#0"], "start": [0], "end": [5],
-             "code": ["trust"], "source": ["rule"], "score": [float("nan")],
-             "evidence": ["trust.hello: hello"], "coder": ["trustcode"]}
+            {
+                "doc_id": ["x"],
+                "passage_id": ["x#0"],
+                "start": [0],
+                "end": [5],
+                "code": ["trust"],
+                "source": ["rule"],
+                "score": [float("nan")],
+                "evidence": ["trust.hello: hello"],
+                "coder": ["trustcode"],
+            }
         ),
         "matrix": pd.DataFrame({"doc_id": ["x"], "passage_id": ["x#0"], "trust": [1]}),
         "summary": pd.DataFrame(

@@ -50,9 +50,9 @@ CODES = ("common", "medium", "rare")
 SPECS = ((0.35, 0.85, 0.08), (0.12, 0.7, 0.03), (0.03, 0.6, 0.004))
 
 
-def _corpus(seed: int = 5, docs: int = 4, per_doc: int = 100) -> tuple[
-    dict[str, pd.DataFrame], dict[str, set[str]]
-]:
+def _corpus(
+    seed: int = 5, docs: int = 4, per_doc: int = 100
+) -> tuple[dict[str, pd.DataFrame], dict[str, set[str]]]:
     """A coded corpus with a known truth: tables as a run writes them, and each passage's true
     codes."""
     rng = np.random.default_rng(seed)
@@ -69,8 +69,18 @@ def _corpus(seed: int = 5, docs: int = 4, per_doc: int = 100) -> tuple[
                 if carrier:
                     mine.add(code)
                 if rng.random() < (sens if carrier else fpr):
-                    codings.append(Coding(doc.doc_id, p.passage_id, p.start, p.end, code,
-                                          "rule", None, f"{code}: rule"))
+                    codings.append(
+                        Coding(
+                            doc.doc_id,
+                            p.passage_id,
+                            p.start,
+                            p.end,
+                            code,
+                            "rule",
+                            None,
+                            f"{code}: rule",
+                        )
+                    )
             truth[p.passage_id] = mine
         coded.append(CodedDocument(doc, passages, codings))
     return tables_for(coded, CODES), truth
@@ -90,8 +100,14 @@ def _header(ws) -> dict[str, int]:  # type: ignore[no-untyped-def]
     return {c.value: c.column for c in ws[1]}
 
 
-def code_by_hand(sample: Path, out: Path, truth: dict[str, set[str]], *,
-                 skip: set[str] = frozenset(), edits: dict | None = None) -> Path:  # type: ignore[type-arg]
+def code_by_hand(
+    sample: Path,
+    out: Path,
+    truth: dict[str, set[str]],
+    *,
+    skip: set[str] = frozenset(),
+    edits: dict | None = None,
+) -> Path:  # type: ignore[type-arg]
     """Code a sample workbook as a person who knows the truth would; ``skip``: passages left
     uncoded; ``edits``: (passage id, column) -> value, written afterwards."""
     wb = load_workbook(sample)
@@ -106,8 +122,9 @@ def code_by_hand(sample: Path, out: Path, truth: dict[str, set[str]], *,
             ws.cell(r, header[f"{code}: decision"]).value = "accept" if on else "reject"
         ws.cell(r, header["reviewer"]).value = "ana"
     for (pid, column), value in (edits or {}).items():
-        row = next(r for r in range(2, ws.max_row + 1)
-                   if ws.cell(r, header["passage_id"]).value == pid)
+        row = next(
+            r for r in range(2, ws.max_row + 1) if ws.cell(r, header["passage_id"]).value == pid
+        )
         ws.cell(row, header[column]).value = value
     wb.save(out)
     return out
@@ -184,8 +201,18 @@ def test_blind_sheet_reveals_no_machine_code(coded: Path, tmp_path: Path, corpus
     assert not list(wb.defined_names)
     ws = wb["review"]
     assert [c.value for c in ws[1]] == [
-        "passage_id", "doc_id", "start", "end", "text", "common: decision", "medium: decision",
-        "rare: decision", "added_codes", "reviewer", "note", "language",
+        "passage_id",
+        "doc_id",
+        "start",
+        "end",
+        "text",
+        "common: decision",
+        "medium: decision",
+        "rare: decision",
+        "added_codes",
+        "reviewer",
+        "note",
+        "language",
     ]
     ids = [ws.cell(r, 1).value for r in range(2, ws.max_row + 1)]
     order = {p: i for i, p in enumerate(corpus[0]["passages"]["passage_id"])}
@@ -206,8 +233,9 @@ def test_blind_sheet_reveals_no_machine_code(coded: Path, tmp_path: Path, corpus
 
 
 def test_show_machine_shows_the_codes(coded: Path, tmp_path: Path, corpus) -> None:  # type: ignore[no-untyped-def]
-    drawn = _quiet_draw(coded, tmp_path / "sample.xlsx", codebook=BOOK, per_code=10, seed=3,
-                        show_machine=True)
+    drawn = _quiet_draw(
+        coded, tmp_path / "sample.xlsx", codebook=BOOK, per_code=10, seed=3, show_machine=True
+    )
     ws = load_workbook(drawn.path)["review"]
     header = _header(ws)
     assert "machine_codes" in header and "common" in header
@@ -274,8 +302,7 @@ def test_a_census_is_exact_and_boundaries_stay_inside() -> None:
     machine = np.array([True] * 1000 + [False] * 1000)[:, None]
     checked = np.r_[np.arange(20), 1000 + np.arange(20)]
     person = np.r_[np.ones(20), np.zeros(20)].astype(bool)[:, None]
-    row = estimate_codes(machine, ["a"], checked, person,
-                         np.full(40, 0.02)).estimates.iloc[0]
+    row = estimate_codes(machine, ["a"], checked, person, np.full(40, 0.02)).estimates.iloc[0]
     assert row["precision_high"] == 1.0 and row["precision_low"] < 0.95
     assert row["recall_high"] == 1.0 and row["prevalence_high"] < 0.6
 
@@ -311,9 +338,15 @@ def _coverage(reps: int) -> tuple[dict[tuple[str, str], float], dict[tuple[str, 
         chance = np.where(truth, [v[1] for v in specs.values()], [v[2] for v in specs.values()])
         machine = rng.random((n, len(codes))) < chance
         rows, _ = draw_sample(machine, codes, per_code=20, seed=r)
-        est = estimate_codes(machine, codes, rows, truth[rows],
-                             inclusion_probabilities(machine, 20)[rows], seed=r,
-                             draws=2000).estimates.set_index("code")
+        est = estimate_codes(
+            machine,
+            codes,
+            rows,
+            truth[rows],
+            inclusion_probabilities(machine, 20)[rows],
+            seed=r,
+            draws=2000,
+        ).estimates.set_index("code")
         for k, code in enumerate(codes):
             m, y = machine[:, k], truth[:, k]
             true = {"prevalence": y.mean()}
@@ -325,8 +358,10 @@ def _coverage(reps: int) -> tuple[dict[tuple[str, str], float], dict[tuple[str, 
                 low, high = est.loc[code, f"{quantity}_low"], est.loc[code, f"{quantity}_high"]
                 hits.setdefault((code, quantity), []).append(low <= value <= high)
                 widths.setdefault((code, quantity), []).append(high - low)
-    return ({k: float(np.mean(v)) for k, v in hits.items()},
-            {k: float(np.median(v)) for k, v in widths.items()})
+    return (
+        {k: float(np.mean(v)) for k, v in hits.items()},
+        {k: float(np.median(v)) for k, v in widths.items()},
+    )
 
 
 def test_intervals_keep_their_coverage_in_simulation() -> None:
@@ -358,9 +393,20 @@ def test_estimate_from_a_coded_sample(coded: Path, tmp_path: Path, corpus) -> No
     result = estimate(done, coded, target_precision=0.5, target_recall=0.5)
     est = result.estimates.set_index("code")
     assert list(result.estimates.columns[:14]) == [
-        "code", "checked", "precision", "precision_low", "precision_high", "recall",
-        "recall_low", "recall_high", "f1", "prevalence", "prevalence_low", "prevalence_high",
-        "machine_prevalence", "kappa",
+        "code",
+        "checked",
+        "precision",
+        "precision_low",
+        "precision_high",
+        "recall",
+        "recall_low",
+        "recall_high",
+        "f1",
+        "prevalence",
+        "prevalence_low",
+        "prevalence_high",
+        "machine_prevalence",
+        "kappa",
     ]
     assert "meets_target" in est
     coding = machine_coding(tables, CODES)
@@ -391,10 +437,14 @@ def test_estimate_refusals(coded: Path, tmp_path: Path, corpus) -> None:  # type
     with pytest.raises(InputError, match="drawn from another coded output.*changed since"):
         estimate(done, changed)
     pid = load_workbook(done)["review"].cell(3, 1).value
-    bad = code_by_hand(drawn.path, tmp_path / "bad.xlsx", truth,
-                       edits={(pid, "medium: decision"): "maybe"})
-    with pytest.raises(GoldError, match=r"row 3, column G \('medium: decision'\): unknown "
-                                        "decision 'maybe'"):
+    bad = code_by_hand(
+        drawn.path, tmp_path / "bad.xlsx", truth, edits={(pid, "medium: decision"): "maybe"}
+    )
+    with pytest.raises(
+        GoldError,
+        match=r"row 3, column G \('medium: decision'\): unknown "
+        "decision 'maybe'",
+    ):
         estimate(bad, coded)
 
 

@@ -39,8 +39,19 @@ def test_qdpx_from_the_library_is_the_one_the_command_writes(docs: Path, tmp_pat
     run = code_files([docs], tmp_path / "api.qdpx", model=None)
     assert run.output == tmp_path / "api.qdpx"
     assert run.provenance["model"] is None and len(run.tables["codings"]) > 0
-    result = CliRunner().invoke(main, ["code", str(docs), "-o", str(tmp_path / "cli.qdpx"),
-                                       "-m", "none", "-c", run.provenance["codebook"]])
+    result = CliRunner().invoke(
+        main,
+        [
+            "code",
+            str(docs),
+            "-o",
+            str(tmp_path / "cli.qdpx"),
+            "-m",
+            "none",
+            "-c",
+            run.provenance["codebook"],
+        ],
+    )
     assert result.exit_code == 0, result.output
 
     def codings(path: Path) -> list[tuple[object, ...]]:
@@ -52,8 +63,9 @@ def test_qdpx_from_the_library_is_the_one_the_command_writes(docs: Path, tmp_pat
 
 
 def test_code_corpus_names_the_functions_that_write_a_qdpx(docs: Path, tmp_path: Path) -> None:
-    with pytest.raises(OutputError, match="REFI-QDA project is not a table output; "
-                       "trustcode.workflows.code_files"):
+    with pytest.raises(
+        OutputError, match="REFI-QDA project is not a table output; trustcode.workflows.code_files"
+    ):
         code_corpus([docs], model=None, output=tmp_path / "p.qdpx")
 
 
@@ -84,8 +96,9 @@ def test_review_workbook_from_the_library(docs: Path, tmp_path: Path) -> None:
     assert sheets[0] == "review" and "provenance" in sheets
 
 
-def test_review_needs_an_xlsx_name(docs: Path, tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_review_needs_an_xlsx_name(
+    docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(trustcode.pipeline, "code_corpus", _refuse_to_code)
     with pytest.raises(UsageError, match="review writes a workbook") as info:
         code_files([docs], tmp_path / "r.parquet", review=True)
@@ -94,7 +107,8 @@ def test_review_needs_an_xlsx_name(docs: Path, tmp_path: Path,
 
 
 @pytest.mark.parametrize(
-    "options", [{"review": True}, {"jobs": 2}, {"redact": object()}],
+    "options",
+    [{"review": True}, {"jobs": 2}, {"redact": object()}],
     ids=["review", "jobs", "redact"],
 )
 def test_dask_engine_refuses_what_it_cannot_do(docs: Path, tmp_path: Path, options: dict) -> None:
@@ -105,8 +119,10 @@ def test_dask_engine_refuses_what_it_cannot_do(docs: Path, tmp_path: Path, optio
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"engine": "spark"}, "'engine' parameter of code must be 'local' or 'dask'"),
-     ({"review_size": -1}, r"'review_size' parameter of code must be an int in \[0, inf\)")],
+    [
+        ({"engine": "spark"}, "'engine' parameter of code must be 'local' or 'dask'"),
+        ({"review_size": -1}, r"'review_size' parameter of code must be an int in \[0, inf\)"),
+    ],
 )
 def test_bad_options_are_named(docs: Path, tmp_path: Path, options: dict, message: str) -> None:
     with pytest.raises(UsageError, match=message):
@@ -135,10 +151,15 @@ def test_the_command_reads_the_codebook_once(
         return parse(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(loading, "parse_codebook", counted)
-    for extra in ([], ["--review", "-o", str(tmp_path / "r.xlsx")],
-                  ["-o", str(tmp_path / "p.qdpx")], ["--redact", "-o", str(tmp_path / "t")]):
+    for extra in (
+        [],
+        ["--review", "-o", str(tmp_path / "r.xlsx")],
+        ["-o", str(tmp_path / "p.qdpx")],
+        ["--redact", "-o", str(tmp_path / "t")],
+    ):
         calls.clear()
-        result = CliRunner().invoke(main, ["code", str(docs), "-m", "none", "-o",
-                                           str(tmp_path / "x"), *extra, "--force"])
+        result = CliRunner().invoke(
+            main, ["code", str(docs), "-m", "none", "-o", str(tmp_path / "x"), *extra, "--force"]
+        )
         assert result.exit_code == 0, result.output
         assert len(calls) == 1, (extra, calls)

@@ -102,8 +102,9 @@ def _order(model, part, size: int, codebook) -> list[int]:
     from trustcode.review.selection import review_order
 
     rules = rule_flags(part, codebook, list(model.classifier_codes_))
-    return review_order(model, list(part["text"]), list(part["doc_id"]),
-                        list(part["language"]), size, rules)[0]
+    return review_order(
+        model, list(part["text"]), list(part["doc_id"]), list(part["language"]), size, rules
+    )[0]
 
 
 def targets(gold) -> dict[str, object]:
@@ -133,10 +134,15 @@ def _row(values) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, default=None, help="keep the base models here")
-    parser.add_argument("--weights", nargs="*", default=None,
-                        help="adaptation weights to compare (default: the shipped one)")
-    parser.add_argument("--cases", nargs="*", default=None,
-                        help="only these cases ('language ru', ...)")
+    parser.add_argument(
+        "--weights",
+        nargs="*",
+        default=None,
+        help="adaptation weights to compare (default: the shipped one)",
+    )
+    parser.add_argument(
+        "--cases", nargs="*", default=None, help="only these cases ('language ru', ...)"
+    )
     parser.add_argument("--seeds", type=int, default=10, help="random choices per size")
     args = parser.parse_args()
     if not (SHARED / "corpus-sources").is_dir():
@@ -150,8 +156,11 @@ def main() -> int:
     from trustcode.gold import read_gold
 
     codebook = load_codebook("codebook.yaml")
-    gold = read_gold(["corpus/gold/coding", "corpus/illustrative"], codebook=codebook,
-                     documents=["corpus", "../shared/corpus-sources"])
+    gold = read_gold(
+        ["corpus/gold/coding", "corpus/illustrative"],
+        codebook=codebook,
+        documents=["corpus", "../shared/corpus-sources"],
+    )
     real = (gold["coder"] != "illustrative").to_numpy()
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
@@ -170,9 +179,11 @@ def main() -> int:
         judge = Judge(part, codebook)
         sizes = [n for n in SIZES if len(part) - n >= MIN_REST]
         order = _order(base, part, max(sizes), codebook)
-        seeds = [list(np.random.default_rng(seed).permutation(len(part)))
-                 for seed in range(args.seeds)]
+        seeds = [
+            list(np.random.default_rng(seed).permutation(len(part))) for seed in range(args.seeds)
+        ]
         for weight in weights:
+
             def adapted_alpha(chosen, n, judge=judge, base=base, part=part, weight=weight):
                 if not n:
                     return judge.alpha(base, chosen)
@@ -182,29 +193,48 @@ def main() -> int:
                 return value
 
             sheet = [adapted_alpha(order, n) if n in sizes else None for n in SIZES]
-            random = np.array([[adapted_alpha(list(s), n) if n in sizes else np.nan
-                                for n in SIZES] for s in seeds])
+            random = np.array(
+                [
+                    [adapted_alpha(list(s), n) if n in sizes else np.nan for n in SIZES]
+                    for s in seeds
+                ]
+            )
             mean, spread = random.mean(axis=0), random.std(axis=0, ddof=1)
             # the unadapted base on each random choice's rest: what the choice itself taught
-            random_base = np.array([[judge.alpha(base, list(s)[n:]) if n in sizes else np.nan
-                                     for n in SIZES] for s in seeds]).mean(axis=0)
-            beaten = [int((random[:, k] < sheet[k]).sum()) if n in sizes and n else None
-                      for k, n in enumerate(SIZES)]
+            random_base = np.array(
+                [
+                    [judge.alpha(base, list(s)[n:]) if n in sizes else np.nan for n in SIZES]
+                    for s in seeds
+                ]
+            ).mean(axis=0)
+            beaten = [
+                int((random[:, k] < sheet[k]).sum()) if n in sizes and n else None
+                for k, n in enumerate(SIZES)
+            ]
             started = time.perf_counter()
             first = adapt_model(base, part.iloc[order[:40]], codebook, weight=weight)
             took = time.perf_counter() - started
             remaining = part.iloc[order[40:]].reset_index(drop=True)
             again = _order(first, remaining, 40, codebook)
             second_model = adapt_model(first, remaining.iloc[again[:40]], codebook, weight=weight)
-            second = (Judge(remaining, codebook).alpha(second_model, again[40:])
-                      if len(part) - 80 >= MIN_REST else float("nan"))
+            second = (
+                Judge(remaining, codebook).alpha(second_model, again[40:])
+                if len(part) - 80 >= MIN_REST
+                else float("nan")
+            )
             base_row = [judge.alpha(base, order[n:]) if n in sizes else None for n in SIZES]
-            sheet_gain = [None if v is None else v - b
-                          for v, b in zip(sheet, base_row, strict=True)]
+            sheet_gain = [
+                None if v is None else v - b for v, b in zip(sheet, base_row, strict=True)
+            ]
             random_gain = list(mean - random_base)
-            for label, values in (("sheet", sheet), ("random", list(mean)),
-                                  ("random sd", list(spread)), ("base", base_row),
-                                  ("sheet gain", sheet_gain), ("random gain", random_gain)):
+            for label, values in (
+                ("sheet", sheet),
+                ("random", list(mean)),
+                ("random sd", list(spread)),
+                ("base", base_row),
+                ("sheet gain", sheet_gain),
+                ("random gain", random_gain),
+            ):
                 table[(weight, name, label)] = values
             for k, n in enumerate(SIZES):
                 if n and n in sizes:
@@ -212,24 +242,33 @@ def main() -> int:
             print(f"{name:<42} {weight:>4g} {'sheet':<10} {_row(sheet)}  {_row([second])}")
             print(f"{'':<42} {weight:>4g} {'random':<10} {_row(mean)}")
             print(f"{'':<42} {weight:>4g} {'random sd':<10} {_row(spread)}")
-            print(f"{'':<42} {weight:>4g} {'seeds won':<10} "
-                  + " ".join("     -" if b is None else f"{b:>3}/{args.seeds:<2}" for b in beaten))
-            print(f"{'':<42} {weight:>4g} {'base':<10} {_row(base_row)}"
-                  f"   (adapting to 40: {took:.2f} s)")
+            print(
+                f"{'':<42} {weight:>4g} {'seeds won':<10} "
+                + " ".join("     -" if b is None else f"{b:>3}/{args.seeds:<2}" for b in beaten)
+            )
+            print(
+                f"{'':<42} {weight:>4g} {'base':<10} {_row(base_row)}"
+                f"   (adapting to 40: {took:.2f} s)"
+            )
             print(f"{'':<42} {weight:>4g} {'sheet gain':<10} {_row(sheet_gain)}")
             print(f"{'':<42} {weight:>4g} {'rand. gain':<10} {_row(random_gain)}", flush=True)
     sheets = [v for (w, _, lab), v in table.items() if lab == "sheet" and w == weights[0]]
     counted = [sum(1 for v in sheets if v[k] is not None) for k in range(len(SIZES))]
-    print("\nmean over the cases measured at each size (cases: "
-          + ", ".join(f"{n}: {c}" for n, c in zip(SIZES, counted, strict=True)) + ")")
+    print(
+        "\nmean over the cases measured at each size (cases: "
+        + ", ".join(f"{n}: {c}" for n, c in zip(SIZES, counted, strict=True))
+        + ")"
+    )
     for weight in weights:
         for label in ("sheet", "random", "base", "sheet gain", "random gain"):
             rows = [v for (w, _, lab), v in table.items() if w == weight and lab == label]
             means = [np.mean([r[k] for r in rows if _measured(r[k])]) for k in range(len(SIZES))]
             print(f"{'':<42} {weight:>4g} {label:<10} {_row(means)}")
         won = wins.get(weight, [])
-        print(f"{'':<42} {weight:>4g} sheet above the random mean in {sum(w for w, _ in won)} "
-              f"of {len(won)} (case, size) cells")
+        print(
+            f"{'':<42} {weight:>4g} sheet above the random mean in {sum(w for w, _ in won)} "
+            f"of {len(won)} (case, size) cells"
+        )
     return 0
 
 

@@ -27,15 +27,28 @@ DEFAULT_DATA = REPO.parent / "shared" / "benchmarks" / "cap_sotu" / "sotu_dev.cs
 
 #: CAP's topic names in the data -> the codebook's ids
 TOPIC_IDS = {
-    "Macroeconomics": "macroeconomics", "Civil Rights": "civil_rights", "Health": "health",
-    "Agriculture": "agriculture", "Labor": "labor", "Education": "education",
-    "Environment": "environment", "Energy": "energy", "Immigration": "immigration",
-    "Transportation": "transportation", "Law and Crime": "law_and_crime",
-    "Social Welfare": "social_welfare", "Housing": "housing",
-    "Domestic Commerce": "domestic_commerce", "Defense": "defense", "Technology": "technology",
-    "Foreign Trade": "foreign_trade", "International Affairs": "international_affairs",
-    "Government Operations": "government_operations", "Public Lands": "public_lands",
-    "Culture": "culture", "Other": "other",
+    "Macroeconomics": "macroeconomics",
+    "Civil Rights": "civil_rights",
+    "Health": "health",
+    "Agriculture": "agriculture",
+    "Labor": "labor",
+    "Education": "education",
+    "Environment": "environment",
+    "Energy": "energy",
+    "Immigration": "immigration",
+    "Transportation": "transportation",
+    "Law and Crime": "law_and_crime",
+    "Social Welfare": "social_welfare",
+    "Housing": "housing",
+    "Domestic Commerce": "domestic_commerce",
+    "Defense": "defense",
+    "Technology": "technology",
+    "Foreign Trade": "foreign_trade",
+    "International Affairs": "international_affairs",
+    "Government Operations": "government_operations",
+    "Public Lands": "public_lands",
+    "Culture": "culture",
+    "Other": "other",
 }
 
 #: Laurer et al. (2023), table D4: macro-F1 on their 23-speech test split, mean of 3 seeds
@@ -67,8 +80,9 @@ def split(data: pd.DataFrame, seed: int, n_test: int) -> tuple[pd.DataFrame, pd.
     return data[~data["doc_id"].isin(test)], data[data["doc_id"].isin(test)]
 
 
-def run_one(train: pd.DataFrame, test: pd.DataFrame, codebook, size: int, seed: int,
-            params: dict) -> dict:
+def run_one(
+    train: pd.DataFrame, test: pd.DataFrame, codebook, size: int, seed: int, params: dict
+) -> dict:
     from sklearn.metrics import accuracy_score, f1_score
 
     from trustcode.classify import train_model
@@ -77,11 +91,13 @@ def run_one(train: pd.DataFrame, test: pd.DataFrame, codebook, size: int, seed: 
     rng = np.random.default_rng(1000 + seed)  # the sample differs from the speech draw
     take = np.sort(rng.choice(len(train), size=min(size, len(train)), replace=False))
     sample = train.iloc[take]
-    gold = pd.DataFrame({
-        "doc_id": sample["doc_id"].to_numpy(),
-        "text": sample["text"].to_numpy(),
-        "codes": [(topic,) for topic in sample["topic"]],
-    })
+    gold = pd.DataFrame(
+        {
+            "doc_id": sample["doc_id"].to_numpy(),
+            "text": sample["text"].to_numpy(),
+            "codes": [(topic,) for topic in sample["topic"]],
+        }
+    )
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TrustcodeWarning)
@@ -90,7 +106,10 @@ def run_one(train: pd.DataFrame, test: pd.DataFrame, codebook, size: int, seed: 
     seconds = time.perf_counter() - started
     truth = test["topic"].tolist()
     return {
-        "size": size, "seed": seed, "used": len(sample), "seconds": seconds,
+        "size": size,
+        "seed": seed,
+        "used": len(sample),
+        "seconds": seconds,
         "macro_f1": f1_score(truth, predicted, average="macro", zero_division=0),
         "accuracy": accuracy_score(truth, predicted),
         "untrained_topics": sum("gets no classifier" in str(w.message) for w in caught),
@@ -99,18 +118,34 @@ def run_one(train: pd.DataFrame, test: pd.DataFrame, codebook, size: int, seed: 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                        help="the CAP State of the Union CSV (default: ../shared/benchmarks/...)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="the CAP State of the Union CSV (default: ../shared/benchmarks/...)",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 1000, 2500])
     parser.add_argument("--test-speeches", type=int, default=3)
-    parser.add_argument("--embeddings", choices=["muse"], default=None,
-                        help="add sentence embeddings (needs trustcode[embeddings])")
-    parser.add_argument("--embedding-cache", type=Path, default=None,
-                        help="an .npz file of encoded sentences: read if it exists, written after")
-    parser.add_argument("--definitions", action=argparse.BooleanOptionalAction, default=True,
-                        help="learn from the codebook's labels and definitions too, as "
-                        "train_model does by default (--no-definitions: gold alone)")
+    parser.add_argument(
+        "--embeddings",
+        choices=["muse"],
+        default=None,
+        help="add sentence embeddings (needs trustcode[embeddings])",
+    )
+    parser.add_argument(
+        "--embedding-cache",
+        type=Path,
+        default=None,
+        help="an .npz file of encoded sentences: read if it exists, written after",
+    )
+    parser.add_argument(
+        "--definitions",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="learn from the codebook's labels and definitions too, as "
+        "train_model does by default (--no-definitions: gold alone)",
+    )
     args = parser.parse_args(argv)
     if len(args.seeds) < 2:
         parser.error("give at least 2 seeds: the table reports mean +- sd")
@@ -140,18 +175,24 @@ def main(argv: list[str] | None = None) -> int:
             row = run_one(train, test, codebook, size, seed, params)
             row["test_sentences"] = len(test)
             rows.append(row)
-            print(f"seed {seed}, {size:>5} asked, {row['used']:>5} used, "
-                  f"{len(test)} test sentences: macro-F1 {row['macro_f1']:.3f}, "
-                  f"accuracy {row['accuracy']:.3f}, {row['untrained_topics']} topics without "
-                  f"training sentences, {row['seconds']:.1f} s", file=sys.stderr, flush=True)
+            print(
+                f"seed {seed}, {size:>5} asked, {row['used']:>5} used, "
+                f"{len(test)} test sentences: macro-F1 {row['macro_f1']:.3f}, "
+                f"accuracy {row['accuracy']:.3f}, {row['untrained_topics']} topics without "
+                f"training sentences, {row['seconds']:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
     results = pd.DataFrame(rows)
     if args.embeddings and args.embedding_cache is not None:
         from trustcode.embeddings import save_cache
 
         save_cache(args.embedding_cache)
 
-    print(f"CAP State of the Union, {data['doc_id'].nunique()} speeches, {len(data)} sentences; "
-          f"{args.test_speeches} test speeches per seed, seeds {args.seeds}")
+    print(
+        f"CAP State of the Union, {data['doc_id'].nunique()} speeches, {len(data)} sentences; "
+        f"{args.test_speeches} test speeches per seed, seeds {args.seeds}"
+    )
     print(f"trustcode classifier, parameters {params} + defaults; mean +- sd over seeds")
     header = ["train", "used (min-max)", "macro-F1", "accuracy", *PUBLISHED_NAMES, "s/run"]
     print("| " + " | ".join(header) + " |")
@@ -160,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         used = f"{part['used'].min()}-{part['used'].max()}"
         published = PUBLISHED.get(int(size), ("",) * len(PUBLISHED_NAMES))
         cells = [
-            f"{size:,}", used,
+            f"{size:,}",
+            used,
             f"{part['macro_f1'].mean():.3f} +- {part['macro_f1'].std(ddof=1):.3f}",
             f"{part['accuracy'].mean():.3f} +- {part['accuracy'].std(ddof=1):.3f}",
             *[f"{v:.3f}" if v != "" else "" for v in published],
@@ -169,8 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         print("| " + " | ".join(cells) + " |")
     short = results[results["used"] < results["size"]]
     if not short.empty:
-        print(f"Fewer training sentences than asked: {len(short)} run(s) used all their train "
-              "speeches hold (see 'used').")
+        print(
+            f"Fewer training sentences than asked: {len(short)} run(s) used all their train "
+            "speeches hold (see 'used')."
+        )
     print(f"total time {time.perf_counter() - started:.0f} s")
     return 0
 

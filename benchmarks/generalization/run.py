@@ -78,8 +78,12 @@ def unrelated(model, codebook) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="by document and unrelated only")
-    parser.add_argument("--embeddings", default=None, metavar="NAME",
-                        help="add a sentence encoder's features (needs trustcode[embeddings])")
+    parser.add_argument(
+        "--embeddings",
+        default=None,
+        metavar="NAME",
+        help="add a sentence encoder's features (needs trustcode[embeddings])",
+    )
     args = parser.parse_args()
     if not (SHARED / "corpus-sources").is_dir():
         print(f"needs {SHARED}/corpus-sources beside the repository", file=sys.stderr)
@@ -91,14 +95,19 @@ def main() -> int:
     from trustcode.gold import read_gold
 
     codebook = load_codebook(REPO / "codebook.yaml")
-    gold = read_gold([REPO / "corpus" / "gold" / "coding", REPO / "corpus" / "illustrative"],
-                     codebook=codebook, documents=[REPO / "corpus", SHARED / "corpus-sources"])
+    gold = read_gold(
+        [REPO / "corpus" / "gold" / "coding", REPO / "corpus" / "illustrative"],
+        codebook=codebook,
+        documents=[REPO / "corpus", SHARED / "corpus-sources"],
+    )
     params = {"embeddings": args.embeddings} if args.embeddings else {}
     print("micro-F1 / macro-F1 / alpha, for rules | classifier | combined", params)
     runs = [("by document (5 folds)", None)]
     if not args.quick:
-        runs += [("by group (reports <-> article)", "group"),
-                 ("by language (en <-> ru)", "language")]
+        runs += [
+            ("by group (reports <-> article)", "group"),
+            ("by language (en <-> ru)", "language"),
+        ]
     for label, group_by in runs:
         started = time.perf_counter()
         result = evaluate(gold, codebook, group_by=group_by, train_params=params)

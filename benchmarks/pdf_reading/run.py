@@ -42,12 +42,25 @@ def paragraphs(text: str) -> list[str]:
 def print_pdf(paras: list[str], pdf: Path, profile: Path) -> None:
     page = pdf.with_suffix(".html")
     body = "".join(f"<p>{html.escape(p)}</p>" for p in paras)
-    page.write_text(f"<!doctype html><html><head><meta charset=utf-8><title>{pdf.stem}</title>"
-                    f"</head><body>{body}</body></html>", encoding="utf-8")
+    page.write_text(
+        f"<!doctype html><html><head><meta charset=utf-8><title>{pdf.stem}</title>"
+        f"</head><body>{body}</body></html>",
+        encoding="utf-8",
+    )
     subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
-         "--host-resolver-rules=MAP * ~NOTFOUND", f"--print-to-pdf={pdf}", page.as_uri()],
-        check=True, capture_output=True, timeout=300,
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={profile}",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--print-to-pdf={pdf}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
 
 

@@ -263,8 +263,10 @@ def check_target(path: _PathLike, *, force: bool) -> Path:
             "path or change the folder's permissions."
         )
     if (target.exists() or target.is_symlink()) and not force:
-        raise OutputError(f"{target} exists; pass force=True to overwrite it (or choose another "
-                          "path).", params=("force",))
+        raise OutputError(
+            f"{target} exists; pass force=True to overwrite it (or choose another path).",
+            params=("force",),
+        )
     return target
 
 

@@ -63,8 +63,17 @@ def gold_to_tables(gold: pd.DataFrame) -> dict[str, pd.DataFrame]:
     for row, s, e in zip(gold.itertuples(index=False), starts, ends, strict=True):
         for code in row.codes:
             rows.append(
-                (row.doc_id, row.passage_id, s, e, code, "human", float("nan"), "",
-                 row.coder or "gold")
+                (
+                    row.doc_id,
+                    row.passage_id,
+                    s,
+                    e,
+                    code,
+                    "human",
+                    float("nan"),
+                    "",
+                    row.coder or "gold",
+                )
             )
     codings = pd.DataFrame(rows, columns=list(CODING_COLUMNS))
     codings["score"] = codings["score"].astype("float64")
@@ -136,5 +145,7 @@ def read_coded_many(
     documents: Sequence[str | os.PathLike[str]] = (),
 ) -> list[dict[str, pd.DataFrame]]:
     """:func:`read_coded` for each path, in order (tables only)."""
-    return [read_coded(p, codebook=codebook, unreviewed=unreviewed, documents=documents)[0]
-            for p in paths]
+    return [
+        read_coded(p, codebook=codebook, unreviewed=unreviewed, documents=documents)[0]
+        for p in paths
+    ]

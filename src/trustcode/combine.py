@@ -85,8 +85,13 @@ def combine(
             continue
         rule = bool(rule_codes.get(code.id))
         classifier, score = _classifier_yes(code.id, scores, thresholds, best)
-        if (rule and rule_cuts and policy == "union" and score is not None
-                and score < rule_cuts.get(code.id, 0.0)):
+        if (
+            rule
+            and rule_cuts
+            and policy == "union"
+            and score is not None
+            and score < rule_cuts.get(code.id, 0.0)
+        ):
             rule = False
         if policy == "rules_only":
             classifier = False
@@ -101,8 +106,8 @@ def combine(
             out.append((code.id, source, score))
     if codebook.exclusive and len(out) > 1:
         ranked = sorted(
-            enumerate(out), key=lambda item: (-(item[1][2] if item[1][2] is not None else -1.0),
-                                              item[0])
+            enumerate(out),
+            key=lambda item: (-(item[1][2] if item[1][2] is not None else -1.0), item[0]),
         )
         out = [ranked[0][1]]
     return out

@@ -76,6 +76,7 @@ class ComparisonResult:
         >>> result.to_dict()["by_group"][0]["code"]  # doctest: +SKIP
         'solidarity'
         """
+
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             clean = frame.astype(object).where(frame.notna(), None)
             return clean.to_dict(orient="records")
@@ -134,8 +135,8 @@ def compare(
     # Passages in document order, each with its group and word count.
     passages = _order_passages(docs, passages)
     group_of = _groups(docs, by, notes)
-    passages["group"] = passages["doc_id"].map(group_of).fillna(
-        ALL_GROUP if by is None else _missing_group(by)
+    passages["group"] = (
+        passages["doc_id"].map(group_of).fillna(ALL_GROUP if by is None else _missing_group(by))
     )
     passages["words"] = passages["text"].astype(str).str.split().str.len().astype("int64")
 
@@ -167,8 +168,19 @@ def compare(
     tests, residuals = _group_tests(by_group, code_ids, correction, alpha)
     by_group["residual"] = residuals
     by_group = by_group[
-        ["code", "group", "passages", "n_passages", "share", "ci_low", "ci_high", "words",
-         "rate_per_1000", "residual", "note"]
+        [
+            "code",
+            "group",
+            "passages",
+            "n_passages",
+            "share",
+            "ci_low",
+            "ci_high",
+            "words",
+            "rate_per_1000",
+            "residual",
+            "note",
+        ]
     ]
 
     return ComparisonResult(
@@ -287,8 +299,9 @@ def _tally(
     codes_df = pd.DataFrame(x, columns=code_ids)
     codes_df[key] = passages[key].to_numpy()
     coded = codes_df.groupby(key, sort=False)[code_ids].sum().reindex(order, fill_value=0)
-    sizes = passages.groupby(key, sort=False).agg(n_passages=("passage_id", "size"),
-                                                  words=("words", "sum"))
+    sizes = passages.groupby(key, sort=False).agg(
+        n_passages=("passage_id", "size"), words=("words", "sum")
+    )
     sizes = sizes.reindex(order, fill_value=0)
     long = coded.reset_index(names=key).melt(id_vars=key, var_name="code", value_name="passages")
     long = long.merge(sizes.reset_index(names=key), on=key, how="left")
@@ -333,8 +346,15 @@ def _group_tests(
         mask = (by_group["code"] == code).to_numpy() & (by_group["n_passages"] > 0).to_numpy()
         k = by_group.loc[mask, "passages"].to_numpy(float)
         n = by_group.loc[mask, "n_passages"].to_numpy(float)
-        row: dict[str, Any] = {"code": code, "test": "", "statistic": np.nan, "dof": np.nan,
-                               "p_value": np.nan, "min_expected": np.nan, "note": ""}
+        row: dict[str, Any] = {
+            "code": code,
+            "test": "",
+            "statistic": np.nan,
+            "dof": np.nan,
+            "p_value": np.nan,
+            "min_expected": np.nan,
+            "note": "",
+        }
         rows.append(row)
         if len(k) < 2:
             row["note"] = "fewer than two groups with passages: nothing to compare"
@@ -371,8 +391,17 @@ def _group_tests(
         tests.loc[valid, "p_adjusted"] = adjusted
         tests.loc[valid, "reject"] = reject
     tests["reject"] = tests["reject"].astype(bool)
-    cols = ["code", "test", "statistic", "dof", "p_value", "p_adjusted", "reject",
-            "min_expected", "note"]
+    cols = [
+        "code",
+        "test",
+        "statistic",
+        "dof",
+        "p_value",
+        "p_adjusted",
+        "reject",
+        "min_expected",
+        "note",
+    ]
     return tests[cols], residuals
 
 
@@ -385,14 +414,16 @@ def _cooccurrence(x: np.ndarray, code_ids: list[str]) -> pd.DataFrame:
         jaccard = np.where(union > 0, both / np.where(union > 0, union, 1), np.nan)
     k = len(code_ids)
     a, b = np.repeat(np.arange(k), k), np.tile(np.arange(k), k)
-    return pd.DataFrame({
-        "code_a": [code_ids[i] for i in a],
-        "code_b": [code_ids[j] for j in b],
-        "n_a": n[a].astype("int64"),
-        "n_b": n[b].astype("int64"),
-        "n_both": both[a, b].astype("int64"),
-        "jaccard": jaccard[a, b],
-    })
+    return pd.DataFrame(
+        {
+            "code_a": [code_ids[i] for i in a],
+            "code_b": [code_ids[j] for j in b],
+            "n_a": n[a].astype("int64"),
+            "n_b": n[b].astype("int64"),
+            "n_both": both[a, b].astype("int64"),
+            "jaccard": jaccard[a, b],
+        }
+    )
 
 
 def _similarity(
@@ -428,8 +459,11 @@ def _exemplars(
     c["order"] = c["passage_id"].map(order)
     c = c.merge(passages[["passage_id", "doc_id", "group", "text"]], on="passage_id")
     c["_score"] = c["score"].fillna(-np.inf)
-    c = c.sort_values(["code", "group", "_score", "n_evidence", "order"],
-                      ascending=[True, True, False, False, True], kind="stable")
+    c = c.sort_values(
+        ["code", "group", "_score", "n_evidence", "order"],
+        ascending=[True, True, False, False, True],
+        kind="stable",
+    )
     top = c.groupby(["code", "group"], sort=False).head(EXEMPLARS).copy()
     top["rank"] = top.groupby(["code", "group"]).cumcount() + 1
     top["text"] = top["text"].astype(str).map(_trim)

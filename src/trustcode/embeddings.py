@@ -81,11 +81,15 @@ def verify_package(name: str, folder: str | os.PathLike[str]) -> None:
     """
     folder = Path(folder)
     expected = PACKAGE_FILES[name]
-    present = {
-        path.relative_to(folder).as_posix()
-        for path in folder.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts
-    } if folder.is_dir() else set()
+    present = (
+        {
+            path.relative_to(folder).as_posix()
+            for path in folder.rglob("*")
+            if path.is_file() and "__pycache__" not in path.parts
+        }
+        if folder.is_dir()
+        else set()
+    )
     problems = [f"{rel} is missing" for rel in sorted(set(expected) - present)]
     problems += [f"{rel} is not part of it" for rel in sorted(present - set(expected))]
     for rel in sorted(set(expected) & present):
@@ -156,9 +160,7 @@ def load_cache(path: str | os.PathLike[str]) -> int:
             found = {
                 (name, str(key)): np.asarray(vector, dtype=np.float64)
                 for name in names
-                for key, vector in zip(
-                    data[f"{name}__keys"], data[f"{name}__vectors"], strict=True
-                )
+                for key, vector in zip(data[f"{name}__keys"], data[f"{name}__vectors"], strict=True)
             }
     except (OSError, ValueError, KeyError) as exc:
         raise UsageError(
@@ -186,10 +188,12 @@ def embed(texts: Sequence[str], name: str = "muse", batch_size: int = 64) -> np.
         # encode in a fixed (sorted) order so a text's batch neighbours do not depend on the call
         order = sorted(todo)
         encoder = _encoder(name)
-        vectors = np.vstack([
-            np.asarray(encoder.encode([todo[k] for k in order[i : i + batch_size]]))
-            for i in range(0, len(order), batch_size)
-        ]).astype(np.float64)
+        vectors = np.vstack(
+            [
+                np.asarray(encoder.encode([todo[k] for k in order[i : i + batch_size]]))
+                for i in range(0, len(order), batch_size)
+            ]
+        ).astype(np.float64)
         # unit length, whatever the encoder returns
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         for key, vector in zip(order, vectors, strict=True):

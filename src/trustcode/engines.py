@@ -119,8 +119,9 @@ def _code_file(
         return _Result(task.index, [], [], skipped=skipped)
     # the documents table records the path as the user gave it, as the local engine does
     documents = [
-        replace(doc, source=task.source + doc.source[len(task.path):])
-        if doc.source.startswith(task.path) else doc
+        replace(doc, source=task.source + doc.source[len(task.path) :])
+        if doc.source.startswith(task.path)
+        else doc
         for doc in documents
     ]
     coded = [coder.code_document(doc) for doc in documents]
@@ -132,9 +133,7 @@ def _code_file(
         part = folder / f"part-{task.index:05d}.parquet"
         frame.to_parquet(part, index=False)
         parts[name] = str(part)
-    return _Result(
-        task.index, [d.doc_id for d in documents], [d.source for d in documents], parts
-    )
+    return _Result(task.index, [d.doc_id for d in documents], [d.source for d in documents], parts)
 
 
 # --- client side ------------------------------------------------------------------------------
@@ -261,8 +260,14 @@ def code_with_dask(
         model_path,
         unit,
         # the local engine's options, in its order, and which engine ran
-        {"paths": [str(p) for p in roots], **options, "strict": strict, "jobs": 1,
-         "redacted": False, "engine": "dask"},
+        {
+            "paths": [str(p) for p in roots],
+            **options,
+            "strict": strict,
+            "jobs": 1,
+            "redacted": False,
+            "engine": "dask",
+        },
     )
     shipped = shipped_model_name(model_path)
     worker_model = _SHIPPED + shipped if shipped else model_path
@@ -296,8 +301,15 @@ def code_with_dask(
                         break
                     pending.append(
                         client.submit(
-                            _code_file, task, book_future, worker_model, unit,
-                            options, str(staging), strict, pure=False,
+                            _code_file,
+                            task,
+                            book_future,
+                            worker_model,
+                            unit,
+                            options,
+                            str(staging),
+                            strict,
+                            pure=False,
                         )
                     )
                 if not pending:

@@ -30,10 +30,26 @@ from .types import Codebook, Passage, RuleHit
 SYSTEMS: tuple[str, ...] = ("rules", "classifier", "combined")
 METRICS: tuple[str, ...] = ("precision", "recall", "f1", "alpha")
 METRIC_COLUMNS: tuple[str, ...] = (
-    "system", "language", "code", "precision", "recall", "f1", "alpha", "support", "predicted"
+    "system",
+    "language",
+    "code",
+    "precision",
+    "recall",
+    "f1",
+    "alpha",
+    "support",
+    "predicted",
 )
 DISAGREEMENT_COLUMNS: tuple[str, ...] = (
-    "passage_id", "doc_id", "language", "text", "gold", "predicted", "missing", "extra", "source",
+    "passage_id",
+    "doc_id",
+    "language",
+    "text",
+    "gold",
+    "predicted",
+    "missing",
+    "extra",
+    "source",
     "fold",
 )
 #: the language value of rows over all passages
@@ -123,15 +139,31 @@ def metric_rows(
     )
     alphas = [_alpha(gold[:, j], predicted[:, j]) for j in range(len(codes))]
     for j, code in enumerate(codes):
-        rows.append({"code": code, "precision": float(p[j]), "recall": float(r[j]),
-                     "f1": float(f[j]), "alpha": alphas[j], "support": int(support[j]),
-                     "predicted": int(predicted[:, j].sum())})
+        rows.append(
+            {
+                "code": code,
+                "precision": float(p[j]),
+                "recall": float(r[j]),
+                "f1": float(f[j]),
+                "alpha": alphas[j],
+                "support": int(support[j]),
+                "predicted": int(predicted[:, j].sum()),
+            }
+        )
     mp, mr, mf, _ = precision_recall_fscore_support(
         sk_gold, sk_pred, average="micro", zero_division=0
     )
-    rows.append({"code": "micro", "precision": float(mp), "recall": float(mr), "f1": float(mf),
-                 "alpha": _alpha(gold, predicted), "support": int(gold.sum()),
-                 "predicted": int(predicted.sum())})
+    rows.append(
+        {
+            "code": "micro",
+            "precision": float(mp),
+            "recall": float(mr),
+            "f1": float(mf),
+            "alpha": _alpha(gold, predicted),
+            "support": int(gold.sum()),
+            "predicted": int(predicted.sum()),
+        }
+    )
     # macro over codes the gold of this subset uses: a code absent here has no recall to average
     present = [j for j in range(len(codes)) if support[j] > 0]
     if present:
@@ -139,10 +171,17 @@ def metric_rows(
             sk_gold, sk_pred, labels=present, average="macro", zero_division=0
         )
         macro_alpha = [alphas[j] for j in present if not np.isnan(alphas[j])]
-        rows.append({"code": "macro", "precision": float(ap), "recall": float(ar),
-                     "f1": float(af),
-                     "alpha": float(np.mean(macro_alpha)) if macro_alpha else float("nan"),
-                     "support": int(gold.sum()), "predicted": int(predicted.sum())})
+        rows.append(
+            {
+                "code": "macro",
+                "precision": float(ap),
+                "recall": float(ar),
+                "f1": float(af),
+                "alpha": float(np.mean(macro_alpha)) if macro_alpha else float("nan"),
+                "support": int(gold.sum()),
+                "predicted": int(predicted.sum()),
+            }
+        )
     return rows
 
 
@@ -199,8 +238,9 @@ def _folds(gold: pd.DataFrame, folds: int) -> list[Fold]:
             "a trained model on this gold with model=..."
         )
     if folds < 2:
-        raise GoldError(f"The 'folds' parameter of evaluate must be an int in [2, inf). "
-                        f"Got {folds!r} instead.")
+        raise GoldError(
+            f"The 'folds' parameter of evaluate must be an int in [2, inf). Got {folds!r} instead."
+        )
     splitter = GroupKFold(n_splits=min(folds, len(docs)))
     groups = gold["doc_id"].astype(str).to_numpy()
     out = []
@@ -231,8 +271,11 @@ def _folds_by(gold: pd.DataFrame, column: str) -> list[Fold]:
     others trained on (train on reports, test on the article; train on English, test on
     Russian)."""
     if column not in gold.columns:
-        extra = [c for c in gold.columns if c not in ("passage_id", "start", "end", "text",
-                                                      "codes", "coder")]
+        extra = [
+            c
+            for c in gold.columns
+            if c not in ("passage_id", "start", "end", "text", "codes", "coder")
+        ]
         raise GoldError(
             f"The gold has no column {column!r} to group the folds by; it has: "
             f"{', '.join(extra)}. Put {column!r} in the documents' manifest.csv or in the "
@@ -255,8 +298,14 @@ def _folds_by(gold: pd.DataFrame, column: str) -> list[Fold]:
     out = []
     for k, value in enumerate(distinct):
         inside = (values.astype(str) == value).to_numpy()
-        out.append(Fold(k, tuple(dict.fromkeys(docs[~inside])), tuple(dict.fromkeys(docs[inside])),
-                        label=f"{column}={value}"))
+        out.append(
+            Fold(
+                k,
+                tuple(dict.fromkeys(docs[~inside])),
+                tuple(dict.fromkeys(docs[inside])),
+                label=f"{column}={value}",
+            )
+        )
     return out
 
 
@@ -293,8 +342,10 @@ def evaluate(
     """
     missing = [c for c in ("doc_id", "passage_id", "text", "codes") if c not in gold.columns]
     if missing:
-        raise GoldError(f"The gold table lacks the columns {', '.join(missing)}: read it with "
-                        "trustcode.gold.read_gold.")
+        raise GoldError(
+            f"The gold table lacks the columns {', '.join(missing)}: read it with "
+            "trustcode.gold.read_gold."
+        )
     if gold.empty:
         raise GoldError("The gold table has no passages: nothing to evaluate.")
     gold, training_only = _split_illustrative(gold, training_only)
@@ -349,8 +400,9 @@ def evaluate(
 
     leaf = set(codes)
     gold_sets = [tuple(c for c in found if c in leaf) for found in gold["codes"]]
-    rule_sets = [tuple(c for c in codes if c in rc and c not in vetoed)
-                 for rc, vetoed in rule_results]
+    rule_sets = [
+        tuple(c for c in codes if c in rc and c not in vetoed) for rc, vetoed in rule_results
+    ]
     classifier_sets = [tuple(c for c in found if c in leaf) for found in classified]
     combined_full = [
         combine(codebook, rc, vetoed, scores[i] or None, thresholds[i] or None, rule_cuts)
@@ -358,16 +410,18 @@ def evaluate(
     ]
     combined_sets = [tuple(code for code, _, _ in found) for found in combined_full]
 
-    predictions = pd.DataFrame({
-        "passage_id": gold["passage_id"].astype(str),
-        "doc_id": gold["doc_id"].astype(str),
-        "language": languages,
-        "fold": fold_of,
-        "gold": gold_sets,
-        "rules": rule_sets,
-        "classifier": classifier_sets,
-        "combined": combined_sets,
-    })
+    predictions = pd.DataFrame(
+        {
+            "passage_id": gold["passage_id"].astype(str),
+            "doc_id": gold["doc_id"].astype(str),
+            "language": languages,
+            "fold": fold_of,
+            "gold": gold_sets,
+            "rules": rule_sets,
+            "classifier": classifier_sets,
+            "combined": combined_sets,
+        }
+    )
     truth = _matrix(gold_sets, codes)
     systems = {"rules": rule_sets, "classifier": classifier_sets, "combined": combined_sets}
     rows = []
@@ -384,18 +438,20 @@ def evaluate(
     disagreements = []
     for at, (expected, found) in enumerate(zip(gold_sets, combined_sets, strict=True)):
         if set(expected) != set(found):
-            disagreements.append({
-                "passage_id": predictions["passage_id"][at],
-                "doc_id": predictions["doc_id"][at],
-                "language": languages[at],
-                "text": texts[at],
-                "gold": ";".join(expected),
-                "predicted": ";".join(found),
-                "missing": ";".join(c for c in expected if c not in found),
-                "extra": ";".join(c for c in found if c not in expected),
-                "source": _describe(combined_full[at]),
-                "fold": fold_of[at],
-            })
+            disagreements.append(
+                {
+                    "passage_id": predictions["passage_id"][at],
+                    "doc_id": predictions["doc_id"][at],
+                    "language": languages[at],
+                    "text": texts[at],
+                    "gold": ";".join(expected),
+                    "predicted": ";".join(found),
+                    "missing": ";".join(c for c in expected if c not in found),
+                    "extra": ";".join(c for c in found if c not in expected),
+                    "source": _describe(combined_full[at]),
+                    "fold": fold_of[at],
+                }
+            )
     return EvaluationResult(
         metrics=metrics,
         disagreements=pd.DataFrame(disagreements, columns=list(DISAGREEMENT_COLUMNS)),

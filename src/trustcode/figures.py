@@ -23,7 +23,14 @@ if TYPE_CHECKING:
 
 #: Okabe & Ito (2008) colour-blind-safe categorical palette, black last
 OKABE_ITO: tuple[str, ...] = (
-    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000",
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#000000",
 )
 FORMATS: tuple[str, ...] = ("png", "svg")
 
@@ -105,7 +112,7 @@ def _short(label: str, width: int = 30) -> str:
     if len(label) <= width:
         return label
     half = (width - 1) // 2
-    return f"{label[:half]}…{label[-(width - 1 - half):]}"
+    return f"{label[:half]}…{label[-(width - 1 - half) :]}"
 
 
 def _heatmap_figure(result: ComparisonResult) -> Figure:
@@ -113,12 +120,19 @@ def _heatmap_figure(result: ComparisonResult) -> Figure:
     docs = list(dict.fromkeys(result.by_document["doc_id"]))
     values = table.reindex(index=list(result.codes), columns=docs).to_numpy(float)
     label_width = 0.075 * max((len(x) for x in _code_labels(result)), default=10)
-    fig = _new_figure(max(6.5, label_width + 2.5 + 0.7 * len(docs)),
-                      max(3.5, 2.6 + 0.38 * len(result.codes)))
+    fig = _new_figure(
+        max(6.5, label_width + 2.5 + 0.7 * len(docs)), max(3.5, 2.6 + 0.38 * len(result.codes))
+    )
     ax = fig.add_subplot()
     image = ax.imshow(values, cmap="cividis", vmin=0.0, vmax=1.0, aspect="auto")
-    ax.set_xticks(range(len(docs)), [_short(str(d)) for d in docs], rotation=40, ha="right",
-                  rotation_mode="anchor", fontsize=8)
+    ax.set_xticks(
+        range(len(docs)),
+        [_short(str(d)) for d in docs],
+        rotation=40,
+        ha="right",
+        rotation_mode="anchor",
+        fontsize=8,
+    )
     ax.set_yticks(range(len(result.codes)), _code_labels(result))
     if len(docs) <= 30:
         for i in range(values.shape[0]):
@@ -126,8 +140,15 @@ def _heatmap_figure(result: ComparisonResult) -> Figure:
                 if not np.isnan(values[i, j]):
                     # dark text on the light (yellow) end of cividis, light on the dark end
                     colour = "black" if values[i, j] > 0.55 else "white"
-                    ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center",
-                            color=colour, fontsize=7)
+                    ax.text(
+                        j,
+                        i,
+                        f"{values[i, j]:.2f}",
+                        ha="center",
+                        va="center",
+                        color=colour,
+                        fontsize=7,
+                    )
     ax.set_xlabel("Document")
     ax.set_ylabel("Code")
     ax.set_title("Share of each document's passages coded")
@@ -148,9 +169,17 @@ def _shares_figure(result: ComparisonResult) -> Figure:
         share = rows["share"].to_numpy(float)
         low = np.nan_to_num(share - rows["ci_low"].to_numpy(float))
         high = np.nan_to_num(rows["ci_high"].to_numpy(float) - share)
-        ax.bar(x + (i - (len(groups) - 1) / 2) * width, share, width, yerr=[low, high],
-               capsize=2, label=str(group), color=OKABE_ITO[i % len(OKABE_ITO)],
-               edgecolor="black", linewidth=0.5)
+        ax.bar(
+            x + (i - (len(groups) - 1) / 2) * width,
+            share,
+            width,
+            yerr=[low, high],
+            capsize=2,
+            label=str(group),
+            color=OKABE_ITO[i % len(OKABE_ITO)],
+            edgecolor="black",
+            linewidth=0.5,
+        )
     ax.set_xticks(x, _code_labels(result), rotation=30, ha="right", rotation_mode="anchor")
     ax.set_ylim(0, 1)
     ax.set_xlabel("Code")
@@ -158,8 +187,9 @@ def _shares_figure(result: ComparisonResult) -> Figure:
     title = f"Share of passages coded, by {result.by}" if result.by else "Share of passages coded"
     ax.set_title(f"{title}\n(error bars: 95% Wilson interval)", fontsize=10)
     if len(groups) > 1:
-        ax.legend(title=result.by or "group", frameon=False, loc="upper left",
-                  bbox_to_anchor=(1.0, 1.0))
+        ax.legend(
+            title=result.by or "group", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0)
+        )
     return fig
 
 
@@ -184,12 +214,15 @@ def _cooccurrence_figure(result: ComparisonResult) -> Figure:
                 continue
             # Dark text on the light (yellow) end of viridis, light text on the dark end.
             colour = "black" if values[i, j] > 0.6 else "white"
-            ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", color=colour,
-                    fontsize=8)
+            ax.text(
+                j, i, f"{int(counts[i, j])}", ha="center", va="center", color=colour, fontsize=8
+            )
     ax.set_xlabel("Code")
     ax.set_ylabel("Code")
-    fig.suptitle("Code co-occurrence in passages\n(colour: Jaccard index; number: passages "
-                 "with both codes)", fontsize=10)
+    fig.suptitle(
+        "Code co-occurrence in passages\n(colour: Jaccard index; number: passages with both codes)",
+        fontsize=10,
+    )
     fig.colorbar(image, ax=ax, label="Jaccard index")
     return fig
 

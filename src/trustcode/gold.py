@@ -80,8 +80,9 @@ def _read_sheet(path: Path) -> pd.DataFrame:
             text = decode_bytes(path.read_bytes(), str(path))
             frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise GoldError(f"{path}: cannot read the gold table ({exc}); give a CSV or XLSX file.") \
-            from exc
+        raise GoldError(
+            f"{path}: cannot read the gold table ({exc}); give a CSV or XLSX file."
+        ) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.fillna("")
     if path.suffix.lower() == ".csv" and _escaped_by_trustcode(path):
@@ -155,15 +156,23 @@ def _gold_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
             raise GoldError(f"{path}: no such gold file or folder; check the path.")
         if path.is_dir() and not is_trustcode_tables(path):
             found = sorted(
-                p for p in path.iterdir()
-                if p.is_file() and p.suffix.lower() in _TABLE_SUFFIXES
-                and not p.name.startswith((".", "~$")) and p.name != "manifest.csv"
+                p
+                for p in path.iterdir()
+                if p.is_file()
+                and p.suffix.lower() in _TABLE_SUFFIXES
+                and not p.name.startswith((".", "~$"))
+                and p.name != "manifest.csv"
             )
             if not found:
                 documents = (path / "manifest.csv").is_file() or any(
-                    p.suffix.lower() in _DOCUMENT_SUFFIXES for p in path.iterdir())
-                hint = (" It looks like a folder of documents: give it in documents=[...], "
-                        "where the gold's documents are." if documents else "")
+                    p.suffix.lower() in _DOCUMENT_SUFFIXES for p in path.iterdir()
+                )
+                hint = (
+                    " It looks like a folder of documents: give it in documents=[...], "
+                    "where the gold's documents are."
+                    if documents
+                    else ""
+                )
                 raise GoldError(
                     f"{path}: a gold folder needs .csv or .xlsx gold files, or a trustcode run's "
                     f"passages and codings tables; found none.{hint}",
@@ -191,13 +200,18 @@ def default_documents(gold_file: str | os.PathLike[str]) -> list[Path]:
     >>> default_documents(corpus / "gold" / "coding" / "g.csv") == [corpus.resolve()]
     True
     """
-    return [folder for folder in Path(gold_file).resolve().parents
-            if (folder / "manifest.csv").is_file()]
+    return [
+        folder
+        for folder in Path(gold_file).resolve().parents
+        if (folder / "manifest.csv").is_file()
+    ]
 
 
 def _where(locations: Sequence[Path]) -> str:
-    return ", ".join(str(p) for p in locations) or "nowhere: no folder above the gold file holds " \
-        "a manifest.csv"
+    return (
+        ", ".join(str(p) for p in locations)
+        or "nowhere: no folder above the gold file holds a manifest.csv"
+    )
 
 
 class _Documents:
@@ -219,7 +233,8 @@ class _Documents:
                 if not location.exists():
                     raise GoldError(
                         f"{location}: no such file or folder, given as where the gold's "
-                        "documents are (documents=[...]); check the path.", params=("documents",)
+                        "documents are (documents=[...]); check the path.",
+                        params=("documents",),
                     )
                 if location.suffix.lower() in _TABLE_SUFFIXES and location.name != "manifest.csv":
                     raise GoldError(
@@ -351,8 +366,11 @@ def _hand_coded(
 def _passage_table(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     _require(frame, PASSAGE_TABLE_COLUMNS, path, "gold passage table")
     # columns beyond the gold's own are document metadata (group, genre, ...), kept
-    extra = [c for c in frame.columns
-             if c not in GOLD_COLUMNS and c not in ("index", "passage_id") and str(c).strip()]
+    extra = [
+        c
+        for c in frame.columns
+        if c not in GOLD_COLUMNS and c not in ("index", "passage_id") and str(c).strip()
+    ]
     rows = []
     counters: dict[str, int] = {}
     for row, record in enumerate(frame.to_dict("records")):
@@ -550,8 +568,9 @@ def read_gold(
     parts = []
     for path in _gold_files(paths):
         if is_review_workbook(path):
-            table = review_table(path, codebook=codebook, unreviewed=unreviewed,
-                                 documents=documents)
+            table = review_table(
+                path, codebook=codebook, unreviewed=unreviewed, documents=documents
+            )
         elif is_trustcode_tables(path):
             table = gold_from_tables(_load_tables(path), str(path))
         else:
@@ -582,8 +601,9 @@ def finish_gold(*parts: pd.DataFrame) -> pd.DataFrame:
     >>> finish_gold().columns.tolist() == list(GOLD_COLUMNS)
     True
     """
-    gold = pd.concat([p for p in parts if not p.empty] or [pd.DataFrame(columns=GOLD_COLUMNS)],
-                     ignore_index=True)
+    gold = pd.concat(
+        [p for p in parts if not p.empty] or [pd.DataFrame(columns=GOLD_COLUMNS)], ignore_index=True
+    )
     metadata = [c for c in gold.columns if c not in GOLD_COLUMNS and not str(c).startswith("_")]
     gold = gold.reindex(columns=[*GOLD_COLUMNS, *metadata])
     gold["start"] = pd.array(gold["start"], dtype="Int64")

@@ -44,12 +44,23 @@ _PHONE = (
     # the lookahead lets the scan skip quickly past places no number can start
     r"(?=[+8(])(?:"
     # Russian: +7 or 8, then 3 + 3 + 2 + 2 digits with optional brackets, spaces or dashes
-    r"(?<![\w+])(?:\+7|8)[^\S\n]?[-(]?[^\S\n]?\d{3}[^\S\n]?[-)]?" + _SEP
-    + r"\d{3}" + _SEP + r"\d{2}" + _SEP + r"\d{2}(?!\d)"
+    r"(?<![\w+])(?:\+7|8)[^\S\n]?[-(]?[^\S\n]?\d{3}[^\S\n]?[-)]?"
+    + _SEP
+    + r"\d{3}"
+    + _SEP
+    + r"\d{2}"
+    + _SEP
+    + r"\d{2}(?!\d)"
     # international: + country code, then 6 to 14 more digits in groups
-    + r"|(?<![\w+])\+\d{1,3}+(?:" + _SEP + r"\(?\d{1,5}+\)?){2,6}+(?!\d)"
+    + r"|(?<![\w+])\+\d{1,3}+(?:"
+    + _SEP
+    + r"\(?\d{1,5}+\)?){2,6}+(?!\d)"
     # local with an area code in brackets: (495) 123-45-67
-    + r"|(?<![\w)])\(\d{3,5}\)[^\S\n]?\d{1,3}" + _SEP + r"\d{2}" + _SEP + r"\d{2}(?!\d)"
+    + r"|(?<![\w)])\(\d{3,5}\)[^\S\n]?\d{1,3}"
+    + _SEP
+    + r"\d{2}"
+    + _SEP
+    + r"\d{2}(?!\d)"
     + ")"
 )
 _TLDS = (
@@ -63,7 +74,9 @@ DEFAULT_PATTERNS: Mapping[str, str] = {
     # a start lookbehind keeps the scan linear on long runs of word characters
     "EMAIL": r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
     "URL": r"(?<![\w/])(?:(?:https?|ftp)://|www\.)[^\s<>\"'«»]+"
-    + r"|(?<![\w./@-])(?:[\w-]+\.)+(?:" + _TLDS + r")(?![\w-])(?:/[^\s<>\"'«»]*)?",
+    + r"|(?<![\w./@-])(?:[\w-]+\.)+(?:"
+    + _TLDS
+    + r")(?![\w-])(?:/[^\s<>\"'«»]*)?",
     "PHONE": _PHONE,
     "HANDLE": r"(?<![\w@.])@[A-Za-z0-9_]{2,32}(?![\w@])",
 }
@@ -138,8 +151,9 @@ def read_names(path: str | os.PathLike[str]) -> tuple[str, ...]:
     try:
         text = file.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise InputError(f"{file}: no such names file; give a UTF-8 text file, one name per line."
-                         ) from None
+        raise InputError(
+            f"{file}: no such names file; give a UTF-8 text file, one name per line."
+        ) from None
     except OSError as exc:
         raise InputError(f"{file}: cannot read the names file ({exc.strerror}).") from None
     except UnicodeDecodeError as exc:
@@ -290,8 +304,9 @@ kind='HANDLE', token='[HANDLE-1]')])
             )
         documents = out.get("documents")
         if documents is not None and len(documents):
-            titles = [self.redact_text(t if isinstance(t, str) else "")[0]
-                      for t in documents["title"]]
+            titles = [
+                self.redact_text(t if isinstance(t, str) else "")[0] for t in documents["title"]
+            ]
             n_chars = [
                 int(n) + deltas.get(str(d), 0)
                 for d, n in zip(documents["doc_id"], documents["n_chars"], strict=True)
@@ -320,8 +335,9 @@ kind='HANDLE', token='[HANDLE-1]')])
                     while end > start and text[end - 1] in _URL_TRAILING:
                         end -= 1
                 if end > start:
-                    candidates.append((start, start - end, priority, kind,
-                                       _key(kind, text[start:end])))
+                    candidates.append(
+                        (start, start - end, priority, kind, _key(kind, text[start:end]))
+                    )
         if self._nlp is not None:
             for ent in _entities(self._nlp, text):
                 candidates.append((ent[0], ent[0] - ent[1], 99, "PERSON", ent[2].casefold()))

@@ -141,8 +141,9 @@ def window_spans(sentences: list[tuple[int, int]], size: int, stride: int) -> li
     return spans
 
 
-def split_long(text: str, spans: list[tuple[int, int]], limit: int = MAX_PASSAGE_CHARS
-               ) -> list[tuple[int, int]]:
+def split_long(
+    text: str, spans: list[tuple[int, int]], limit: int = MAX_PASSAGE_CHARS
+) -> list[tuple[int, int]]:
     """Cut spans longer than ``limit`` at the last white space before it (hard, if none).
 
     >>> split_long("aaa bbb ccc", [(0, 11)], limit=5)

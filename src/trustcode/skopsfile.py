@@ -55,7 +55,9 @@ def _is_plain_dict(schema: Any) -> bool:
     if not isinstance(schema, dict) or schema.get("protocol") not in _PROTOCOLS:
         return False
     if (schema.get("__loader__"), schema.get("__module__"), schema.get("__class__")) != (
-        "DictNode", "builtins", "dict"
+        "DictNode",
+        "builtins",
+        "dict",
     ):
         return False
     key_types = schema.get("key_types", {}).get("content")

@@ -29,6 +29,7 @@ def _book(codebook: Codebook | PathLike | None) -> Codebook:
 
 # --- code -------------------------------------------------------------------------------------
 
+
 def code_files(
     paths: PathLike | Sequence[PathLike],
     output: PathLike,
@@ -68,45 +69,77 @@ def code_files(
     from .pipeline import CodingRun, code_corpus
 
     if engine not in ("local", "dask"):
-        raise UsageError(f"The 'engine' parameter of code must be 'local' or 'dask'. "
-                         f"Got {engine!r} instead.", params=("engine",))
+        raise UsageError(
+            f"The 'engine' parameter of code must be 'local' or 'dask'. Got {engine!r} instead.",
+            params=("engine",),
+        )
     if review_size is not None and review_size < 0:
-        raise UsageError(f"The 'review_size' parameter of code must be an int in [0, inf). "
-                         f"Got {review_size} instead.", params=("review_size",))
+        raise UsageError(
+            f"The 'review_size' parameter of code must be an int in [0, inf). "
+            f"Got {review_size} instead.",
+            params=("review_size",),
+        )
     suffix = Path(output).suffix.lower()
     if engine == "dask":
         if review or redact is not None or jobs > 1:
-            raise UsageError("engine='dask' writes Parquet tables: it does not go with review, "
-                             "redact or jobs > 1.", params=("engine", "review", "redact", "jobs"))
+            raise UsageError(
+                "engine='dask' writes Parquet tables: it does not go with review, "
+                "redact or jobs > 1.",
+                params=("engine", "review", "redact", "jobs"),
+            )
         from .engines import code_with_dask
 
         written = code_with_dask(
-            paths, output, codebook=codebook, model=model, unit=unit, language=language,
-            text_column=text_column, id_column=id_column, strict=strict, scheduler=scheduler,
+            paths,
+            output,
+            codebook=codebook,
+            model=model,
+            unit=unit,
+            language=language,
+            text_column=text_column,
+            id_column=id_column,
+            strict=strict,
+            scheduler=scheduler,
             force=force,
         )
         return CodingRun({}, {}, output=written)
     # every target is checked before the corpus is read: a bad name fails at once
     if review:
         if suffix != ".xlsx":
-            raise UsageError("review writes a workbook: give output a name ending in .xlsx.",
-                             params=("review", "output"))
+            raise UsageError(
+                "review writes a workbook: give output a name ending in .xlsx.",
+                params=("review", "output"),
+            )
         check_output(output, force=force)
     elif suffix == ".qdpx":
         check_target(output, force=force)
     book = _book(codebook)
     tables_out = None if review or suffix == ".qdpx" else output
     run = code_corpus(
-        paths, codebook=book, unit=unit, model=model, language=language,
-        text_column=text_column, id_column=id_column, strict=strict, jobs=jobs,
-        output=tables_out, force=force, progress=progress, redact=redact,
+        paths,
+        codebook=book,
+        unit=unit,
+        model=model,
+        language=language,
+        text_column=text_column,
+        id_column=id_column,
+        strict=strict,
+        jobs=jobs,
+        output=tables_out,
+        force=force,
+        progress=progress,
+        redact=redact,
     )
     if review:
         from .pipeline import review_model
         from .review import REVIEW_SIZE, write_review
 
         run.output = write_review(
-            run.tables, output, codebook=book, force=force, provenance=run.provenance,
+            run.tables,
+            output,
+            codebook=book,
+            force=force,
+            provenance=run.provenance,
             review_size=REVIEW_SIZE if review_size is None else review_size,
             model=review_model(model, book),
         )
@@ -114,8 +147,7 @@ def code_files(
         from .refiqda import export_qdpx
 
         # each document's text is read again from its source (and checked by its sha256)
-        run.output = export_qdpx(run.tables, book, output, provenance=run.provenance,
-                                 force=force)
+        run.output = export_qdpx(run.tables, book, output, provenance=run.provenance, force=force)
     return run
 
 
@@ -163,9 +195,11 @@ def train(
 
     out = check_target(output, force=force)
     if base is not None and (definitions or embeddings is not None):
-        raise UsageError("definitions and embeddings train a new model; an adapted model "
-                         "keeps its base's training: leave them out, or leave out base.",
-                         params=("definitions", "embeddings", "base"))
+        raise UsageError(
+            "definitions and embeddings train a new model; an adapted model "
+            "keeps its base's training: leave them out, or leave out base.",
+            params=("definitions", "embeddings", "base"),
+        )
     params = _encoder_params(embeddings)
     base_model = None
     if base is not None:
@@ -178,8 +212,11 @@ def train(
         if not base_path.is_file():
             from .errors import ModelError
 
-            raise ModelError(f"Base model {base_path} does not exist: pass 'default', 'muse' or "
-                             "a model file that train wrote.", params=("base",))
+            raise ModelError(
+                f"Base model {base_path} does not exist: pass 'default', 'muse' or "
+                "a model file that train wrote.",
+                params=("base",),
+            )
         check_base_codes(model_metadata(base_path)["labels"], book, str(base_path))
         base_model = load_model(base_path, book)
     table = read_gold(list(gold), codebook=book, unreviewed=unreviewed, documents=documents)
@@ -221,8 +258,10 @@ def evaluate_gold(
 
     book = _book(codebook)
     if folds < 2:
-        raise UsageError(f"The 'folds' parameter of evaluate must be an int in [2, inf). "
-                         f"Got {folds} instead.", params=("folds",))
+        raise UsageError(
+            f"The 'folds' parameter of evaluate must be an int in [2, inf). Got {folds} instead.",
+            params=("folds",),
+        )
     if definitions and model is not None:
         raise UsageError(
             "definitions applies to the models cross-validation trains; a saved model was "
@@ -244,8 +283,9 @@ def evaluate_gold(
             "all the gold. Drop group_by, or model to cross-validate.",
             params=("group_by", "model"),
         )
-    return evaluate(table, book, folds=folds, model=loaded, train_params=params or None,
-                    group_by=group_by)
+    return evaluate(
+        table, book, folds=folds, model=loaded, train_params=params or None, group_by=group_by
+    )
 
 
 def evaluation_frames(result: Any) -> dict[str, pd.DataFrame]:
@@ -275,8 +315,9 @@ def compare_files(
     from .compare import compare
 
     book = _book(codebook)
-    return compare(read_coded_many(coded, codebook=book, documents=documents), by=by,
-                   codes=_codes_in_use(book))
+    return compare(
+        read_coded_many(coded, codebook=book, documents=documents), by=by, codes=_codes_in_use(book)
+    )
 
 
 def _codes_in_use(book: Codebook) -> dict[str, str]:
@@ -398,13 +439,22 @@ def report(
 
         estimates = read_estimates(validation)
     tables, provenance = read_coded(coded, codebook=book, documents=documents)
-    gold_tables = (read_coded(gold, codebook=book, documents=documents)[0]
-                   if gold is not None else None)
+    gold_tables = (
+        read_coded(gold, codebook=book, documents=documents)[0] if gold is not None else None
+    )
     if redact is not None:
         tables = redact.redact_tables(tables)
         gold_tables = redact.redact_tables(gold_tables) if gold_tables is not None else None
-    return write_report(tables, output, codebook=book, provenance=provenance, by=by,
-                        gold=gold_tables, force=force, validation=estimates)
+    return write_report(
+        tables,
+        output,
+        codebook=book,
+        provenance=provenance,
+        by=by,
+        gold=gold_tables,
+        force=force,
+        validation=estimates,
+    )
 
 
 # --- REFI-QDA ---------------------------------------------------------------------------------
@@ -439,9 +489,7 @@ class _ImportedPassage:
     passage_id: str
 
 
-def import_project(
-    project: PathLike, output: PathLike, *, force: bool = False
-) -> Path:
+def import_project(project: PathLike, output: PathLike, *, force: bool = False) -> Path:
     """A REFI-QDA project from another tool as trustcode tables with human codings."""
     from .io.tables import write_tables
     from .pipeline import matrix_frame, summary_frame
@@ -451,19 +499,27 @@ def import_project(
     tables = read_qdpx(project).tables
     passages = [
         _ImportedPassage(d, p)
-        for d, p in zip(tables["passages"]["doc_id"], tables["passages"]["passage_id"],
-                        strict=True)
+        for d, p in zip(tables["passages"]["doc_id"], tables["passages"]["passage_id"], strict=True)
     ]
     frame = tables["codings"]
     codings = [
         Coding(d, p, s, e, c, "human")
-        for d, p, s, e, c in zip(frame["doc_id"], frame["passage_id"], frame["start"],
-                                 frame["end"], frame["code"], strict=True)
+        for d, p, s, e, c in zip(
+            frame["doc_id"],
+            frame["passage_id"],
+            frame["start"],
+            frame["end"],
+            frame["code"],
+            strict=True,
+        )
     ]
     codes = sorted({c.code for c in codings})
     # the summary covers the documents with coded passages, in doc_id order
     documents = [Document(d, "") for d in sorted({p.doc_id for p in passages})]
-    full = {**tables, "matrix": matrix_frame(passages, codings, codes),
-            "summary": summary_frame(documents, passages, codings, codes)}
+    full = {
+        **tables,
+        "matrix": matrix_frame(passages, codings, codes),
+        "summary": summary_frame(documents, passages, codings, codes),
+    }
     provenance = {"imported_from": str(project), "format": "REFI-QDA"}
     return write_tables(full, output, provenance=provenance, force=force)

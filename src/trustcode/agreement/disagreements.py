@@ -39,8 +39,10 @@ def _texts(frame: pd.DataFrame, passages: pd.DataFrame | None, unit: str) -> lis
         for start, text in zip(g["start"], g["text"].astype(str), strict=True):
             start = int(start)
             # Gaps between passages are separators (blank lines); overlapping windows repeat.
-            parts.append(" " * max(start - at, 0) + text[max(at - start, 0):])
+            parts.append(" " * max(start - at, 0) + text[max(at - start, 0) :])
             at = max(at, start + len(text))
         texts[doc] = "".join(parts)
-    return [texts.get(str(d), "")[int(s):int(e)]
-            for d, s, e in zip(frame["doc_id"], frame["start"], frame["end"], strict=True)]
+    return [
+        texts.get(str(d), "")[int(s) : int(e)]
+        for d, s, e in zip(frame["doc_id"], frame["start"], frame["end"], strict=True)
+    ]

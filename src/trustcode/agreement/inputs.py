@@ -34,7 +34,6 @@ class Coder:
     by_doc: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
 
-
 def split_coders(codings_list: Sequence[Tables]) -> list[Coder]:
     if isinstance(codings_list, Mapping):
         codings_list = [codings_list]
@@ -121,15 +120,22 @@ def shared_documents(coders: list[Coder]) -> tuple[list[str], dict[str, int]]:
         if lacking:
             fixes.append("restrict every coding to the shared documents")
         if differ:
-            fixes.append("code the very texts the other coding was made on (for gold: the "
-                         "documents its offsets were coded on, given in documents=[...])")
-        what = ("cover different documents or different texts of them" if lacking and differ
-                else "cover different documents" if lacking
-                else "refer to different texts of the same document(s)")
+            fixes.append(
+                "code the very texts the other coding was made on (for gold: the "
+                "documents its offsets were coded on, given in documents=[...])"
+            )
+        what = (
+            "cover different documents or different texts of them"
+            if lacking and differ
+            else "cover different documents"
+            if lacking
+            else "refer to different texts of the same document(s)"
+        )
         raise InputError(
             f"agree: the codings {what}, so their offsets do not line up: "
             f"{'; '.join(problems)}. Agreement compares codings of the same texts; fix: "
-            f"{' and '.join(fixes)}.", params=("documents",) if differ else (),
+            f"{' and '.join(fixes)}.",
+            params=("documents",) if differ else (),
         )
     n_chars: dict[str, int] = {}
     for c in coders:
@@ -143,8 +149,10 @@ def shared_documents(coders: list[Coder]) -> tuple[list[str], dict[str, int]]:
 
 def _label(c: Coder, coders: list[Coder]) -> str:
     names = [o.name for o in coders if o.input == c.input]
-    return f"coding {c.input} (coder{'s' if len(names) > 1 else ''} " \
+    return (
+        f"coding {c.input} (coder{'s' if len(names) > 1 else ''} "
         f"{', '.join(repr(n) for n in names)})"
+    )
 
 
 def _one_per_input(coders: list[Coder]) -> list[Coder]:
@@ -164,8 +172,9 @@ def _hash_differences(coders: list[Coder], shared: set[str]) -> list[str]:
         for row in c.documents.to_dict(orient="records"):
             doc, digest = str(row["doc_id"]), row.get("sha256")
             if doc in shared and isinstance(digest, str) and digest:
-                versions.setdefault(doc, {}).setdefault(digest, (_label(c, coders),
-                                                                 row.get("n_chars")))
+                versions.setdefault(doc, {}).setdefault(
+                    digest, (_label(c, coders), row.get("n_chars"))
+                )
     problems = []
     for doc, by_hash in versions.items():
         if len(by_hash) > 1:
@@ -178,8 +187,11 @@ def _hash_differences(coders: list[Coder], shared: set[str]) -> list[str]:
 
 
 def _chars(n: object) -> str:
-    return f"{int(n):,} characters" if isinstance(n, (int, float)) and pd.notna(n) else \
-        "unknown length"
+    return (
+        f"{int(n):,} characters"
+        if isinstance(n, (int, float)) and pd.notna(n)
+        else "unknown length"
+    )
 
 
 def _text_differences(coders: list[Coder], shared: list[str]) -> list[str]:
@@ -192,8 +204,9 @@ def _text_differences(coders: list[Coder], shared: list[str]) -> list[str]:
         if p is None or not {"doc_id", "start", "end", "text"} <= set(p.columns) or p.empty:
             continue
         spans: dict[str, list[tuple[int, int, str]]] = {}
-        for doc, start, end, text in zip(p["doc_id"].astype(str), p["start"], p["end"],
-                                         p["text"], strict=True):
+        for doc, start, end, text in zip(
+            p["doc_id"].astype(str), p["start"], p["end"], p["text"], strict=True
+        ):
             if pd.isna(start) or pd.isna(end) or not isinstance(text, str):
                 continue
             if int(end) - int(start) == len(text) and text:
@@ -237,7 +250,7 @@ def _first_difference(
     at = int(np.argmax(differs))
 
     def reading(codes: np.ndarray) -> str:
-        stretch = codes[at:at + 30]
+        stretch = codes[at : at + 30]
         gap = np.flatnonzero(stretch == 0)
         stretch = stretch[: gap[0]] if len(gap) else stretch
         text = stretch.astype("<u4").tobytes().decode("utf-32-le")

@@ -48,6 +48,7 @@ class AgreementResult:
         >>> agree([a, b]).to_dict()["overall"][0]["krippendorff_alpha"]  # doctest: +SKIP
         0.82
         """
+
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
@@ -60,7 +61,6 @@ class AgreementResult:
             "per_code": records(self.per_code),
             "disagreements": records(self.disagreements),
         }
-
 
 
 def agree(
@@ -105,8 +105,9 @@ def agree(
         units = character_units(coders, doc_order, n_chars, code_ids)
     if coded_only:
         keep = units.coded.any(axis=(1, 2))
-        units = Units(units.frame[keep].reset_index(drop=True), units.weight[keep],
-                       units.coded[keep])
+        units = Units(
+            units.frame[keep].reset_index(drop=True), units.weight[keep], units.coded[keep]
+        )
 
     rng = np.random.default_rng(random_state)
     names = [c.name for c in coders]
@@ -118,11 +119,15 @@ def agree(
     per_code = per_code.astype({"n_units": "int64"})
 
     pooled = statistics_pooled(units, bootstrap, rng, names)
-    overall = pd.DataFrame([{
-        "n_units": int(units.weight.sum()),
-        "n_decisions": int(units.weight.sum()) * len(code_ids),
-        **pooled,
-    }])
+    overall = pd.DataFrame(
+        [
+            {
+                "n_units": int(units.weight.sum()),
+                "n_decisions": int(units.weight.sum()) * len(code_ids),
+                **pooled,
+            }
+        ]
+    )
     return AgreementResult(
         unit=unit,
         coders=tuple(names),
@@ -132,4 +137,3 @@ def agree(
         disagreements=disagreement_rows(units, coders, code_ids, unit),
         notes=notes,
     )
-

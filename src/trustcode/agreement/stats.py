@@ -44,10 +44,14 @@ def statistics(
     if n_coders == 2:
         from sklearn.metrics import cohen_kappa_score
 
-        out["cohen_kappa"] = float(cohen_kappa_score(
-            x[:, 0].astype(int), x[:, 1].astype(int), labels=[0, 1],
-            sample_weight=w if weighted else None,
-        ))
+        out["cohen_kappa"] = float(
+            cohen_kappa_score(
+                x[:, 0].astype(int),
+                x[:, 1].astype(int),
+                labels=[0, 1],
+                sample_weight=w if weighted else None,
+            )
+        )
     if weighted:
         # The references take one row per unit; a run of characters stands for many, so
         # compute from the pattern counts (tests check these equal the references).
@@ -58,10 +62,13 @@ def statistics(
         from statsmodels.stats.inter_rater import fleiss_kappa
 
         out["fleiss_kappa"] = float(fleiss_kappa(np.column_stack([m, n_coders - m])))
-        out["krippendorff_alpha"] = float(krippendorff.alpha(
-            reliability_data=x.T.astype(float), level_of_measurement="nominal",
-            value_domain=[0.0, 1.0],
-        ))
+        out["krippendorff_alpha"] = float(
+            krippendorff.alpha(
+                reliability_data=x.T.astype(float),
+                level_of_measurement="nominal",
+                value_domain=[0.0, 1.0],
+            )
+        )
     # Resampling units from their empirical distribution: units with the same number of
     # "coded" votes are interchangeable, so a replicate is a multinomial draw of pattern counts.
     if bootstrap:

@@ -31,7 +31,6 @@ class Units:
     coded: np.ndarray
 
 
-
 def _spans(c: Coder, doc: str, code_ids: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(starts, ends, code index) of one coder's codings of one document, known codes only."""
     if c.by_doc is None:
@@ -39,8 +38,11 @@ def _spans(c: Coder, doc: str, code_ids: list[str]) -> tuple[np.ndarray, np.ndar
         rows = c.codings.assign(_code=c.codings["code"].astype(str).map(col))
         rows = rows[rows["_code"].notna()]
         c.by_doc = {
-            str(d): (g["start"].to_numpy(np.int64), g["end"].to_numpy(np.int64),
-                     g["_code"].to_numpy(np.int64))
+            str(d): (
+                g["start"].to_numpy(np.int64),
+                g["end"].to_numpy(np.int64),
+                g["_code"].to_numpy(np.int64),
+            )
             for d, g in rows.groupby(rows["doc_id"].astype(str), sort=False)
         }
     empty = np.zeros(0, dtype=np.int64)
@@ -62,9 +64,14 @@ def passage_units(coders: list[Coder], docs: list[str], code_ids: list[str]) -> 
     p = p.sort_values(["doc_id", "start"], key=lambda s: s.map(rank) if s.name == "doc_id" else s)
     p = p[p["end"] > p["start"]].reset_index(drop=True)  # an empty passage cannot be coded
     ids = p["passage_id"].astype(str) if "passage_id" in p.columns else p.index.astype(str)
-    frame = pd.DataFrame({"unit": ids.to_numpy(), "doc_id": p["doc_id"].to_numpy(),
-                          "start": p["start"].to_numpy(np.int64),
-                          "end": p["end"].to_numpy(np.int64)})
+    frame = pd.DataFrame(
+        {
+            "unit": ids.to_numpy(),
+            "doc_id": p["doc_id"].to_numpy(),
+            "start": p["start"].to_numpy(np.int64),
+            "end": p["end"].to_numpy(np.int64),
+        }
+    )
     if "text" in p.columns:
         frame["text"] = p["text"].astype(str).to_numpy()
     coded = np.zeros((len(frame), len(code_ids), len(coders)), dtype=bool)
@@ -91,8 +98,9 @@ def document_units(
         pairs = c.codings[["doc_id", "code"]].astype(str)
         pairs = pairs[pairs["code"].isin(col) & pairs["doc_id"].isin(row)]
         coded[pairs["doc_id"].map(row).to_numpy(int), pairs["code"].map(col).to_numpy(int), k] = 1
-    frame = pd.DataFrame({"unit": docs, "doc_id": docs, "start": 0,
-                          "end": [n_chars.get(d, pd.NA) for d in docs]})
+    frame = pd.DataFrame(
+        {"unit": docs, "doc_id": docs, "start": 0, "end": [n_chars.get(d, pd.NA) for d in docs]}
+    )
     return Units(frame, np.ones(len(docs), dtype=np.int64), coded)
 
 
@@ -106,9 +114,15 @@ def character_units(
         spans = [_spans(c, doc, code_ids) for c in coders]
         ends = [int(s[1].max()) for s in spans if len(s[1])]
         length = n_chars.get(doc, passage_ends.get(doc, max(ends, default=0)))
-        bounds = np.unique(np.clip(np.concatenate(
-            [np.array([0, length], dtype=np.int64)] + [np.concatenate(s[:2]) for s in spans]
-        ), 0, length))
+        bounds = np.unique(
+            np.clip(
+                np.concatenate(
+                    [np.array([0, length], dtype=np.int64)] + [np.concatenate(s[:2]) for s in spans]
+                ),
+                0,
+                length,
+            )
+        )
         n_runs = len(bounds) - 1
         if n_runs <= 0:
             continue
@@ -122,18 +136,28 @@ def character_units(
             np.add.at(diff, (last, sc), -1)
             cube[:, :, k] = np.cumsum(diff, axis=0)[:-1] > 0
         starts, stops = bounds[:-1], bounds[1:]
-        frames.append(pd.DataFrame({
-            "unit": [f"{doc}:{s}-{e}" for s, e in zip(starts, stops, strict=True)],
-            "doc_id": doc, "start": starts, "end": stops,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unit": [f"{doc}:{s}-{e}" for s, e in zip(starts, stops, strict=True)],
+                    "doc_id": doc,
+                    "start": starts,
+                    "end": stops,
+                }
+            )
+        )
         weights.append(stops - starts)
         cubes.append(cube)
     if not frames:
         empty = pd.DataFrame(columns=["unit", "doc_id", "start", "end"])
-        return Units(empty, np.zeros(0, dtype=np.int64),
-                      np.zeros((0, len(code_ids), len(coders)), dtype=bool))
-    return Units(pd.concat(frames, ignore_index=True), np.concatenate(weights),
-                  np.concatenate(cubes))
+        return Units(
+            empty,
+            np.zeros(0, dtype=np.int64),
+            np.zeros((0, len(code_ids), len(coders)), dtype=bool),
+        )
+    return Units(
+        pd.concat(frames, ignore_index=True), np.concatenate(weights), np.concatenate(cubes)
+    )
 
 
 def _passage_ends(coders: list[Coder]) -> dict[str, int]:

@@ -141,13 +141,18 @@ def rule_flags(gold: pd.DataFrame, codebook: Codebook, codes: Sequence[str]) -> 
     languages = list(gold["language"]) if "language" in gold.columns else [None] * len(gold)
     languages = [v if isinstance(v, str) and v else None for v in languages]
     said = rule_codes_of([str(t) for t in gold["text"]], languages, codebook)
-    return np.array([[c in found for c in codes] for found in said],
-                    dtype=bool).reshape(len(gold), len(codes))
+    return np.array([[c in found for c in codes] for found in said], dtype=bool).reshape(
+        len(gold), len(codes)
+    )
 
 
 def _corrections(
-    base: CodeClassifier, x: Any, labels: np.ndarray, prior_coef: np.ndarray,
-    prior_intercept: np.ndarray, weight: float,
+    base: CodeClassifier,
+    x: Any,
+    labels: np.ndarray,
+    prior_coef: np.ndarray,
+    prior_intercept: np.ndarray,
+    weight: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The adapted coefficients and intercepts: the prior plus each code's correction."""
     codes = list(base.codes_)
@@ -163,8 +168,14 @@ def _corrections(
 
 
 def choose_rule_cuts(
-    base: CodeClassifier, codebook: Codebook, x: Any, labels: np.ndarray, rules: np.ndarray,
-    prior_coef: np.ndarray, prior_intercept: np.ndarray, weight: float,
+    base: CodeClassifier,
+    codebook: Codebook,
+    x: Any,
+    labels: np.ndarray,
+    rules: np.ndarray,
+    prior_coef: np.ndarray,
+    prior_intercept: np.ndarray,
+    weight: float,
 ) -> dict[str, float]:
     """Per ``union`` code with a classifier and rule hits among the reviewed passages: the cut
     of :data:`RULE_CUTS` under which the code's rule hits do not stand, when one reproduces
@@ -179,8 +190,9 @@ def choose_rule_cuts(
     raw = np.zeros((n, len(base.classifier_codes_)), dtype=np.float64)
     for f in range(_CUT_FOLDS):
         train, test = fold != f, fold == f
-        coef, intercept = _corrections(base, x[train], labels[train], prior_coef,
-                                       prior_intercept, weight)
+        coef, intercept = _corrections(
+            base, x[train], labels[train], prior_coef, prior_intercept, weight
+        )
         raw[test] = np.asarray(x[test] @ coef.T) + intercept
     scores = sigmoid(raw * base.platt_[:, 0] + base.platt_[:, 1])
     policy = {c.id: c.combine for c in codebook.leaf_codes}
@@ -191,8 +203,13 @@ def choose_rule_cuts(
             continue
         score, truth, threshold = scores[:, q], labels[:, j], base.thresholds_[code]
 
-        def right(cut: float, score: np.ndarray = score, truth: np.ndarray = truth,
-                  hit: np.ndarray = rules[:, j], threshold: float = threshold) -> int:
+        def right(
+            cut: float,
+            score: np.ndarray = score,
+            truth: np.ndarray = truth,
+            hit: np.ndarray = rules[:, j],
+            threshold: float = threshold,
+        ) -> int:
             said = (hit & meets_threshold(score, cut)) | meets_threshold(score, threshold)
             return int((said == truth).sum())
 
@@ -203,8 +220,12 @@ def choose_rule_cuts(
 
 
 def _merge(
-    old_x: Any, old_labels: np.ndarray, old_keys: Sequence[str],
-    new_x: Any, new_labels: np.ndarray, new_keys: Sequence[str],
+    old_x: Any,
+    old_labels: np.ndarray,
+    old_keys: Sequence[str],
+    new_x: Any,
+    new_labels: np.ndarray,
+    new_keys: Sequence[str],
 ) -> tuple[Any, np.ndarray, list[str]]:
     """The passages of earlier rounds and this one, each key once: the later row wins."""
     from scipy.sparse import vstack
@@ -238,13 +259,16 @@ def adapt_model(
     if gold.empty:
         raise GoldError("Nothing to adapt to: the reviewed gold has no passage.")
     if not np.isfinite(weight) or weight <= 0:
-        raise GoldError(f"The 'weight' parameter of adapt_model must be a number in (0, inf). "
-                        f"Got {weight!r} instead.")
+        raise GoldError(
+            f"The 'weight' parameter of adapt_model must be a number in (0, inf). "
+            f"Got {weight!r} instead."
+        )
     codes = list(base.codes_)
     unknown = sorted({c for found in gold["codes"] for c in found} - set(codes))
     if unknown:
-        raise GoldError(f"The reviewed gold names codes the base model does not know: "
-                        f"{', '.join(unknown)}.")
+        raise GoldError(
+            f"The reviewed gold names codes the base model does not know: {', '.join(unknown)}."
+        )
     x_new = base.features([str(t) for t in gold["text"]])
     labels_new = np.array([[c in found for c in codes] for found in gold["codes"]], dtype=bool)
     labels_new = labels_new.reshape(len(gold), len(codes))
@@ -258,8 +282,14 @@ def adapt_model(
         old_rules = getattr(base, "adapt_rules_", None)
         if old_rules is None:
             old_rules = np.zeros_like(base.adapt_labels_)
-        x, rows, keys = _merge(base.adapt_features_, np.hstack([base.adapt_labels_, old_rules]),
-                               previous, x, rows, keys)
+        x, rows, keys = _merge(
+            base.adapt_features_,
+            np.hstack([base.adapt_labels_, old_rules]),
+            previous,
+            x,
+            rows,
+            keys,
+        )
         prior_coef, prior_intercept = base.prior_coef_, base.prior_intercept_
         root = dict(base.prior_)
     else:
@@ -268,12 +298,13 @@ def adapt_model(
 
     from threadpoolctl import threadpool_limits
 
-    labels, rules = rows[:, :len(codes)], rows[:, len(codes):]
+    labels, rules = rows[:, : len(codes)], rows[:, len(codes) :]
     # small dense problems: BLAS threads only wait for each other (measured: 4x slower on 2 cores)
     with threadpool_limits(limits=1):
         coef, intercept = _corrections(base, x, labels, prior_coef, prior_intercept, weight)
-        cuts = choose_rule_cuts(base, codebook, x, labels, rules, prior_coef, prior_intercept,
-                                weight)
+        cuts = choose_rule_cuts(
+            base, codebook, x, labels, rules, prior_coef, prior_intercept, weight
+        )
 
     adapted = copy.copy(base)
     adapted.coef_ = coef

@@ -9,9 +9,7 @@ import numpy as np
 from ..errors import UsageError
 
 
-def check_weights(
-    sample_weight: Sequence[float] | np.ndarray | None, n: int
-) -> np.ndarray | None:
+def check_weights(sample_weight: Sequence[float] | np.ndarray | None, n: int) -> np.ndarray | None:
     if sample_weight is None:
         return None
     weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)

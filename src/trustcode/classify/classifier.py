@@ -39,12 +39,17 @@ def _rule_matrix(
     if len(found) != n:
         raise UsageError(f"fit got {n} texts but {len(found)} sets of rule codes.")
     return np.array([[code in f for code in codes] for f in found], dtype=bool).reshape(
-        n, len(codes))
+        n, len(codes)
+    )
 
 
 def _gain_over_rules(
-    y: np.ndarray, rules: np.ndarray, counted: np.ndarray, oof: np.ndarray | None,
-    platt: tuple[float, float], threshold: float,
+    y: np.ndarray,
+    rules: np.ndarray,
+    counted: np.ndarray,
+    oof: np.ndarray | None,
+    platt: tuple[float, float],
+    threshold: float,
 ) -> tuple[float, float] | None:
     """None when rules plus this code's out-of-fold classifier do at least as well as the rules
     alone (F1 over the counted texts), or when the counted texts hold fewer than
@@ -75,7 +80,9 @@ def _is_number(value: Any) -> bool:
 
 def _is_ngram_range(value: Any) -> bool:
     return (
-        isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value)
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(_is_int(v) for v in value)
         and 1 <= value[0] <= value[1]
     )
 
@@ -216,7 +223,8 @@ class CodeClassifier:
     def __repr__(self) -> str:
         defaults = inspect.signature(type(self).__init__).parameters
         changed = [
-            f"{name}={value!r}" for name, value in self.get_params().items()
+            f"{name}={value!r}"
+            for name, value in self.get_params().items()
             if not _same(value, defaults[name].default)
         ]
         return f"{type(self).__name__}({', '.join(changed)})"
@@ -234,28 +242,54 @@ class CodeClassifier:
                 )
 
         need(_is_int(self.folds) and self.folds >= 2, "folds", "an int in [2, inf)")
-        need(self.random_state is None or _is_int(self.random_state), "random_state",
-             "an int or None")
+        need(
+            self.random_state is None or _is_int(self.random_state),
+            "random_state",
+            "an int or None",
+        )
         need(isinstance(self.exclusive, bool), "exclusive", "a bool")
-        need(self.C == "auto" or (_is_number(self.C) and float(self.C) > 0), "C",
-             "a float in (0, inf) or 'auto'")
+        need(
+            self.C == "auto" or (_is_number(self.C) and float(self.C) > 0),
+            "C",
+            "a float in (0, inf) or 'auto'",
+        )
         need(self.class_weight in ("balanced", None), "class_weight", "'balanced' or None")
         for name in ("word_ngrams", "char_ngrams"):
-            need(_is_ngram_range(getattr(self, name)), name,
-                 "a pair of ints (low, high) with 1 <= low <= high")
+            need(
+                _is_ngram_range(getattr(self, name)),
+                name,
+                "a pair of ints (low, high) with 1 <= low <= high",
+            )
         need(_is_int(self.min_df) and self.min_df >= 1, "min_df", "an int in [1, inf)")
-        need(self.max_features is None or (_is_int(self.max_features) and self.max_features >= 1),
-             "max_features", "an int in [1, inf) or None")
-        need(_is_number(self.min_threshold) and 0 <= self.min_threshold <= 1, "min_threshold",
-             "a float in [0, 1]")
-        need(_is_int(self.min_positives) and self.min_positives >= 1, "min_positives",
-             "an int in [1, inf)")
-        need(self.embeddings is None or isinstance(self.embeddings, str), "embeddings",
-             "the name of a sentence encoder or None")
-        need(self.stop_words is None or (
-            not isinstance(self.stop_words, str)
-            and all(isinstance(w, str) for w in self.stop_words)
-        ), "stop_words", "a sequence of words or None")
+        need(
+            self.max_features is None or (_is_int(self.max_features) and self.max_features >= 1),
+            "max_features",
+            "an int in [1, inf) or None",
+        )
+        need(
+            _is_number(self.min_threshold) and 0 <= self.min_threshold <= 1,
+            "min_threshold",
+            "a float in [0, 1]",
+        )
+        need(
+            _is_int(self.min_positives) and self.min_positives >= 1,
+            "min_positives",
+            "an int in [1, inf)",
+        )
+        need(
+            self.embeddings is None or isinstance(self.embeddings, str),
+            "embeddings",
+            "the name of a sentence encoder or None",
+        )
+        need(
+            self.stop_words is None
+            or (
+                not isinstance(self.stop_words, str)
+                and all(isinstance(w, str) for w in self.stop_words)
+            ),
+            "stop_words",
+            "a sequence of words or None",
+        )
         if problems:
             raise UsageError(" ".join(problems))
         if self.embeddings is not None:
@@ -331,8 +365,11 @@ class CodeClassifier:
             raise UsageError(f"fit got {len(texts)} texts but {len(groups)} groups.")
         weights = check_weights(sample_weight, len(texts))
         rules_say = _rule_matrix(rule_codes, codes, len(texts))
-        counts_in = (np.ones(len(texts), dtype=bool) if counted is None
-                     else np.asarray(counted, dtype=bool).reshape(-1))
+        counts_in = (
+            np.ones(len(texts), dtype=bool)
+            if counted is None
+            else np.asarray(counted, dtype=bool).reshape(-1)
+        )
         if len(counts_in) != len(texts):
             raise UsageError(f"fit got {len(texts)} texts but {len(counts_in)} 'counted' flags.")
         unknown = sorted(set().union(*label_sets) - set(codes)) if label_sets else []
@@ -403,7 +440,8 @@ class CodeClassifier:
                 gain = _gain_over_rules(y, rules_say[:, j], counts_in, oof, platt, threshold)
                 if gain is not None:
                     rules_better.append(
-                        f"{code} (too few passages to test it)" if np.isnan(gain[0])
+                        f"{code} (too few passages to test it)"
+                        if np.isnan(gain[0])
                         else f"{code} (F1 {gain[0]:.2f} with it, {gain[1]:.2f} rules alone)"
                     )
                     continue
@@ -426,7 +464,8 @@ class CodeClassifier:
         self.classifier_codes_ = tuple(clf_codes)
         # applied the fast way from now on: the same matrix, without scikit-learn's n-gram walk
         self.vectorizers_ = (
-            NgramTfidf.from_sklearn(word, stop), NgramTfidf.from_sklearn(char, stop)
+            NgramTfidf.from_sklearn(word, stop),
+            NgramTfidf.from_sklearn(char, stop),
         )
         self.feature_names_ = self._feature_names(
             word.get_feature_names_out(), char.get_feature_names_out()
@@ -531,8 +570,9 @@ class CodeClassifier:
 
     def __getstate__(self) -> dict[str, Any]:
         # the prediction caches rebuild themselves: a pickled copy leaves them behind
-        return {k: v for k, v in self.__dict__.items()
-                if k not in ("_ngram_cache", "_prediction_cache")}
+        return {
+            k: v for k, v in self.__dict__.items() if k not in ("_ngram_cache", "_prediction_cache")
+        }
 
     def features(self, texts: Sequence[str]) -> spmatrix:
         """The feature rows of ``texts`` (pass them to :meth:`predict_scores` and :meth:`explain`
@@ -590,12 +630,11 @@ class CodeClassifier:
         """
         scores = self.score_matrix(texts, features=features)
         # the array is this call's own: the frame may keep it rather than copy it
-        return pd.DataFrame(scores, columns=self._prediction_arrays()[1], dtype=np.float64,
-                            copy=False)
+        return pd.DataFrame(
+            scores, columns=self._prediction_arrays()[1], dtype=np.float64, copy=False
+        )
 
-    def score_matrix(
-        self, texts: Sequence[str], *, features: spmatrix | None = None
-    ) -> np.ndarray:
+    def score_matrix(self, texts: Sequence[str], *, features: spmatrix | None = None) -> np.ndarray:
         """:meth:`predict_scores` as a plain array, columns in ``classifier_codes_`` order:
         what the coder takes per document, without building a frame each time.
 
@@ -621,7 +660,9 @@ class CodeClassifier:
         cached = getattr(self, "_prediction_cache", None)
         if cached is None or cached[0] is not self.coef_:
             cached = self._prediction_cache = (
-                self.coef_, np.ascontiguousarray(self.coef_.T), pd.Index(self.classifier_codes_)
+                self.coef_,
+                np.ascontiguousarray(self.coef_.T),
+                pd.Index(self.classifier_codes_),
             )
         return cached[1], cached[2]
 
@@ -676,7 +717,10 @@ class CodeClassifier:
         return self.explain_many(x, picked, [code] * len(picked), k)
 
     def explain_many(
-        self, features: spmatrix, rows: Sequence[int] | np.ndarray, codes: Sequence[str],
+        self,
+        features: spmatrix,
+        rows: Sequence[int] | np.ndarray,
+        codes: Sequence[str],
         k: int = 5,
     ) -> list[list[tuple[str, float]]]:
         """:meth:`explain` for many (row of ``features``, code) pairs at once: for each pair,
@@ -710,8 +754,14 @@ class CodeClassifier:
         picked = np.asarray(rows, dtype=np.int64)
         n_rows = len(picked)
         best = best_distinct(
-            *contributions(x, *evidence_entries(x, picked, lambda c: c < n_words), coef, code_of,
-                            names.readable), k,
+            *contributions(
+                x,
+                *evidence_entries(x, picked, lambda c: c < n_words),
+                coef,
+                code_of,
+                names.readable,
+            ),
+            k,
             None if n_words <= names.distinct_upto else (names.ids, names.n_names),
         )
         out: list[list[tuple[str, float]]] = [[] for _ in range(n_rows)]

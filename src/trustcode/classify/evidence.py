@@ -33,8 +33,10 @@ class Names(NamedTuple):
         """
         text = [str(name).strip() for name in feature_names.tolist()]
         readable = np.array(
-            [i < n_grams and len(t) >= 3 and any(ch.isalpha() for ch in t)
-             for i, t in enumerate(text)],
+            [
+                i < n_grams and len(t) >= 3 and any(ch.isalpha() for ch in t)
+                for i, t in enumerate(text)
+            ],
             dtype=bool,
         )
         numbers: dict[str, int] = {}
@@ -56,13 +58,18 @@ def evidence_entries(
     sizes = x.indptr[rows + 1] - starts
     through = np.cumsum(sizes)
     entries = np.repeat(starts - (through - sizes), sizes) + np.arange(
-        through[-1] if len(through) else 0)
+        through[-1] if len(through) else 0
+    )
     keep = wanted(x.indices[entries])
     return entries[keep], np.repeat(np.arange(len(rows)), sizes)[keep]
 
 
 def contributions(
-    x: Any, entries: np.ndarray, rows: np.ndarray, coef: np.ndarray, code_of: np.ndarray,
+    x: Any,
+    entries: np.ndarray,
+    rows: np.ndarray,
+    coef: np.ndarray,
+    code_of: np.ndarray,
     readable: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The (row, column, contribution) of those of the CSR matrix ``x``'s ``entries``
@@ -101,8 +108,10 @@ def best_distinct(
     order = np.argsort(-vals, kind="stable")
     order = order[_stable_order(rows[order])]
     if first is not None:
-        rows, cols, vals = (np.concatenate((done, part[order]))
-                            for done, part in zip(first, (rows, cols, vals), strict=True))
+        rows, cols, vals = (
+            np.concatenate((done, part[order]))
+            for done, part in zip(first, (rows, cols, vals), strict=True)
+        )
         order = _stable_order(rows)
     if names is not None:
         # the first entry of each (row, name): the name's best, as a row's entries come best

@@ -130,10 +130,16 @@ def load_model(path: str | os.PathLike[str], codebook: Codebook) -> CodeClassifi
     params["stop_words"] = stop_words or None
     model = CodeClassifier(**params)
     vectorizers = [
-        NgramTfidf(analyzer, ngrams, state[f"{name}_vocabulary"], state[f"{name}_idf"],
-                   stop_words=stop_words)
+        NgramTfidf(
+            analyzer,
+            ngrams,
+            state[f"{name}_vocabulary"],
+            state[f"{name}_idf"],
+            stop_words=stop_words,
+        )
         for name, analyzer, ngrams in (
-            ("word", "word", params["word_ngrams"]), ("char", "char_wb", params["char_ngrams"])
+            ("word", "word", params["word_ngrams"]),
+            ("char", "char_wb", params["char_ngrams"]),
         )
     ]
     trained = list(meta["classifier_codes"])
@@ -149,8 +155,7 @@ def load_model(path: str | os.PathLike[str], codebook: Codebook) -> CodeClassifi
     model.thresholds_ = {c: float(meta["thresholds"][c]) for c in model.classifier_codes_}
     # models from before C="auto" did not record it: they used the one C of their parameters
     model.C_ = {
-        c: float(meta.get("C_per_code", {}).get(c, params["C"]))
-        for c in model.classifier_codes_
+        c: float(meta.get("C_per_code", {}).get(c, params["C"])) for c in model.classifier_codes_
     }
     model.n_training_ = int(meta["training_size"])
     model.codebook_sha256_ = meta["codebook_sha256"]
@@ -162,7 +167,10 @@ def load_model(path: str | os.PathLike[str], codebook: Codebook) -> CodeClassifi
 
 
 def _restore_adaptation(
-    model: CodeClassifier, state: dict[str, Any], meta: dict[str, Any], trained: list[str],
+    model: CodeClassifier,
+    state: dict[str, Any],
+    meta: dict[str, Any],
+    trained: list[str],
     kept: list[int],
 ) -> None:
     """An adapted model's prior and reviewed passages (see :mod:`.adapting`), for the codes
@@ -180,19 +188,31 @@ def _restore_adaptation(
     )
     labels = np.asarray(state["adapt_labels"], dtype=bool).reshape(len(keys), len(meta["labels"]))
     model.adapt_labels_ = np.column_stack(
-        [labels[:, meta["labels"].index(c)] if c in meta["labels"]
-         else np.zeros(len(keys), dtype=bool) for c in model.codes_]
+        [
+            labels[:, meta["labels"].index(c)]
+            if c in meta["labels"]
+            else np.zeros(len(keys), dtype=bool)
+            for c in model.codes_
+        ]
     ).reshape(len(keys), len(model.codes_))
-    rules = np.asarray(state.get("adapt_rules", np.zeros(labels.shape, dtype=bool)),
-                       dtype=bool).reshape(len(keys), len(meta["labels"]))
+    rules = np.asarray(
+        state.get("adapt_rules", np.zeros(labels.shape, dtype=bool)), dtype=bool
+    ).reshape(len(keys), len(meta["labels"]))
     model.adapt_rules_ = np.column_stack(
-        [rules[:, meta["labels"].index(c)] if c in meta["labels"]
-         else np.zeros(len(keys), dtype=bool) for c in model.codes_]
+        [
+            rules[:, meta["labels"].index(c)]
+            if c in meta["labels"]
+            else np.zeros(len(keys), dtype=bool)
+            for c in model.codes_
+        ]
     ).reshape(len(keys), len(model.codes_))
     model.adapt_keys_ = keys
     adapted = meta["adapted"]
     model.adapt_weight_ = float(adapted["weight"])
     model.base_name_ = str(adapted["base"])
     model.prior_ = dict(adapted["prior"])
-    model.rule_cuts_ = {str(c): float(v) for c, v in adapted.get("rule_cuts", {}).items()
-                        if c in model.classifier_codes_}
+    model.rule_cuts_ = {
+        str(c): float(v)
+        for c, v in adapted.get("rule_cuts", {}).items()
+        if c in model.classifier_codes_
+    }

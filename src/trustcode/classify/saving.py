@@ -66,8 +66,7 @@ def _model_state(model: CodeClassifier, codebook: Codebook) -> dict[str, Any]:
             "prior": model.prior_,
             "weight": float(model.adapt_weight_),
             "reviewed_passages": len(model.adapt_keys_),
-            "rule_cuts": {c: float(v) for c, v in sorted(getattr(model, "rule_cuts_",
-                                                                  {}).items())},
+            "rule_cuts": {c: float(v) for c, v in sorted(getattr(model, "rule_cuts_", {}).items())},
         }
     return {
         "format": MODEL_FORMAT,
@@ -104,9 +103,12 @@ def _adaptation_state(model: CodeClassifier) -> dict[str, np.ndarray]:
         "adapt_indices": np.asarray(x.indices, dtype=np.int64),
         "adapt_indptr": np.asarray(x.indptr, dtype=np.int64),
         "adapt_labels": np.asarray(model.adapt_labels_, dtype=bool),
-        "adapt_rules": np.asarray(getattr(model, "adapt_rules_", None)
-                                  if getattr(model, "adapt_rules_", None) is not None
-                                  else np.zeros_like(model.adapt_labels_), dtype=bool),
+        "adapt_rules": np.asarray(
+            getattr(model, "adapt_rules_", None)
+            if getattr(model, "adapt_rules_", None) is not None
+            else np.zeros_like(model.adapt_labels_),
+            dtype=bool,
+        ),
         "adapt_keys": np.asarray(keys, dtype=str),
     }
 
@@ -170,4 +172,3 @@ def save_model(model: CodeClassifier, path: str | os.PathLike[str], codebook: Co
     if not folder.is_dir():
         raise ModelError(f"Cannot write the model to {path}: folder {folder} does not exist.")
     return write_atomic(path, data, force=True)
-

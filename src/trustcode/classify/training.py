@@ -194,8 +194,12 @@ def rule_codes_of(
 
 
 def train_model(
-    gold: pd.DataFrame, codebook: Codebook, *, definitions: bool = True,
-    compare_rules: bool = True, **params: Any
+    gold: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    definitions: bool = True,
+    compare_rules: bool = True,
+    **params: Any,
 ) -> CodeClassifier:
     """Train a classifier for ``codebook``'s leaf codes from gold passages and its examples.
 
@@ -233,9 +237,14 @@ def train_model(
         counted = np.zeros(len(texts), dtype=bool)
         counted[:n_gold] = ~written_for_codebook(gold)
     model = CodeClassifier(**params).fit(
-        texts, labels, leaf_ids, groups=groups, sample_weight=weights,
-        rule_codes=rule_codes, counted=counted, codebook_sha256=codebook_fingerprint(codebook),
+        texts,
+        labels,
+        leaf_ids,
+        groups=groups,
+        sample_weight=weights,
+        rule_codes=rule_codes,
+        counted=counted,
+        codebook_sha256=codebook_fingerprint(codebook),
         definitions=definitions,
     )
     return model
-

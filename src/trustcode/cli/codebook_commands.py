@@ -71,8 +71,7 @@ def check(path: str | None) -> None:
             click.echo(line)
         sys.exit(1)
     click.echo(
-        f"{book.path}: valid; {count_codes(book)}, {n_rules} rules, "
-        f"all {n_examples} examples pass."
+        f"{book.path}: valid; {count_codes(book)}, {n_rules} rules, all {n_examples} examples pass."
     )
     for line in ruleset.regex_report():  # which engine runs each regex, and why
         click.echo(line)
@@ -109,8 +108,14 @@ def schema() -> None:
 
 @codebook_group.command(name="export")
 @codebook_argument
-@click.option("--to", "fmt", type=click.Choice(["qdc"]), default="qdc", show_default=True,
-              help="Format: a REFI-QDA codebook.")
+@click.option(
+    "--to",
+    "fmt",
+    type=click.Choice(["qdc"]),
+    default="qdc",
+    show_default=True,
+    help="Format: a REFI-QDA codebook.",
+)
 @click.option("-o", "--output", required=True, type=click.Path(), help="The .qdc file to write.")
 @force_option
 @handle_errors
@@ -129,8 +134,9 @@ def codebook_export(path: str | None, fmt: str, output: str, force: bool) -> Non
 
 @codebook_group.command(name="import")
 @click.argument("path", type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(),
-              help="The codebook.yaml skeleton to write.")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(), help="The codebook.yaml skeleton to write."
+)
 @force_option
 @handle_errors
 def codebook_import(path: str, output: str, force: bool) -> None:
@@ -150,26 +156,50 @@ def codebook_import(path: str, output: str, force: bool) -> None:
     refi = Path(path).suffix.lower() in (".qdc", ".qdpx", ".qde")
     reader = import_qdc if refi else import_dictionary
     written = write_codebook_yaml(reader(path), output, force=force)
-    click.echo(f"Wrote {written}; add definitions, examples and rules, then run "
-               f"'trustcode codebook check {written}'.", err=True)
+    click.echo(
+        f"Wrote {written}; add definitions, examples and rules, then run "
+        f"'trustcode codebook check {written}'.",
+        err=True,
+    )
 
 
 @codebook_group.command(name="diagnose")
 @click.argument("corpus", nargs=-1, required=True, type=click.Path())
 @codebook_option
-@click.option("--gold", "gold", multiple=True, type=click.Path(),
-              help="Gold codings to measure each rule's precision and recall against.")
+@click.option(
+    "--gold",
+    "gold",
+    multiple=True,
+    type=click.Path(),
+    help="Gold codings to measure each rule's precision and recall against.",
+)
 @documents_option
-@click.option("-m", "--model", default="default", show_default=True,
-              help="Model for the classifier columns: 'default', 'muse', a file, or 'none'.")
+@click.option(
+    "-m",
+    "--model",
+    default="default",
+    show_default=True,
+    help="Model for the classifier columns: 'default', 'muse', a file, or 'none'.",
+)
 @click.option("-u", "--unit", default="paragraph", show_default=True, help="Passage unit.")
-@click.option("-o", "--output", default=None, type=click.Path(),
-              help="Write every table (.xlsx or a CSV folder).")
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    type=click.Path(),
+    help="Write every table (.xlsx or a CSV folder).",
+)
 @force_option
 @handle_errors
 def codebook_diagnose(
-    corpus: tuple[str, ...], codebook: str | None, gold: tuple[str, ...],
-    documents: tuple[str, ...], model: str, unit: str, output: str | None, force: bool,
+    corpus: tuple[str, ...],
+    codebook: str | None,
+    gold: tuple[str, ...],
+    documents: tuple[str, ...],
+    model: str,
+    unit: str,
+    output: str | None,
+    force: bool,
 ) -> None:
     """What each rule does on a corpus: coverage, overlap, conflicts, rules that never fire,
     precision and recall against gold, rule/classifier disagreements, suggested terms.
@@ -181,9 +211,14 @@ def codebook_diagnose(
     from ..diagnose import diagnose
 
     refuse_existing(output, force)
-    result = diagnose(list(corpus), codebook=codebook, gold=list(gold) or None,
-                      model=None if model.lower() == "none" else model, unit=unit,
-                      documents=documents)
+    result = diagnose(
+        list(corpus),
+        codebook=codebook,
+        gold=list(gold) or None,
+        model=None if model.lower() == "none" else model,
+        unit=unit,
+        documents=documents,
+    )
     click.echo(result.summary())
     write_optional_frames(result.frames(), output, force)
 
@@ -192,19 +227,41 @@ def codebook_diagnose(
 @click.argument("old", type=click.Path())
 @click.argument("new", type=click.Path())
 @click.argument("corpus", nargs=-1, required=True, type=click.Path())
-@click.option("--gold", "gold", multiple=True, type=click.Path(),
-              help="Gold codings: report the change in agreement with them.")
+@click.option(
+    "--gold",
+    "gold",
+    multiple=True,
+    type=click.Path(),
+    help="Gold codings: report the change in agreement with them.",
+)
 @documents_option
-@click.option("-m", "--model", default=None, type=click.Path(),
-              help="A model file to code with on both sides (default: rules only).")
+@click.option(
+    "-m",
+    "--model",
+    default=None,
+    type=click.Path(),
+    help="A model file to code with on both sides (default: rules only).",
+)
 @click.option("-u", "--unit", default="paragraph", show_default=True, help="Passage unit.")
-@click.option("-o", "--output", default=None, type=click.Path(),
-              help="Write every table (.xlsx or a CSV folder).")
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    type=click.Path(),
+    help="Write every table (.xlsx or a CSV folder).",
+)
 @force_option
 @handle_errors
 def codebook_diff(
-    old: str, new: str, corpus: tuple[str, ...], gold: tuple[str, ...],
-    documents: tuple[str, ...], model: str | None, unit: str, output: str | None, force: bool,
+    old: str,
+    new: str,
+    corpus: tuple[str, ...],
+    gold: tuple[str, ...],
+    documents: tuple[str, ...],
+    model: str | None,
+    unit: str,
+    output: str | None,
+    force: bool,
 ) -> None:
     """What an edit to a codebook changes: passages gained and lost per code, the change in the
     code x document table and in agreement with gold; codes renamed, added or removed.
@@ -216,8 +273,9 @@ def codebook_diff(
     from ..diagnose import diff_codebooks
 
     refuse_existing(output, force)
-    result = diff_codebooks(old, new, list(corpus), gold=list(gold) or None, model=model,
-                            unit=unit, documents=documents)
+    result = diff_codebooks(
+        old, new, list(corpus), gold=list(gold) or None, model=model, unit=unit, documents=documents
+    )
     click.echo(result.summary())
     write_optional_frames(result.frames(), output, force)
 
@@ -225,4 +283,3 @@ def codebook_diff(
 def _clip(text: str, width: int = 90) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
-

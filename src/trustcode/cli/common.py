@@ -36,18 +36,19 @@ class _WarningDisplay:
         #: the codebooks whose advice this command has pointed to `codebook check` for
         self.advised: set[str] = set()
 
-    def __call__(
-        self, message: Any, category: Any, filename: Any, lineno: Any, *args: Any
-    ) -> None:
+    def __call__(self, message: Any, category: Any, filename: Any, lineno: Any, *args: Any) -> None:
         if issubclass(category, CodebookAdvice):
             # at its first piece, so that the run's last line stays the one that says what it
             # wrote
             if message.codebook not in self.advised:
                 self.advised.add(message.codebook)
                 path = shlex.quote(message.codebook)
-                click.echo(f"note: {message.codebook} has advice on how it is written (codes "
-                           f"with no rules or no examples): 'trustcode codebook check {path}' "
-                           "lists it.", err=True)
+                click.echo(
+                    f"note: {message.codebook} has advice on how it is written (codes "
+                    f"with no rules or no examples): 'trustcode codebook check {path}' "
+                    "lists it.",
+                    err=True,
+                )
             return
         self.count += 1
         if self.count > WARNINGS_SHOWN:
@@ -74,9 +75,7 @@ def option_advice(exc: TrustcodeError, command: click.Command | None) -> str:
     """
     if command is None:
         return ""
-    flags = {
-        p.name: max(p.opts, key=len) for p in command.params if isinstance(p, click.Option)
-    }
+    flags = {p.name: max(p.opts, key=len) for p in command.params if isinstance(p, click.Option)}
     named = [flags[name] for name in exc.params if name in flags]
     return f" Command line: {', '.join(named)}." if named else ""
 
@@ -100,8 +99,11 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt:
             output = kwargs.get("output")
             what = f"{output} was not written" if output else "no output was written"
-            click.echo(f"Interrupted: {what}; no partial file was left behind, and an earlier "
-                       "output at that path is unchanged.", err=True)
+            click.echo(
+                f"Interrupted: {what}; no partial file was left behind, and an earlier "
+                "output at that path is unchanged.",
+                err=True,
+            )
             sys.exit(130)
         finally:
             display.close()
@@ -139,7 +141,10 @@ def codebook_argument(func: F) -> F:
 
 def documents_option(func: F) -> F:
     return click.option(
-        "--documents", multiple=True, type=click.Path(), metavar="PATH",
+        "--documents",
+        multiple=True,
+        type=click.Path(),
+        metavar="PATH",
         help="Where the documents of hand-coded gold offsets are: files, folders or a "
         "manifest.csv; repeat it for each (the first that holds a doc_id gives its text). "
         "Default: the folders above each gold file that hold a manifest.csv.",
@@ -148,7 +153,9 @@ def documents_option(func: F) -> F:
 
 def unreviewed_option(func: F) -> F:
     return click.option(
-        "--unreviewed", type=click.Choice(["reject", "accept"]), default="reject",
+        "--unreviewed",
+        type=click.Choice(["reject", "accept"]),
+        default="reject",
         show_default=True,
         help="In a review workbook, what machine codes left without a decision count as.",
     )(func)
@@ -156,24 +163,26 @@ def unreviewed_option(func: F) -> F:
 
 def redact_options(func: F) -> F:
     func = click.option(
-        "--redact-model", default=None,
+        "--redact-model",
+        default=None,
         help="With --redact: an installed trained spaCy pipeline whose PERSON entities are "
         "redacted too (never downloaded).",
     )(func)
     func = click.option(
-        "--redact-names", type=click.Path(dir_okay=False), default=None,
+        "--redact-names",
+        type=click.Path(dir_okay=False),
+        default=None,
         help="With --redact: a file of names to pseudonymize, one per line.",
     )(func)
     return click.option(
-        "--redact", is_flag=True,
+        "--redact",
+        is_flag=True,
         help="Replace e-mail addresses, phone numbers, URLs, @handles and listed names (file or "
         "the codebook's redact: section) with stable pseudonyms. See SECURITY.md for its limits.",
     )(func)
 
 
-def redactor(
-    redact: bool, names: str | None, model: str | None, codebook: Any
-) -> Any:
+def redactor(redact: bool, names: str | None, model: str | None, codebook: Any) -> Any:
     """The redactor the ``--redact`` options ask for, or None; ``codebook`` is a path or a
     loaded codebook."""
     if not redact:
@@ -206,9 +215,8 @@ def write_optional_frames(frames: Any, output: str | None, force: bool) -> None:
 
 
 def force_option(func: F) -> F:
-    return click.option(
-        "--force", is_flag=True, help="Overwrite the output if it exists."
-    )(func)
+    return click.option("--force", is_flag=True, help="Overwrite the output if it exists.")(func)
+
 
 class _Progress:
     """A tqdm bar on stderr: documents done of the total, documents and words per second,
@@ -222,8 +230,14 @@ class _Progress:
         # shutil falls back to $COLUMNS or 80x24 where a terminal reports no size (tqdm's own
         # measure then draws nothing)
         size = shutil.get_terminal_size()
-        self.bar = tqdm(total=total, desc=label, unit="doc", file=sys.stderr,
-                        ncols=size.columns, nrows=size.lines)
+        self.bar = tqdm(
+            total=total,
+            desc=label,
+            unit="doc",
+            file=sys.stderr,
+            ncols=size.columns,
+            nrows=size.lines,
+        )
         self.words = 0
 
     def __call__(self, document: Any) -> None:

@@ -16,16 +16,28 @@ from .group import main
 
 @main.command(name="export")
 @click.argument("coded", type=click.Path())
-@click.option("--to", "fmt", type=click.Choice(["qdpx"]), default="qdpx", show_default=True,
-              help="Format: a REFI-QDA project.")
+@click.option(
+    "--to",
+    "fmt",
+    type=click.Choice(["qdpx"]),
+    default="qdpx",
+    show_default=True,
+    help="Format: a REFI-QDA project.",
+)
 @codebook_option
 @click.option("-o", "--output", required=True, type=click.Path(), help="The .qdpx to write.")
 @redact_options
 @force_option
 @handle_errors
 def export_cmd(
-    coded: str, fmt: str, codebook: str | None, output: str, redact: bool,
-    redact_names: str | None, redact_model: str | None, force: bool,
+    coded: str,
+    fmt: str,
+    codebook: str | None,
+    output: str,
+    redact: bool,
+    redact_names: str | None,
+    redact_model: str | None,
+    force: bool,
 ) -> None:
     """Export a coding as a REFI-QDA project for QualCoder, ATLAS.ti, MAXQDA or NVivo.
 
@@ -35,15 +47,25 @@ def export_cmd(
     """
     from ..workflows import export_project
 
-    written = export_project(coded, output, codebook=codebook, force=force,
-                             redact=redactor(redact, redact_names, redact_model, codebook))
+    written = export_project(
+        coded,
+        output,
+        codebook=codebook,
+        force=force,
+        redact=redactor(redact, redact_names, redact_model, codebook),
+    )
     click.echo(f"Wrote {written}.", err=True)
 
 
 @main.command(name="import")
 @click.argument("project", type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(),
-              help="Tables to write (.xlsx, .parquet, .jsonl or a CSV folder).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(),
+    help="Tables to write (.xlsx, .parquet, .jsonl or a CSV folder).",
+)
 @force_option
 @handle_errors
 def import_cmd(project: str, output: str, force: bool) -> None:
@@ -58,4 +80,3 @@ def import_cmd(project: str, output: str, force: bool) -> None:
     from ..workflows import import_project
 
     click.echo(f"Wrote {import_project(project, output, force=force)}.", err=True)
-

@@ -23,4 +23,3 @@ def main() -> None:
 
 def run() -> None:  # pragma: no cover - console entry for `python -m trustcode.cli`
     main(prog_name="trustcode")
-

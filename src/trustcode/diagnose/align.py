@@ -15,9 +15,11 @@ from ..types import Codebook
 from .steps import Corpus, PathLike
 
 
-def read_gold_frame(gold: pd.DataFrame | PathLike | Sequence[PathLike],
-                     codebook: Codebook | None,
-                     documents: Sequence[PathLike] = ()) -> pd.DataFrame:
+def read_gold_frame(
+    gold: pd.DataFrame | PathLike | Sequence[PathLike],
+    codebook: Codebook | None,
+    documents: Sequence[PathLike] = (),
+) -> pd.DataFrame:
     if isinstance(gold, pd.DataFrame):
         return gold
     from ..gold import read_gold
@@ -25,8 +27,7 @@ def read_gold_frame(gold: pd.DataFrame | PathLike | Sequence[PathLike],
     return read_gold(gold, codebook=codebook, documents=documents)
 
 
-def align_gold(gold: pd.DataFrame, corpus: Corpus) -> tuple[list[frozenset[str] | None],
-                                                               list[str]]:
+def align_gold(gold: pd.DataFrame, corpus: Corpus) -> tuple[list[frozenset[str] | None], list[str]]:
     """Each corpus passage's gold codes (None: no gold passage contains it), and notes.
 
     Raises :class:`GoldError` when no gold document is in the corpus.
@@ -85,8 +86,9 @@ def align_gold(gold: pd.DataFrame, corpus: Corpus) -> tuple[list[frozenset[str] 
     starts = {doc: [s[0] for s in doc_spans] for doc, doc_spans in spans.items()}
     # the furthest end among a document's gold passages up to each one: once it falls short
     # of a corpus passage's end, no earlier gold passage can contain that passage
-    reach = {doc: list(accumulate((s[1] for s in doc_spans), max))
-             for doc, doc_spans in spans.items()}
+    reach = {
+        doc: list(accumulate((s[1] for s in doc_spans), max)) for doc, doc_spans in spans.items()
+    }
     aligned: list[frozenset[str] | None] = []
     used: set[tuple[str, int]] = set()
     for passage in corpus.passages:

@@ -80,22 +80,32 @@ class Diagnosis:
         ]
         lines.append(
             f"Rules that never fire: {len(self.never_fired)}"
-            + (f" ({', '.join(self.never_fired['rule_id'][:10])}"
-               f"{' ...' if len(self.never_fired) > 10 else ''})" if len(self.never_fired) else "")
+            + (
+                f" ({', '.join(self.never_fired['rule_id'][:10])}"
+                f"{' ...' if len(self.never_fired) > 10 else ''})"
+                if len(self.never_fired)
+                else ""
+            )
         )
         scored = self.rules.dropna(subset=["precision"])
         scored = scored[~scored["veto"]]
         if len(scored):
             weakest = scored.sort_values(["precision", "rule_id"]).head(5)
-            shown = ", ".join(f"{r} {p:.2f}" for r, p in zip(weakest["rule_id"],
-                                                              weakest["precision"], strict=True))
+            shown = ", ".join(
+                f"{r} {p:.2f}"
+                for r, p in zip(weakest["rule_id"], weakest["precision"], strict=True)
+            )
             lines.append(f"Lowest rule precision against the gold: {shown}.")
         if len(self.conflicts):
-            lines.append(f"Conflicts: {int(self.conflicts['passages'].sum())} passage(s) in "
-                         f"{len(self.conflicts)} veto or exclusive-code conflict(s).")
+            lines.append(
+                f"Conflicts: {int(self.conflicts['passages'].sum())} passage(s) in "
+                f"{len(self.conflicts)} veto or exclusive-code conflict(s)."
+            )
         if len(self.disagreements):
-            lines.append(f"The {len(self.disagreements)} passage-code pair(s) where rules and "
-                         "classifier disagree most are in the disagreements table.")
+            lines.append(
+                f"The {len(self.disagreements)} passage-code pair(s) where rules and "
+                "classifier disagree most are in the disagreements table."
+            )
         if len(self.suggested_terms):
             lines.append(f"{len(self.suggested_terms)} suggested term(s) for new rules.")
         lines.extend(f"Note: {n}" for n in self.notes)
@@ -127,8 +137,10 @@ def diagnose(
     """
     for name, value in (("max_terms", max_terms), ("max_disagreements", max_disagreements)):
         if not isinstance(value, int) or value < 0:
-            raise UsageError(f"The {name!r} parameter of diagnose must be an int in [0, inf). "
-                             f"Got {value!r} instead.")
+            raise UsageError(
+                f"The {name!r} parameter of diagnose must be an int in [0, inf). "
+                f"Got {value!r} instead."
+            )
     book = codebook_of(codebook)
     corpus = read_passages(corpus_paths, unit)
     ruleset = RuleSet(book)

@@ -116,8 +116,14 @@ def score_passages(model: Any, corpus: Corpus) -> Scored:
     codes = [str(c) for c in model.classifier_codes_]
     scores = [dict(zip(codes, row.tolist(), strict=True)) for row in values]
     predicted = [frozenset(found) for found in model.predict(texts)]
-    return Scored(scores, dict(model.thresholds_), predicted, tuple(codes),
-                  passage_thresholds(model, features, values), getattr(model, "rule_cuts_", None))
+    return Scored(
+        scores,
+        dict(model.thresholds_),
+        predicted,
+        tuple(codes),
+        passage_thresholds(model, features, values),
+        getattr(model, "rule_cuts_", None),
+    )
 
 
 def combined_codes(codebook: Codebook, coded: Coded, scored: Scored) -> list[frozenset[str]]:
@@ -125,8 +131,9 @@ def combined_codes(codebook: Codebook, coded: Coded, scored: Scored) -> list[fro
     out = []
     for i, (rule_codes, vetoed) in enumerate(zip(coded.rule_codes, coded.vetoed, strict=True)):
         scores = {c: s for c, s in scored.scores[i].items() if c in leaf} or None
-        found = combine(codebook, rule_codes, vetoed, scores, scored.cuts[i] or None,
-                        scored.rule_cuts)
+        found = combine(
+            codebook, rule_codes, vetoed, scores, scored.cuts[i] or None, scored.rule_cuts
+        )
         out.append(frozenset(code for code, _, _ in found))
     return out
 

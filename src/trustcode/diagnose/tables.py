@@ -19,36 +19,93 @@ from ..types import Codebook, meets_threshold
 from .steps import Coded, Corpus, Scored, prf, trim
 
 RULE_COLUMNS: tuple[str, ...] = (
-    "code", "rule_id", "kind", "lang", "veto", "fired", "coverage", "unique", "conflicts",
-    "gold_passages", "true_positives", "precision", "recall",
+    "code",
+    "rule_id",
+    "kind",
+    "lang",
+    "veto",
+    "fired",
+    "coverage",
+    "unique",
+    "conflicts",
+    "gold_passages",
+    "true_positives",
+    "precision",
+    "recall",
 )
 CODE_COLUMNS: tuple[str, ...] = (
-    "code", "label", "rules", "veto_rules", "never_fired", "rule_passages", "combined_passages",
-    "has_classifier", "gold_support",
-    "rules_precision", "rules_recall", "rules_f1",
-    "classifier_precision", "classifier_recall", "classifier_f1",
-    "combined_precision", "combined_recall", "combined_f1",
+    "code",
+    "label",
+    "rules",
+    "veto_rules",
+    "never_fired",
+    "rule_passages",
+    "combined_passages",
+    "has_classifier",
+    "gold_support",
+    "rules_precision",
+    "rules_recall",
+    "rules_f1",
+    "classifier_precision",
+    "classifier_recall",
+    "classifier_f1",
+    "combined_precision",
+    "combined_recall",
+    "combined_f1",
 )
 OVERLAP_COLUMNS: tuple[str, ...] = (
-    "code", "rule_a", "rule_b", "passages_a", "passages_b", "both", "jaccard",
+    "code",
+    "rule_a",
+    "rule_b",
+    "passages_a",
+    "passages_b",
+    "both",
+    "jaccard",
 )
 CONFLICT_COLUMNS: tuple[str, ...] = ("kind", "code", "rule_id", "other", "passages", "passage_ids")
 CONFLICT_PASSAGE_COLUMNS: tuple[str, ...] = (
-    "kind", "code", "rule_id", "other", "doc_id", "passage_id", "text",
+    "kind",
+    "code",
+    "rule_id",
+    "other",
+    "doc_id",
+    "passage_id",
+    "text",
 )
 NEVER_FIRED_COLUMNS: tuple[str, ...] = ("code", "rule_id", "kind", "lang", "veto", "reason")
 RULE_PASSAGE_COLUMNS: tuple[str, ...] = (
-    "code", "rule_id", "doc_id", "passage_id", "vetoed", "unique", "gold",
+    "code",
+    "rule_id",
+    "doc_id",
+    "passage_id",
+    "vetoed",
+    "unique",
+    "gold",
 )
 DISAGREEMENT_COLUMNS: tuple[str, ...] = (
-    "code", "doc_id", "passage_id", "rule", "rule_ids", "score", "threshold", "disagreement",
-    "kind", "gold", "text",
+    "code",
+    "doc_id",
+    "passage_id",
+    "rule",
+    "rule_ids",
+    "score",
+    "threshold",
+    "disagreement",
+    "kind",
+    "gold",
+    "text",
 )
 TERM_COLUMNS: tuple[str, ...] = (
-    "code", "term", "method", "weight", "passages", "coded_passages",
-    "example_1", "example_2", "example_3",
+    "code",
+    "term",
+    "method",
+    "weight",
+    "passages",
+    "coded_passages",
+    "example_1",
+    "example_2",
+    "example_3",
 )
-
 
 
 @dataclass
@@ -107,33 +164,37 @@ def rule_tables(
         else:
             true_pos = on_gold & support
             recall = len(true_pos) / len(support) if support else math.nan
-        rows.append({
-            "code": rule.code,
-            "rule_id": rule.id,
-            "kind": rule.kind,
-            "lang": rule.lang,
-            "veto": rule.veto,
-            "fired": len(per_rule.fired[rule.id]),
-            "coverage": len(coverage),
-            "unique": pd.NA if rule.veto else len(per_rule.unique[rule.id]),
-            "conflicts": len(per_rule.conflicts[rule.id]),
-            "gold_passages": len(on_gold) if with_gold else pd.NA,
-            "true_positives": len(true_pos) if with_gold else pd.NA,
-            "precision": len(true_pos) / len(on_gold) if on_gold else math.nan,
-            "recall": recall,
-        })
+        rows.append(
+            {
+                "code": rule.code,
+                "rule_id": rule.id,
+                "kind": rule.kind,
+                "lang": rule.lang,
+                "veto": rule.veto,
+                "fired": len(per_rule.fired[rule.id]),
+                "coverage": len(coverage),
+                "unique": pd.NA if rule.veto else len(per_rule.unique[rule.id]),
+                "conflicts": len(per_rule.conflicts[rule.id]),
+                "gold_passages": len(on_gold) if with_gold else pd.NA,
+                "true_positives": len(true_pos) if with_gold else pd.NA,
+                "precision": len(true_pos) / len(on_gold) if on_gold else math.nan,
+                "recall": recall,
+            }
+        )
         for i in sorted(per_rule.fired[rule.id]):
             passage = corpus.passages[i]
             gold_codes = aligned[i]
-            passage_rows.append({
-                "code": rule.code,
-                "rule_id": rule.id,
-                "doc_id": passage.doc_id,
-                "passage_id": passage.passage_id,
-                "vetoed": rule.code in coded.vetoed[i],
-                "unique": i in per_rule.unique[rule.id],
-                "gold": pd.NA if gold_codes is None else int(rule.code in gold_codes),
-            })
+            passage_rows.append(
+                {
+                    "code": rule.code,
+                    "rule_id": rule.id,
+                    "doc_id": passage.doc_id,
+                    "passage_id": passage.passage_id,
+                    "vetoed": rule.code in coded.vetoed[i],
+                    "unique": i in per_rule.unique[rule.id],
+                    "gold": pd.NA if gold_codes is None else int(rule.code in gold_codes),
+                }
+            )
     table = pd.DataFrame(rows, columns=list(RULE_COLUMNS))
     for column in ("fired", "coverage", "unique", "conflicts", "gold_passages", "true_positives"):
         table[column] = pd.array(table[column], dtype="Int64")
@@ -153,12 +214,22 @@ def never_fired_table(book: Codebook, corpus: Corpus, rules: pd.DataFrame) -> pd
             continue
         lang = rule.lang.strip().lower()
         if lang != "any" and lang not in languages:
-            reason = (f"it applies to language {lang!r} and no passage is in that language "
-                      f"(corpus languages: {', '.join(sorted(languages)) or 'none'})")
+            reason = (
+                f"it applies to language {lang!r} and no passage is in that language "
+                f"(corpus languages: {', '.join(sorted(languages)) or 'none'})"
+            )
         else:
             reason = "no passage matches it"
-        rows.append({"code": rule.code, "rule_id": rule.id, "kind": rule.kind, "lang": rule.lang,
-                     "veto": rule.veto, "reason": reason})
+        rows.append(
+            {
+                "code": rule.code,
+                "rule_id": rule.id,
+                "kind": rule.kind,
+                "lang": rule.lang,
+                "veto": rule.veto,
+                "reason": reason,
+            }
+        )
     return pd.DataFrame(rows, columns=list(NEVER_FIRED_COLUMNS))
 
 
@@ -171,14 +242,23 @@ def overlap_table(book: Codebook, per_rule: _RuleSets) -> pd.DataFrame:
             both = len(set_a & set_b)
             if not both:
                 continue
-            rows.append({"code": code.id, "rule_a": a.id, "rule_b": b.id,
-                         "passages_a": len(set_a), "passages_b": len(set_b), "both": both,
-                         "jaccard": both / len(set_a | set_b)})
+            rows.append(
+                {
+                    "code": code.id,
+                    "rule_a": a.id,
+                    "rule_b": b.id,
+                    "passages_a": len(set_a),
+                    "passages_b": len(set_b),
+                    "both": both,
+                    "jaccard": both / len(set_a | set_b),
+                }
+            )
     return pd.DataFrame(rows, columns=list(OVERLAP_COLUMNS))
 
 
-def conflict_tables(book: Codebook, corpus: Corpus, coded: Coded) -> tuple[pd.DataFrame,
-                                                                         pd.DataFrame]:
+def conflict_tables(
+    book: Codebook, corpus: Corpus, coded: Coded
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     leaf = [c.id for c in book.leaf_codes]
     found: dict[tuple[str, str, str, str], list[int]] = {}
     for i, hits in enumerate(coded.hits):
@@ -200,18 +280,35 @@ def conflict_tables(book: Codebook, corpus: Corpus, coded: Coded) -> tuple[pd.Da
     summary_rows, passage_rows = [], []
     for (kind, code, rule_id, other), rows in found.items():
         ids = [corpus.passages[i].passage_id for i in rows]
-        summary_rows.append({"kind": kind, "code": code, "rule_id": rule_id, "other": other,
-                             "passages": len(rows), "passage_ids": ";".join(ids)})
+        summary_rows.append(
+            {
+                "kind": kind,
+                "code": code,
+                "rule_id": rule_id,
+                "other": other,
+                "passages": len(rows),
+                "passage_ids": ";".join(ids),
+            }
+        )
         for i in rows:
             passage = corpus.passages[i]
             if kind == "exclusive":
-                rule_id_here = ";".join(sorted(
-                    {h.rule_id for c in (code, other) for h in coded.rule_codes[i][c]}))
+                rule_id_here = ";".join(
+                    sorted({h.rule_id for c in (code, other) for h in coded.rule_codes[i][c]})
+                )
             else:
                 rule_id_here = rule_id
-            passage_rows.append({"kind": kind, "code": code, "rule_id": rule_id_here,
-                                 "other": other, "doc_id": passage.doc_id,
-                                 "passage_id": passage.passage_id, "text": trim(passage.text)})
+            passage_rows.append(
+                {
+                    "kind": kind,
+                    "code": code,
+                    "rule_id": rule_id_here,
+                    "other": other,
+                    "doc_id": passage.doc_id,
+                    "passage_id": passage.passage_id,
+                    "text": trim(passage.text),
+                }
+            )
     summary = pd.DataFrame(summary_rows, columns=list(CONFLICT_COLUMNS))
     if len(summary):
         summary["passages"] = summary["passages"].astype("int64")
@@ -281,21 +378,24 @@ def disagreement_table(
                 continue
             passage = corpus.passages[i]
             gold_codes = aligned[i]
-            rows.append({
-                "code": code,
-                "doc_id": passage.doc_id,
-                "passage_id": passage.passage_id,
-                "rule": int(rule),
-                "rule_ids": ";".join(sorted({h.rule_id
-                                            for h in coded.rule_codes[i].get(code, [])})),
-                "score": score,
-                "threshold": threshold,
-                "disagreement": abs(score - int(rule)),
-                "kind": "rule, low score" if rule else "high score, no rule",
-                "gold": pd.NA if gold_codes is None else int(code in gold_codes),
-                "text": trim(passage.text),
-                "_row": i,
-            })
+            rows.append(
+                {
+                    "code": code,
+                    "doc_id": passage.doc_id,
+                    "passage_id": passage.passage_id,
+                    "rule": int(rule),
+                    "rule_ids": ";".join(
+                        sorted({h.rule_id for h in coded.rule_codes[i].get(code, [])})
+                    ),
+                    "score": score,
+                    "threshold": threshold,
+                    "disagreement": abs(score - int(rule)),
+                    "kind": "rule, low score" if rule else "high score, no rule",
+                    "gold": pd.NA if gold_codes is None else int(code in gold_codes),
+                    "text": trim(passage.text),
+                    "_row": i,
+                }
+            )
     rows.sort(key=lambda r: (-r["disagreement"], r["_row"], r["code"]))
     table = pd.DataFrame(rows[:limit], columns=[*DISAGREEMENT_COLUMNS, "_row"])
     table = table.drop(columns="_row")

@@ -29,7 +29,7 @@ _LOG_ODDS_MIN_PASSAGES = 2
 
 def _ngrams(text: str, sizes: range) -> set[str]:
     tokens = _TOKEN.findall(fold(text.lower()))
-    return {" ".join(tokens[k:k + n]) for n in sizes for k in range(len(tokens) - n + 1)}
+    return {" ".join(tokens[k : k + n]) for n in sizes for k in range(len(tokens) - n + 1)}
 
 
 def _stop_words(languages: Iterable[str | None]) -> frozenset[str]:
@@ -49,8 +49,9 @@ def _covered(
 ) -> set[str]:
     """The terms a rule of ``code`` covers: it matches the term as a passage, or the term is
     part of one of its phrases or lemmas."""
-    phrases = [fold(t.lower()) for r in code.rules if r.kind in ("phrases", "lemmas")
-               for t in r.terms]
+    phrases = [
+        fold(t.lower()) for r in code.rules if r.kind in ("phrases", "lemmas") for t in r.terms
+    ]
     covered = {t for t in terms if any(t in phrase for phrase in phrases)}
     passages = [Passage("term", k, 0, len(t), t) for k, t in enumerate(terms)]
     for language in dict.fromkeys(languages):
@@ -66,8 +67,10 @@ def _classifier_weights(model: Any, code: str) -> list[tuple[str, float]]:
     n_words = len(model.vectorizers_[0].vocabulary_)
     coef = model.coef_[row][:n_words]
     names = model.feature_names_[:n_words]
-    ranked = sorted(((float(w), str(t)) for t, w in zip(names, coef, strict=True) if w > 0),
-                    key=lambda item: (-item[0], item[1]))
+    ranked = sorted(
+        ((float(w), str(t)) for t, w in zip(names, coef, strict=True) if w > 0),
+        key=lambda item: (-item[0], item[1]),
+    )
     return [(t, w) for w, t in ranked]
 
 
@@ -85,8 +88,9 @@ def _log_odds(texts_in: Sequence[str], texts_out: Sequence[str]) -> list[tuple[s
         if spread[word] < _LOG_ODDS_MIN_PASSAGES:  # one passage's wording is no pattern
             continue
         other = outside.get(word, 0)
-        value = (math.log((count + a) / (n_in - count + a))
-                 - math.log((other + a) / (n_out - other + a)))
+        value = math.log((count + a) / (n_in - count + a)) - math.log(
+            (other + a) / (n_out - other + a)
+        )
         if value > 0:
             ranked.append((word, value))
     ranked.sort(key=lambda item: (-item[1], item[0]))
@@ -124,23 +128,36 @@ def suggest_terms(
             ranked, method = _classifier_weights(model, code.id), "classifier weight"
         else:
             method = f"log-odds ({source})"
-            ranked = _log_odds([corpus.passages[i].text for i in rows_used if i in positive],
-                               [corpus.passages[i].text for i in rows_used if i not in positive])
+            ranked = _log_odds(
+                [corpus.passages[i].text for i in rows_used if i in positive],
+                [corpus.passages[i].text for i in rows_used if i not in positive],
+            )
         # stop words and numbers say nothing about a code, whatever their weight
         candidates = [
-            (t, w) for t, w in ranked
+            (t, w)
+            for t, w in ranked
             if not all(part in stop or part.isdigit() for part in t.split())
         ][: max_terms * 5]
         covered = _covered([t for t, _ in candidates], code, ruleset, languages)
         kept = [(t, w) for t, w in candidates if t not in covered][:max_terms]
         for term, weight in kept:
             having = [i for i, g in enumerate(grams) if term in g]
-            examples = [f"{corpus.passages[i].passage_id}: {trim(corpus.passages[i].text, 160)}"
-                        for i in having[:3]]
+            examples = [
+                f"{corpus.passages[i].passage_id}: {trim(corpus.passages[i].text, 160)}"
+                for i in having[:3]
+            ]
             examples += [""] * (3 - len(examples))
-            rows.append({"code": code.id, "term": term, "method": method, "weight": weight,
-                         "passages": len(having),
-                         "coded_passages": len(positive.intersection(having)),
-                         "example_1": examples[0], "example_2": examples[1],
-                         "example_3": examples[2]})
+            rows.append(
+                {
+                    "code": code.id,
+                    "term": term,
+                    "method": method,
+                    "weight": weight,
+                    "passages": len(having),
+                    "coded_passages": len(positive.intersection(having)),
+                    "example_1": examples[0],
+                    "example_2": examples[1],
+                    "example_3": examples[2],
+                }
+            )
     return pd.DataFrame(rows, columns=list(TERM_COLUMNS))

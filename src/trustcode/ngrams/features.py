@@ -57,8 +57,9 @@ class _ChunkTable:
         self.word_ptr = _Growing(np.zeros(1))
         self.word_numbers = _Growing()
 
-    def add(self, chunks: list[str], char: NgramTfidf | None, char_offset: int,
-            words: WordTables | None) -> None:
+    def add(
+        self, chunks: list[str], char: NgramTfidf | None, char_offset: int, words: WordTables | None
+    ) -> None:
         """Give ``chunks`` (distinct, not yet in the table) their numbers and rows."""
         count = len(chunks)
         if char is not None:
@@ -78,12 +79,13 @@ class _ChunkTable:
             stop = words.stop_words
             numbers = (
                 [[lookup(t) for t in TOKEN.findall(chunk) if t not in stop] for chunk in chunks]
-                if stop else [list(map(lookup, TOKEN.findall(chunk))) for chunk in chunks]
+                if stop
+                else [list(map(lookup, TOKEN.findall(chunk))) for chunk in chunks]
             )
             lengths = np.fromiter(map(len, numbers), dtype=np.int64, count=count)
-            self.word_numbers.extend(np.fromiter(
-                chain.from_iterable(numbers), dtype=np.int64, count=int(lengths.sum())
-            ))
+            self.word_numbers.extend(
+                np.fromiter(chain.from_iterable(numbers), dtype=np.int64, count=int(lengths.sum()))
+            )
             self.word_ptr.extend(self.word_ptr.array[self.word_ptr.size - 1] + np.cumsum(lengths))
         # numbers are published last, once the rows they point to are written
         self.index.update(zip(chunks, range(len(self.index), len(self.index) + count), strict=True))
@@ -185,8 +187,7 @@ class NgramFeatures:
         data = self._weigh(indptr, indices, counts, np.bincount(rows[distinct], minlength=n_texts))
         return csr_matrix((data, indices, indptr), shape=(n_texts, self.n_features))
 
-    def _numbers(self, flat: list[str], words: WordTables | None) -> tuple[_ChunkTable,
-                                                                             np.ndarray]:
+    def _numbers(self, flat: list[str], words: WordTables | None) -> tuple[_ChunkTable, np.ndarray]:
         """The chunk table and the number of each chunk of ``flat`` in it (new chunks added,
         the table replaced by a new one when full). Called under the lock."""
         table = self._table
@@ -198,14 +199,17 @@ class NgramFeatures:
         if not len(missing):
             return table, ids
         new = list(dict.fromkeys(flat[i] for i in missing.tolist()))
-        if (len(table.index) + len(new) > self.CACHE_SIZE
-                or table.entries() > self.ENTRIES_PER_CHUNK * self.CACHE_SIZE):
+        if (
+            len(table.index) + len(new) > self.CACHE_SIZE
+            or table.entries() > self.ENTRIES_PER_CHUNK * self.CACHE_SIZE
+        ):
             table = self._table = _ChunkTable(self._n_word(), self._word_offset)
             new, missing = list(dict.fromkeys(flat)), np.arange(len(flat))
         table.add(new, self._char, self._char_offset, words)
         lookup = table.index.__getitem__
-        ids[missing] = np.fromiter(map(lookup, (flat[i] for i in missing.tolist())),
-                                   dtype=np.int64, count=len(missing))
+        ids[missing] = np.fromiter(
+            map(lookup, (flat[i] for i in missing.tolist())), dtype=np.int64, count=len(missing)
+        )
         return table, ids
 
     def _n_word(self) -> int:
@@ -252,7 +256,10 @@ class NgramFeatures:
         return key // size, size - 1 - key % size, key
 
     def _weigh(
-        self, indptr: np.ndarray, indices: np.ndarray, counts: np.ndarray,
+        self,
+        indptr: np.ndarray,
+        indices: np.ndarray,
+        counts: np.ndarray,
         words_per_row: np.ndarray,
     ) -> np.ndarray:
         """The CSR rows' counts -> sublinear tf times idf, each part of each row scaled to unit
@@ -284,8 +291,12 @@ class NgramFeatures:
 
 
 def _product(
-    left_ptr: np.ndarray, left: np.ndarray, ptr: np.ndarray, cols: np.ndarray,
-    counts: np.ndarray, n_features: int,
+    left_ptr: np.ndarray,
+    left: np.ndarray,
+    ptr: np.ndarray,
+    cols: np.ndarray,
+    counts: np.ndarray,
+    n_features: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CSR (indptr, indices, data) of L @ R, where L's rows list rows of R (each entry 1,
     ``left_ptr``/``left``) and R is the CSR matrix (``ptr``, ``cols``, ``counts``).
@@ -312,8 +323,18 @@ def _product(
     out_ptr = np.empty(n_rows + 1, dtype=np.int32)
     out_cols = np.empty(bound, dtype=np.int32)
     out_counts = np.empty(bound, dtype=np.int32)
-    csr_matmat(n_rows, n_features, left_ptr.astype(np.int32), left.astype(np.int32, copy=False),
-               np.ones(len(left), dtype=np.int32), ptr, cols, counts.astype(np.int32, copy=False),
-               out_ptr, out_cols, out_counts)
+    csr_matmat(
+        n_rows,
+        n_features,
+        left_ptr.astype(np.int32),
+        left.astype(np.int32, copy=False),
+        np.ones(len(left), dtype=np.int32),
+        ptr,
+        cols,
+        counts.astype(np.int32, copy=False),
+        out_ptr,
+        out_cols,
+        out_counts,
+    )
     nnz = int(out_ptr[-1])
     return out_ptr, out_cols[:nnz], out_counts[:nnz]

@@ -26,8 +26,9 @@ class WordTables:
     """A word vocabulary by number: word -> number, number -> unigram feature, and each longer
     n-gram's key (its words' numbers in base ``size``) -> feature, keys sorted."""
 
-    def __init__(self, vocabulary: dict[str, int], stop_words: frozenset[str] = frozenset()
-                 ) -> None:
+    def __init__(
+        self, vocabulary: dict[str, int], stop_words: frozenset[str] = frozenset()
+    ) -> None:
         #: tokens left out of a text's word sequence before its n-grams are formed
         self.stop_words = stop_words
         terms = list(vocabulary)
@@ -191,8 +192,9 @@ class CharTables:
             keys[more] = keys[more] * self.base + digits[starts[more] + k]
         return keys
 
-    def rows(self, chunks: list[str], low: int, high: int) -> tuple[np.ndarray, np.ndarray,
-                                                                   np.ndarray]:
+    def rows(
+        self, chunks: list[str], low: int, high: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each chunk's vocabulary features with their counts, as ``_char_counts`` gives them
         (in the order they first occur, short n-grams first): the number of features of each
         chunk, then all features and all counts, chunk after chunk."""
@@ -209,8 +211,10 @@ class CharTables:
             each = sizes[longer] - n + 1
             through = np.cumsum(each)
             owners.append(np.repeat(longer, each))
-            places.append(np.repeat(starts[longer] - (through - each), each)
-                          + np.arange(through[-1] if len(through) else 0))
+            places.append(
+                np.repeat(starts[longer] - (through - each), each)
+                + np.arange(through[-1] if len(through) else 0)
+            )
             lengths.append(np.full(len(owners[-1]), n, dtype=np.int64))
         short = np.flatnonzero(sizes <= high)  # ... and, last, a short chunk whole, once
         owners.append(short)

@@ -82,9 +82,14 @@ class NgramTfidf:
         params = vectorizer.get_params()
         stop = frozenset(stop_words)
         expected = {
-            "lowercase": True, "preprocessor": None, "tokenizer": None,
+            "lowercase": True,
+            "preprocessor": None,
+            "tokenizer": None,
             "stop_words": sorted(stop) if stop and params["analyzer"] == "word" else None,
-            "strip_accents": None, "norm": "l2", "use_idf": True, "binary": False,
+            "strip_accents": None,
+            "norm": "l2",
+            "use_idf": True,
+            "binary": False,
             "token_pattern": TOKEN.pattern,
         }
         found = dict(params)
@@ -94,8 +99,12 @@ class NgramTfidf:
         if odd or params["analyzer"] not in ANALYZERS:
             raise ValueError(f"NgramTfidf cannot reproduce a vectorizer with {odd or params}")
         return cls(
-            params["analyzer"], params["ngram_range"], vectorizer.get_feature_names_out(),
-            vectorizer.idf_, sublinear_tf=params["sublinear_tf"], stop_words=stop,
+            params["analyzer"],
+            params["ngram_range"],
+            vectorizer.get_feature_names_out(),
+            vectorizer.idf_,
+            sublinear_tf=params["sublinear_tf"],
+            stop_words=stop,
         )
 
     def __getstate__(self) -> dict[str, Any]:
@@ -132,8 +141,9 @@ class NgramTfidf:
         sizes = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
         total = int(sizes.sum())
         cols = np.fromiter(chain.from_iterable(grams), dtype=np.int64, count=total)
-        counts = np.fromiter(chain.from_iterable(g.values() for g in grams),
-                             dtype=np.int64, count=total)
+        counts = np.fromiter(
+            chain.from_iterable(g.values() for g in grams), dtype=np.int64, count=total
+        )
         return sizes, cols, counts
 
     def _char_counts(self, chunk: str) -> Counter[int | None]:
@@ -142,11 +152,13 @@ class NgramTfidf:
         padded = f" {chunk} "
         size = len(padded)
         low, high = self.ngram_range
-        grams = [padded[i : i + n] for n in range(low, min(high, size - 1) + 1)
-                 for i in range(size - n + 1)]
+        grams = [
+            padded[i : i + n]
+            for n in range(low, min(high, size - 1) + 1)
+            for i in range(size - n + 1)
+        ]
         if high >= size:  # a word shorter than n counts once, as the padded word itself
             grams.append(padded)
         counted = Counter(map(self.vocabulary_.get, grams))
         counted.pop(None, None)  # n-grams outside the vocabulary
         return counted
-

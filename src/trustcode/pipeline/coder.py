@@ -40,9 +40,7 @@ class Coder:
     ['prisoner_support']
     """
 
-    def __init__(
-        self, codebook: Codebook, *, model: Any = None, unit: str = "paragraph"
-    ) -> None:
+    def __init__(self, codebook: Codebook, *, model: Any = None, unit: str = "paragraph") -> None:
         from ..rules import RuleSet
 
         self.codebook = codebook
@@ -87,12 +85,16 @@ class Coder:
                 None if values is None else dict(zip(columns, values[row].tolist(), strict=True))
             )
             passage_thresholds = thresholds
-            if thin is not None and thin[row].any():
+            if thin is not None and thresholds is not None and thin[row].any():
                 # the code's score stays; its threshold is out of reach for this passage
-                passage_thresholds = {**thresholds, **{columns[j]: np.inf  # type: ignore[dict-item]
-                                                       for j in np.flatnonzero(thin[row])}}
+                out_of_reach = {columns[j]: float("inf") for j in np.flatnonzero(thin[row])}
+                passage_thresholds = {**thresholds, **out_of_reach}
             for code, source, score in combine(
-                self.codebook, rule_codes, vetoed, passage_scores, passage_thresholds,
+                self.codebook,
+                rule_codes,
+                vetoed,
+                passage_scores,
+                passage_thresholds,
                 rule_cuts,
             ):
                 evidence = _rule_evidence(rule_codes.get(code, []), passage)
@@ -128,8 +130,10 @@ class Coder:
         # all of the document's classifier codings in one call, whatever their codes
         indexes = [i for found in rows.values() for i in found]
         explained = self.model.explain_many(
-            features, [row_of[codings[i].passage_id] for i in indexes],
-            [codings[i].code for i in indexes], k=EVIDENCE_FEATURES,
+            features,
+            [row_of[codings[i].passage_id] for i in indexes],
+            [codings[i].code for i in indexes],
+            k=EVIDENCE_FEATURES,
         )
         for i, feats in zip(indexes, explained, strict=True):
             coding = codings[i]

@@ -115,12 +115,18 @@ def code_corpus(
         else:
             items = (redact.redact_document(doc) for doc in reader.items())
         batches = pooled_tables(
-            items, coder, jobs=jobs, model_path=model_path, batch_size=batch_size,
-            reader=reader, progress=progress,
+            items,
+            coder,
+            jobs=jobs,
+            model_path=model_path,
+            batch_size=batch_size,
+            reader=reader,
+            progress=progress,
         )
     else:
-        batches = iter_tables(_read(reader, redact), coder, batch_size=batch_size,
-                              progress=progress)
+        batches = iter_tables(
+            _read(reader, redact), coder, batch_size=batch_size, progress=progress
+        )
     if output is None:
         parts = [tables for _, tables in batches]
         if not parts:

@@ -194,9 +194,7 @@ def concat_tables(parts: Sequence[dict[str, pd.DataFrame]]) -> dict[str, pd.Data
     as in the documents table of one batch."""
     if len(parts) == 1:
         return parts[0]
-    tables = {
-        name: pd.concat([t[name] for t in parts], ignore_index=True) for name in parts[0]
-    }
+    tables = {name: pd.concat([t[name] for t in parts], ignore_index=True) for name in parts[0]}
     documents = tables["documents"]
     extra = [c for c in documents.columns if c not in DOCUMENT_COLUMNS]
     tables["documents"] = documents.fillna(dict.fromkeys(extra, ""))

@@ -36,8 +36,9 @@ def shipped_model_name(path: str | os.PathLike[str] | None) -> str | None:
     """The name of the shipped model at ``path``, or None if it is not one of them."""
     if path is None:
         return None
-    return next((name for name in SHIPPED_MODELS if str(shipped_model_path(name)) == str(path)),
-                None)
+    return next(
+        (name for name in SHIPPED_MODELS if str(shipped_model_path(name)) == str(path)), None
+    )
 
 
 def resolve_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> str | None:
@@ -54,9 +55,11 @@ def resolve_model(model: str | os.PathLike[str] | None, codebook: Codebook) -> s
     if name not in SHIPPED_MODELS:
         path = Path(model)
         if not path.is_file():
-            raise UsageError(f"Model file {path} does not exist: pass a model file that train "
-                             f"wrote, or model={DEFAULT_MODEL!r} for the shipped model.",
-                             params=("model",))
+            raise UsageError(
+                f"Model file {path} does not exist: pass a model file that train "
+                f"wrote, or model={DEFAULT_MODEL!r} for the shipped model.",
+                params=("model",),
+            )
         return str(path)
     path = shipped_model_path(name)
     if not path.is_file():

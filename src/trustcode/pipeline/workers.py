@@ -117,7 +117,11 @@ def iter_tables(
             yield len(batch), tables_for(coded, coder.leaf_ids)
         return
     yield from pooled_tables(
-        documents, coder, jobs=jobs, model_path=model_path, batch_size=batch_size,
+        documents,
+        coder,
+        jobs=jobs,
+        model_path=model_path,
+        batch_size=batch_size,
         progress=progress,
     )
 

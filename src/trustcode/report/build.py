@@ -62,8 +62,13 @@ def build_report(
             ("agreement", "Agreement with the gold coding", agreement_section(data, result))
         )
     if validation is not None:
-        sections.append(("validation", "Validation on a hand-coded sample",
-                         validation_section(data, validation)))
+        sections.append(
+            (
+                "validation",
+                "Validation on a hand-coded sample",
+                validation_section(data, validation),
+            )
+        )
     return page_html(title or f"Coding report: {codebook.name}", data, prov, sections)
 
 
@@ -91,8 +96,15 @@ def write_report(
             "fix: name the HTML file to write."
         )
     check_target(target, force=force)
-    page = build_report(tables, codebook=codebook, provenance=provenance, by=by, gold=gold,
-                        title=title, validation=validation)
+    page = build_report(
+        tables,
+        codebook=codebook,
+        provenance=provenance,
+        by=by,
+        gold=gold,
+        title=title,
+        validation=validation,
+    )
     # beside the target, then renamed: a crash or a full disk never leaves half a report
     return write_atomic(target, page.encode("utf-8"), force=True)
 
@@ -101,4 +113,3 @@ def _compare(tables: Tables, by: str | None, codebook: Codebook) -> Any:
     from trustcode.compare import compare
 
     return compare(tables, by=by, codes=codebook)
-

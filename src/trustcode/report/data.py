@@ -133,7 +133,6 @@ def _colour(value: str) -> str:
     return value if _COLOUR.fullmatch(value or "") else UNKNOWN_COLOUR
 
 
-
 def passage_blocks(passages: pd.DataFrame) -> list[Block]:
     """A document's passages cut at every passage boundary, so overlapping windows show once.
 
@@ -151,5 +150,5 @@ def passage_blocks(passages: pd.DataFrame) -> list[Block]:
         active = [k for k in active if ends[k] > a]
         if active:
             k = active[0]
-            blocks.append(Block(texts[k][a - starts[k]:b - starts[k]], [ids[j] for j in active]))
+            blocks.append(Block(texts[k][a - starts[k] : b - starts[k]], [ids[j] for j in active]))
     return blocks

@@ -29,13 +29,16 @@ def documents_section(data: Data) -> str:
     # Plain tuples per passage: a report of thousands of passages should not filter a
     # DataFrame once per passage.
     codings_of: dict[str, list[Any]] = {}
-    for row in data.codings[["doc_id", "passage_id", "code", "source", "score", "evidence",
-                             "coder"]].itertuples(index=False):
+    for row in data.codings[
+        ["doc_id", "passage_id", "code", "source", "score", "evidence", "coder"]
+    ].itertuples(index=False):
         codings_of.setdefault(row.passage_id, []).append(row)
-    out = ['<p class="hint">Coded passages carry a band and a label for each code; open '
-           "<em>Evidence</em> (or hover a label) for the words and scores behind a coding.</p>"
-           '<p class="js-only toolbar" hidden><button type="button" data-toggle="open">Open all '
-           'documents</button><button type="button" data-toggle="close">Close all</button></p>']
+    out = [
+        '<p class="hint">Coded passages carry a band and a label for each code; open '
+        "<em>Evidence</em> (or hover a label) for the words and scores behind a coding.</p>"
+        '<p class="js-only toolbar" hidden><button type="button" data-toggle="open">Open all '
+        'documents</button><button type="button" data-toggle="close">Close all</button></p>'
+    ]
     for n, doc_id in enumerate(data.doc_order()):
         meta = docs.loc[doc_id] if doc_id in docs.index else pd.Series(dtype=object)
         out.append(_document(data, doc_id, meta, by_doc.get(doc_id), codings_of, n))
@@ -43,8 +46,12 @@ def documents_section(data: Data) -> str:
 
 
 def _document(
-    data: Data, doc_id: str, meta: pd.Series, passages: pd.DataFrame | None,
-    codings_of: dict[str, list[Any]], n: int,
+    data: Data,
+    doc_id: str,
+    meta: pd.Series,
+    passages: pd.DataFrame | None,
+    codings_of: dict[str, list[Any]],
+    n: int,
 ) -> str:
     title = str(meta.get("title") or "") or doc_id
     lang = str(meta.get("language") or "")
@@ -73,7 +80,7 @@ def _document(
         f'<section class="document" data-doc="{esc(doc_id)}" aria-labelledby="doc-{n}">'
         f'<details class="doc"{is_open}><summary><h3 id="doc-{n}">{esc(title)}</h3>'
         f'<span class="facts">{" · ".join(facts)}</span>'
-        f'{f"<ul class=chips>{chips}</ul>" if chips else ""}</summary>'
+        f"{f'<ul class=chips>{chips}</ul>' if chips else ''}</summary>"
         f'<div class="doc-text"{lang_attr}>{"".join(body)}</div></details></section>'
     )
 
@@ -82,21 +89,28 @@ def _passage(data: Data, block: Block, codings_of: dict[str, list[Any]]) -> str:
     rows = [r for pid in block.passage_ids for r in codings_of.get(pid, [])]
     ids = esc(" ".join(block.passage_ids))
     if not rows:
-        return (f'<div class="passage" data-passages="{ids}" data-codes="">'
-                f'<div class="bands"></div><div class="text">{esc(block.text)}</div>'
-                f'<div class="codes"></div></div>')
+        return (
+            f'<div class="passage" data-passages="{ids}" data-codes="">'
+            f'<div class="bands"></div><div class="text">{esc(block.text)}</div>'
+            f'<div class="codes"></div></div>'
+        )
     codes = data.sort_codes(r.code for r in rows)
     bands = "".join(f'<span style="--c:{data.colours[c]}"></span>' for c in codes)
     chips, evidence = [], []
     for code in codes:
         own = [r for r in rows if r.code == code]
         hover = "; ".join(_coding_line(r) for r in own)
-        chips.append(f'<li class="chip" style="--c:{data.colours[code]}" data-code="{esc(code)}" '
-                     f'title="{esc(data.labels[code])}: {esc(hover)}">'
-                     f'{esc(data.labels[code])}</li>')
+        chips.append(
+            f'<li class="chip" style="--c:{data.colours[code]}" data-code="{esc(code)}" '
+            f'title="{esc(data.labels[code])}: {esc(hover)}">'
+            f"{esc(data.labels[code])}</li>"
+        )
         for r in own:
-            where = (f' <span class="pid">{esc(r.passage_id)}</span>'
-                     if len(block.passage_ids) > 1 else "")
+            where = (
+                f' <span class="pid">{esc(r.passage_id)}</span>'
+                if len(block.passage_ids) > 1
+                else ""
+            )
             evidence.append(
                 f'<li><span class="ev-code">{esc(data.labels[code])}</span> · '
                 f"{esc(_coding_line(r, evidence=False))}{where}"
@@ -108,7 +122,7 @@ def _passage(data: Data, block: Block, codings_of: dict[str, list[Any]]) -> str:
         f'style="--c:{data.colours[codes[0]]}"><div class="bands" aria-hidden="true">{bands}</div>'
         f'<div class="text">{esc(block.text)}</div><div class="codes">'
         f'<ul class="chips">{"".join(chips)}</ul><details class="evidence"><summary>Evidence'
-        f'</summary><ul>{"".join(evidence)}</ul></details></div></div>'
+        f"</summary><ul>{''.join(evidence)}</ul></details></div></div>"
     )
 
 

@@ -65,12 +65,18 @@ def swatch(colour: str) -> str:
 
 def code_name(data: Data, code: str) -> str:
     """Swatch and label: the label text always names the code, colour is only a help."""
-    return (f'<span class="code-name">{swatch(data.colours[code])}'
-            f'<span>{esc(data.labels[code])}</span></span>')
+    return (
+        f'<span class="code-name">{swatch(data.colours[code])}'
+        f"<span>{esc(data.labels[code])}</span></span>"
+    )
 
 
 def table_html(
-    headers: list[str], rows: list[list[str]], *, caption: str = "", cls: str = "",
+    headers: list[str],
+    rows: list[list[str]],
+    *,
+    caption: str = "",
+    cls: str = "",
     text_columns: tuple[int, ...] = (),
 ) -> str:
     """A table of already-escaped cells; the first cell of each row is its row header.
@@ -83,19 +89,26 @@ def table_html(
     text = {j % n for j in text_columns}
     for row in rows:
         cells = [
-            f'<th scope="row">{c}</th>' if j == 0
-            else f'<td class="txt">{c}</td>' if j in text else f"<td>{c}</td>"
+            f'<th scope="row">{c}</th>'
+            if j == 0
+            else f'<td class="txt">{c}</td>'
+            if j in text
+            else f"<td>{c}</td>"
             for j, c in enumerate(row)
         ]
         body.append(f"<tr>{''.join(cells)}</tr>")
     cap = f"<caption>{caption}</caption>" if caption else ""
-    return (f'<div class="table-wrap"><table class="{cls}">{cap}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table></div>")
+    return (
+        f'<div class="table-wrap"><table class="{cls}">{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def figure(svg: str, prefix: str, caption: str) -> str:
-    return (f'<figure class="chart">{_inline_svg(svg, prefix, caption)}'
-            f"<figcaption>{esc(caption)}</figcaption></figure>")
+    return (
+        f'<figure class="chart">{_inline_svg(svg, prefix, caption)}'
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
+    )
 
 
 def _inline_svg(svg: str, prefix: str, label: str) -> str:
@@ -117,8 +130,10 @@ def _inline_svg(svg: str, prefix: str, label: str) -> str:
     # keeps the drawing, and CSS still shrinks it to the column).
     root = re.search(r"<svg\b[^>]*>", svg)
     if root:
-        tag = re.sub(r'\b(width|height)="([0-9.]+)pt"',
-                     lambda m: f'{m.group(1)}="{float(m.group(2)) * SVG_SCALE:.1f}pt"',
-                     root.group())
-        svg = svg[:root.start()] + tag + svg[root.end():]
+        tag = re.sub(
+            r'\b(width|height)="([0-9.]+)pt"',
+            lambda m: f'{m.group(1)}="{float(m.group(2)) * SVG_SCALE:.1f}pt"',
+            root.group(),
+        )
+        svg = svg[: root.start()] + tag + svg[root.end() :]
     return svg.replace("<svg ", f'<svg role="img" aria-label="{esc(label)}" ', 1).strip()

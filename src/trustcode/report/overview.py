@@ -45,18 +45,24 @@ def overview(data: Data, prov: dict[str, Any]) -> str:
         ("Coded passages", f"{coded} ({percent(coded / n_passages if n_passages else math.nan)})"),
         ("Codings", f"{len(data.codings)}"),
     ]
-    stats = "".join(f'<div class="stat"><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>'
-                    for k, v in cards)
+    stats = "".join(f'<div class="stat"><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>' for k, v in cards)
     by_source = data.codings.groupby("source", sort=True).agg(
-        codings=("code", "size"), passages=("passage_id", "nunique"),
+        codings=("code", "size"),
+        passages=("passage_id", "nunique"),
         coders=("coder", lambda s: ", ".join(sorted(set(s) - {""}))),
     )
-    rows = [[esc(src or "(none)"), str(r.codings), str(r.passages), esc(r.coders)]
-            for src, r in by_source.iterrows()]
+    rows = [
+        [esc(src or "(none)"), str(r.codings), str(r.passages), esc(r.coders)]
+        for src, r in by_source.iterrows()
+    ]
     parts = [f'<dl class="stats">{stats}</dl>', "<h3>Codings by source</h3>"]
-    parts.append(table_html(["Source", "Codings", "Passages", "Coders"], rows, cls="numeric",
-                        text_columns=(3,)) if rows
-                 else "<p>No passage was coded.</p>")
+    parts.append(
+        table_html(
+            ["Source", "Codings", "Passages", "Coders"], rows, cls="numeric", text_columns=(3,)
+        )
+        if rows
+        else "<p>No passage was coded.</p>"
+    )
     parts.append("<h3>Provenance</h3>")
     parts.append(_provenance(data, prov))
     return "".join(parts)
@@ -66,13 +72,17 @@ def _provenance(data: Data, prov: dict[str, Any]) -> str:
     book = data.codebook
     notes = []
     if not prov:
-        notes.append("No provenance was recorded with these tables; the codebook below is the "
-                     "one this report was made with.")
+        notes.append(
+            "No provenance was recorded with these tables; the codebook below is the "
+            "one this report was made with."
+        )
     recorded = prov.get("codebook_sha256")
     if recorded and book.sha256 and recorded != book.sha256:
-        message = (f"report: the tables were coded with codebook SHA-256 {recorded} but the "
-                   f"report uses {book.sha256} ({book.path or book.name}); labels and colours may "
-                   "not match the coding. Fix: report with the codebook of the run.")
+        message = (
+            f"report: the tables were coded with codebook SHA-256 {recorded} but the "
+            f"report uses {book.sha256} ({book.path or book.name}); labels and colours may "
+            "not match the coding. Fix: report with the codebook of the run."
+        )
         warnings.warn(message, TrustcodeWarning, stacklevel=4)
         notes.append(message)
     shown = {
@@ -91,8 +101,10 @@ def _provenance(data: Data, prov: dict[str, Any]) -> str:
             value = json.dumps(value, ensure_ascii=False, sort_keys=True)
         text = "–" if value in (None, "") else str(value)
         cls = ' class="hash"' if key.endswith("sha256") else ""
-        rows.append(f'<tr><th scope="row">{esc(_PROVENANCE_LABELS.get(key, key))}</th>'
-                    f"<td{cls}>{esc(text)}</td></tr>")
+        rows.append(
+            f'<tr><th scope="row">{esc(_PROVENANCE_LABELS.get(key, key))}</th>'
+            f"<td{cls}>{esc(text)}</td></tr>"
+        )
     note_html = "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
     return f'{note_html}<div class="table-wrap"><table class="kv">{"".join(rows)}</table></div>'
 
@@ -122,13 +134,22 @@ def codebook_section(data: Data) -> str:
 
     for top in children.get(None, []):
         bodies.append(f"<tbody>{''.join(rows(top, 0))}</tbody>")
-    head = "".join(f'<th scope="col">{h}</th>' for h in
-                   ("Colour", "Label", "Id", "Definition", "Include", "Exclude"))
-    intro = [f"<p><strong>{esc(book.name)}</strong>"
-             + (f" version {esc(book.version)}" if book.version else "")
-             + (f". {esc(book.description)}" if book.description else "") + "</p>"]
+    head = "".join(
+        f'<th scope="col">{h}</th>'
+        for h in ("Colour", "Label", "Id", "Definition", "Include", "Exclude")
+    )
+    intro = [
+        f"<p><strong>{esc(book.name)}</strong>"
+        + (f" version {esc(book.version)}" if book.version else "")
+        + (f". {esc(book.description)}" if book.description else "")
+        + "</p>"
+    ]
     if data.unknown:
-        intro.append(f'<p class="note">Codes in the codings that this codebook lacks (shown in '
-                     f'grey): {esc(", ".join(data.unknown))}.</p>')
-    return (f"{''.join(intro)}<div class=\"table-wrap\"><table class=\"codebook\"><thead><tr>"
-            f"{head}</tr></thead>{''.join(bodies)}</table></div>")
+        intro.append(
+            f'<p class="note">Codes in the codings that this codebook lacks (shown in '
+            f"grey): {esc(', '.join(data.unknown))}.</p>"
+        )
+    return (
+        f'{"".join(intro)}<div class="table-wrap"><table class="codebook"><thead><tr>'
+        f"{head}</tr></thead>{''.join(bodies)}</table></div>"
+    )

@@ -16,8 +16,10 @@ from trustcode import __version__
 from .data import Data
 from .markup import esc
 
-_CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-        "img-src data:; base-uri 'none'; form-action 'none'")
+_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+    "img-src data:; base-uri 'none'; form-action 'none'"
+)
 
 _CSS = """
 :root{--ink:#1b1b1b;--muted:#4a4a4a;--line:#d0d0d0;--soft:#f4f4f2;--accent:#0b4f8a;
@@ -142,8 +144,11 @@ def page_html(
     title: str, data: Data, prov: dict[str, Any], sections: list[tuple[str, str, str]]
 ) -> str:
     nav = "".join(f'<li><a href="#{sid}">{esc(name)}</a></li>' for sid, name, _ in sections)
-    body = "".join(f'<section id="{sid}" aria-labelledby="{sid}-h"><h2 id="{sid}-h">{esc(name)}'
-                   f"</h2>{content}</section>" for sid, name, content in sections)
+    body = "".join(
+        f'<section id="{sid}" aria-labelledby="{sid}-h"><h2 id="{sid}-h">{esc(name)}'
+        f"</h2>{content}</section>"
+        for sid, name, content in sections
+    )
     created = prov.get("created")
     sub = f"Codebook {esc(data.codebook.name)}" + (f" · coded {esc(created)}" if created else "")
     made = prov.get("trustcode_version") or __version__
@@ -162,4 +167,3 @@ def page_html(
         f"{esc(made)}. This file is self-contained: it loads nothing from the network.</footer>"
         f"<script>{_JS}</script></body></html>\n"
     )
-

@@ -24,9 +24,17 @@ def validation_section(data: Data, estimates: pd.DataFrame) -> str:
     total = len(data.passages)
     coded = data.codings.groupby("code")["passage_id"].nunique()
     targets = "meets_target" in estimates.columns
-    headers = ["Code", "Passages coded by the machine", "Machine's share", "Checked by a person",
-               "Precision [95% interval]", "Recall [95% interval]",
-               "Prevalence [95% interval]", "F1", "Cohen's κ"]
+    headers = [
+        "Code",
+        "Passages coded by the machine",
+        "Machine's share",
+        "Checked by a person",
+        "Precision [95% interval]",
+        "Recall [95% interval]",
+        "Prevalence [95% interval]",
+        "F1",
+        "Cohen's κ",
+    ]
     if targets:
         headers.append("Meets the target")
     rows = []
@@ -35,11 +43,14 @@ def validation_section(data: Data, estimates: pd.DataFrame) -> str:
         k = int(coded.get(code, 0))
         row = [
             code_name(data, code) if code in data.colours else esc(code),
-            str(k), percent(k / total if total else float("nan")), esc(r["checked"]),
+            str(k),
+            percent(k / total if total else float("nan")),
+            esc(r["checked"]),
             _interval(r["precision"], r["precision_low"], r["precision_high"]),
             _interval(r["recall"], r["recall_low"], r["recall_high"]),
             _interval(r["prevalence"], r["prevalence_low"], r["prevalence_high"]),
-            number(r["f1"]), number(r["kappa"]),
+            number(r["f1"]),
+            number(r["kappa"]),
         ]
         if targets:
             row.append("yes" if str(r["meets_target"]).lower() in ("true", "1") else "no")
@@ -53,6 +64,10 @@ def validation_section(data: Data, estimates: pd.DataFrame) -> str:
         "the machine's share. Cohen's κ is the agreement of person and machine on the sample."
         "</p>"
     )
-    table = table_html(headers, rows, cls="numeric",
-                   caption="Validation on a hand-coded sample (trustcode validate estimate)")
+    table = table_html(
+        headers,
+        rows,
+        cls="numeric",
+        caption="Validation on a hand-coded sample (trustcode validate estimate)",
+    )
     return intro + table

@@ -15,7 +15,13 @@ PROVENANCE_SHEET = "provenance"
 DOCUMENTS_SHEET = "documents"
 #: the first columns of the review sheet, in order
 BASE_COLUMNS: tuple[str, ...] = (
-    "passage_id", "doc_id", "start", "end", "text", "machine_codes", "uncertainty",
+    "passage_id",
+    "doc_id",
+    "start",
+    "end",
+    "text",
+    "machine_codes",
+    "uncertainty",
 )
 #: the columns after the code columns, in order
 TAIL_COLUMNS: tuple[str, ...] = ("added_codes", "reviewer", "note", "language")
@@ -37,8 +43,17 @@ MAX_ROWS = 1_048_576
 PROMPT_LIMIT = 255
 TITLE_LIMIT = 32
 WIDTHS = {
-    "passage_id": 16, "doc_id": 14, "start": 8, "end": 8, "text": 70, "machine_codes": 26,
-    "uncertainty": 12, "added_codes": 26, "reviewer": 14, "note": 40, "language": 10,
+    "passage_id": 16,
+    "doc_id": 14,
+    "start": 8,
+    "end": 8,
+    "text": 70,
+    "machine_codes": 26,
+    "uncertainty": 12,
+    "added_codes": 26,
+    "reviewer": 14,
+    "note": 40,
+    "language": 10,
 }
 WRAPPED = {"text", "machine_codes", "note"}
 

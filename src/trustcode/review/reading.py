@@ -95,8 +95,9 @@ def _header(ws: Any, path: Path) -> list[str]:
             "or delete the copies."
         )
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    decision_codes = [n.removesuffix(DECISION_SUFFIX).strip() for n in names
-                      if n.endswith(DECISION_SUFFIX)]
+    decision_codes = [
+        n.removesuffix(DECISION_SUFFIX).strip() for n in names if n.endswith(DECISION_SUFFIX)
+    ]
     if not decision_codes:
         missing.append("'<code>: decision' columns")
     # a code's own column (the machine's proposal) is optional: a blind sample sheet has none
@@ -153,8 +154,9 @@ class Reader:
         self, names: list[str], known: set[str] | None, sheet_codes: set[str], unreviewed: str
     ) -> None:
         self.col = {n: i for i, n in enumerate(names) if n}
-        self.codes = [n.removesuffix(DECISION_SUFFIX).strip() for n in names
-                      if n.endswith(DECISION_SUFFIX)]
+        self.codes = [
+            n.removesuffix(DECISION_SUFFIX).strip() for n in names if n.endswith(DECISION_SUFFIX)
+        ]
         self.known = known if known is not None else set(self.codes) | sheet_codes
         self.unreviewed = unreviewed
         self.problems: list[str] = []
@@ -179,6 +181,7 @@ class Reader:
 
     def read(self, r: int, values: tuple[Any, ...]) -> dict[str, Any] | None:
         """One sheet row (``r`` as Excel counts) -> a gold row, or None (blank or faulty)."""
+
         def cell(name: str) -> Any:
             i = self.col.get(name)
             return values[i] if i is not None and i < len(values) else None
@@ -188,12 +191,15 @@ class Reader:
         pid, doc_id, text = cell_text(cell("passage_id")), cell_text(cell("doc_id")), cell("text")
         text = "" if is_missing(text) else str(text)
         if not pid or not doc_id or not text.strip():
-            self.problems.append(f"row {r}: passage_id, doc_id and text must not be empty; "
-                                 "restore them from the workbook trustcode wrote")
+            self.problems.append(
+                f"row {r}: passage_id, doc_id and text must not be empty; "
+                "restore them from the workbook trustcode wrote"
+            )
             return None
         if pid in self.seen:
-            self.problems.append(f"row {r}: passage {pid} is also on row {self.seen[pid]}; "
-                                 "delete one")
+            self.problems.append(
+                f"row {r}: passage {pid} is also on row {self.seen[pid]}; delete one"
+            )
             return None
         self.seen[pid] = r
         offsets = {name: offset(cell(name)) for name in ("start", "end")}
@@ -264,7 +270,8 @@ class Reader:
             more = len(problems) - len(shown)
             raise GoldError(
                 f"{where}: {len(problems)} problem(s) in the review sheet; fix them and read it "
-                "again:\n" + "\n".join(f"  - {x}" for x in shown)
+                "again:\n"
+                + "\n".join(f"  - {x}" for x in shown)
                 + (f"\n  - and {more} more" if more > 0 else "")
             )
 
@@ -362,5 +369,6 @@ def read_review(
     """
     from ..gold import finish_gold
 
-    return finish_gold(review_table(path, codebook=codebook, unreviewed=unreviewed,
-                                    documents=documents))
+    return finish_gold(
+        review_table(path, codebook=codebook, unreviewed=unreviewed, documents=documents)
+    )

@@ -51,7 +51,6 @@ def uncertainty(scores: Sequence[float | None]) -> float | None:
     return round(max(0.0 if s is None else 1.0 - abs(2.0 * s - 1.0) for s in scores), 6)
 
 
-
 def check_run_tables(tables: Mapping[str, pd.DataFrame]) -> None:
     for name, columns in (
         ("passages", ("doc_id", "passage_id", "start", "end", "text")),
@@ -76,9 +75,7 @@ def review_rows(
     """One dict per passage, least sure first."""
     proposals = _proposals(tables["codings"])
     passage_ids = {str(p) for p in tables["passages"]["passage_id"]}
-    strange = sorted(
-        {c for codes in proposals.values() for c in codes} - set(leaf_ids)
-    )
+    strange = sorted({c for codes in proposals.values() for c in codes} - set(leaf_ids))
     orphans = sorted(set(proposals) - passage_ids)
     if strange:
         warnings.warn(

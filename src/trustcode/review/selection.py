@@ -82,7 +82,6 @@ def choose_for_review(
 
         rows = normalize(features)
 
-
     def damped(i: int, k: int) -> float:
         """Value of passage ``i`` as the ``k``-th chosen: less while its document or language
         would hold more than its share of the ``k``."""
@@ -134,8 +133,12 @@ def teaching_value(
 
 
 def review_order(
-    model: Any, texts: Sequence[str], doc_ids: Sequence[str], languages: Sequence[str],
-    size: int, rules: np.ndarray | None = None,
+    model: Any,
+    texts: Sequence[str],
+    doc_ids: Sequence[str],
+    languages: Sequence[str],
+    size: int,
+    rules: np.ndarray | None = None,
 ) -> tuple[list[int], int]:
     """The passages (by index) in a review sheet's order, and how many of them were chosen:
     the ``size`` that teach ``model`` most (:func:`choose_for_review` of

@@ -72,8 +72,9 @@ def recorded_documents(wb: Any) -> dict[str, tuple[str, str]]:
     found: dict[str, tuple[str, str]] = {}
     rows = wb[DOCUMENTS_SHEET].iter_rows(min_row=2, max_col=3, values_only=True)
     for row in rows:
-        doc_id, source, digest = (("" if is_missing(v) else str(v).strip()) for v in
-                                  (*row, None, None, None)[:3])
+        doc_id, source, digest = (
+            ("" if is_missing(v) else str(v).strip()) for v in (*row, None, None, None)[:3]
+        )
         if doc_id:
             found[doc_id] = (source, digest)
     return found
@@ -97,7 +98,9 @@ def _at_source(doc_id: str, source: str, workbook: Path) -> Document | None:
 
 
 def _current(
-    doc_ids: Sequence[str], workbook: Path, recorded: Mapping[str, tuple[str, str]],
+    doc_ids: Sequence[str],
+    workbook: Path,
+    recorded: Mapping[str, tuple[str, str]],
     documents: Sequence[str | os.PathLike[str]],
 ) -> dict[str, Document]:
     """The documents of ``doc_ids`` as they are now, where they can be found."""

@@ -52,7 +52,6 @@ def _comment_text(score: float | None, sources: list[str], evidences: list[str])
     return text if len(text) <= 2000 else text[:1999] + "…"
 
 
-
 def set_cell(ws: Any, row: int, column: int, value: Any) -> Any:
     """Write a cell; a text stays text even when it starts with '=' (never a formula)."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -154,9 +153,7 @@ def write_review_sheet(
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
 
 
-def write_instructions(
-    ws: Any, codebook: Codebook, lines: Sequence[str] = INSTRUCTIONS
-) -> None:
+def write_instructions(ws: Any, codebook: Codebook, lines: Sequence[str] = INSTRUCTIONS) -> None:
     from openpyxl.styles import Alignment, Font
 
     example = "; ".join(c.id for c in codebook.leaf_codes[:2]) or "code_a; code_b"
@@ -268,8 +265,10 @@ def write_review(
     check_output(target, force=force)
     check_run_tables(tables)
     if isinstance(review_size, bool) or not isinstance(review_size, int) or review_size < 0:
-        raise UsageError(f"The 'review_size' parameter of write_review must be an int in "
-                         f"[0, inf). Got {review_size!r} instead.")
+        raise UsageError(
+            f"The 'review_size' parameter of write_review must be an int in "
+            f"[0, inf). Got {review_size!r} instead."
+        )
     rows = review_rows(tables, [c.id for c in codebook.leaf_codes])
     check_fits(rows, target)
     rows, chosen = _teaching_order(rows, model, review_size)
@@ -278,16 +277,23 @@ def write_review(
     ws = wb.active
     ws.title = REVIEW_SHEET
     write_review_sheet(ws, rows, codebook)
-    count = (f"This sheet holds {len(rows)} passage(s). The first {chosen} were chosen to "
-             "teach the model most (unsure codes, rare codes, spread over documents and "
-             "languages, no near-duplicates); the rest follow, least sure first. Review from "
-             "the top: rows you leave untouched do not count.")
-    write_instructions(wb.create_sheet(INSTRUCTIONS_SHEET), codebook,
-                        (INSTRUCTIONS[0], "", count, *INSTRUCTIONS[1:]))
+    count = (
+        f"This sheet holds {len(rows)} passage(s). The first {chosen} were chosen to "
+        "teach the model most (unsure codes, rare codes, spread over documents and "
+        "languages, no near-duplicates); the rest follow, least sure first. Review from "
+        "the top: rows you leave untouched do not count."
+    )
+    write_instructions(
+        wb.create_sheet(INSTRUCTIONS_SHEET),
+        codebook,
+        (INSTRUCTIONS[0], "", count, *INSTRUCTIONS[1:]),
+    )
     write_codebook(wb.create_sheet(CODEBOOK_SHEET), codebook)
-    write_provenance(wb.create_sheet(PROVENANCE_SHEET), codebook,
-                      {**(provenance or {}), "review_passages": len(rows),
-                       "review_chosen": chosen})
+    write_provenance(
+        wb.create_sheet(PROVENANCE_SHEET),
+        codebook,
+        {**(provenance or {}), "review_passages": len(rows), "review_chosen": chosen},
+    )
     write_documents_sheet(wb.create_sheet(DOCUMENTS_SHEET), tables.get("documents"))
     return save_atomically(wb, target)
 
@@ -303,19 +309,26 @@ def _teaching_order(
     languages = [r["language"] for r in rows]
     if model is not None and len(model.classifier_codes_) > 0:
         # the codes the run's rules gave each passage (its proposals with a rule among sources)
-        rules = np.array([[any("rule" in s for s in r["_proposals"].get(c, (None, [], []))[1])
-                           for c in model.classifier_codes_] for r in rows], dtype=bool)
-        order, chosen = review_order(model, texts, docs, languages, size,
-                                     rules.reshape(len(rows), -1))
+        rules = np.array(
+            [
+                [
+                    any("rule" in s for s in r["_proposals"].get(c, (None, [], []))[1])
+                    for c in model.classifier_codes_
+                ]
+                for r in rows
+            ],
+            dtype=bool,
+        )
+        order, chosen = review_order(
+            model, texts, docs, languages, size, rules.reshape(len(rows), -1)
+        )
     else:
         value = np.array([r["uncertainty"] or 0.0 for r in rows], dtype=np.float64)
-        picked = choose_for_review(value, docs, languages,
-                                   [content_words(t) for t in texts], size)
+        picked = choose_for_review(value, docs, languages, [content_words(t) for t in texts], size)
         taken = set(picked)
         order = picked + [i for i in range(len(rows)) if i not in taken]
         chosen = len(picked)
     return [rows[i] for i in order], chosen
-
 
 
 def save_atomically(wb: Any, target: Path) -> Path:

@@ -73,8 +73,12 @@ def _environment() -> list[Any]:
             return None
 
     packages = ["spacy", "spacy-lookups-data", "pymorphy3", "pymorphy3-dicts-ru", "google-re2"]
-    return [__version__, list(sys.version_info[:3]), unicodedata.unidata_version,
-            {name: installed(name) for name in packages}]
+    return [
+        __version__,
+        list(sys.version_info[:3]),
+        unicodedata.unidata_version,
+        {name: installed(name) for name in packages},
+    ]
 
 
 class RulesCache:
@@ -114,8 +118,11 @@ class RulesCache:
                     if isinstance(entry, str):
                         self._regexes[key] = entry
                     else:
-                        self._regexes[key] = (data[f"p{entry}"].tobytes(), data[f"s{entry}"],
-                                              data[f"a{entry}"])
+                        self._regexes[key] = (
+                            data[f"p{entry}"].tobytes(),
+                            data[f"s{entry}"],
+                            data[f"a{entry}"],
+                        )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             # missing (the first run), or unreadable: computed again and written afresh
             self._lemmas, self._regexes = {}, {}

@@ -221,8 +221,14 @@ def translate(pattern: str, flags: int = 0) -> tuple[bytes, Any, Any]:
 
     # the runs of code points that no class (nor \w, nor \n) tells apart
     sets = [*writer.atoms, word, [(10, 10)]]
-    cuts = sorted({0, *(low for ranges in sets for low, _ in ranges),
-                   *(high + 1 for ranges in sets for _, high in ranges)} - {_MAX_CODE + 1})
+    cuts = sorted(
+        {
+            0,
+            *(low for ranges in sets for low, _ in ranges),
+            *(high + 1 for ranges in sets for _, high in ranges),
+        }
+        - {_MAX_CODE + 1}
+    )
     starts = np.array(cuts, dtype=np.int64)
     member = np.zeros((len(starts), len(sets)), dtype=bool)
     for column, ranges in enumerate(sets):
@@ -236,7 +242,8 @@ def translate(pattern: str, flags: int = 0) -> tuple[bytes, Any, Any]:
     letters: dict[bytes, int] = {}
     letter_of = np.fromiter(
         (letters.setdefault(row.tobytes(), len(letters)) for row in packed),
-        dtype=np.int64, count=len(packed),
+        dtype=np.int64,
+        count=len(packed),
     )
     first = np.unique(letter_of, return_index=True)[1]
     signatures = member[first]
@@ -336,12 +343,15 @@ class _Writer:
         if code is sre.AT_END:
             if flags & re.MULTILINE:
                 return "(?m:$)"
-            raise Refused("$ outside multi-line mode: Python's also matches before a final "
-                          r"newline (write \Z for the end of the text)")
+            raise Refused(
+                "$ outside multi-line mode: Python's also matches before a final "
+                r"newline (write \Z for the end of the text)"
+            )
         if code in (sre.AT_BOUNDARY, sre.AT_NON_BOUNDARY):
             self.boundaries.add(bool(flags & re.ASCII))
             return r"\b" if code is sre.AT_BOUNDARY else r"\B"
         raise Refused(f"{code}: RE2 has no such anchor")
+
     def members(self, items: list[Any], flags: int) -> Ranges:
         sre = self.sre
         ranges: Ranges = []
@@ -356,8 +366,9 @@ class _Writer:
                 if not flags & re.IGNORECASE:
                     ranges.append((low, high))
                 elif high - low > _MAX_FOLDED_RANGE:
-                    raise Refused(f"a case-insensitive range of more than {_MAX_FOLDED_RANGE} "
-                                  "characters")
+                    raise Refused(
+                        f"a case-insensitive range of more than {_MAX_FOLDED_RANGE} characters"
+                    )
                 else:
                     for point in range(low, high + 1):
                         ranges += [(p, p) for p in _cases(chr(point), flags)]
@@ -371,9 +382,12 @@ class _Writer:
         sre = self.sre
         ascii_only = bool(flags & re.ASCII)
         kinds = {
-            sre.CATEGORY_WORD: (r"\w", False), sre.CATEGORY_NOT_WORD: (r"\w", True),
-            sre.CATEGORY_DIGIT: (r"\d", False), sre.CATEGORY_NOT_DIGIT: (r"\d", True),
-            sre.CATEGORY_SPACE: (r"\s", False), sre.CATEGORY_NOT_SPACE: (r"\s", True),
+            sre.CATEGORY_WORD: (r"\w", False),
+            sre.CATEGORY_NOT_WORD: (r"\w", True),
+            sre.CATEGORY_DIGIT: (r"\d", False),
+            sre.CATEGORY_NOT_DIGIT: (r"\d", True),
+            sre.CATEGORY_SPACE: (r"\s", False),
+            sre.CATEGORY_NOT_SPACE: (r"\s", True),
         }
         if code not in kinds:
             raise Refused(f"{code}: RE2 has no such class")

@@ -160,7 +160,6 @@ class Joined:
             at = joined.find(string, nxt)
         return found
 
-
     def holds(self, which: int, string: str) -> bool:
         """Whether text ``which`` contains ``string`` (not empty, no NUL)."""
         end = self.starts[which + 1] - 1 if which + 1 < self.count else len(self.joined)

@@ -60,9 +60,9 @@ class Compiled:
     term_rules: dict[int, int] = field(default_factory=dict)
     #: (rule index, regex, sets of strings such that a match contains one of each, or None);
     #: a string is paired with True when it is case-folded (the regex ignores case)
-    regexes: list[
-        tuple[int, re.Pattern[str], tuple[frozenset[tuple[bool, str]], ...] | None]
-    ] = field(default_factory=list)
+    regexes: list[tuple[int, re.Pattern[str], tuple[frozenset[tuple[bool, str]], ...] | None]] = (
+        field(default_factory=list)
+    )
     #: a regex's required string -> its number among the term index's watched strings
     watched: dict[tuple[bool, str], int] = field(default_factory=dict)
     #: near rules by the term-index group of their a terms
@@ -288,8 +288,9 @@ class RuleSet:
                 forms = [self._cache.lemma(w, language) if w.isalpha() else {w} for w in words]
                 body = r"\s+".join(alternatives(f) for f in forms)
                 words_of = [f if all(WORD.fullmatch(w) for w in f) else None for f in forms]
-                scan = r"\s+".join([alternatives(forms[0], whole=True),
-                                    *(alternatives(f) for f in forms[1:])])
+                scan = r"\s+".join(
+                    [alternatives(forms[0], whole=True), *(alternatives(f) for f in forms[1:])]
+                )
                 terms.extend_regex(group, body, words_of, scan)
                 several = True
         if not single and not several:
@@ -338,11 +339,10 @@ class RuleSet:
         holders: dict[int, set[int]] | None = {} if compiled.watched else None
         term_spans = (
             compiled.terms.find_many(folded, holders)
-            if compiled.terms.groups or holders is not None else None
+            if compiled.terms.groups or holders is not None
+            else None
         )
-        regex_spans = (
-            self._regex_batch(compiled, passages, holders) if compiled.regexes else None
-        )
+        regex_spans = self._regex_batch(compiled, passages, holders) if compiled.regexes else None
         token_spans = pattern_batch(compiled, folded, holders) if compiled.patterns else None
         info = self._hit_info
         results: list[list[RuleHit]] = []
@@ -365,8 +365,14 @@ class RuleSet:
                 continue
             text, base = passage.text, passage.start
             hits = [
-                RuleHit(info[index][0], info[index][1], base + start, base + end,
-                        text[start:end], info[index][2])
+                RuleHit(
+                    info[index][0],
+                    info[index][1],
+                    base + start,
+                    base + end,
+                    text[start:end],
+                    info[index][2],
+                )
                 for index, start, end in found
             ]
             hits.sort(key=lambda h: (h.start, h.end, h.rule_id))
@@ -474,9 +480,14 @@ class RuleSet:
         reasons = list(dict.fromkeys(self.regex_fallbacks.values()))
         if len(reasons) == 1 and reasons[0] == missing_reason():
             return [f"regexes: {reasons[0]}."]
-        lines = [f"regexes: {len(self._linear)} of {total} run on RE2 (linear time)"
-                 + ("." if not self.regex_fallbacks else
-                    "; the others on Python's engine with a time limit:")]
+        lines = [
+            f"regexes: {len(self._linear)} of {total} run on RE2 (linear time)"
+            + (
+                "."
+                if not self.regex_fallbacks
+                else "; the others on Python's engine with a time limit:"
+            )
+        ]
         by_reason: dict[str, list[str]] = {}
         for rule_id, reason in self.regex_fallbacks.items():
             by_reason.setdefault(reason, []).append(rule_id)

@@ -197,10 +197,29 @@ class TermIndex:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in ("_lock", "_cache", "_ids", "_term_starts", "_term_ends", "_term_groups",
-                     "_term_arrays", "_term_first", "_term_count", "_pair_terms", "_pair_slots",
-                     "_pair_arrays", "_flags", "_lens", "_first", "_count", "_held",
-                     "_held_first", "_held_count", "_held_array", "_registered"):
+        for name in (
+            "_lock",
+            "_cache",
+            "_ids",
+            "_term_starts",
+            "_term_ends",
+            "_term_groups",
+            "_term_arrays",
+            "_term_first",
+            "_term_count",
+            "_pair_terms",
+            "_pair_slots",
+            "_pair_arrays",
+            "_flags",
+            "_lens",
+            "_first",
+            "_count",
+            "_held",
+            "_held_first",
+            "_held_count",
+            "_held_array",
+            "_registered",
+        ):
             del state[name]
         return state
 
@@ -399,8 +418,14 @@ class TermIndex:
             room = max(size, 2 * len(self._flags))
             self._flags = np.resize(self._flags, room)
             self._lens = np.resize(self._lens, room)
-            for name in ("_first", "_count", "_term_first", "_term_count", "_held_first",
-                         "_held_count"):
+            for name in (
+                "_first",
+                "_count",
+                "_term_first",
+                "_term_count",
+                "_held_first",
+                "_held_count",
+            ):
                 setattr(self, name, np.resize(getattr(self, name), room))
         cache = self._cache
         term_starts, term_ends, term_groups = self._term_starts, self._term_ends, self._term_groups
@@ -457,7 +482,8 @@ class TermIndex:
             return []
         lowered = chunk.lower()
         return [
-            number for number, (fold_case, string) in enumerate(self._watched)
+            number
+            for number, (fold_case, string) in enumerate(self._watched)
             if string in (folded if fold_case else lowered)
         ]
 
@@ -582,32 +608,47 @@ class TermIndex:
         return wanted
 
     def _word_spans(
-        self, starts: Sequence[int], numbers: np.ndarray, flags: np.ndarray,
+        self,
+        starts: Sequence[int],
+        numbers: np.ndarray,
+        flags: np.ndarray,
         text_of: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The texts, groups, starts and ends of the one-word terms of a batch's chunks, in
         order of place: each chunk's entries, shifted to where the chunk stands in its text."""
         matched = np.flatnonzero(flags & 1)
         if self._term_arrays is None:
-            self._term_arrays = (np.array(self._term_starts, dtype=np.int64),
-                                 np.array(self._term_ends, dtype=np.int64),
-                                 np.array(self._term_groups, dtype=np.int64))
+            self._term_arrays = (
+                np.array(self._term_starts, dtype=np.int64),
+                np.array(self._term_ends, dtype=np.int64),
+                np.array(self._term_groups, dtype=np.int64),
+            )
         term_starts, term_ends, term_groups = self._term_arrays
         lengths = self._lens[numbers]
         text_at = _texts_at(text_of, matched)
-        offsets = (np.cumsum(lengths)[matched] - lengths[matched]
-                   - np.asarray(starts, np.int64)[text_at])
+        offsets = (
+            np.cumsum(lengths)[matched] - lengths[matched] - np.asarray(starts, np.int64)[text_at]
+        )
         chunks = numbers[matched]
         repeat = self._term_count[chunks]
         steps = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat, repeat)
         index = np.repeat(self._term_first[chunks], repeat) + steps
         shift = np.repeat(offsets, repeat)
-        return (np.repeat(text_at, repeat), term_groups[index],
-                term_starts[index] + shift, term_ends[index] + shift)
+        return (
+            np.repeat(text_at, repeat),
+            term_groups[index],
+            term_starts[index] + shift,
+            term_ends[index] + shift,
+        )
 
     def _long_spans(
-        self, haystack: str, variant: int, starts: Sequence[int], numbers: np.ndarray,
-        flags: np.ndarray, text_of: np.ndarray | None,
+        self,
+        haystack: str,
+        variant: int,
+        starts: Sequence[int],
+        numbers: np.ndarray,
+        flags: np.ndarray,
+        text_of: np.ndarray | None,
     ) -> list[tuple[int, int, list[tuple[int, int]]]]:
         """(text, group, spans) of the long terms found in a batch, each searched for only in
         the texts holding a word of each of its telling slots."""
@@ -655,8 +696,10 @@ class TermIndex:
             numbers[places], _texts_at(text_of, places), self._held_first, self._held_count
         )
         width = int(texts.max()) + 1 if len(texts) else 1
-        return {key: set(found) for key, found in
-                _texts_by_key(self._held_array[index], texts, width).items()}
+        return {
+            key: set(found)
+            for key, found in _texts_by_key(self._held_array[index], texts, width).items()
+        }
 
     def _long_candidates(
         self, numbers: np.ndarray, text_of: np.ndarray | None, places: np.ndarray
@@ -667,8 +710,10 @@ class TermIndex:
         pairs, then (term, text, slot) triples, then the (term, text) pairs with every slot
         filled."""
         if self._pair_arrays is None:
-            self._pair_arrays = (np.array(self._pair_terms, dtype=np.int64),
-                                 np.array(self._pair_slots, dtype=np.int64))
+            self._pair_arrays = (
+                np.array(self._pair_terms, dtype=np.int64),
+                np.array(self._pair_slots, dtype=np.int64),
+            )
         terms, slot_of = self._pair_arrays
         text_rows, index = self._entries(
             numbers, _texts_at(text_of, places), self._first, self._count

@@ -407,8 +407,10 @@ def near_spans(
     """
     spans: set[tuple[int, int, int]] = set()
     present = [
-        near for group in compiled.nears.keys() & term_spans.keys()
-        for near in compiled.nears[group] if near.b in term_spans
+        near
+        for group in compiled.nears.keys() & term_spans.keys()
+        for near in compiled.nears[group]
+        if near.b in term_spans
     ]
     if not present:
         return spans

@@ -90,8 +90,10 @@ class Design:
     def strata_frame(self) -> pd.DataFrame:
         """The strata as a table: code, stratum, passages, drawn, inclusion_probability."""
         return pd.DataFrame(
-            [(s.code, s.stratum, s.passages, s.drawn, round(s.inclusion_probability, 12))
-             for s in self.strata],
+            [
+                (s.code, s.stratum, s.passages, s.drawn, round(s.inclusion_probability, 12))
+                for s in self.strata
+            ],
             columns=["code", "stratum", "passages", "drawn", "inclusion_probability"],
         )
 
@@ -118,22 +120,29 @@ def machine_coding(tables: Mapping[str, pd.DataFrame], codes: Sequence[str]) -> 
     >>> machine_coding({"passages": passages, "codings": codings}, ["a", "b"]).machine.tolist()
     [[True, False]]
     """
-    for name, columns in (("passages", ("doc_id", "passage_id", "start", "end", "text")),
-                          ("codings", ("passage_id", "code"))):
+    for name, columns in (
+        ("passages", ("doc_id", "passage_id", "start", "end", "text")),
+        ("codings", ("passage_id", "code")),
+    ):
         if name not in tables:
-            raise InputError(f"the coded output has no {name!r} table; give the output of "
-                             "'trustcode code'.")
+            raise InputError(
+                f"the coded output has no {name!r} table; give the output of 'trustcode code'."
+            )
         missing = [c for c in columns if c not in tables[name].columns]
         if missing:
-            raise InputError(f"the coded output's {name} table lacks column(s) "
-                             f"{', '.join(missing)}; give the output of 'trustcode code'.")
+            raise InputError(
+                f"the coded output's {name} table lacks column(s) "
+                f"{', '.join(missing)}; give the output of 'trustcode code'."
+            )
     passages = tables["passages"].reset_index(drop=True)
     if passages.empty:
         raise InputError("the coded output has no passages; there is nothing to validate.")
     ids = passages["passage_id"].astype(str)
     if ids.duplicated().any():
-        raise InputError(f"the coded output names passage {ids[ids.duplicated()].iloc[0]} twice; "
-                         "give the output of one 'trustcode code' run.")
+        raise InputError(
+            f"the coded output names passage {ids[ids.duplicated()].iloc[0]} twice; "
+            "give the output of one 'trustcode code' run."
+        )
     codings = tables["codings"]
     k = pd.Index(list(codes)).get_indexer(codings["code"].astype(str).str.strip())
     i = pd.Index(ids).get_indexer(codings["passage_id"].astype(str))
@@ -185,13 +194,16 @@ def make_design(
     >>> design, rows = make_design(coding, per_code=20, seed=7)  # doctest: +SKIP
     """
     if isinstance(per_code, bool) or not isinstance(per_code, int | np.integer) or per_code < 1:
-        raise InputError(f"The 'per_code' parameter of validate draw must be an int in [1, inf). "
-                         f"Got {per_code!r} instead.")
+        raise InputError(
+            f"The 'per_code' parameter of validate draw must be an int in [1, inf). "
+            f"Got {per_code!r} instead."
+        )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise InputError(f"The 'seed' parameter of validate draw must be an int in [0, inf). "
-                         f"Got {seed!r} instead.")
-    rows, strata = draw_sample(coding.machine, coding.codes, per_code=int(per_code),
-                               seed=int(seed))
+        raise InputError(
+            f"The 'seed' parameter of validate draw must be an int in [0, inf). "
+            f"Got {seed!r} instead."
+        )
+    rows, strata = draw_sample(coding.machine, coding.codes, per_code=int(per_code), seed=int(seed))
     ids = coding.passages["passage_id"].astype(str).to_numpy()[rows]
     design = Design(
         codes=coding.codes,

@@ -42,13 +42,29 @@ from .design import CODED, NOT_CODED
 
 #: the columns of the estimates table, in order
 ESTIMATE_COLUMNS: tuple[str, ...] = (
-    "code", "checked", "precision", "precision_low", "precision_high", "recall", "recall_low",
-    "recall_high", "f1", "prevalence", "prevalence_low", "prevalence_high",
-    "machine_prevalence", "kappa",
+    "code",
+    "checked",
+    "precision",
+    "precision_low",
+    "precision_high",
+    "recall",
+    "recall_low",
+    "recall_high",
+    "f1",
+    "prevalence",
+    "prevalence_low",
+    "prevalence_high",
+    "machine_prevalence",
+    "kappa",
 )
 #: the columns of the strata table, in order
 STRATA_COLUMNS: tuple[str, ...] = (
-    "code", "stratum", "passages", "checked", "person_coded", "share_person_coded",
+    "code",
+    "stratum",
+    "passages",
+    "checked",
+    "person_coded",
+    "share_person_coded",
 )
 #: Monte Carlo draws per code
 DRAWS = 4000
@@ -65,7 +81,11 @@ class ValidationResult:
 
 
 def _side(
-    size: int, inclusion: np.ndarray, found: np.ndarray, draws: int, rng: np.random.Generator,
+    size: int,
+    inclusion: np.ndarray,
+    found: np.ndarray,
+    draws: int,
+    rng: np.random.Generator,
 ) -> tuple[float, np.ndarray, int, int]:
     """One side of a code: its point total, draws of its total, and its checked and found
     counts, from the checked passages' inclusion probabilities and the person's yes/no."""
@@ -170,18 +190,23 @@ def estimate_codes(
             v_high = 1.0
         precision = _ratio(t1, big1)
         recall = _ratio(t1, t1 + t0)
-        rows.append({
-            "code": code,
-            "checked": int(len(checked_rows)),
-            "precision": precision,
-            "recall": recall,
-            "f1": _ratio(2 * precision * recall, precision + recall),
-            "prevalence": _ratio(t1 + t0, n_total),
-            "machine_prevalence": big1 / n_total,
-            "kappa": _kappa(on, yes),
-        })
-        for name, (low, high) in (("precision", (p_low, p_high)), ("recall", (r_low, r_high)),
-                                  ("prevalence", (v_low, v_high))):
+        rows.append(
+            {
+                "code": code,
+                "checked": int(len(checked_rows)),
+                "precision": precision,
+                "recall": recall,
+                "f1": _ratio(2 * precision * recall, precision + recall),
+                "prevalence": _ratio(t1 + t0, n_total),
+                "machine_prevalence": big1 / n_total,
+                "kappa": _kappa(on, yes),
+            }
+        )
+        for name, (low, high) in (
+            ("precision", (p_low, p_high)),
+            ("recall", (r_low, r_high)),
+            ("prevalence", (v_low, v_high)),
+        ):
             if math.isnan(low):
                 rows[-1][f"{name}_low"] = rows[-1][f"{name}_high"] = float("nan")
             else:
@@ -211,8 +236,10 @@ def add_targets(
 
     for name, value in (("target-precision", precision), ("target-recall", recall)):
         if value is not None and not 0 <= value <= 1:
-            raise UsageError(f"The '{name}' option of validate estimate must be a share in "
-                             f"[0, 1]. Got {value} instead.")
+            raise UsageError(
+                f"The '{name}' option of validate estimate must be a share in "
+                f"[0, 1]. Got {value} instead."
+            )
     if precision is None and recall is None:
         return estimates
     meets = pd.Series(True, index=estimates.index)

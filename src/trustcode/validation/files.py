@@ -47,9 +47,9 @@ def _book(codebook: Codebook | PathLike | None) -> Codebook:
     return codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
 
 
-def _coded(path: PathLike, codes: tuple[str, ...] | list[str]) -> tuple[
-    dict[str, pd.DataFrame], dict[str, Any], MachineCoding
-]:
+def _coded(
+    path: PathLike, codes: tuple[str, ...] | list[str]
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any], MachineCoding]:
     from ..io.tables import read_tables
 
     tables, provenance = read_tables(path)
@@ -77,26 +77,40 @@ def draw(
     book = _book(codebook)
     codes = [c.id for c in book.leaf_codes]
     tables, provenance, coding = _coded(coded, codes)
-    design, rows = make_design(coding, per_code=per_code,
-                               seed=secrets.randbelow(2**32) if seed is None else seed,
-                               show_machine=show_machine)
-    small = [f"{s.code} ({s.stratum}: {s.passages})" for s in design.strata
-             if 0 < s.passages < per_code]
+    design, rows = make_design(
+        coding,
+        per_code=per_code,
+        seed=secrets.randbelow(2**32) if seed is None else seed,
+        show_machine=show_machine,
+    )
+    small = [
+        f"{s.code} ({s.stratum}: {s.passages})" for s in design.strata if 0 < s.passages < per_code
+    ]
     if small:
         warnings.warn(
             f"per_code={per_code} is more than the stratum holds for {', '.join(small)}; the "
             "whole stratum is taken (its estimate there is exact).",
-            TrustcodeWarning, stacklevel=2,
+            TrustcodeWarning,
+            stacklevel=2,
         )
     empty = [f"{s.code} ({s.stratum})" for s in design.strata if s.passages == 0]
     if empty:
         warnings.warn(
             f"no passage in the stratum of {', '.join(empty)}: the machine gave that code to "
             "every passage or to none, so precision (or the misses) cannot be estimated there.",
-            TrustcodeWarning, stacklevel=2,
+            TrustcodeWarning,
+            stacklevel=2,
         )
-    path = write_sample(coding, rows, design, output, codebook=book, tables=tables,
-                        provenance=provenance, force=force)
+    path = write_sample(
+        coding,
+        rows,
+        design,
+        output,
+        codebook=book,
+        tables=tables,
+        provenance=provenance,
+        force=force,
+    )
     return DrawnSample(path, design)
 
 
@@ -123,8 +137,9 @@ def estimate(
             "passages or codes differ). Give the coded output the sample was drawn from, or "
             "draw a new sample from this one."
         )
-    rows, strata = draw_sample(coding.machine, design.codes, per_code=design.per_code,
-                               seed=design.seed)
+    rows, strata = draw_sample(
+        coding.machine, design.codes, per_code=design.per_code, seed=design.seed
+    )
     if strata != design.strata:
         raise design_error(p, "its strata do not match a new draw from the coded output")
     ids = coding.passages["passage_id"].astype(str).tolist()
@@ -135,17 +150,25 @@ def estimate(
             "reject per code) and save it before estimating."
         )
     position = {pid: i for i, pid in enumerate(ids)}
-    checked_rows = [position[pid] for pid, on in
-                    zip(coded_sample.passage_ids, coded_sample.checked, strict=True) if on]
+    checked_rows = [
+        position[pid]
+        for pid, on in zip(coded_sample.passage_ids, coded_sample.checked, strict=True)
+        if on
+    ]
     import numpy as np
 
     checked = np.array(checked_rows, dtype=np.int64)
     # rows left uncoded at random thin every passage's chance alike
     inclusion = inclusion_probabilities(coding.machine, design.per_code)[checked]
     inclusion = inclusion * (len(checked) / len(rows))
-    result = estimate_codes(coding.machine, design.codes, checked,
-                            coded_sample.person[coded_sample.checked], inclusion,
-                            seed=design.seed)
+    result = estimate_codes(
+        coding.machine,
+        design.codes,
+        checked,
+        coded_sample.person[coded_sample.checked],
+        inclusion,
+        seed=design.seed,
+    )
     estimates = add_targets(result.estimates, precision=target_precision, recall=target_recall)
     from .. import __version__
 
@@ -158,7 +181,7 @@ def estimate(
         "per_code": design.per_code,
         "checked": len(checked),
         "method": "inclusion-weighted finite-population Jeffreys (beta-binomial) posterior, "
-                  "Monte Carlo percentiles, 95 %",
+        "Monte Carlo percentiles, 95 %",
     }
     return ValidationResult(estimates, result.strata, provenance)
 
@@ -199,21 +222,27 @@ def read_estimates(path: PathLike) -> pd.DataFrame:
     if p.is_dir():
         file = p / "estimates.csv"
         if not file.is_file():
-            raise InputError(f"{p} holds no estimates.csv; give the output of 'trustcode "
-                             "validate estimate'.")
+            raise InputError(
+                f"{p} holds no estimates.csv; give the output of 'trustcode validate estimate'."
+            )
         frame = pd.read_csv(file)
     elif p.suffix.lower() == ".xlsx" and p.is_file():
         try:
             frame = pd.read_excel(p, sheet_name="estimates")
         except ValueError:
-            raise InputError(f"{p} has no 'estimates' sheet; give the output of 'trustcode "
-                             "validate estimate'.") from None
+            raise InputError(
+                f"{p} has no 'estimates' sheet; give the output of 'trustcode validate estimate'."
+            ) from None
     else:
-        raise InputError(f"{p}: no such validation output; give the .xlsx or folder 'trustcode "
-                         "validate estimate' wrote.")
+        raise InputError(
+            f"{p}: no such validation output; give the .xlsx or folder 'trustcode "
+            "validate estimate' wrote."
+        )
     missing = [c for c in ESTIMATE_COLUMNS if c not in frame.columns]
     if missing:
-        raise InputError(f"{p}: the estimates lack column(s) {', '.join(missing)}; give the "
-                         "output of 'trustcode validate estimate'.")
+        raise InputError(
+            f"{p}: the estimates lack column(s) {', '.join(missing)}; give the "
+            "output of 'trustcode validate estimate'."
+        )
     frame["code"] = frame["code"].astype(str)
     return frame

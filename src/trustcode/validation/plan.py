@@ -26,7 +26,11 @@ from ..errors import UsageError
 from .design import inclusion_probabilities
 
 PLAN_COLUMNS: tuple[str, ...] = (
-    "code", "coded_passages", "not_coded_passages", "machine_prevalence", "n_coded",
+    "code",
+    "coded_passages",
+    "not_coded_passages",
+    "machine_prevalence",
+    "n_coded",
     "n_not_coded",
 )
 _Z = 1.959963984540054
@@ -43,8 +47,9 @@ def _needed(half_width: float, size: int, weight: float = 1.0) -> int:
     return _fpc(_Z**2 * 0.25 * weight**2 / half_width**2, size)
 
 
-def plan_sizes(machine: np.ndarray, codes: list[str] | tuple[str, ...], *,
-               half_width: float) -> pd.DataFrame:
+def plan_sizes(
+    machine: np.ndarray, codes: list[str] | tuple[str, ...], *, half_width: float
+) -> pd.DataFrame:
     """One row per code: its strata's sizes and the passages to code in each.
 
     >>> import numpy as np
@@ -53,8 +58,10 @@ def plan_sizes(machine: np.ndarray, codes: list[str] | tuple[str, ...], *,
     [1, 3]
     """
     if not 0 < half_width < 0.5:
-        raise UsageError(f"The 'half-width' option of validate plan must be a share in "
-                         f"(0, 0.5). Got {half_width} instead.")
+        raise UsageError(
+            f"The 'half-width' option of validate plan must be a share in "
+            f"(0, 0.5). Got {half_width} instead."
+        )
     total = machine.shape[0]
     rows = []
     for k, code in enumerate(codes):

@@ -138,8 +138,10 @@ def write_sample(
     target = check_sample_target(path, force=force)
     leaf_ids = [c.id for c in codebook.leaf_codes]
     if list(design.codes) != leaf_ids:
-        raise InputError("the design's codes are not the codebook's leaf codes; draw with the "
-                         "codebook the sample sheet is written with.")
+        raise InputError(
+            "the design's codes are not the codebook's leaf codes; draw with the "
+            "codebook the sample sheet is written with."
+        )
     ids = coding.passages["passage_id"].astype(str).to_numpy()[rows]
     passages = coding.passages.iloc[rows]
     codings = tables["codings"]
@@ -173,8 +175,10 @@ def check_sample_target(path: str | os.PathLike[str], *, force: bool) -> Path:
 
     target = Path(path)
     if target.suffix.lower() != ".xlsx":
-        raise OutputError(f"{target}: a validation sample is an Excel workbook; give a name "
-                          f"ending in .xlsx (e.g. '{target.with_suffix('.xlsx')}').")
+        raise OutputError(
+            f"{target}: a validation sample is an Excel workbook; give a name "
+            f"ending in .xlsx (e.g. '{target.with_suffix('.xlsx')}')."
+        )
     check_output(target, force=force)
     return target
 
@@ -199,8 +203,10 @@ def read_design(path: str | os.PathLike[str]) -> Design:
     wb = open_workbook(p, "sample workbook")
     try:
         if DESIGN_SHEET not in wb.sheetnames:
-            raise InputError(f"{p}: not a validation sample: it has no {DESIGN_SHEET!r} sheet. "
-                             "Give the workbook 'trustcode validate draw' wrote.")
+            raise InputError(
+                f"{p}: not a validation sample: it has no {DESIGN_SHEET!r} sheet. "
+                "Give the workbook 'trustcode validate draw' wrote."
+            )
         values = [tuple(r) for r in wb[DESIGN_SHEET].iter_rows(values_only=True)]
     finally:
         wb.close()
@@ -223,12 +229,12 @@ def read_design(path: str | os.PathLike[str]) -> Design:
             raise design_error(p, f"the stratum row for {code!r} ({name}) is not two counts")
         strata.append(Stratum(code, name, size, drawn))
     if cell_text(entries.get("format")) != DESIGN_FORMAT:
-        raise design_error(p, f"expected format {DESIGN_FORMAT!r}, found "
-                               f"{entries.get('format')!r}")
+        raise design_error(p, f"expected format {DESIGN_FORMAT!r}, found {entries.get('format')!r}")
     try:
         codes = tuple(str(c) for c in json.loads(cell_text(entries.get("codes"))))
-        numbers = {k: offset(entries.get(k)) for k in ("per_code", "seed", "passages",
-                                                      "sample_size")}
+        numbers = {
+            k: offset(entries.get(k)) for k in ("per_code", "seed", "passages", "sample_size")
+        }
         if any(v is None for v in numbers.values()):
             raise ValueError
         design = Design(
@@ -320,10 +326,12 @@ def check_rows(path: Path, sample: CodedSample, expected: list[str]) -> None:
     if added:
         parts.append(f"{len(added)} row(s) that were not drawn ({', '.join(added[:LIST_LIMIT])})")
     if removed:
-        parts.append(f"{len(removed)} drawn passage(s) are missing "
-                     f"({', '.join(removed[:LIST_LIMIT])})")
+        parts.append(
+            f"{len(removed)} drawn passage(s) are missing ({', '.join(removed[:LIST_LIMIT])})"
+        )
     raise InputError(
         f"{path}, sheet {REVIEW_SHEET!r}: the sample's rows were changed: "
-        + "; ".join(parts) + ". Restore the rows 'trustcode validate draw' wrote; a row you do "
+        + "; ".join(parts)
+        + ". Restore the rows 'trustcode validate draw' wrote; a row you do "
         "not code can stay with its decisions empty."
     )

@@ -52,7 +52,6 @@ def read_document(
     )
 
 
-
 class CorpusReader:
     """Reads the files and folders of a corpus in order and keeps its books: the documents
     read and their ids, the files skipped and why.
@@ -89,7 +88,9 @@ class CorpusReader:
                 raise InputError(f"{root}: no such file or folder; check the path")
         #: what :meth:`CorpusEntry.read` needs besides the entry
         self.options: dict[str, Any] = {
-            "text_column": text_column, "id_column": id_column, "language": language,
+            "text_column": text_column,
+            "id_column": id_column,
+            "language": language,
             "strict": strict,
         }
         self._seen: dict[str, str] = {}

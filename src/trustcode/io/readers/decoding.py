@@ -34,7 +34,10 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 _SNIFF_BYTES = 8192
 #: the Cyrillic single-byte encodings tried, by codec name, with the names people know them by
 _CYRILLIC_CANDIDATES: dict[str, str] = {
-    "cp1251": "cp1251", "koi8_r": "KOI8-R", "cp866": "cp866", "iso8859_5": "ISO-8859-5",
+    "cp1251": "cp1251",
+    "koi8_r": "KOI8-R",
+    "cp866": "cp866",
+    "iso8859_5": "ISO-8859-5",
 }
 #: every encoding detected, as an error message names them
 _DETECTED = ("UTF-8", "UTF-16", *_CYRILLIC_CANDIDATES.values())

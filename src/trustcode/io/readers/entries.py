@@ -73,15 +73,20 @@ def read_entry(
     """
     try:
         documents = read_file(
-            path, doc_id=doc_id, text_column=text_column, id_column=id_column,
-            language=language, title=title, file_language=file_language, metadata=metadata,
+            path,
+            doc_id=doc_id,
+            text_column=text_column,
+            id_column=id_column,
+            language=language,
+            title=title,
+            file_language=file_language,
+            metadata=metadata,
         )
     except DocumentError as err:
         if strict:
             raise
         return [], f"{err.source}: {err.reason}; skipped"
     return documents, None
-
 
 
 @dataclass(frozen=True)
@@ -108,13 +113,20 @@ class CorpusEntry:
     ) -> tuple[list[Document], str | None]:
         """Its documents, or none and why it was skipped: see :func:`read_entry`."""
         return read_entry(
-            self.path, doc_id=self.doc_id, title=self.title, file_language=self.language,
-            metadata=self.metadata, text_column=text_column, id_column=id_column,
-            language=language, strict=strict,
+            self.path,
+            doc_id=self.doc_id,
+            title=self.title,
+            file_language=self.language,
+            metadata=self.metadata,
+            text_column=text_column,
+            id_column=id_column,
+            language=language,
+            strict=strict,
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
         # a manifest's read-only metadata view cannot be pickled; workers get entries pickled
         return (
-            CorpusEntry, (self.path, self.doc_id, self.title, self.language, dict(self.metadata))
+            CorpusEntry,
+            (self.path, self.doc_id, self.title, self.language, dict(self.metadata)),
         )

@@ -111,11 +111,18 @@ def _read_docx(path: Path) -> Content:
             str(path), f"is not a valid .docx file ({type(err).__name__}: {err})"
         ) from None
     text = normalize_newlines("\n\n".join(word.paragraphs))
-    metadata = {name: "\n".join(lines) for name, lines in (
-        ("footnotes", word.footnotes), ("comments", word.comments),
-        ("apparatus", word.apparatus)) if lines}
-    return Content(require_text(text, str(path), "no paragraph or table holds text"),
-                    word.title, metadata)
+    metadata = {
+        name: "\n".join(lines)
+        for name, lines in (
+            ("footnotes", word.footnotes),
+            ("comments", word.comments),
+            ("apparatus", word.apparatus),
+        )
+        if lines
+    }
+    return Content(
+        require_text(text, str(path), "no paragraph or table holds text"), word.title, metadata
+    )
 
 
 class _Collect(logging.Handler):
@@ -148,8 +155,9 @@ def _read_pdf(path: Path) -> Content:
     with _library_log("pypdf") as said:
         content = _read_pdf_pages(path, said)
     for message in said:
-        warnings.warn(TrustcodeWarning(f"{path}: pypdf: {message}; read anyway, check its text"),
-                      stacklevel=2)
+        warnings.warn(
+            TrustcodeWarning(f"{path}: pypdf: {message}; read anyway, check its text"), stacklevel=2
+        )
     return content
 
 
@@ -179,8 +187,11 @@ def _read_pdf_pages(path: Path, said: list[str]) -> Content:
         detail = "; ".join([f"{type(err).__name__}: {err}", *said])
         raise DocumentError(str(path), f"is not a valid PDF file ({detail})") from None
     if n_pages > MAX_PDF_PAGES:
-        raise DocumentError(str(path), f"is too large to read: it has {n_pages:,} pages; "
-                             f"trustcode reads at most {MAX_PDF_PAGES:,} (split it first)")
+        raise DocumentError(
+            str(path),
+            f"is too large to read: it has {n_pages:,} pages; "
+            f"trustcode reads at most {MAX_PDF_PAGES:,} (split it first)",
+        )
     with PDFIUM_LOCK:  # PDFium is not thread-safe, and Dask workers may run threads
         try:
             document = pypdfium2.PdfDocument(str(path), password="")

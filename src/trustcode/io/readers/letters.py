@@ -65,8 +65,10 @@ def join_lines(lines: list[str], words: set[str]) -> str:
             pieces.append(line)
             continue
         last = pieces[-1]
-        if last[-1] in _DASHES and not last[-2:-1].isspace() or (
-            line[0] in _DASHES and line[1:2].isalnum()
+        if (
+            last[-1] in _DASHES
+            and not last[-2:-1].isspace()
+            or (line[0] in _DASHES and line[1:2].isalnum())
         ):  # a line may break before or after a dash that has no space ('2011—2014')
             pieces.append(line)
             continue
@@ -75,10 +77,16 @@ def join_lines(lines: list[str], words: set[str]) -> str:
             continue
         head = re.search(r"(\w+)$", last[:-1])
         tail = re.match(r"\w+", line)
-        joined = head is not None and tail is not None and (
-            last[-1] == "\u00ad"
-            or ((head.group(1) + tail.group()).casefold() in words
-                and f"{head.group(1)}-{tail.group()}".casefold() not in words)
+        joined = (
+            head is not None
+            and tail is not None
+            and (
+                last[-1] == "\u00ad"
+                or (
+                    (head.group(1) + tail.group()).casefold() in words
+                    and f"{head.group(1)}-{tail.group()}".casefold() not in words
+                )
+            )
         )
         hyphen = "" if joined else ("-" if last[-1] in "\u00ad\x02" else last[-1])
         pieces[-1] = last[:-1] + hyphen

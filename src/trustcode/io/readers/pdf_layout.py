@@ -105,8 +105,16 @@ class _LineBuilder:
         self._space = bool(self._chars) and (self._space is True or not generated or "guess")
         self._in_first_word = not self._chars
 
-    def add(self, char: str, left: float, right: float, top: float, bottom: float,
-            baseline: float, size: float) -> None:
+    def add(
+        self,
+        char: str,
+        left: float,
+        right: float,
+        top: float,
+        bottom: float,
+        baseline: float,
+        size: float,
+    ) -> None:
         height = bottom - top
         if self._chars:
             rise = abs(baseline - self._baseline)
@@ -119,13 +127,18 @@ class _LineBuilder:
             self._box = [left, right, top, bottom]
             self._baseline, self._height = baseline, height
             self._in_first_word = True
-        raised = (bool(self._chars) and char in _MARKS and height < 0.85 * self._height
-                  and baseline < self._baseline - 0.2 * self._height)
+        raised = (
+            bool(self._chars)
+            and char in _MARKS
+            and height < 0.85 * self._height
+            and baseline < self._baseline - 0.2 * self._height
+        )
         if self._in_mark and not raised:
             self._chars.append("]")
             self._in_mark = False
-        if self._chars and (self._space is True
-                            or (self._space and left > self._last_x1 + 0.1 * height)):
+        if self._chars and (
+            self._space is True or (self._space and left > self._last_x1 + 0.1 * height)
+        ):
             self._chars.append(" ")
         if raised and not self._in_mark:  # a note mark set high and small: 'fined[1]'
             self._chars.append("[")
@@ -156,8 +169,20 @@ class _LineBuilder:
         if text:
             x0, x1, top, bottom = self._box
             size = round(self._sizes.most_common(1)[0][0], 1)
-            self.lines.append(_Line(self.page, x0, x1, top, bottom, self._baseline,
-                                    self._height, size, text, self._first_word))
+            self.lines.append(
+                _Line(
+                    self.page,
+                    x0,
+                    x1,
+                    top,
+                    bottom,
+                    self._baseline,
+                    self._height,
+                    size,
+                    text,
+                    self._first_word,
+                )
+            )
         self._chars, self._sizes, self._space = [], Counter(), False
         self._in_first_word = True
 
@@ -194,8 +219,15 @@ def _page_lines(page: Any, number: int, budget: list[int]) -> list[_Line]:
                 continue
             box_of(handle, index, rect)
             origin_of(handle, index, ox, oy)
-            add(char, rect.left, rect.right, height - rect.top, height - rect.bottom,
-                height - oy.value, size_of(handle, index))
+            add(
+                char,
+                rect.left,
+                rect.right,
+                height - rect.top,
+                height - rect.bottom,
+                height - oy.value,
+                size_of(handle, index),
+            )
         builder.close()
         return builder.lines
     finally:
@@ -227,8 +259,10 @@ def read_pdf_layout(document: Any, *, started: float | None = None) -> PdfText:
     heights: list[float] = []
     for number in range(n_pages):
         if time.monotonic() - started > MAX_PDF_SECONDS:
-            raise PdfTooLarge(f"reading it took longer than {MAX_PDF_SECONDS:.0f} s "
-                              f"(stopped at page {number + 1} of {n_pages})")
+            raise PdfTooLarge(
+                f"reading it took longer than {MAX_PDF_SECONDS:.0f} s "
+                f"(stopped at page {number + 1} of {n_pages})"
+            )
         page = document[number]
         try:
             heights.append(page.get_height())
@@ -253,8 +287,9 @@ def _layout(pages: list[list[_Line]], heights: list[float]) -> PdfText:
             footnotes.extend(_take_footnotes(lines, body_size))
     body = [line for lines in body_pages for line in lines]
     words = known_words([line.text for line in body])
-    paragraphs = [join_lines([line.text for line in group], words)
-                  for group in _paragraphs(body_pages)]
+    paragraphs = [
+        join_lines([line.text for line in group], words) for group in _paragraphs(body_pages)
+    ]
     return PdfText([p for p in paragraphs if p.strip()], apparatus, footnotes)
 
 
@@ -301,12 +336,17 @@ def _furniture(pages: list[list[_Line]], heights: list[float]) -> list[_Line]:
     for lines in pages:
         for line in lines:
             # a heading set larger than the body ('Chapter 2' atop its page) is no running head
-            if in_margin(line, _MARGIN_SHARE) and line.size <= 1.05 * common_size and (
-                pages_with[key(line)] >= repeated or _PAGE_NUMBER.match(line.text)
+            if (
+                in_margin(line, _MARGIN_SHARE)
+                and line.size <= 1.05 * common_size
+                and (pages_with[key(line)] >= repeated or _PAGE_NUMBER.match(line.text))
             ):
                 found.append(line)
-            elif (in_margin(line, _EDGE_SHARE) and line.size < 0.9 * common_size
-                  and (_alone(line, lines) or _outermost(line, lines))):
+            elif (
+                in_margin(line, _EDGE_SHARE)
+                and line.size < 0.9 * common_size
+                and (_alone(line, lines) or _outermost(line, lines))
+            ):
                 found.append(line)
     return found
 
@@ -394,12 +434,18 @@ def _typical_pitches(pages: list[list[_Line]]) -> dict[float, float]:
             if above.size == below.size and 0 < pitch < 3 * above.height:
                 seen.setdefault(above.size, []).append(pitch)
     # the lower quartile: most pairs are lines of one paragraph, and gaps only lengthen pitch
-    return {size: statistics.quantiles(p, n=4)[0] if len(p) > 3 else min(p)
-            for size, p in seen.items()}
+    return {
+        size: statistics.quantiles(p, n=4)[0] if len(p) > 3 else min(p) for size, p in seen.items()
+    }
 
 
-def _starts_paragraph(above: _Line, line: _Line, edges: dict[int, tuple[float, float]],
-                      pitches: dict[float, float], bottom: float) -> bool:
+def _starts_paragraph(
+    above: _Line,
+    line: _Line,
+    edges: dict[int, tuple[float, float]],
+    pitches: dict[float, float],
+    bottom: float,
+) -> bool:
     height = max(above.height, line.height, 1e-6)
     left, _ = edges[id(line)]
     a_left, a_right = edges[id(above)]
@@ -408,8 +454,10 @@ def _starts_paragraph(above: _Line, line: _Line, edges: dict[int, tuple[float, f
     indented = line.x0 > left + 0.8 * height
     terminal = bool(_TERMINAL.search(above.text))
     # lines wrap where the next word no longer fits: if it would have, the paragraph ended
-    short = (above.x1 + 0.5 * height + line.first_word < a_right
-             and above.text[-1] not in LINE_END_HYPHENS)
+    short = (
+        above.x1 + 0.5 * height + line.first_word < a_right
+        and above.text[-1] not in LINE_END_HYPHENS
+    )
     if _BULLET.match(line.text) and short:
         return True
     if line.page != above.page or line.top < above.top - 0.5 * height:

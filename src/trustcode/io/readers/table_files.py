@@ -87,9 +87,7 @@ def read_table(
         raise DocumentError(source, "is empty: it has no header row")
     header = [h.strip() or f"column_{i + 1}" for i, h in enumerate(rows[0])]
     text_at = _column(header, text_column, "text", "text_column", source)
-    id_at = (
-        _column(header, id_column, "id", "id_column", source) if id_column is not None else None
-    )
+    id_at = _column(header, id_column, "id", "id_column", source) if id_column is not None else None
     documents: list[Document] = []
     seen: dict[str, str] = {}
     for number, row in enumerate(rows[1:], start=1):

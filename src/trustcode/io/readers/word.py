@@ -23,8 +23,21 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 # subtrees whose text is not the paragraph's: properties (tab stops are w:tab there too),
 # deleted or moved-away revisions, text boxes (their own paragraphs)
 _SKIP = frozenset(f"{_W}{t}" for t in ("pPr", "rPr", "del", "moveFrom", "txbxContent"))
-_ROMAN = (("m", 1000), ("cm", 900), ("d", 500), ("cd", 400), ("c", 100), ("xc", 90), ("l", 50),
-          ("xl", 40), ("x", 10), ("ix", 9), ("v", 5), ("iv", 4), ("i", 1))
+_ROMAN = (
+    ("m", 1000),
+    ("cm", 900),
+    ("d", 500),
+    ("cd", 400),
+    ("c", 100),
+    ("xc", 90),
+    ("l", 50),
+    ("xl", 40),
+    ("x", 10),
+    ("ix", 9),
+    ("v", 5),
+    ("iv", 4),
+    ("i", 1),
+)
 
 
 @dataclass
@@ -143,8 +156,14 @@ def _notes(document: Any, marks: list[tuple[str, str]], reltype: str, tag: str) 
 def _headers_and_footers(document: Any) -> list[str]:
     found: list[str] = []
     for section in document.sections:
-        for kind in ("header", "first_page_header", "even_page_header",
-                     "footer", "first_page_footer", "even_page_footer"):
+        for kind in (
+            "header",
+            "first_page_header",
+            "even_page_header",
+            "footer",
+            "first_page_footer",
+            "even_page_footer",
+        ):
             part = getattr(section, kind)
             if part.is_linked_to_previous:
                 continue
@@ -168,8 +187,9 @@ def read_word(document: Any) -> WordText:
 
     marks = _Marks()
     paragraphs = list(_body(document.iter_inner_content(), marks.mark))
-    footnotes = (_notes(document, marks.footnotes, RT.FOOTNOTES, "footnote")
-                 + _notes(document, marks.endnotes, RT.ENDNOTES, "endnote"))
+    footnotes = _notes(document, marks.footnotes, RT.FOOTNOTES, "footnote") + _notes(
+        document, marks.endnotes, RT.ENDNOTES, "endnote"
+    )
     comments = []
     for comment in _part_elements(document, RT.COMMENTS, "comment"):
         text = " ".join(t for t in (paragraph_text(p) for p in comment.iter(f"{_W}p")) if t)

@@ -66,4 +66,3 @@ def unescape_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         out[column] = out[column].map(lambda v: unescape_cell_text(v) if isinstance(v, str) else v)
     return out
-

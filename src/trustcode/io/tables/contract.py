@@ -154,9 +154,7 @@ def _has_default_index(frame: pd.DataFrame) -> bool:
     return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
 
-def check_columns(
-    frame: pd.DataFrame, table: str, where: str, error: type[TrustcodeError]
-) -> None:
+def check_columns(frame: pd.DataFrame, table: str, where: str, error: type[TrustcodeError]) -> None:
     missing = [c for c in REQUIRED[table] if c not in frame.columns]
     if missing:
         raise error(
@@ -171,7 +169,6 @@ def empty_table(table: str, code_ids: list[str]) -> pd.DataFrame:
     return coerce(frame, table, where=table, error=OutputError, extras_as_text=True)
 
 
-
 def finish_read(
     frame: pd.DataFrame, table: str, where: str, *, extras_as_text: bool
 ) -> pd.DataFrame:
@@ -180,4 +177,3 @@ def finish_read(
         return empty_table(table, [])
     check_columns(frame, table, where, InputError)
     return coerce(frame, table, where=where, error=InputError, extras_as_text=extras_as_text)
-

@@ -64,7 +64,6 @@ def provenance_from_rows(rows: list[tuple[Any, ...]], where: str) -> dict[str, A
     return provenance
 
 
-
 def warn_no_provenance(path: Path) -> None:
     warnings.warn(
         f"{path}: no provenance found; which codebook, model and trustcode version made these "
@@ -72,4 +71,3 @@ def warn_no_provenance(path: Path) -> None:
         TrustcodeWarning,
         stacklevel=4,
     )
-

@@ -133,7 +133,6 @@ def _read_folder(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     return tables, provenance
 
 
-
 def read_tables(path: PathLike) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Read the tables and provenance that :func:`write_tables` wrote, in any format.
 

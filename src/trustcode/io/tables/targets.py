@@ -68,9 +68,7 @@ def check_output(
         check_replaceable(p, fmt, tables)
 
 
-def check_replaceable(
-    p: Path, fmt: str, tables: Iterable[str] | None = TABLE_NAMES
-) -> None:
+def check_replaceable(p: Path, fmt: str, tables: Iterable[str] | None = TABLE_NAMES) -> None:
     # force must never delete a folder of the user's own files (a corpus, a home folder).
     if fmt == "xlsx":
         if p.is_dir():

@@ -274,9 +274,7 @@ class TableWriter:
                 self._parquet[name] = pq.ParquetWriter(self._sinks[-1], table.schema)
             else:
                 schema = self._parquet[name].schema
-                table = pa.Table.from_pandas(
-                    frame, schema=schema, preserve_index=False, nthreads=1
-                )
+                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False, nthreads=1)
             self._parquet[name].write_table(table)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
             raise OutputError(
@@ -314,7 +312,6 @@ class TableWriter:
             check_target(target, force=self._force)
             check_replaceable(target, self.format)
         move_into_place(self._tmp, target)
-
 
 
 def write_tables(

@@ -297,4 +297,3 @@ def read_xlsx(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     finally:
         wb.close()
     return tables, provenance
-
