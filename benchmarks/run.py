@@ -476,46 +476,17 @@ def main() -> None:
                 if name in "cdf" and r.get("cpu")
             )
             print(f"  by CPU time, x (a): {by_cpu}")
-        if name_in(speed, "ac"):
-            targets.check(
-                "(c) rules only vs (a) tokenizer",
-                speed["c"] / speed["a"],
-                0.7,
-                at_least=True,
-                unit="x",
-            )
-        if name_in(speed, "ad"):
-            targets.check(
-                "(d) rules + classifier vs (a) tokenizer",
-                speed["d"] / speed["a"],
-                0.45,
-                at_least=True,
-                unit="x",
-            )
-        if name_in(speed, "de"):
-            targets.check(
-                "(e) --jobs 2 vs (d) one process",
-                speed["e"] / speed["d"],
-                1.7,
-                at_least=True,
-                unit="x",
-            )
-        if name_in(speed, "be"):
-            targets.check(
-                "(e) --jobs 2 vs (b) pandas script",
-                speed["e"] / speed["b"],
-                1.0,
-                at_least=True,
-                unit="x",
-            )
-        if name_in(speed, "af"):
-            targets.check(
-                "(f) whole process vs (a) tokenizer",
-                speed["f"] / speed["a"],
-                0.45,
-                at_least=True,
-                unit="x",
-            )
+        # (configurations, what is compared, the target ratio: at least)
+        for pair, label, target in (
+            ("ac", "(c) rules only vs (a) tokenizer", 0.7),
+            ("ad", "(d) rules + classifier vs (a) tokenizer", 0.45),
+            ("de", "(e) --jobs 2 vs (d) one process", 1.7),
+            ("be", "(e) --jobs 2 vs (b) pandas script", 1.0),
+            ("af", "(f) whole process vs (a) tokenizer", 0.45),
+        ):
+            if name_in(speed, pair):
+                ratio = speed[pair[1]] / speed[pair[0]]
+                targets.check(label, ratio, target, at_least=True, unit="x")
         hits = measure(["--worker", "hits"])
         same = hits["re2"] == hits["python"]
         print(
