@@ -298,11 +298,9 @@ def _hits_worker() -> dict[str, Any]:
     """A hash of every rule hit of the shipped codebook on ``corpus/`` and ``../shared``'s
     texts, with regexes on RE2 where it runs them and all on Python's engine: they must be
     equal, and equal to the hash measured before RE2 came (benchmarks/README.md)."""
-    import hashlib
 
     from trustcode.codebook import load_codebook
-    from trustcode.rules import RuleSet
-    from trustcode.types import Passage
+    from trustcode.rules import RuleSet, hits_digest
 
     try:
         from trustcode.rules import linear
@@ -317,17 +315,7 @@ def _hits_worker() -> dict[str, Any]:
                 texts += [p for p in re.split(r"\n\s*\n", text) if p.strip()]
 
     def digest() -> tuple[str, int]:
-        ruleset = RuleSet(load_codebook())
-        found = hashlib.sha256()
-        count = 0
-        for language in ("en", "ru"):
-            passages = [Passage("d", i, 0, len(t), t) for i, t in enumerate(texts)]
-            for first in range(0, len(passages), 64):
-                for hits in ruleset.match(passages[first : first + 64], language):
-                    for h in hits:
-                        found.update(f"{language}|{h.start}|{h.end}|{h.rule_id}\n".encode())
-                        count += 1
-        return found.hexdigest(), count
+        return hits_digest(RuleSet(load_codebook()), texts)
 
     on_re2, count = digest()
     re2 = linear is not None and linear.re2_module() is not None

@@ -16,7 +16,7 @@ from statsmodels.stats.inter_rater import fleiss_kappa
 
 from trustcode.agreement import agree, alpha_from_counts, fleiss_from_counts
 from trustcode.errors import InputError, TrustcodeWarning, UsageError
-from trustcode.types import sha256_text
+from trustcode.types import CODING_COLUMNS, PASSAGE_COLUMNS, sha256_text
 
 SENTENCES = [
     "Volunteers answered the hotline at night.",
@@ -43,9 +43,7 @@ def corpus(n_docs: int = 2, per_doc: int = 5):
     documents = pd.DataFrame(
         docs, columns=["doc_id", "source", "title", "language", "n_chars", "sha256"]
     )
-    passage_frame = pd.DataFrame(
-        passages, columns=["doc_id", "passage_id", "index", "start", "end", "text"]
-    )
+    passage_frame = pd.DataFrame(passages, columns=list(PASSAGE_COLUMNS))
     return documents, passage_frame
 
 
@@ -74,17 +72,7 @@ def coding(
                 )
     codings = pd.DataFrame(
         rows,
-        columns=[
-            "doc_id",
-            "passage_id",
-            "start",
-            "end",
-            "code",
-            "source",
-            "score",
-            "evidence",
-            "coder",
-        ],
+        columns=list(CODING_COLUMNS),
     )
     return {"documents": documents, "passages": passages, "codings": codings}
 

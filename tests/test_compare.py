@@ -14,7 +14,7 @@ from scipy.stats import chi2_contingency, fisher_exact
 from trustcode import figures
 from trustcode.compare import ComparisonResult, compare
 from trustcode.errors import InputError, OutputError, TrustcodeWarning, UsageError
-from trustcode.types import sha256_text
+from trustcode.types import CODING_COLUMNS, PASSAGE_COLUMNS, sha256_text
 
 # Two groups, two documents each, one English and one Russian per group. Word counts (whitespace
 # tokens) are written beside each passage because the rate tests rely on them.
@@ -90,22 +90,10 @@ def make_tables(rows=PASSAGES, groups=GROUPS) -> dict[str, pd.DataFrame]:
     )
     return {
         "documents": docs,
-        "passages": pd.DataFrame(
-            passages, columns=["doc_id", "passage_id", "index", "start", "end", "text"]
-        ),
+        "passages": pd.DataFrame(passages, columns=list(PASSAGE_COLUMNS)),
         "codings": pd.DataFrame(
             codings,
-            columns=[
-                "doc_id",
-                "passage_id",
-                "start",
-                "end",
-                "code",
-                "source",
-                "score",
-                "evidence",
-                "coder",
-            ],
+            columns=list(CODING_COLUMNS),
         ),
     }
 

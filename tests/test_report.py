@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from trustcode.errors import InputError, OutputError, TrustcodeWarning, UsageError
 from trustcode.report import build_report, write_report
 from trustcode.report.data import passage_blocks
-from trustcode.types import Code, Codebook, sha256_text
+from trustcode.types import CODING_COLUMNS, PASSAGE_COLUMNS, Code, Codebook, sha256_text
 
 BOOK = Codebook(
     name="Ties across the border (test)",
@@ -184,22 +184,10 @@ def make_tables(corpus: list[Any] = CORPUS, coder: str = "trustcode") -> dict[st
         )
     return {
         "documents": pd.DataFrame(docs),
-        "passages": pd.DataFrame(
-            passages, columns=["doc_id", "passage_id", "index", "start", "end", "text"]
-        ),
+        "passages": pd.DataFrame(passages, columns=list(PASSAGE_COLUMNS)),
         "codings": pd.DataFrame(
             codings,
-            columns=[
-                "doc_id",
-                "passage_id",
-                "start",
-                "end",
-                "code",
-                "source",
-                "score",
-                "evidence",
-                "coder",
-            ],
+            columns=list(CODING_COLUMNS),
         ),
     }
 
@@ -497,24 +485,14 @@ def test_overlapping_windows_show_text_once() -> None:
     spans = [(0, 9), (5, 16), (10, 22)]  # three windows of two sentences, stride one
     passages = pd.DataFrame(
         [("w", f"w#{i}", i, s, e, text[s:e]) for i, (s, e) in enumerate(spans)],
-        columns=["doc_id", "passage_id", "index", "start", "end", "text"],
+        columns=list(PASSAGE_COLUMNS),
     )
     codings = pd.DataFrame(
         [
             ("w", "w#0", 0, 9, "fear", "rule", math.nan, "", "trustcode"),
             ("w", "w#2", 10, 22, "media", "rule", math.nan, "", "trustcode"),
         ],
-        columns=[
-            "doc_id",
-            "passage_id",
-            "start",
-            "end",
-            "code",
-            "source",
-            "score",
-            "evidence",
-            "coder",
-        ],
+        columns=list(CODING_COLUMNS),
     )
     tables = {
         "documents": pd.DataFrame({"doc_id": ["w"]}),

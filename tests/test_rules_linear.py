@@ -3,7 +3,6 @@ rules give the same hits on either engine."""
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 import re
 from pathlib import Path
@@ -15,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trustcode.codebook import load_codebook
-from trustcode.rules import RegexTimeoutError, RuleSet, linear
+from trustcode.rules import RegexTimeoutError, RuleSet, hits_digest, linear
 from trustcode.types import Code, Codebook, Passage, Rule
 
 #: tests that need RE2 itself; the others check what happens without it
@@ -278,19 +277,6 @@ def paragraphs(folders: list[Path]) -> list[str]:
     return found
 
 
-def rule_hits_digest(ruleset: RuleSet, texts: list[str]) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    count = 0
-    for language in ("en", "ru"):
-        passages = [Passage("d", i, 0, len(t), t) for i, t in enumerate(texts)]
-        for start in range(0, len(passages), 64):
-            for hits in ruleset.match(passages[start : start + 64], language):
-                for h in hits:
-                    digest.update(f"{language}|{h.start}|{h.end}|{h.rule_id}\n".encode())
-                    count += 1
-    return digest.hexdigest(), count
-
-
 @needs_re2
 def test_shipped_regexes_agree_with_python_on_the_corpus() -> None:
     texts = paragraphs([REPO / "corpus"])
@@ -315,9 +301,9 @@ def test_every_rule_hit_on_shared_is_the_same_with_and_without_re2(
 ) -> None:
     texts = paragraphs([REPO / "corpus", corpus_sources])
     codebook = load_codebook()
-    with_re2 = rule_hits_digest(RuleSet(codebook), texts)
+    with_re2 = hits_digest(RuleSet(codebook), texts)
     without_re2(monkeypatch)
     before = RuleSet(codebook)
     assert not before._linear  # noqa: SLF001 - the old engine really ran
-    assert rule_hits_digest(before, texts) == with_re2
+    assert hits_digest(before, texts) == with_re2
     assert with_re2[1] > 1000

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from .lemmas import expand_lemma, fold
 from .regexes import REGEX_TIMEOUT, RegexTimeoutError
-from .ruleset import ExampleFailure, RuleSet, check_examples, compile_rules
+from .ruleset import ExampleFailure, RuleSet, check_examples, compile_rules, hits_digest
 
 __all__ = [
     "REGEX_TIMEOUT",
@@ -56,4 +56,5 @@ __all__ = [
     "compile_rules",
     "expand_lemma",
     "fold",
+    "hits_digest",
 ]

@@ -588,3 +588,28 @@ def check_examples(codebook: Codebook, ruleset: RuleSet | None = None) -> list[E
                 own = [h.rule_id for h in coded]
                 failures.append(ExampleFailure(code.id, polarity, example, sorted(set(own))))
     return failures
+
+
+def hits_digest(
+    ruleset: RuleSet, texts: Sequence[str], languages: Sequence[str] = ("en", "ru")
+) -> tuple[str, int]:
+    """A sha256 of every rule hit (language, start, end, rule id) of ``texts`` matched as
+    passages in each of ``languages``, and how many hits there were: one number that says
+    whether a change of the rules' engine changed any hit (the benchmark and the tests use it).
+
+    >>> from trustcode.codebook import load_codebook
+    >>> hits_digest(RuleSet(load_codebook()), ["Police detained him."], ["en"])[1]
+    1
+    """
+    import hashlib
+
+    found = hashlib.sha256()
+    count = 0
+    for language in languages:
+        passages = [Passage("d", i, 0, len(t), t) for i, t in enumerate(texts)]
+        for first in range(0, len(passages), 64):
+            for hits in ruleset.match(passages[first : first + 64], language):
+                for h in hits:
+                    found.update(f"{language}|{h.start}|{h.end}|{h.rule_id}\n".encode())
+                    count += 1
+    return found.hexdigest(), count
