@@ -394,6 +394,8 @@ def test_train_base_bad_input_writes_nothing(tmp_path: Path) -> None:
     result = runner.invoke(main, ["train", str(reviewed), "--base", str(other), "-o", str(out)])
     assert result.exit_code == 2
     assert "codes the base lacks:" in result.output and "exile" in result.output
+    # in the library's terms, with the command's own option added by the CLI
+    assert "base=None" in result.output and "Command line: --base" in result.output
     assert not out.exists()
 
 

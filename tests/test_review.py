@@ -708,3 +708,21 @@ def test_empty_run(tmp_path: Path) -> None:
     path = write_review(tables, tmp_path / "empty.xlsx", codebook=BOOK)
     with pytest.raises(GoldError, match="nothing was reviewed: none of its 0 passage"):
         read_review(path)
+
+
+def test_a_passage_longer_than_an_excel_cell_is_refused_naming_the_unit(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from trustcode.cli import main
+
+    # one paragraph of 40,000 characters: more than an Excel cell holds (32,767)
+    (tmp_path / "long.txt").write_text("Police detained him. " * 1905, encoding="utf-8")
+    out = tmp_path / "review.xlsx"
+    result = CliRunner().invoke(
+        main,
+        ["code", str(tmp_path / "long.txt"), "--review", "-m", "none", "-o", str(out), "-q"],
+    )
+    assert result.exit_code == 2, result.output
+    assert "more than an Excel cell holds" in result.output
+    assert "unit='sentence'" in result.output and "Command line: --unit" in result.output
+    assert not out.exists() and "Traceback" not in result.output

@@ -79,7 +79,8 @@ def check_base_codes(base_labels: Sequence[str], codebook: Codebook, where: str)
             f"{codebook.path or codebook.name!s}: codes the base lacks: "
             f"{', '.join(missing) or '-'}; base codes the codebook lacks: "
             f"{', '.join(extra) or '-'}. Adapt a model trained for this codebook, or train "
-            "without --base."
+            "a new one (base=None).",
+            params=("base",),
         )
 
 

@@ -220,7 +220,8 @@ def check_fits(rows: list[dict[str, Any]], path: Path) -> None:
             raise OutputError(
                 f"cannot write {path}: passage {row['passage_id']} holds {len(row['text']):,} "
                 f"characters, more than an Excel cell holds ({MAX_CELL:,}); segment with a "
-                "smaller unit (e.g. --unit sentence)."
+                "smaller unit (e.g. unit='sentence').",
+                params=("unit",),
             )
 
 
